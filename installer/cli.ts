@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { EXIT, formatError, isPalisadeError } from './core/errors.ts';
+import { log } from './core/log.ts';
+import { commandModules } from './commands/index.ts';
+import { takeExitCode } from './commands/types.ts';
+
+const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
+
+
+export function buildProgram(): Command {
+  const program = new Command('palisade')
+    .description('Install and upgrade the palisade management appliance on air-gapped hosts, over SSH, from a signed offline bundle.')
+    .version(pkg.version, '-V, --version', 'print the palisade version')
+    .option('-v, --verbose', 'log more detail (to stderr)')
+    .option('-q, --quiet', 'log errors only')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false })
+    .exitOverride();
+  program.hook('preAction', (cmd) => {
+    const o = cmd.optsWithGlobals() as { verbose?: boolean; quiet?: boolean };
+    if (o.verbose) log.level = 'debug';
+    if (o.quiet) log.level = 'error';
+  });
+  for (const m of commandModules) m.register(program);
+  return program;
+}
+
+/** Run the CLI; returns the process exit code. Never throws. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return takeExitCode();
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; usage mistakes exit 2 (commander already printed the reason)
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    process.stderr.write(formatError(e) + '\n');
+    return isPalisadeError(e) ? e.exitCode : EXIT.internal;
+  }
+}

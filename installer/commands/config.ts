@@ -1,0 +1,52 @@
+import { access } from 'node:fs/promises';
+import { z } from 'zod';
+import type { Command } from 'commander';
+import { action, type CommandModule } from './types.ts';
+import { configSchema } from '../config/schema.ts';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
+import { configTemplate } from '../config/template.ts';
+import { writeFileAtomic } from '../core/atomic.ts';
+import { usageError } from '../core/errors.ts';
+import { printJson } from '../core/output.ts';
+
+export const configCommands: CommandModule = {
+  register(program: Command) {
+    program
+      .command('init')
+      .description('write a commented palisade.yaml to start from')
+      .option('-c, --config <file>', 'where to write it', DEFAULT_CONFIG_PATH)
+      .option('--cluster <name>', 'cluster name')
+      .option('--fqdn <name>', 'appliance FQDN')
+      .option('--force', 'overwrite an existing file')
+      .action(
+        action(async (o: { config: string; cluster?: string; fqdn?: string; force?: boolean }) => {
+          const exists = await access(o.config).then(() => true, () => false);
+          if (exists && !o.force) throw usageError('init.exists', `${o.config} already exists`, 'pass --force to overwrite it, or -c to write elsewhere');
+          await writeFileAtomic(o.config, configTemplate(o), { mode: 0o644 });
+          process.stdout.write(`wrote ${o.config}: edit the hosts, then run \`palisade validate -c ${o.config}\`\n`);
+        }),
+      );
+
+    program
+      .command('validate')
+      .description('check palisade.yaml: every problem with its field path, exit 2 if any')
+      .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
+      .action(
+        action(async (o: { config: string }) => {
+          const { config } = await loadConfig(o.config);
+          const controllers = config.hosts.filter((h) => h.role === 'controller').length;
+          process.stdout.write(`${o.config} is valid: cluster ${config.cluster.name}, ${controllers} controller(s), ${config.hosts.length - controllers} worker(s)\n`);
+        }),
+      );
+
+    const cfg = program.command('config').description('configuration helpers');
+    cfg
+      .command('schema')
+      .description('print the JSON Schema of palisade.yaml (for editor completion)')
+      .action(
+        action(() => {
+          printJson(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }));
+        }),
+      );
+  },
+};

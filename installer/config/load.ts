@@ -1,0 +1,102 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type PalisadeConfig } from './schema.ts';
+import { semanticProblems } from './semantic.ts';
+import { usageError, type ErrorDetail } from '../core/errors.ts';
+export { resolveConfigPath } from './paths.ts';
+
+export const DEFAULT_CONFIG_PATH = 'palisade.yaml';
+
+export interface LoadedConfig {
+  config: PalisadeConfig;
+  /** absolute path of the file */
+  path: string;
+  /** directory relative paths in the file are resolved against */
+  baseDir: string;
+}
+
+/** `hosts[2].port` from ['hosts', 2, 'port'] */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(top level)';
+}
+
+function hintFor(issue: z.core.$ZodIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? 'add this field' : `write a ${issue.expected} here`;
+    case 'unrecognized_keys':
+      return 'remove it, or check its spelling against `palisade config schema`';
+    case 'invalid_value':
+      return `use one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'too_small':
+    case 'too_big':
+      return 'change the value to fit the limit';
+    default:
+      return undefined;
+  }
+}
+
+export function schemaProblems(error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((issue) => {
+    let message = issue.message;
+    if (issue.code === 'invalid_type') message = issue.input === undefined ? 'is required' : `expected ${issue.expected}, got ${typeof issue.input}`;
+    if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    const hint = hintFor(issue);
+    return { path: formatPath(issue.path), message, ...(hint ? { hint } : {}) };
+  });
+}
+
+/** A key written with only a comment under it (`bundle:`) parses as null: treat it as absent. */
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropNulls);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
+  return v;
+}
+
+/** Parse and validate config text; throws one usage error listing every problem. */
+export async function parseConfig(text: string, path: string): Promise<LoadedConfig> {
+  const abs = resolve(path);
+  const baseDir = dirname(abs);
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw usageError(
+      'config.yaml',
+      `${path} is not valid YAML`,
+      'fix the YAML syntax at the line shown (indentation uses spaces, not tabs)',
+      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : path, message: e.message.split('\n')[0] ?? e.message })),
+    );
+  }
+  const raw: unknown = dropNulls(doc.toJS());
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw usageError('config.invalid', `${path} has ${parsed.error.issues.length} problem(s)`, 'correct each field listed above, then run `palisade validate` again', schemaProblems(parsed.error));
+  }
+  const config = parsed.data;
+  const problems = await semanticProblems(config, baseDir);
+  if (problems.length > 0) {
+    throw usageError('config.invalid', `${path} has ${problems.length} problem(s)`, 'correct each field listed above, then run `palisade validate` again', problems);
+  }
+  return { config, path: abs, baseDir };
+}
+
+export async function loadConfig(path = DEFAULT_CONFIG_PATH): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw usageError(
+      'config.missing',
+      code === 'ENOENT' ? `config file ${path} does not exist` : `cannot read config file ${path} (${code ?? 'error'})`,
+      code === 'ENOENT' ? 'run `palisade init` to write one, or pass -c FILE' : 'check the path and its permissions',
+    );
+  }
+  return parseConfig(text, path);
+}

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+
+/**
+ * palisade.yaml. Every field has a description: they become the JSON Schema
+ * (`palisade config schema`) that editors use for completion and hover help.
+ */
+
+const hostName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, "-", at most 63 characters)');
+
+const fingerprint = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint like "SHA256:abc…" (43 base64 characters)');
+
+const port = z.number().int().min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
+
+const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address like 10.0.0.5');
+const cidr = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/, 'must be an IPv4 CIDR like 10.42.0.0/16');
+const address = z.string().min(1, 'must not be empty').describe('IP address or resolvable host name');
+
+export const sshEndpointSchema = z.object({
+  address: address,
+  port: port.default(22).describe('SSH port'),
+  user: z.string().min(1).default('root').describe('SSH user; a non-root user needs sudo'),
+  privateKey: z.string().min(1).optional().describe('path to the SSH private key (relative to this file); omit to use ssh-agent'),
+  hostKey: fingerprint.optional().describe('pinned SSH host key fingerprint (SHA256:…); `palisade hosts trust` records it'),
+});
+
+export const tangServerSchema = z.object({
+  url: z.string().url('must be a URL like http://10.0.0.2:7500').describe('Tang server URL'),
+  thumbprint: z.string().min(16, 'must be the Tang signing key thumbprint (`tang-show-keys`)').describe('pinned thumbprint of the Tang signing key'),
+});
+
+export const encryptionSchema = z.object({
+  mode: z.enum(['none', 'tpm2', 'tang', 'tpm2+tang', 'passphrase']).default('none').describe('how data disks are unlocked at boot'),
+  disks: z.array(z.string().startsWith('/dev/', 'must be a device path like /dev/sdb')).optional().describe('disks to encrypt (default: the host dataDisk)'),
+  tang: z.array(tangServerSchema).default([]).describe('Tang servers (modes tang and tpm2+tang)'),
+  threshold: z.number().int().min(1).optional().describe('how many pins must agree (Shamir); default: all'),
+  tpm2: z.object({ pcrs: z.array(z.number().int().min(0).max(23)).default([7]).describe('PCRs the TPM policy binds to') }).default({ pcrs: [7] }),
+  wipe: z.boolean().default(false).describe('allow formatting a disk that holds a filesystem, partitions or another LUKS header (DESTROYS DATA)'),
+  cipher: z.string().default('aes-xts-plain64'),
+  pbkdf: z.enum(['argon2id', 'argon2i', 'pbkdf2']).default('argon2id'),
+  allowUnopened: z.boolean().default(false).describe('accept hosts without device-mapper: disks are formatted and bound but not opened'),
+});
+
+export const hostSchema = sshEndpointSchema.extend({
+  name: hostName.describe('host name, unique in the cluster'),
+  role: z.enum(['controller', 'worker']).describe('controller runs the control plane; worker runs workloads'),
+  dataDisk: z.string().startsWith('/dev/', 'must be a device path like /dev/sdb').optional().describe('data disk device for appliance data'),
+  viaJumpHost: z.boolean().default(false).describe('reach this host through the jump host'),
+  encryption: encryptionSchema.partial().optional().describe('per-host override of the cluster encryption settings'),
+});
+
+export const sizingSchema = z.object({
+  profile: z.enum(['small', 'medium', 'large', 'custom']).default('small').describe('sizing profile the hosts are checked against'),
+  custom: z
+    .object({
+      controller: z.object({ cpus: z.number().int().min(1), memoryGiB: z.number().positive(), diskGB: z.number().positive() }),
+      worker: z.object({ cpus: z.number().int().min(1), memoryGiB: z.number().positive(), diskGB: z.number().positive() }),
+    })
+    .optional()
+    .describe('thresholds for profile "custom"'),
+});
+
+export const maintenanceWindowSchema = z.object({
+  days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1),
+  start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)'),
+  duration: z.string().regex(/^\d+[hm]$/, 'must be like "4h" or "90m"'),
+  timezone: z.string().default('UTC'),
+});
+
+export const configSchema = z
+  .object({
+    apiVersion: z.literal('palisade/v1').describe('config format version'),
+    cluster: z.object({
+      name: hostName.describe('cluster name; names the state directory .palisade/<name>'),
+      fqdn: z
+        .string()
+        .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a fully qualified domain name like palisade.example.internal')
+        .describe('the appliance FQDN operators and clusters use'),
+      vip: ipv4.optional().describe('virtual IP for the API and ingress (optional)'),
+      podCidr: cidr.default('10.42.0.0/16'),
+      serviceCidr: cidr.default('10.43.0.0/16'),
+    }),
+    airGapped: z.boolean().default(true).describe('the site has no route to the internet; preflight fails if it finds one'),
+    sizing: sizingSchema.default({ profile: 'small' }),
+    ssh: z
+      .object({
+        concurrency: z.number().int().min(1).max(256).default(10).describe('hosts worked on at once'),
+        connectTimeoutSeconds: z.number().positive().default(10),
+        commandTimeoutSeconds: z.number().positive().default(600),
+        keepaliveSeconds: z.number().positive().default(15),
+        knownHosts: z.string().optional().describe('an OpenSSH known_hosts file accepted as a trust source (read-only)'),
+      })
+      .default({ concurrency: 10, connectTimeoutSeconds: 10, commandTimeoutSeconds: 600, keepaliveSeconds: 15 }),
+    jumpHost: sshEndpointSchema.optional().describe('bastion for hosts with viaJumpHost: true'),
+    hosts: z.array(hostSchema).min(1, 'list at least one host'),
+    encryption: encryptionSchema.default({ mode: 'none', tang: [], tpm2: { pcrs: [7] }, wipe: false, cipher: 'aes-xts-plain64', pbkdf: 'argon2id', allowUnopened: false }),
+    registry: z
+      .object({
+        port: port.default(5000),
+        host: hostName.optional().describe('host that runs the pack registry (default: the first controller)'),
+      })
+      .default({ port: 5000 }),
+    bundle: z
+      .object({ trustedKey: z.string().optional().describe('Ed25519 public key (PEM or path) that must have signed the bundle') })
+      .default({}),
+    maintenanceWindows: z.array(maintenanceWindowSchema).default([]).describe('upgrades run only inside these windows'),
+    preflight: z
+      .object({ ignore: z.array(z.string()).default([]).describe('check ids waived for this site') })
+      .default({ ignore: [] }),
+  })
+  .strict();
+
+export type PalisadeConfig = z.infer<typeof configSchema>;
+export type HostConfig = z.infer<typeof hostSchema>;
+export type SshEndpoint = z.infer<typeof sshEndpointSchema>;
+export type EncryptionConfig = z.infer<typeof encryptionSchema>;
+export type Role = HostConfig['role'];

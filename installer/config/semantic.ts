@@ -1,0 +1,75 @@
+import type { PalisadeConfig } from './schema.ts';
+import type { ErrorDetail } from '../core/errors.ts';
+import { fileMode, resolveConfigPath } from './paths.ts';
+
+/** Checks a schema cannot express: uniqueness, quorum, files on disk, cross-field rules. */
+export async function semanticProblems(config: PalisadeConfig, baseDir: string): Promise<ErrorDetail[]> {
+  const problems: ErrorDetail[] = [];
+  const seenNames = new Map<string, number>();
+  const seenAddr = new Map<string, number>();
+  config.hosts.forEach((h, i) => {
+    const prevName = seenNames.get(h.name);
+    if (prevName !== undefined) problems.push({ path: `hosts[${i}].name`, message: `"${h.name}" is already used by hosts[${prevName}]`, hint: 'give every host a unique name' });
+    else seenNames.set(h.name, i);
+    const key = `${h.address}:${h.port}`;
+    const prevAddr = seenAddr.get(key);
+    if (prevAddr !== undefined) problems.push({ path: `hosts[${i}].address`, message: `${key} is already used by hosts[${prevAddr}]`, hint: 'every host needs its own address (or port)' });
+    else seenAddr.set(key, i);
+    if (h.viaJumpHost && !config.jumpHost) problems.push({ path: `hosts[${i}].viaJumpHost`, message: 'is true but no jumpHost is configured', hint: 'add a top-level jumpHost, or set viaJumpHost: false' });
+  });
+
+  const controllers = config.hosts.filter((h) => h.role === 'controller').length;
+  if (controllers !== 1 && controllers !== 3) {
+    const why =
+      controllers === 0
+        ? 'a cluster needs at least one controller'
+        : controllers % 2 === 0
+          ? `${controllers} controllers tolerate no more failures than ${controllers - 1} (etcd needs a majority), so an even count only adds risk`
+          : `${controllers} controllers are not a supported topology`;
+    problems.push({ path: 'hosts', message: `has ${controllers} controller(s): ${why}`, hint: 'use 1 controller (lab, small sites) or 3 (highly available)' });
+  }
+
+  const keyChecks: Array<[string, string | undefined]> = config.hosts.map((h, i) => [`hosts[${i}].privateKey`, h.privateKey]);
+  if (config.jumpHost) keyChecks.push(['jumpHost.privateKey', config.jumpHost.privateKey]);
+  const checked = new Map<string, ErrorDetail | null>();
+  for (const [path, keyPath] of keyChecks) {
+    if (!keyPath) continue;
+    const abs = resolveConfigPath({ baseDir }, keyPath);
+    if (!checked.has(abs)) {
+      const mode = await fileMode(abs);
+      if (mode === undefined) checked.set(abs, { message: `key file ${abs} does not exist or cannot be read`, hint: 'fix the path (relative paths are relative to the config file)' });
+      else if (mode & 0o004) checked.set(abs, { message: `key file ${abs} is world-readable (mode ${mode.toString(8).padStart(4, '0')})`, hint: `run: chmod 600 ${abs}` });
+      else checked.set(abs, null);
+    }
+    const p = checked.get(abs);
+    if (p) problems.push({ path, ...p });
+  }
+
+  if (config.sizing.profile === 'custom' && !config.sizing.custom) {
+    problems.push({ path: 'sizing.custom', message: 'is required when sizing.profile is "custom"', hint: 'add sizing.custom.controller and sizing.custom.worker with cpus, memoryGiB and diskGB' });
+  }
+  if (config.registry.host && !config.hosts.some((h) => h.name === config.registry.host)) {
+    problems.push({ path: 'registry.host', message: `"${config.registry.host}" is not one of the hosts`, hint: `use one of: ${config.hosts.map((h) => h.name).join(', ')}` });
+  }
+
+  const encryptionChecks: Array<[string, PalisadeConfig['encryption']]> = [['encryption', config.encryption]];
+  config.hosts.forEach((h, i) => {
+    if (h.encryption) encryptionChecks.push([`hosts[${i}].encryption`, { ...config.encryption, ...h.encryption }]);
+  });
+  for (const [path, enc] of encryptionChecks) {
+    const usesTang = enc.mode === 'tang' || enc.mode === 'tpm2+tang';
+    if (usesTang && enc.tang.length === 0) problems.push({ path: `${path}.tang`, message: `mode "${enc.mode}" needs at least one Tang server`, hint: 'add tang: [{url, thumbprint}]' });
+    if (!usesTang && enc.tang.length > 0 && enc.mode !== 'none') problems.push({ path: `${path}.tang`, message: `Tang servers are listed but mode "${enc.mode}" does not use them`, hint: 'set mode: tang or tpm2+tang, or remove the tang list' });
+    const pins = (usesTang ? enc.tang.length : 0) + (enc.mode === 'tpm2' || enc.mode === 'tpm2+tang' ? 1 : 0);
+    if (enc.threshold !== undefined && enc.threshold > pins) problems.push({ path: `${path}.threshold`, message: `is ${enc.threshold} but only ${pins} pin(s) are configured`, hint: `set threshold between 1 and ${pins}` });
+  }
+  if (config.encryption.mode !== 'none') {
+    config.hosts.forEach((h, i) => {
+      const mode = h.encryption?.mode ?? config.encryption.mode;
+      if (mode !== 'none' && !h.dataDisk && !(h.encryption?.disks ?? config.encryption.disks)?.length) {
+        problems.push({ path: `hosts[${i}].dataDisk`, message: 'is required when disk encryption is on', hint: 'name the data disk device, e.g. dataDisk: /dev/sdb' });
+      }
+    });
+  }
+  return problems;
+}

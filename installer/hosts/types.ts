@@ -1,0 +1,48 @@
+/**
+ * The SSH transport's public API. Everything that works on a host (facts,
+ * encryption, registry service, cluster driver) takes a `RemoteHost`, so tests
+ * and phases can hand in any implementation.
+ */
+export interface ExecOptions {
+  /** run through sudo when the session user is not root (sudo -S, password on stdin when needed) */
+  sudo?: boolean;
+  /** bytes written to the command's stdin, then stdin is closed (use this for secrets) */
+  stdin?: string | Buffer;
+  /** per-command timeout; default from config ssh.commandTimeoutSeconds */
+  timeoutMs?: number;
+  /** streamed output, as it arrives */
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** throw a PalisadeError (code ssh.exec) when the exit code is not 0 */
+  check?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface UploadOptions {
+  /** final file mode, e.g. 0o600 */
+  mode?: number;
+  /** write as root (through sudo) when the session user is not */
+  sudo?: boolean;
+  /** owner to chown to, e.g. "root:root" */
+  owner?: string;
+}
+
+export interface RemoteHost {
+  /** the host's name in palisade.yaml */
+  readonly name: string;
+  readonly address: string;
+  /** run one shell command line (build it with core/quote.ts `sh`) */
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Upload to a temporary name over SFTP, verify SHA-256 on the host, then
+   * rename into place with the mode asked for. `source` is a local path or the bytes.
+   */
+  upload(source: string | Buffer, remotePath: string, opts?: UploadOptions): Promise<void>;
+  close(): Promise<void>;
+}
