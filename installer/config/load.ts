@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type PalisadeConfig } from './schema.ts';
+import { configSchema, encryptionSchema, type PalisadeConfig } from './schema.ts';
 import { semanticProblems } from './semantic.ts';
 import { usageError, type ErrorDetail } from '../core/errors.ts';
 export { resolveConfigPath } from './paths.ts';
@@ -53,6 +53,39 @@ export function schemaProblems(error: z.ZodError): ErrorDetail[] {
   });
 }
 
+/**
+ * The raw document seen through the config type with every ill-formed part dropped,
+ * for semantic checks on a file that failed the schema.
+ */
+function looseView(raw: unknown): PalisadeConfig {
+  const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const hosts = Array.isArray(r.hosts) ? r.hosts : [];
+  const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const enc = encryptionSchema.safeParse(r.encryption ?? {});
+  const sizing = obj(r.sizing);
+  return {
+    hosts: hosts.map((h) => {
+      const o = obj(h);
+      const henc = encryptionSchema.partial().safeParse(o.encryption ?? {});
+      return {
+        name: str(o.name) ?? '',
+        address: str(o.address) ?? '',
+        port: typeof o.port === 'number' ? o.port : 22,
+        role: o.role === 'controller' || o.role === 'worker' ? o.role : undefined,
+        privateKey: str(o.privateKey),
+        viaJumpHost: o.viaJumpHost === true,
+        dataDisk: str(o.dataDisk),
+        encryption: henc.success && o.encryption ? henc.data : undefined,
+      };
+    }),
+    jumpHost: r.jumpHost ? { privateKey: str(obj(r.jumpHost).privateKey) } : undefined,
+    sizing: { profile: str(sizing.profile) ?? 'small', custom: sizing.custom },
+    registry: { host: str(obj(r.registry).host) },
+    encryption: enc.success ? enc.data : encryptionSchema.parse({}),
+  } as unknown as PalisadeConfig;
+}
+
 /** A key written with only a comment under it (`bundle:`) parses as null: treat it as absent. */
 function dropNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(dropNulls);
@@ -75,15 +108,16 @@ export async function parseConfig(text: string, path: string): Promise<LoadedCon
   }
   const raw: unknown = dropNulls(doc.toJS());
   const parsed = configSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    throw usageError('config.invalid', `${path} has ${parsed.error.issues.length} problem(s)`, 'correct each field listed above, then run `palisade validate` again', schemaProblems(parsed.error));
-  }
-  const config = parsed.data;
-  const problems = await semanticProblems(config, baseDir);
-  if (problems.length > 0) {
+  // Semantic checks also run on a file the schema rejected, on the parts that are
+  // well-formed, so the operator sees every problem in one pass.
+  const problems = [
+    ...(parsed.success ? [] : schemaProblems(parsed.error)),
+    ...(await semanticProblems(parsed.success ? parsed.data : looseView(raw), baseDir)),
+  ];
+  if (!parsed.success || problems.length > 0) {
     throw usageError('config.invalid', `${path} has ${problems.length} problem(s)`, 'correct each field listed above, then run `palisade validate` again', problems);
   }
-  return { config, path: abs, baseDir };
+  return { config: parsed.data, path: abs, baseDir };
 }
 
 export async function loadConfig(path = DEFAULT_CONFIG_PATH): Promise<LoadedConfig> {

@@ -8,6 +8,7 @@ export async function semanticProblems(config: PalisadeConfig, baseDir: string):
   const seenNames = new Map<string, number>();
   const seenAddr = new Map<string, number>();
   config.hosts.forEach((h, i) => {
+    if (!h.name || !h.address) return;
     const prevName = seenNames.get(h.name);
     if (prevName !== undefined) problems.push({ path: `hosts[${i}].name`, message: `"${h.name}" is already used by hosts[${prevName}]`, hint: 'give every host a unique name' });
     else seenNames.set(h.name, i);
@@ -19,7 +20,8 @@ export async function semanticProblems(config: PalisadeConfig, baseDir: string):
   });
 
   const controllers = config.hosts.filter((h) => h.role === 'controller').length;
-  if (controllers !== 1 && controllers !== 3) {
+  const rolesKnown = config.hosts.every((h) => h.role === 'controller' || h.role === 'worker');
+  if (rolesKnown && controllers !== 1 && controllers !== 3) {
     const why =
       controllers === 0
         ? 'a cluster needs at least one controller'
