@@ -42,14 +42,31 @@ export const encryptionSchema = z.object({
   cipher: z.string().default('aes-xts-plain64'),
   pbkdf: z.enum(['argon2id', 'argon2i', 'pbkdf2']).default('argon2id'),
   allowUnopened: z.boolean().default(false).describe('accept hosts without device-mapper: disks are formatted and bound but not opened'),
+  pbkdfMemoryKiB: z.number().int().min(32).max(4194304).optional().describe('argon2 memory cost in KiB for the recovery key slot (default: cryptsetup benchmark)'),
+  iterTimeMs: z.number().int().min(1).optional().describe('key-slot unlock time in ms the PBKDF is tuned to (default: cryptsetup, 2000)'),
+  mountPoint: z.string().startsWith('/', 'must be an absolute path').optional().describe('where the first encrypted disk is mounted once opened (default /var/lib/palisade)'),
 });
+
+/**
+ * A host's override: the same fields, none defaulted, so an omitted field keeps the
+ * cluster value (a defaulted `wipe: false` or `tang: []` would silently replace it).
+ */
+export const encryptionOverrideSchema = z.object({
+  ...Object.fromEntries(
+    Object.entries(encryptionSchema.shape).map(([k, v]) => {
+      const field = (v instanceof z.ZodDefault ? v.unwrap() : v).optional();
+      return [k, v.description ? field.describe(v.description) : field];
+    }),
+  ),
+  tpm2: z.object({ pcrs: z.array(z.number().int().min(0).max(23)).describe('PCRs the TPM policy binds to') }).optional(),
+}) as unknown as z.ZodType<Partial<z.infer<typeof encryptionSchema>>, Partial<z.input<typeof encryptionSchema>>>;
 
 export const hostSchema = sshEndpointSchema.extend({
   name: hostName.describe('host name, unique in the cluster'),
   role: z.enum(['controller', 'worker']).describe('controller runs the control plane; worker runs workloads'),
   dataDisk: z.string().startsWith('/dev/', 'must be a device path like /dev/sdb').optional().describe('data disk device for appliance data'),
   viaJumpHost: z.boolean().default(false).describe('reach this host through the jump host'),
-  encryption: encryptionSchema.partial().optional().describe('per-host override of the cluster encryption settings'),
+  encryption: encryptionOverrideSchema.optional().describe('per-host override of the cluster encryption settings'),
 });
 
 export const sizingSchema = z.object({
