@@ -1,7 +1,9 @@
 import type { CommandModule } from './types.ts';
 import { configCommands } from './config.ts';
+import { bundleCommands } from './bundle.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
   configCommands,
+  bundleCommands,
 ];
