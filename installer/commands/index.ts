@@ -1,9 +1,11 @@
 import type { CommandModule } from './types.ts';
 import { configCommands } from './config.ts';
 import { bundleCommands } from './bundle.ts';
+import { registryCommands } from './registry.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
   configCommands,
   bundleCommands,
+  registryCommands,
 ];

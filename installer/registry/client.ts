@@ -1,0 +1,448 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { basicAuth, parseChallenges, parseTokenResponse, scopeFor, tokenUrl, type Challenge } from './auth.ts';
+import { DigestMismatchError, RegistryHttpError, isTransient, registryError } from './errors.ts';
+import { Transport, drain, readBody, type HttpRequest, type HttpResponse } from './http.ts';
+import { INDEX_TYPES, MANIFEST_TYPES, sha256Digest } from '../bundle/oci.ts';
+import { PalisadeError } from '../core/errors.ts';
+import { log, redact } from '../core/log.ts';
+import { retry } from '../core/retry.ts';
+
+/**
+ * An OCI distribution client: blobs (HEAD, monolithic and chunked upload,
+ * cross-repository mount, GET), manifests (PUT, GET, HEAD), tags and catalog.
+ * Basic and bearer-token auth; retries 5xx and dropped connections.
+ */
+export interface RegistryClientOptions {
+  /** https://host:port (a bare host:port means https) */
+  url: string;
+  /** PEM of the CA that issued the registry's certificate */
+  ca?: string | Buffer;
+  username?: string;
+  password?: string;
+  /** total attempts per operation (default 5) */
+  attempts?: number;
+  baseDelayMs?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+export interface ManifestInfo {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export type BlobSource = (range?: { start: number; end: number }) => Readable;
+
+const ACCEPT_MANIFESTS = [...MANIFEST_TYPES, ...INDEX_TYPES].join(', ');
+export const DEFAULT_CHUNK_SIZE = 64 << 20;
+
+export function normalizeRegistryUrl(url: string): URL {
+  const u = new URL(/^[a-z]+:\/\//i.test(url) ? url : `https://${url}`);
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new PalisadeError('registry.url', `registry URL ${url} must be https://host:port`, { exitCode: 2 });
+  u.pathname = '/';
+  u.search = '';
+  return u;
+}
+
+/** A pass-through that hashes and counts; the last chunk is held back until the digest is known, so a bad blob never completes its request. */
+class Verifier extends Transform {
+  private readonly hash = createHash('sha256');
+  private held: Buffer | undefined;
+  bytes = 0;
+  constructor(private readonly digest: string, private readonly size: number, private readonly onBytes?: (n: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.onBytes?.(chunk.length);
+    if (this.held) this.push(this.held);
+    this.held = chunk;
+    cb();
+  }
+  override _flush(cb: TransformCallback): void {
+    const actual = `sha256:${this.hash.digest('hex')}`;
+    if (actual !== this.digest || this.bytes !== this.size) return cb(new DigestMismatchError(this.digest, actual));
+    if (this.held) this.push(this.held);
+    cb();
+  }
+}
+
+export class RegistryClient {
+  readonly base: URL;
+  private readonly transport: Transport;
+  private basic: string | undefined;
+  private bearer: Challenge | undefined;
+  private readonly tokens = new Map<string, { token: string; expires: number }>();
+  /** counters for reports and tests */
+  readonly stats = { requests: 0, retries: 0 };
+
+  constructor(private readonly opts: RegistryClientOptions) {
+    this.base = normalizeRegistryUrl(opts.url);
+    this.transport = new Transport(this.base.protocol === 'https:', opts.ca, opts.timeoutMs);
+    if (opts.password) redact.add(opts.password);
+  }
+
+  get registry(): string {
+    return this.base.host;
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  private url(path: string): URL {
+    return new URL(path, this.base);
+  }
+
+  /** Retry transient failures, then turn the last error into a PalisadeError. */
+  async op<T>(what: string, fn: (attempt: number) => Promise<T>): Promise<T> {
+    try {
+      return await retry(fn, {
+        attempts: this.opts.attempts ?? 5,
+        baseDelayMs: this.opts.baseDelayMs ?? 300,
+        maxDelayMs: 8000,
+        shouldRetry: (e) => isTransient(e),
+        onRetry: (e, attempt, delay) => {
+          this.stats.retries++;
+          log.warn(`${what}: ${(e as Error).message}; retry ${attempt} in ${(delay / 1000).toFixed(1)} s`);
+        },
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
+      });
+    } catch (e) {
+      throw registryError(e, this.base.origin);
+    }
+  }
+
+  private authHeader(scopes: string[]): string | undefined {
+    if (this.bearer) {
+      const t = this.tokens.get(scopes.join(' '));
+      if (t && t.expires > Date.now()) return `Bearer ${t.token}`;
+      return undefined;
+    }
+    return this.basic;
+  }
+
+  private async fetchToken(challenge: Challenge, scopes: string[]): Promise<void> {
+    let url: URL;
+    try {
+      url = tokenUrl(challenge, scopes);
+    } catch {
+      throw new PalisadeError('registry.auth', `${this.base.origin} asked for a bearer token without saying where to get it`);
+    }
+    const tokenTransport = url.origin === this.base.origin ? this.transport : new Transport(url.protocol === 'https:', this.opts.ca, this.opts.timeoutMs);
+    try {
+      const headers: Record<string, string> = { 'User-Agent': 'palisade' };
+      if (this.opts.username !== undefined && this.opts.password !== undefined) headers.Authorization = basicAuth(this.opts.username, this.opts.password);
+      const res = await tokenTransport.request({ method: 'GET', url, headers });
+      this.stats.requests++;
+      const body = await readBody(res, 1 << 20);
+      if (res.status === 401 || res.status === 403) throw this.authError(res.status, `token service ${url.origin}`);
+      if (res.status !== 200) throw new RegistryHttpError('GET', `${url.origin}${url.pathname}`, res.status, undefined, body.toString('utf8').slice(0, 200));
+      let parsed;
+      try {
+        parsed = parseTokenResponse(JSON.parse(body.toString('utf8')));
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed) throw new PalisadeError('registry.auth', `token service ${url.origin} answered without a token`);
+      redact.add(parsed.token);
+      this.tokens.set(scopes.join(' '), { token: parsed.token, expires: Date.now() + Math.max(10, parsed.expiresIn - 10) * 1000 });
+    } finally {
+      if (tokenTransport !== this.transport) tokenTransport.close();
+    }
+  }
+
+  private authError(status: number, where: string): PalisadeError {
+    const who = this.opts.username ? `user ${JSON.stringify(this.opts.username)}` : 'anonymous access';
+    return status === 403
+      ? new PalisadeError('registry.auth', `${where} denied ${who} (HTTP 403): no permission for this operation`, { hint: 'use an account with push access to the registry' })
+      : new PalisadeError('registry.auth', `${where} rejected the credentials of ${who} (HTTP 401)`, {
+        hint: this.opts.username ? 'check the registry user name and password (--username, --password-file or PALISADE_REGISTRY_PASSWORD)' : 'the registry needs credentials: pass --username and --password-file',
+      });
+  }
+
+  /**
+   * Send one request, answering an auth challenge once. `ok` lists the statuses
+   * the caller handles; any other raises RegistryHttpError (retried if transient).
+   */
+  async send(req: Omit<HttpRequest, 'url'> & { url: URL | string; scopes: string[]; ok: number[] }): Promise<HttpResponse> {
+    const url = typeof req.url === 'string' ? this.url(req.url) : req.url;
+    for (let round = 0; ; round++) {
+      const headers: Record<string, string | number> = { 'User-Agent': 'palisade', ...(req.headers ?? {}) };
+      const auth = this.authHeader(req.scopes);
+      if (auth) headers.Authorization = auth;
+      this.stats.requests++;
+      const res = await this.transport.request({ ...req, url, headers, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+      if (res.status === 401 && round === 0) {
+        drain(res);
+        const challenges = parseChallenges(res.headers['www-authenticate']);
+        const bearer = challenges.find((c) => c.scheme === 'bearer');
+        if (bearer) {
+          this.bearer = bearer;
+          await this.fetchToken(bearer, req.scopes);
+          continue;
+        }
+        if (challenges.some((c) => c.scheme === 'basic') && this.opts.username !== undefined && this.opts.password !== undefined) {
+          this.basic = basicAuth(this.opts.username, this.opts.password);
+          continue;
+        }
+        if (this.opts.username !== undefined && this.opts.password === undefined) {
+          throw new PalisadeError('registry.auth', `${this.base.origin} needs a password for user ${JSON.stringify(this.opts.username)}, and none was given`, { hint: 'pass --password-file FILE or set PALISADE_REGISTRY_PASSWORD' });
+        }
+        throw this.authError(401, this.base.origin);
+      }
+      if (res.status === 401 || res.status === 403) {
+        drain(res);
+        throw this.authError(res.status, this.base.origin);
+      }
+      if (!req.ok.includes(res.status)) {
+        const body = req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(res, 64 << 10).catch(() => Buffer.alloc(0));
+        let code: string | undefined;
+        let detail = body.toString('utf8').slice(0, 300);
+        try {
+          const j = JSON.parse(body.toString('utf8')) as { errors?: Array<{ code?: string; message?: string }> };
+          code = j.errors?.[0]?.code;
+          detail = j.errors?.[0]?.message ?? detail;
+        } catch {
+          /* not JSON */
+        }
+        throw new RegistryHttpError(req.method, url.pathname, res.status, code, detail.trim());
+      }
+      return res;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.op('ping', async () => drain(await this.send({ method: 'GET', url: '/v2/', scopes: [], ok: [200] })));
+  }
+
+  async headBlob(repo: string, digest: string): Promise<BlobInfo | undefined> {
+    return this.op(`HEAD ${repo}@${digest.slice(0, 19)}`, async () => {
+      const res = await this.send({ method: 'HEAD', url: `/v2/${repo}/blobs/${digest}`, scopes: scopeFor(repo, false), ok: [200, 404] });
+      drain(res);
+      if (res.status === 404) return undefined;
+      return { digest: String(res.headers['docker-content-digest'] ?? digest), size: Number(res.headers['content-length'] ?? -1) };
+    });
+  }
+
+  /** Open the blob for reading (follows one storage redirect). */
+  async getBlob(repo: string, digest: string): Promise<Readable> {
+    return this.op(`GET ${repo}@${digest.slice(0, 19)}`, async () => {
+      const res = await this.send({ method: 'GET', url: `/v2/${repo}/blobs/${digest}`, scopes: scopeFor(repo, false), ok: [200, 307, 302] });
+      if (res.status === 200) return res.body;
+      drain(res);
+      const loc = new URL(String(res.headers.location), this.base);
+      const r2 = await this.transport.request({ method: 'GET', url: loc });
+      if (r2.status !== 200) {
+        drain(r2);
+        throw new RegistryHttpError('GET', loc.pathname, r2.status, undefined, 'redirected blob');
+      }
+      return r2.body;
+    });
+  }
+
+  /**
+   * Start an upload session, or mount the blob from `mountFrom` when the
+   * registry has it there. Returns 'mounted' or the upload URL.
+   */
+  private async startUpload(repo: string, digest: string, mountFrom?: string): Promise<'mounted' | URL> {
+    const q = mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}` : '';
+    const res = await this.send({ method: 'POST', url: `/v2/${repo}/blobs/uploads/${q}`, headers: { 'Content-Length': 0 }, scopes: scopeFor(repo, true, mountFrom), ok: [201, 202] });
+    drain(res);
+    if (res.status === 201) return 'mounted';
+    const loc = res.headers.location;
+    if (!loc) throw new RegistryHttpError('POST', `/v2/${repo}/blobs/uploads/`, res.status, undefined, 'no Location header');
+    return new URL(loc, this.base);
+  }
+
+  /** Mount a blob another repository of this registry holds; false when the registry would rather have it uploaded. */
+  async mountBlob(repo: string, digest: string, from: string): Promise<boolean> {
+    return this.op(`mount ${digest.slice(0, 19)} ${from} -> ${repo}`, async () => {
+      const r = await this.startUpload(repo, digest, from);
+      if (r === 'mounted') return true;
+      await this.send({ method: 'DELETE', url: r, scopes: scopeFor(repo, true), ok: [204, 404, 405] }).then(drain, () => undefined);
+      return false;
+    });
+  }
+
+  /**
+   * Upload a blob from `open` (which must be able to give the same bytes again,
+   * or any byte range of them). The content is hashed on the way out; a
+   * mismatch aborts the request so the registry never stores it.
+   */
+  async uploadBlob(repo: string, blob: BlobInfo, open: BlobSource, o: { chunkSize?: number; mountFrom?: string; onBytes?: (n: number) => void } = {}): Promise<'uploaded' | 'mounted'> {
+    const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    return this.op(`upload ${repo}@${blob.digest.slice(0, 19)}`, async (attempt) => {
+      if (attempt > 1 && (await this.headBlob(repo, blob.digest))) return 'uploaded';
+      let sent = 0;
+      const count = (n: number): void => {
+        sent += n;
+        o.onBytes?.(n);
+      };
+      try {
+        const start = await this.startUpload(repo, blob.digest, o.mountFrom);
+        if (start === 'mounted') return 'mounted';
+        if (blob.size <= chunkSize) await this.putMonolithic(repo, start, blob, open, count);
+        else await this.putChunked(repo, start, blob, open, chunkSize, count);
+        return 'uploaded';
+      } catch (e) {
+        o.onBytes?.(-sent);
+        if (e instanceof DigestMismatchError) {
+          throw new PalisadeError('bundle.digest-mismatch', `blob ${blob.digest} for ${repo} does not match its digest (${e.actual}): it was not uploaded`, {
+            hint: 'the bundle is damaged or was changed after verification: run `palisade bundle verify`',
+          });
+        }
+        throw e;
+      }
+    });
+  }
+
+  private withDigest(loc: URL, digest: string): URL {
+    const u = new URL(loc);
+    u.searchParams.set('digest', digest);
+    return u;
+  }
+
+  private async putMonolithic(repo: string, loc: URL, blob: BlobInfo, open: BlobSource, count: (n: number) => void): Promise<void> {
+    const res = await this.send({
+      method: 'PUT',
+      url: this.withDigest(loc, blob.digest),
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': blob.size },
+      body: () => {
+        const src = open();
+        const v = new Verifier(blob.digest, blob.size, count);
+        src.on('error', (e) => v.destroy(e));
+        return src.pipe(v);
+      },
+      scopes: scopeFor(repo, true),
+      ok: [201],
+    });
+    drain(res);
+  }
+
+  private async putChunked(repo: string, first: URL, blob: BlobInfo, open: BlobSource, chunkSize: number, count: (n: number) => void): Promise<void> {
+    let loc = first;
+    let offset = 0;
+    let hash: Hash = createHash('sha256');
+    const hashRange = async (from: number, to: number): Promise<void> => {
+      for await (const c of open({ start: from, end: to - 1 })) hash.update(c as Buffer);
+    };
+    while (offset < blob.size) {
+      const end = Math.min(offset + chunkSize, blob.size) - 1;
+      const chunkHash = hash.copy();
+      try {
+        const res = await this.send({
+          method: 'PATCH',
+          url: loc,
+          headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': end - offset + 1, 'Content-Range': `${offset}-${end}` },
+          body: () => {
+            const s = open({ start: offset, end });
+            s.on('data', (c: Buffer) => {
+              chunkHash.update(c);
+              count(c.length);
+            });
+            return s;
+          },
+          scopes: scopeFor(repo, true),
+          ok: [202, 204],
+        });
+        drain(res);
+        loc = new URL(String(res.headers.location ?? loc), this.base);
+        hash = chunkHash;
+        offset = end + 1;
+      } catch (e) {
+        if (!isTransient(e)) throw e;
+        // ask where the session stands; resume there, or let the caller restart the blob
+        const st = await this.send({ method: 'GET', url: loc, scopes: scopeFor(repo, true), ok: [204] });
+        drain(st);
+        const m = /^0-(\d+)$/.exec(String(st.headers.range ?? ''));
+        const at = m ? Number(m[1]) + 1 : 0;
+        if (at < offset || at > end + 1) throw e;
+        log.warn(`upload ${repo}@${blob.digest.slice(0, 19)}: ${(e as Error).message}; resuming at byte ${at}`);
+        loc = new URL(String(st.headers.location ?? loc), this.base);
+        if (at > offset) await hashRange(offset, at);
+        offset = at;
+      }
+    }
+    const actual = `sha256:${hash.digest('hex')}`;
+    if (actual !== blob.digest) {
+      await this.send({ method: 'DELETE', url: loc, scopes: scopeFor(repo, true), ok: [204, 404, 405] }).then(drain, () => undefined);
+      throw new DigestMismatchError(blob.digest, actual);
+    }
+    drain(await this.send({ method: 'PUT', url: this.withDigest(loc, blob.digest), headers: { 'Content-Length': 0 }, body: Buffer.alloc(0), scopes: scopeFor(repo, true), ok: [201] }));
+  }
+
+  async headManifest(repo: string, ref: string): Promise<ManifestInfo | undefined> {
+    return this.op(`HEAD ${repo}:${ref}`, async () => {
+      const res = await this.send({ method: 'HEAD', url: `/v2/${repo}/manifests/${ref}`, headers: { Accept: ACCEPT_MANIFESTS }, scopes: scopeFor(repo, false), ok: [200, 404] });
+      drain(res);
+      if (res.status === 404) return undefined;
+      return { digest: String(res.headers['docker-content-digest'] ?? ''), mediaType: String(res.headers['content-type'] ?? ''), size: Number(res.headers['content-length'] ?? -1) };
+    });
+  }
+
+  async getManifest(repo: string, ref: string): Promise<(ManifestInfo & { bytes: Buffer }) | undefined> {
+    return this.op(`GET ${repo}:${ref}`, async () => {
+      const res = await this.send({ method: 'GET', url: `/v2/${repo}/manifests/${ref}`, headers: { Accept: ACCEPT_MANIFESTS }, scopes: scopeFor(repo, false), ok: [200, 404] });
+      if (res.status === 404) {
+        drain(res);
+        return undefined;
+      }
+      const bytes = await readBody(res, 4 << 20);
+      const digest = sha256Digest(bytes);
+      if (ref.startsWith('sha256:') && digest !== ref) throw new PalisadeError('registry.digest-mismatch', `${repo}@${ref}: the registry returned a manifest that hashes to ${digest}`);
+      return { digest, mediaType: String(res.headers['content-type'] ?? ''), size: bytes.length, bytes };
+    });
+  }
+
+  async putManifest(repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<string> {
+    const want = sha256Digest(bytes);
+    return this.op(`PUT ${repo}:${ref}`, async () => {
+      const res = await this.send({ method: 'PUT', url: `/v2/${repo}/manifests/${ref}`, headers: { 'Content-Type': mediaType, 'Content-Length': bytes.length }, body: bytes, scopes: scopeFor(repo, true), ok: [201, 200] });
+      drain(res);
+      const got = res.headers['docker-content-digest'];
+      if (got && got !== want) throw new PalisadeError('registry.digest-mismatch', `${repo}:${ref}: the registry stored the manifest as ${String(got)}, expected ${want}`);
+      return want;
+    });
+  }
+
+  private async paged(path: string, key: 'tags' | 'repositories', scopes: string[]): Promise<string[]> {
+    const out: string[] = [];
+    let next: string | undefined = path;
+    for (let page = 0; next && page < 10_000; page++) {
+      const url: string = next;
+      const { items, link } = await this.op(`GET ${url}`, async () => {
+        const res = await this.send({ method: 'GET', url, scopes, ok: [200, 404] });
+        if (res.status === 404) {
+          drain(res);
+          return { items: [] as string[], link: undefined };
+        }
+        const body = JSON.parse((await readBody(res, 16 << 20)).toString('utf8')) as Record<string, unknown>;
+        const v = body[key];
+        return { items: Array.isArray(v) ? (v as string[]) : [], link: res.headers.link };
+      });
+      out.push(...items);
+      const m = /<([^>]+)>;\s*rel="?next"?/.exec(String(link ?? ''));
+      next = m ? m[1] : undefined;
+    }
+    return out;
+  }
+
+  tags(repo: string): Promise<string[]> {
+    return this.paged(`/v2/${repo}/tags/list?n=1000`, 'tags', scopeFor(repo, false));
+  }
+
+  catalog(): Promise<string[]> {
+    return this.paged('/v2/_catalog?n=1000', 'repositories', scopeFor(undefined, false));
+  }
+}
+
+export { isTransient };
