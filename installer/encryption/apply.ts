@@ -1,0 +1,383 @@
+import { randomUUID } from 'node:crypto';
+import type { PalisadeConfig } from '../config/schema.ts';
+import type { RemoteHost } from '../hosts/types.ts';
+import { PalisadeError, errorMessage } from '../core/errors.ts';
+import { Semaphore, settleLimit } from '../core/limit.ts';
+import { log, redact } from '../core/log.ts';
+import { raw, sh } from '../core/quote.ts';
+import {
+  clevisBindCommand,
+  clevisUnbindCommand,
+  enableMountCommand,
+  luksFormatCommand,
+  mkfsCommand,
+  openCommand,
+  REMOTE_PRELUDE,
+  tangAdvertisementCommand,
+  TPM_PROBE_TEXT,
+  tpmProbeCommand,
+  wipeCommand,
+} from './commands.ts';
+import { crypttabEntry, mergeCrypttab, mountUnit, mountUnitName } from './crypttab.ts';
+import { gatherEncryptionFacts } from './facts.ts';
+import { advertisementSigningKeys, jwkThumbprint, thumbprintMatches } from './jwk.ts';
+import { describeBinding } from './luks.ts';
+import { planEncryption, planProblems, usesTang } from './plan.ts';
+import { generateRecoveryKey } from './recovery.ts';
+import { hostEncryptionSettings, recoveryKeyName } from './settings.ts';
+import type { Binding, DiskPlan, EncryptionPlan, EscrowRecord, EscrowStore, HostEncryptionFacts, HostPlan } from './types.ts';
+import { findKeySlot, verifyDisk, type DiskVerification } from './verify.ts';
+
+export type ApplyStep =
+  | 'facts'
+  | 'checked'
+  | 'escrowed'
+  | 'wiped'
+  | 'formatted'
+  | 'bound'
+  | 'unbound'
+  | 'crypttab'
+  | 'opened'
+  | 'mounted'
+  | 'verified';
+
+export interface ApplyEvent {
+  host: string;
+  device?: string;
+  step: ApplyStep;
+  detail?: string;
+}
+
+export interface ApplyOptions {
+  config: PalisadeConfig;
+  /** connected hosts; hosts of the config not in this list are left alone */
+  hosts: readonly RemoteHost[];
+  /** the opened keystore: recovery keys are saved in it before any disk is formatted */
+  keystore: EscrowStore;
+  /** --allow-unopened */
+  allowUnopened?: boolean;
+  /** hosts worked on at once (default: config ssh.concurrency) */
+  concurrency?: number;
+  /** progress, awaited: a listr2 task tree (or a test) follows the run step by step */
+  onProgress?: (e: ApplyEvent) => void | Promise<void>;
+}
+
+export type DiskOutcome = 'formatted' | 'rebound' | 'configured' | 'unchanged';
+
+export interface DiskApplyResult {
+  device: string;
+  action: DiskPlan['action'];
+  outcome: DiskOutcome;
+  /** "bound, not opened" without device-mapper; "open", "mounted at /x" with it */
+  state: string;
+  verification: DiskVerification;
+}
+
+export interface HostApplyResult {
+  host: string;
+  ok: boolean;
+  error?: PalisadeError;
+  disks: DiskApplyResult[];
+  durationMs: number;
+}
+
+export interface ApplyReport {
+  plan: EncryptionPlan;
+  hosts: HostApplyResult[];
+  ok: boolean;
+}
+
+/** Escrow records (uuid per entry) for the plan, from the keystore. */
+export function escrowIndex(config: PalisadeConfig, ks: EscrowStore): Map<string, EscrowRecord> {
+  const out = new Map<string, EscrowRecord>();
+  for (const h of config.hosts) {
+    for (const d of hostEncryptionSettings(config, h).disks) {
+      const e = ks.get(recoveryKeyName(h.name, d));
+      if (e && e.kind === 'luks-recovery') out.set(e.name, { uuid: e.meta?.uuid });
+    }
+  }
+  return out;
+}
+
+/** Facts from every host, one round trip each, in parallel. Failures are kept per host. */
+export async function gatherAll(
+  config: PalisadeConfig,
+  hosts: readonly RemoteHost[],
+  concurrency: number,
+): Promise<{ facts: Map<string, HostEncryptionFacts>; errors: Map<string, unknown> }> {
+  const facts = new Map<string, HostEncryptionFacts>();
+  const errors = new Map<string, unknown>();
+  const work = hosts.flatMap((host) => {
+    const hc = config.hosts.find((h) => h.name === host.name);
+    if (!hc) return [];
+    const s = hostEncryptionSettings(config, hc);
+    return s.mode === 'none' || s.disks.length === 0 ? [] : [{ host, s }];
+  });
+  const settled = await settleLimit(work, concurrency, ({ host, s }) => gatherEncryptionFacts(host, s.disks, s.mountPoint));
+  settled.forEach((r, i) => {
+    const name = work[i]!.host.name;
+    if (r.status === 'fulfilled') facts.set(name, r.value);
+    else errors.set(name, r.reason);
+  });
+  return { facts, errors };
+}
+
+/**
+ * Encrypt, bind and verify the data disks of every host. Nothing is changed
+ * anywhere when any disk is refused or any host is blocked: the operator gets
+ * one error listing every problem. Each host is worked on in parallel; one
+ * host's failure does not stop the others.
+ */
+export async function applyEncryption(o: ApplyOptions): Promise<ApplyReport> {
+  const concurrency = o.concurrency ?? o.config.ssh.concurrency;
+  const { facts, errors } = await gatherAll(o.config, o.hosts, concurrency);
+  for (const [host] of facts) await o.onProgress?.({ host, step: 'facts' });
+  const plan = planEncryption({ config: o.config, facts, escrow: escrowIndex(o.config, o.keystore), allowUnopened: o.allowUnopened ?? false });
+  const problems = planProblems(plan);
+  if (problems.length > 0) {
+    throw new PalisadeError('encryption.refused', `disk encryption cannot start: ${problems.length} problem(s); nothing was changed`, {
+      details: problems,
+      hint: 'fix each problem listed, then run `palisade encryption plan` to check',
+    });
+  }
+  const keystoreLock = new Semaphore(1);
+  const byName = new Map(o.hosts.map((h) => [h.name, h]));
+  const results: HostApplyResult[] = [];
+  for (const [host, e] of errors) results.push({ host, ok: false, error: asPalisadeError(e, host), disks: [], durationMs: 0 });
+  const settled = await settleLimit(plan.hosts, concurrency, async (hp) => {
+    const t0 = performance.now();
+    const disks = await applyHost(byName.get(hp.host)!, hp, facts.get(hp.host)!, o, keystoreLock);
+    const res: HostApplyResult = { host: hp.host, ok: disks.every((d) => d.verification.ok), disks, durationMs: performance.now() - t0 };
+    return res;
+  });
+  settled.forEach((r, i) => {
+    const host = plan.hosts[i]!.host;
+    if (r.status === 'fulfilled') {
+      const res = r.value;
+      if (!res.ok) {
+        const bad = res.disks.filter((d) => !d.verification.ok);
+        res.error = new PalisadeError('encryption.verify', `${host}: verification failed on ${bad.map((d) => d.device).join(', ')}`, {
+          details: bad.flatMap((d) => d.verification.problems.map((p) => ({ path: `${host}:${d.device}`, message: p }))),
+          hint: 'run `palisade encryption status` for the details; re-run apply once the cause is fixed',
+        });
+      }
+      results.push(res);
+    } else {
+      results.push({ host, ok: false, error: asPalisadeError(r.reason, host), disks: [], durationMs: 0 });
+    }
+  });
+  const order = new Map(o.config.hosts.map((h, i) => [h.name, i]));
+  results.sort((a, b) => (order.get(a.host) ?? 0) - (order.get(b.host) ?? 0));
+  return { plan, hosts: results, ok: results.every((r) => r.ok) };
+}
+
+function asPalisadeError(e: unknown, host: string): PalisadeError {
+  if (e instanceof PalisadeError) return e;
+  return new PalisadeError('encryption.failed', `${host}: ${redact.apply(errorMessage(e))}`, { cause: e });
+}
+
+function lastLines(s: string, n = 3): string {
+  return redact
+    .apply(s)
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() && !/No usable token is available/.test(l))
+    .slice(-n)
+    .join(' / ');
+}
+
+async function run(host: RemoteHost, cmd: string, what: string, code: string, hint: string, stdin?: string): Promise<string> {
+  const r = await host.exec(cmd, stdin === undefined ? { sudo: true } : { sudo: true, stdin });
+  if (r.code !== 0) {
+    throw new PalisadeError(code, `${host.name}: ${what} failed (exit ${r.code}): ${lastLines(r.stderr || r.stdout) || 'no output'}`, { hint });
+  }
+  return r.stdout;
+}
+
+/** Tang servers and TPM must work before a disk is touched: a failure here changes nothing. */
+export async function checkPinsReachable(host: RemoteHost, binding: Binding): Promise<void> {
+  const tang: Array<Extract<Binding, { pin: 'tang' }>> = [];
+  let tpm: Extract<Binding, { pin: 'tpm2' }> | undefined;
+  const walk = (b: Binding): void => {
+    if (b.pin === 'tang') tang.push(b);
+    else if (b.pin === 'tpm2') tpm = b;
+    else if (b.pin === 'sss') b.pins.forEach(walk);
+  };
+  walk(binding);
+  for (const t of tang) {
+    const r = await host.exec(tangAdvertisementCommand(t.url), { sudo: true });
+    if (r.code !== 0) {
+      throw new PalisadeError('encryption.tang-unreachable', `${host.name}: cannot reach the Tang server ${t.url} from the host (${lastLines(r.stderr) || `curl exit ${r.code}`}); no disk on this host was changed`, {
+        hint: 'start the Tang server or fix the route from the host to it, then re-run',
+      });
+    }
+    let keys;
+    try {
+      keys = advertisementSigningKeys(r.stdout);
+    } catch (e) {
+      throw new PalisadeError('encryption.tang-thumbprint', `${host.name}: ${t.url} did not answer with a Tang advertisement (${errorMessage(e)}); no disk on this host was changed`, {
+        hint: 'check that the URL points at a Tang server',
+      });
+    }
+    const pinned = t.thumbprints[0] ?? '';
+    if (!thumbprintMatches(pinned, keys)) {
+      const seen = keys.map((k) => jwkThumbprint(k)).join(', ') || 'none';
+      throw new PalisadeError('encryption.tang-thumbprint', `${host.name}: the Tang server ${t.url} signs with key(s) ${seen}, not the pinned thumbprint ${pinned}; no disk on this host was changed`, {
+        hint: 'if the Tang keys were rotated on purpose, set the new thumbprint (`tang-show-keys` on the Tang server) in encryption.tang; otherwise this is not your Tang server',
+      });
+    }
+  }
+  if (tpm) {
+    const r = await host.exec(tpmProbeCommand(tpm.pcrs), { sudo: true });
+    if (r.code !== 0 || r.stdout.trim() !== TPM_PROBE_TEXT) {
+      throw new PalisadeError('encryption.tpm', `${host.name}: the TPM did not seal and unseal a test value under PCR(s) ${tpm.pcrs.join(',')} (${lastLines(r.stderr) || `exit ${r.code}`}); no disk on this host was changed`, {
+        hint: 'check the TPM (tpm2_getcap properties-fixed), its TCTI (TPM2TOOLS_TCTI in /etc/environment) and the PCR list in encryption.tpm2.pcrs',
+      });
+    }
+  }
+}
+
+async function applyHost(host: RemoteHost, hp: HostPlan, facts: HostEncryptionFacts, o: ApplyOptions, keystoreLock: Semaphore): Promise<DiskApplyResult[]> {
+  const progress = async (e: Omit<ApplyEvent, 'host'>) => {
+    log.debug(`encryption ${hp.host}${e.device ? ` ${e.device}` : ''}: ${e.step}${e.detail ? ` (${e.detail})` : ''}`);
+    await o.onProgress?.({ host: hp.host, ...e });
+  };
+  const s = hp.settings;
+  if (hp.binding && hp.disks.some((d) => d.addBinding)) {
+    await checkPinsReachable(host, hp.binding);
+    await progress({ step: 'checked', detail: describeBinding(hp.binding) });
+  }
+
+  const uuids = new Map<string, string>();
+  const keys = new Map<string, string>();
+  const outcomes = new Map<string, DiskOutcome>();
+  for (const d of hp.disks) {
+    const name = recoveryKeyName(hp.host, d.device);
+    if (d.action === 'format') {
+      const key = generateRecoveryKey();
+      redact.add(key);
+      const uuid = randomUUID();
+      await keystoreLock.use(async () => {
+        o.keystore.put({
+          name,
+          kind: 'luks-recovery',
+          value: key,
+          meta: { host: hp.host, device: d.device, uuid, cipher: s.cipher },
+          createdAt: new Date().toISOString(),
+        });
+        await o.keystore.save();
+      });
+      await progress({ device: d.device, step: 'escrowed', detail: name });
+      const resumeHint = `the recovery key is in the keystore (${name}); nothing else changed on ${d.device}. Fix the cause and re-run`;
+      if (d.wipes.length > 0) {
+        await run(host, wipeCommand(d.device), `wiping ${d.device}`, 'encryption.wipe', resumeHint);
+        await progress({ device: d.device, step: 'wiped', detail: d.wipes.join('; ') });
+      }
+      await run(host, luksFormatCommand({ device: d.device, uuid, label: d.volume, settings: s }), `luksFormat ${d.device}`, 'encryption.format', resumeHint, key);
+      await progress({ device: d.device, step: 'formatted', detail: uuid });
+      if (d.addBinding) {
+        await bind(host, d.device, d.addBinding, key, name);
+        await progress({ device: d.device, step: 'bound', detail: describeBinding(d.addBinding) });
+      }
+      uuids.set(d.device, uuid);
+      keys.set(d.device, key);
+      outcomes.set(d.device, 'formatted');
+    } else if (d.action === 'rebind') {
+      const entry = o.keystore.get(name);
+      if (!entry || entry.meta?.uuid !== d.luksUuid) {
+        throw new PalisadeError('encryption.recovery-missing', `${hp.host}: the keystore has no recovery key for ${d.device} (LUKS uuid ${d.luksUuid}); it is needed to change the bindings`, {
+          hint: 'open the keystore that was used when the disk was formatted (--keystore), or set encryption.wipe: true to format it again (DESTROYS ITS DATA)',
+        });
+      }
+      redact.add(entry.value);
+      const found = await findKeySlot(host, d.device, entry.value);
+      if (!found.ok) {
+        throw new PalisadeError('encryption.recovery-key', `${hp.host}: the escrowed recovery key does not open ${d.device} (${found.error}); bindings left as they are`, {
+          hint: 'the keystore entry and the disk disagree: restore the right keystore before changing this disk',
+        });
+      }
+      if (d.addBinding) {
+        await bind(host, d.device, d.addBinding, entry.value, name);
+        await progress({ device: d.device, step: 'bound', detail: describeBinding(d.addBinding) });
+      }
+      // the recovery slot is never removed, whatever a token claims
+      for (const slot of d.removeSlots.filter((x) => x !== found.slot)) {
+        await run(host, clevisUnbindCommand(d.device, slot), `removing stale binding in slot ${slot} of ${d.device}`, 'encryption.unbind', 'the new binding is in place; re-run to remove the stale one');
+        await progress({ device: d.device, step: 'unbound', detail: `slot ${slot}` });
+      }
+      keys.set(d.device, entry.value);
+      outcomes.set(d.device, 'rebound');
+    } else if (d.action === 'configure') {
+      outcomes.set(d.device, 'configured');
+    } else {
+      outcomes.set(d.device, 'unchanged');
+    }
+    if (d.luksUuid) uuids.set(d.device, d.luksUuid);
+  }
+
+  const netdev = usesTang(hp.binding);
+  const entries = hp.disks.map((d) => crypttabEntry({ name: d.volume, uuid: uuids.get(d.device) ?? '', netdev, noauto: hp.unopened }));
+  const crypttab = mergeCrypttab(facts.crypttab, entries);
+  if (crypttab !== undefined) {
+    await host.upload(Buffer.from(crypttab), '/etc/crypttab', { mode: 0o644, sudo: true, owner: 'root:root' });
+    await progress({ step: 'crypttab', detail: entries.map((e) => e.name).join(', ') });
+    for (const d of hp.disks) if (outcomes.get(d.device) === 'unchanged') outcomes.set(d.device, 'configured');
+  }
+
+  const states = new Map<string, string>();
+  for (const d of hp.disks) states.set(d.device, hp.unopened ? 'bound, not opened' : 'closed');
+  if (!hp.unopened) {
+    for (const d of hp.disks) {
+      if (d.open) {
+        const key = hp.binding ? undefined : (keys.get(d.device) ?? o.keystore.get(recoveryKeyName(hp.host, d.device))?.value);
+        await run(host, openCommand(d.device, d.volume, !!hp.binding), `opening ${d.device}`, 'encryption.open', 'check the pins with `palisade encryption status`', key);
+        await progress({ device: d.device, step: 'opened', detail: `/dev/mapper/${d.volume}` });
+      }
+      states.set(d.device, 'open');
+    }
+    const first = hp.disks[0];
+    if (first && first.mount) {
+      await mountData(host, first, s.mountPoint, netdev);
+      await progress({ device: first.device, step: 'mounted', detail: s.mountPoint });
+    }
+    if (first && (first.mount || facts.mountActive)) states.set(first.device, `mounted at ${s.mountPoint}`);
+  }
+
+  const results: DiskApplyResult[] = [];
+  for (const d of hp.disks) {
+    const entry = o.keystore.get(recoveryKeyName(hp.host, d.device));
+    if (entry) redact.add(entry.value);
+    const verification = await verifyDisk(host, d.device, {
+      binding: hp.binding,
+      recoveryKey: entry ? entry.value : null,
+      ...(entry?.meta?.uuid ? { expectedUuid: entry.meta.uuid } : {}),
+    });
+    await progress({ device: d.device, step: 'verified', detail: verification.ok ? 'ok' : verification.problems.join('; ') });
+    results.push({ device: d.device, action: d.action, outcome: outcomes.get(d.device) ?? 'unchanged', state: states.get(d.device) ?? 'closed', verification });
+  }
+  return results;
+}
+
+async function bind(host: RemoteHost, device: string, binding: Binding, key: string, escrowName: string): Promise<void> {
+  const r = await host.exec(clevisBindCommand(device, binding), { sudo: true, stdin: key });
+  if (r.code === 0) return;
+  const why = lastLines(r.stderr || r.stdout) || `exit ${r.code}`;
+  const tangDown = /tang|curl|connect|advertisement|Failed to/i.test(why) && usesTang(binding);
+  throw new PalisadeError(tangDown ? 'encryption.tang-unreachable' : binding.pin === 'tpm2' ? 'encryption.tpm' : 'encryption.bind', `${host.name}: binding ${describeBinding(binding)} to ${device} failed: ${why}`, {
+    hint: `the disk is LUKS2 and its recovery key is in the keystore (${escrowName}); fix the cause and re-run: the next run only binds`,
+  });
+}
+
+/** Make a filesystem on the opened volume when it has none and mount the data directory on it. */
+async function mountData(host: RemoteHost, d: DiskPlan, mountPoint: string, netdev: boolean): Promise<void> {
+  const busy = await host.exec(sh`${raw(REMOTE_PRELUDE)}\n[ -d ${mountPoint} ] && [ -n "$(ls -A ${mountPoint} 2>/dev/null)" ] && echo busy || true`, { sudo: true });
+  if (busy.stdout.includes('busy')) {
+    throw new PalisadeError('encryption.mountpoint-busy', `${host.name}: ${mountPoint} already holds files; palisade does not mount the encrypted volume over them`, {
+      hint: `move the files away (or into the volume once it is mounted by hand at another place), then re-run`,
+    });
+  }
+  await run(host, mkfsCommand(d.volume), `making a filesystem on /dev/mapper/${d.volume}`, 'encryption.mkfs', 're-run once the cause is fixed');
+  const unit = mountUnitName(mountPoint);
+  await host.upload(Buffer.from(mountUnit({ volume: d.volume, mountPoint, netdev })), `/etc/systemd/system/${unit}`, { mode: 0o644, sudo: true, owner: 'root:root' });
+  await run(host, enableMountCommand(unit, mountPoint), `mounting ${mountPoint}`, 'encryption.mount', `see \`journalctl -u ${unit}\` on the host`);
+}
