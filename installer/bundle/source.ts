@@ -87,7 +87,9 @@ async function openTar(file: string): Promise<BundleSource> {
   let problem: PalisadeError | undefined;
   extract.on('entry', (header, stream, next) => {
     const name = normalizeBundlePath(header.name);
-    const offset = (stream as unknown as { offset: number }).offset;
+    // tar-stream records where the entry's data starts (after its header block)
+    const offset = (header as { byteOffset?: number }).byteOffset;
+    void stream;
     const fail = (e: PalisadeError): void => {
       problem ??= e;
     };
@@ -100,6 +102,7 @@ async function openTar(file: string): Promise<BundleSource> {
       const p = bundlePathProblem(name);
       if (p) fail(escapeError(file, header.name, p));
       else if (entries.has(name)) fail(new PalisadeError('bundle.duplicate-entry', `${file}: ${name} appears twice in the tar; the second copy would shadow the first`, { hint: 'the bundle was tampered with: do not use it' }));
+      else if (typeof offset !== 'number') fail(new PalisadeError('bundle.not-a-bundle', `${file}: cannot locate the data of ${name}`));
       else entries.set(name, { path: name, size: header.size ?? 0, offset });
     } else if (header.type === 'link') fail(unsupported(file, header.name, 'a hard link'));
     else fail(unsupported(file, header.name, `a ${header.type ?? 'special'} entry`));

@@ -62,9 +62,11 @@ export function parseSpec(text: string, path: string, env: NodeJS.ProcessEnv = p
     throw usageError('release.invalid', `${path} has ${details.length} problem(s)`, 'see images/release/README.md for the format', details);
   }
   const dir = dirname(resolve(path));
+  // a path written in the spec is relative to the spec; one that comes from a variable, to the working directory
   const abs = (p: string, where: string): string => {
     const e = expandVars(p, env, where);
-    return isAbsolute(e) ? e : resolve(dir, e);
+    if (isAbsolute(e)) return e;
+    return p.startsWith('${') ? resolve(e) : resolve(dir, e);
   };
   const s = r.data;
   const spec: ReleaseSpec = {

@@ -2,10 +2,12 @@ import type { CommandModule } from './types.ts';
 import { configCommands } from './config.ts';
 import { bundleCommands } from './bundle.ts';
 import { registryCommands } from './registry.ts';
+import { packCommands } from './pack.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
   configCommands,
   bundleCommands,
   registryCommands,
+  packCommands,
 ];

@@ -107,8 +107,8 @@ export async function loadPack(dir: string): Promise<LoadedPack> {
   const values = byPath.get('values.yaml');
   if (!values) problems.push({ path: 'values.yaml', message: 'is missing', hint: 'add a values.yaml (it may be an empty mapping: {})' });
   else {
-    const doc = parseDocument(values.data.toString('utf8'), { prettyErrors: false });
-    if (doc.errors.length > 0) for (const e of doc.errors) problems.push({ path: `values.yaml${yamlPos(e as never)}`, message: e.message.split('\n')[0] ?? e.message });
+    const doc = parseDocument(values.data.toString('utf8'), { prettyErrors: true });
+    if (doc.errors.length > 0) for (const e of doc.errors) problems.push({ path: `values.yaml${yamlPos(e as never)}`, message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '') });
     else {
       const v: unknown = doc.toJS();
       if (v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v))) problems.push({ path: 'values.yaml', message: 'must be a mapping of keys to values' });
@@ -121,7 +121,7 @@ export async function loadPack(dir: string): Promise<LoadedPack> {
     const list = Array.isArray(docs) ? docs : [docs];
     list.forEach((doc, i) => {
       if (doc.errors.length > 0) {
-        for (const e of doc.errors) problems.push({ path: `${f.path}${yamlPos(e as never)}`, message: e.message.split('\n')[0] ?? e.message });
+        for (const e of doc.errors) problems.push({ path: `${f.path}${yamlPos(e as never)}`, message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '') });
         return;
       }
       const obj = doc.toJS() as { apiVersion?: unknown; kind?: unknown } | null;

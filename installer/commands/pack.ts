@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { action, type CommandModule } from './types.ts';
+import { registryAccess, type RegistryAccessFlags } from './registry.ts';
+import { LayoutWriter } from '../bundle/layout-writer.ts';
+import { printJson, renderTable } from '../core/output.ts';
+import { RegistryClient } from '../registry/client.ts';
+import { buildPackArtifact } from '../registry/pack/artifact.ts';
+import { listPacks } from '../registry/pack/list.ts';
+import { loadPack } from '../registry/pack/pack.ts';
+
+export const packCommands: CommandModule = {
+  register(program: Command) {
+    const pack = program.command('pack').description('packs (cluster profile layers): validate, build, list');
+
+    pack
+      .command('validate')
+      .description('check a pack directory: pack.json, values.yaml, manifests/')
+      .argument('<dir>', 'pack directory')
+      .action(
+        action(async (dir: string) => {
+          const p = await loadPack(dir);
+          process.stdout.write(`${dir} is a valid pack: ${p.meta.name} ${p.meta.version} (${p.meta.layer}), ${p.files.length} files\n`);
+        }),
+      );
+
+    pack
+      .command('build')
+      .description('build a pack into an OCI artifact in an image layout (as packs/<name>:<version>)')
+      .argument('<dir>', 'pack directory')
+      .requiredOption('--out <layout>', 'OCI image layout directory (created or added to)')
+      .action(
+        action(async (dir: string, o: { out: string }) => {
+          const p = await loadPack(dir);
+          const art = await buildPackArtifact(p);
+          const w = await LayoutWriter.open(o.out);
+          for (const [digest, data] of art.blobs) await w.writeBlob(data, digest);
+          await w.writeBlob(art.manifestBytes, art.manifest.digest);
+          w.tag(art.manifest, `${art.repository}:${art.tag}`);
+          await w.close();
+          process.stdout.write(`built ${art.repository}:${art.tag} ${art.manifest.digest} into ${o.out}\n`);
+        }),
+      );
+
+    pack
+      .command('list')
+      .description('list the packs in a registry')
+      .requiredOption('--registry <url>', 'registry URL, https://host:port')
+      .option('--ca <file>', "PEM of the CA that issued the registry's certificate")
+      .option('--username <name>', 'registry user')
+      .option('--password-file <file>', 'file holding the password (or set PALISADE_REGISTRY_PASSWORD)')
+      .option('-o, --output <format>', 'text or json', 'text')
+      .action(
+        action(async (o: RegistryAccessFlags & { output: string }) => {
+          const client = new RegistryClient(await registryAccess(o));
+          try {
+            const packs = await listPacks(client);
+            if (o.output === 'json') return void printJson(packs);
+            process.stdout.write(renderTable(['LAYER', 'NAME', 'VERSION', 'DISPLAY NAME', 'DEPENDS ON', 'DIGEST'], packs.map((p) => [
+              p.layer, p.name, p.version, p.displayName, p.dependencies.map((d) => `${d.name} ${d.version}`).join(', '), p.digest.slice(0, 19),
+            ])) + '\n');
+          } finally {
+            client.close();
+          }
+        }),
+      );
+  },
+};

@@ -1,0 +1,192 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { renderRegistryConfig, renderRegistryUnit } from './config.ts';
+import { RegistryClient } from './client.ts';
+import type { Bundle } from '../bundle/open.ts';
+import { PalisadeError } from '../core/errors.ts';
+import { log, redact } from '../core/log.ts';
+import { sh } from '../core/quote.ts';
+import type { RemoteHost } from '../hosts/types.ts';
+
+/**
+ * The pack registry as a systemd service on a host: the CNCF registry binary
+ * from the bundle, its config (TLS, htpasswd, storage root, delete disabled)
+ * and a hardened unit. Check, act, verify: files are uploaded only when their
+ * digest differs, the service restarts only when something changed, and the
+ * result is health-checked.
+ */
+export const REGISTRY_SERVICE = 'palisade-registry';
+export const REGISTRY_USER = 'palisade-registry';
+
+export interface RegistryPaths {
+  binary: string;
+  configDir: string;
+  unit: string;
+}
+
+export const DEFAULT_PATHS: RegistryPaths = {
+  binary: '/usr/local/lib/palisade/registry',
+  configDir: '/etc/palisade/registry',
+  unit: `/etc/systemd/system/${REGISTRY_SERVICE}.service`,
+};
+
+export interface InstallRegistryOptions {
+  /** the registry binary: a local path or its bytes (e.g. `await bundle.localPath('bin/registry')`) */
+  binary?: string | Buffer;
+  /** or take bin/registry from this bundle */
+  bundle?: Bundle;
+  /** PEM certificate chain (leaf first) and key of the registry's TLS certificate */
+  cert: string;
+  key: string;
+  /** htpasswd file content (bcrypt lines; see htpasswdLine) */
+  htpasswd: string;
+  port: number;
+  /** storage root, on the encrypted data disk */
+  storageDir: string;
+  /** listen address (default all addresses) */
+  listen?: string;
+  /** shared secret for upload state; generated once and kept when omitted */
+  httpSecret?: string;
+  paths?: Partial<RegistryPaths>;
+  /** health check from this machine over HTTPS (recommended); without it only the host side is checked */
+  health?: { url?: string; ca: string | Buffer; username: string; password: string };
+  /** seconds to wait for the service to answer (default 30) */
+  timeoutSeconds?: number;
+}
+
+export interface InstallRegistryResult {
+  changed: string[];
+  restarted: boolean;
+  url: string;
+}
+
+interface DesiredFile {
+  path: string;
+  data: Buffer;
+  mode: number;
+  owner: string;
+}
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+async function binaryBytes(o: InstallRegistryOptions): Promise<Buffer> {
+  if (Buffer.isBuffer(o.binary)) return o.binary;
+  if (typeof o.binary === 'string') return readFile(o.binary);
+  if (o.bundle) return readFile(await o.bundle.localPath('bin/registry'));
+  throw new PalisadeError('registry.install', 'installRegistry needs the registry binary (binary or bundle)');
+}
+
+/** Read back the secret an earlier install wrote, so re-running does not restart the service for a new one. */
+async function existingSecret(host: RemoteHost, configFile: string): Promise<string | undefined> {
+  const r = await host.exec(sh`sed -n 's/^ *secret: *//p' ${configFile} 2>/dev/null`, { sudo: true });
+  const v = r.stdout.trim();
+  return /^[A-Za-z0-9+/=_-]{16,}$/.test(v) ? v : undefined;
+}
+
+export async function installRegistry(host: RemoteHost, o: InstallRegistryOptions): Promise<InstallRegistryResult> {
+  const paths = { ...DEFAULT_PATHS, ...(o.paths ?? {}) };
+  const cfgDir = paths.configDir;
+  const files = {
+    config: `${cfgDir}/config.yml`,
+    cert: `${cfgDir}/tls.crt`,
+    key: `${cfgDir}/tls.key`,
+    htpasswd: `${cfgDir}/htpasswd`,
+  };
+  redact.add(o.key);
+
+  // the service user, the directories
+  await host.exec(
+    sh`getent passwd ${REGISTRY_USER} >/dev/null || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group ${REGISTRY_USER}`,
+    { sudo: true, check: true },
+  );
+  await host.exec(
+    sh`install -d -m 0755 -o root -g root ${paths.binary.replace(/\/[^/]+$/, '')} && install -d -m 0750 -o root -g ${REGISTRY_USER} ${cfgDir} && install -d -m 0750 -o ${REGISTRY_USER} -g ${REGISTRY_USER} ${o.storageDir}`,
+    { sudo: true, check: true },
+  );
+
+  const secret = o.httpSecret ?? (await existingSecret(host, files.config)) ?? randomBytes(24).toString('base64url');
+  redact.add(secret);
+  const group = `root:${REGISTRY_USER}`;
+  const desired: DesiredFile[] = [
+    { path: paths.binary, data: await binaryBytes(o), mode: 0o755, owner: 'root:root' },
+    {
+      path: files.config,
+      data: Buffer.from(renderRegistryConfig({ addr: `${o.listen ?? ''}:${o.port}`, storageDir: o.storageDir, certFile: files.cert, keyFile: files.key, htpasswdFile: files.htpasswd, httpSecret: secret })),
+      mode: 0o640,
+      owner: group,
+    },
+    { path: files.cert, data: Buffer.from(o.cert), mode: 0o644, owner: 'root:root' },
+    { path: files.key, data: Buffer.from(o.key), mode: 0o640, owner: group },
+    { path: files.htpasswd, data: Buffer.from(o.htpasswd), mode: 0o640, owner: group },
+    {
+      path: paths.unit,
+      data: Buffer.from(renderRegistryUnit({ binary: paths.binary, config: files.config, storageDir: o.storageDir, user: REGISTRY_USER, port: o.port })),
+      mode: 0o644,
+      owner: 'root:root',
+    },
+  ];
+
+  // check: which files differ (content, mode or owner)
+  const probe = await host.exec(
+    `for f in ${desired.map((d) => sh`${d.path}`).join(' ')}; do if [ -f "$f" ]; then printf '%s %s %s\\n' "$(sha256sum < "$f" | cut -d' ' -f1)" "$(stat -c '%a %U:%G' "$f" | tr ' ' '_')" "$f"; else echo "- - $f"; fi; done`,
+    { sudo: true, check: true },
+  );
+  const current = new Map<string, { sum: string; meta: string }>();
+  for (const line of probe.stdout.trim().split('\n')) {
+    const [sum, meta, ...p] = line.split(' ');
+    current.set(p.join(' '), { sum: sum ?? '-', meta: meta ?? '-' });
+  }
+  const changed: string[] = [];
+  for (const d of desired) {
+    const cur = current.get(d.path);
+    const meta = `${d.mode.toString(8)}_${d.owner}`;
+    if (cur?.sum === sha256(d.data) && cur.meta === meta) continue;
+    await host.upload(d.data, d.path, { mode: d.mode, sudo: true, owner: d.owner });
+    changed.push(d.path);
+  }
+
+  // act: reload, enable, (re)start only when needed
+  if (changed.includes(paths.unit)) await host.exec('systemctl daemon-reload', { sudo: true, check: true });
+  await host.exec(sh`systemctl enable ${REGISTRY_SERVICE} 2>&1`, { sudo: true, check: true });
+  const active = (await host.exec(sh`systemctl is-active ${REGISTRY_SERVICE}`, { sudo: true })).stdout.trim() === 'active';
+  const restarted = changed.length > 0 || !active;
+  if (restarted) {
+    log.info(`${host.name}: ${active ? 'restarting' : 'starting'} ${REGISTRY_SERVICE}${changed.length ? ` (${changed.length} file(s) changed)` : ''}`);
+    await host.exec(sh`systemctl restart ${REGISTRY_SERVICE}`, { sudo: true, check: true });
+  }
+
+  // verify
+  const url = o.health?.url ?? `https://${host.address}:${o.port}`;
+  await waitHealthy(host, o, url);
+  return { changed, restarted, url };
+}
+
+/** The service must be active and listening; with `health`, the registry must also answer /v2/ over TLS with our credentials. */
+export async function waitHealthy(host: RemoteHost, o: Pick<InstallRegistryOptions, 'port' | 'health' | 'timeoutSeconds'>, url: string): Promise<void> {
+  const deadline = Date.now() + (o.timeoutSeconds ?? 30) * 1000;
+  let last = '';
+  while (Date.now() < deadline) {
+    const st = await host.exec(sh`systemctl is-active ${REGISTRY_SERVICE}; (ss -Hltn ${`sport = :${o.port}`} 2>/dev/null || echo unknown) | head -1`, { sudo: true });
+    const [state, listening] = st.stdout.split('\n');
+    if (state?.trim() === 'failed') break;
+    if (state?.trim() === 'active' && listening && listening.trim() !== '') {
+      if (!o.health) return;
+      const client = new RegistryClient({ url, ca: o.health.ca, username: o.health.username, password: o.health.password, attempts: 1 });
+      try {
+        await client.ping();
+        return;
+      } catch (e) {
+        if (e instanceof PalisadeError && (e.code === 'registry.auth' || e.code === 'registry.tls')) throw e;
+        last = (e as Error).message;
+      } finally {
+        client.close();
+      }
+    } else last = `service ${state?.trim() ?? 'unknown'}${listening ? '' : `, nothing listening on port ${o.port}`}`;
+    await sleep(500);
+  }
+  const journal = await host.exec(sh`journalctl -u ${REGISTRY_SERVICE} -n 15 --no-pager -o cat 2>/dev/null`, { sudo: true });
+  throw new PalisadeError('registry.unhealthy', `${host.name}: ${REGISTRY_SERVICE} did not become healthy (${last || 'service failed'})`, {
+    hint: `look at \`journalctl -u ${REGISTRY_SERVICE}\` on ${host.name}; last lines:\n${journal.stdout.trim().split('\n').map((l) => `    ${l}`).join('\n')}`,
+  });
+}
