@@ -64,6 +64,7 @@ export async function semanticProblems(config: PalisadeConfig, baseDir: string):
     if (!usesTang && enc.tang.length > 0 && enc.mode !== 'none') problems.push({ path: `${path}.tang`, message: `Tang servers are listed but mode "${enc.mode}" does not use them`, hint: 'set mode: tang or tpm2+tang, or remove the tang list' });
     const pins = (usesTang ? enc.tang.length : 0) + (enc.mode === 'tpm2' || enc.mode === 'tpm2+tang' ? 1 : 0);
     if (enc.threshold !== undefined && enc.threshold > pins) problems.push({ path: `${path}.threshold`, message: `is ${enc.threshold} but only ${pins} pin(s) are configured`, hint: `set threshold between 1 and ${pins}` });
+    problems.push(...encryptionFieldProblems(path, enc));
   }
   if (config.encryption.mode !== 'none') {
     config.hosts.forEach((h, i) => {
@@ -74,4 +75,29 @@ export async function semanticProblems(config: PalisadeConfig, baseDir: string):
     });
   }
   return problems;
+}
+
+/** Per-setting checks of one effective encryption config (cluster, or cluster + host override). */
+function encryptionFieldProblems(path: string, enc: PalisadeConfig['encryption']): ErrorDetail[] {
+  const out: ErrorDetail[] = [];
+  const seenUrls = new Map<string, number>();
+  (enc.tang ?? []).forEach((t, i) => {
+    // RFC 7638 thumbprints are base64url: 27 characters (SHA-1), 43 (SHA-256), 64 or 86 (SHA-384/512)
+    if (typeof t.thumbprint === 'string' && !/^[A-Za-z0-9_-]+$/.test(t.thumbprint)) {
+      out.push({ path: `${path}.tang[${i}].thumbprint`, message: 'is not a JWK thumbprint (base64url characters only)', hint: 'copy it from `tang-show-keys` on the Tang server' });
+    } else if (typeof t.thumbprint === 'string' && ![27, 43, 64, 86].includes(t.thumbprint.length)) {
+      out.push({ path: `${path}.tang[${i}].thumbprint`, message: `has ${t.thumbprint.length} characters; a thumbprint has 27 (S1) or 43 (S256)`, hint: 'copy it whole from `tang-show-keys` on the Tang server' });
+    }
+    const url = typeof t.url === 'string' ? t.url.replace(/\/+$/, '') : '';
+    const prev = seenUrls.get(url);
+    if (url && prev !== undefined) out.push({ path: `${path}.tang[${i}].url`, message: `is the same server as tang[${prev}]`, hint: 'list each Tang server once; a threshold needs distinct servers' });
+    else if (url) seenUrls.set(url, i);
+  });
+  if ((enc.mode === 'tpm2' || enc.mode === 'tpm2+tang') && enc.tpm2 && enc.tpm2.pcrs.length === 0) {
+    out.push({ path: `${path}.tpm2.pcrs`, message: 'is empty: the TPM would release the key whatever booted', hint: 'bind to at least PCR 7 (Secure Boot state)' });
+  }
+  const disks = enc.disks ?? [];
+  const dup = disks.find((d, i) => disks.indexOf(d) !== i);
+  if (dup) out.push({ path: `${path}.disks`, message: `lists ${dup} twice`, hint: 'list each disk once' });
+  return out;
 }

@@ -362,7 +362,7 @@ async function bind(host: RemoteHost, device: string, binding: Binding, key: str
   const r = await host.exec(clevisBindCommand(device, binding), { sudo: true, stdin: key });
   if (r.code === 0) return;
   const why = lastLines(r.stderr || r.stdout) || `exit ${r.code}`;
-  const tangDown = /tang|curl|connect|advertisement|Failed to/i.test(why) && usesTang(binding);
+  const tangDown = /fetch advertisement|curl|connect/i.test(why) && usesTang(binding);
   throw new PalisadeError(tangDown ? 'encryption.tang-unreachable' : binding.pin === 'tpm2' ? 'encryption.tpm' : 'encryption.bind', `${host.name}: binding ${describeBinding(binding)} to ${device} failed: ${why}`, {
     hint: `the disk is LUKS2 and its recovery key is in the keystore (${escrowName}); fix the cause and re-run: the next run only binds`,
   });

@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../installer/config/schema.ts';
+import { PalisadeError } from '../../installer/core/errors.ts';
+import type { ExecOptions, ExecResult, RemoteHost, UploadOptions } from '../../installer/hosts/types.ts';
+import { applyEncryption } from '../../installer/encryption/apply.ts';
+import type { EscrowEntry, EscrowStore } from '../../installer/encryption/types.ts';
+
+/**
+ * applyEncryption against a scripted host: the order of operations and what
+ * travels where. The real tools run in the lab tests.
+ */
+const fx = (name: string) => readFileSync(join(import.meta.dirname, '../fixtures/encryption', name), 'utf8');
+const THP_A = fx('tang-adv-a.thumbprint').trim();
+const TANG_URL = 'http://127.0.0.1:7598';
+
+function section(text: string, name: string): string {
+  const m = new RegExp(`@@palisade-enc ${name} 0\\n([\\s\\S]*?)\\n@@palisade-enc`).exec(text);
+  return m?.[1]?.trim() ?? '';
+}
+
+interface Call {
+  cmd: string;
+  stdin: string | undefined;
+  keystoreEntries: number;
+}
+
+class ScriptedHost implements RemoteHost {
+  readonly name = 'h1';
+  readonly address = '10.231.0.10';
+  calls: Call[] = [];
+  uploads: Array<{ path: string; data: string; opts: UploadOptions | undefined }> = [];
+  state: string;
+  tangDown = false;
+  bindFails = false;
+  formattedUuid: string | undefined;
+  constructor(
+    initial: string,
+    private readonly ks: MemoryKeystore,
+  ) {
+    this.state = initial;
+  }
+  async exec(cmd: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const stdin = opts.stdin === undefined ? undefined : String(opts.stdin);
+    this.calls.push({ cmd, stdin, keystoreEntries: this.ks.saved.size });
+    const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
+    const fixture = fx(`${this.state}.facts.txt`);
+    if (cmd.includes('@@palisade-enc')) return ok(fixture);
+    if (cmd.includes('curl -fsS')) return this.tangDown ? { code: 7, stdout: '', stderr: 'curl: (7) Failed to connect to 127.0.0.1 port 7598' } : ok(fx('tang-adv-a.json'));
+    if (cmd.includes('wipefs')) return ok();
+    if (cmd.includes('luksFormat')) {
+      this.formattedUuid = /--uuid (\S+)/.exec(cmd)?.[1];
+      this.state = 'ours-unbound';
+      return ok();
+    }
+    if (cmd.includes('clevis luks bind')) {
+      if (this.bindFails) return { code: 1, stdout: '', stderr: `Unable to fetch advertisement: '${TANG_URL}/adv/${THP_A}'!\nUnable to perform encryption with PIN 'tang'\nError adding new binding to /dev/vdb` };
+      this.state = 'ours-tang';
+      return ok();
+    }
+    if (cmd.includes('luksDump --dump-json-metadata')) {
+      return ok(`${section(fixture, 'luksdump')}\n\n@@uuid\n${this.formattedUuid ?? section(fixture, 'blkid').match(/UUID=(.*)/)?.[1]}\n@@clevis\n${section(fixture, 'clevis')}\n`);
+    }
+    if (cmd.includes('@@pin-begin')) {
+      const slots = [...cmd.matchAll(/echo @@pin-begin (\d+)/g)].map((m) => m[1]);
+      return ok(slots.map((s) => `@@pin-begin ${s}\n@@pin-end ${s} rc=0\n`).join(''));
+    }
+    if (cmd.includes('--test-passphrase -v')) {
+      const known = [...this.ks.saved.values()].some((e) => e.value === stdin);
+      return known ? ok('Key slot 0 unlocked.\n') : { code: 2, stdout: '', stderr: 'No key available with this passphrase.' };
+    }
+    return { code: 127, stdout: '', stderr: `unexpected command: ${cmd}` };
+  }
+  async upload(source: string | Buffer, path: string, opts?: UploadOptions): Promise<void> {
+    this.uploads.push({ path, data: String(source), opts });
+  }
+  async close(): Promise<void> {}
+}
+
+class MemoryKeystore implements EscrowStore {
+  entries = new Map<string, EscrowEntry>();
+  saved = new Map<string, EscrowEntry>();
+  get(name: string) {
+    return this.entries.get(name);
+  }
+  put(e: EscrowEntry) {
+    this.entries.set(e.name, e);
+  }
+  async save() {
+    this.saved = new Map(this.entries);
+  }
+}
+
+function config(extra: Record<string, unknown> = {}) {
+  return configSchema.parse({
+    apiVersion: 'palisade/v1',
+    cluster: { name: 'lab', fqdn: 'palisade.lab.internal' },
+    hosts: [{ name: 'h1', address: '10.231.0.10', role: 'controller', dataDisk: '/dev/vdb' }],
+    encryption: { mode: 'tang', tang: [{ url: TANG_URL, thumbprint: THP_A }], allowUnopened: true, ...extra },
+  });
+}
+
+async function setup(state: string, extra: Record<string, unknown> = {}) {
+  const ks = new MemoryKeystore();
+  const host = new ScriptedHost(state, ks);
+  return { ks, host, run: () => applyEncryption({ config: config(extra), hosts: [host], keystore: ks }) };
+}
+
+describe('applyEncryption', () => {
+  it('escrows the recovery key before formatting, sends keys only on stdin, binds, writes crypttab, verifies', async () => {
+    const { ks, host, run } = await setup('blank');
+    const report = await run();
+    expect(report.ok).toBe(true);
+    const entry = ks.saved.get('luks-recovery/h1/vdb')!;
+    expect(entry.kind).toBe('luks-recovery');
+    expect(entry.meta?.uuid).toBe(host.formattedUuid);
+
+    const format = host.calls.find((c) => c.cmd.includes('luksFormat'))!;
+    expect(format.keystoreEntries).toBe(1);
+    expect(format.stdin).toBe(entry.value);
+    expect(host.calls.find((c) => c.cmd.includes('clevis luks bind'))!.stdin).toBe(entry.value);
+    for (const c of host.calls) expect(c.cmd).not.toContain(entry.value);
+    const order = host.calls.map((c) => (c.cmd.includes('curl -fsS') ? 'check' : c.cmd.includes('luksFormat') ? 'format' : c.cmd.includes('luks bind') ? 'bind' : '')).filter(Boolean);
+    expect(order).toEqual(['check', 'format', 'bind']);
+
+    expect(host.uploads).toEqual([{ path: '/etc/crypttab', data: expect.stringContaining(`palisade-vdb UUID=${host.formattedUuid} none luks,_netdev,noauto\n`), opts: expect.objectContaining({ mode: 0o644, sudo: true }) }]);
+    expect(report.hosts[0]!.disks[0]).toMatchObject({ outcome: 'formatted', state: 'bound, not opened', verification: { ok: true, recoveryKey: 'ok', recoverySlot: 0 } });
+  });
+
+  it('refuses before touching anything when a disk holds a filesystem', async () => {
+    const { ks, host, run } = await setup('ext4');
+    const err = await run().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PalisadeError);
+    expect((err as PalisadeError).code).toBe('encryption.refused');
+    expect((err as PalisadeError).details[0]!.message).toMatch(/ext4/);
+    expect(host.calls).toHaveLength(1);
+    expect(ks.saved.size).toBe(0);
+  });
+
+  it('with Tang down, stops before escrow and format: the disk is unchanged', async () => {
+    const { ks, host, run } = await setup('blank');
+    host.tangDown = true;
+    const report = await run();
+    expect(report.ok).toBe(false);
+    expect(report.hosts[0]!.error?.code).toBe('encryption.tang-unreachable');
+    expect(report.hosts[0]!.error?.message).toMatch(/no disk on this host was changed/);
+    expect(host.calls.some((c) => c.cmd.includes('luksFormat'))).toBe(false);
+    expect(ks.saved.size).toBe(0);
+  });
+
+  it('refuses a Tang server whose key is not the pinned one', async () => {
+    const { host, run } = await setup('blank', { tang: [{ url: TANG_URL, thumbprint: 'x'.repeat(43) }] });
+    const report = await run();
+    expect(report.hosts[0]!.error?.code).toBe('encryption.tang-thumbprint');
+    expect(host.calls.some((c) => c.cmd.includes('luksFormat'))).toBe(false);
+  });
+
+  it('when binding fails after formatting, says the next run only binds; that run does', async () => {
+    const { ks, host, run } = await setup('blank');
+    host.bindFails = true;
+    const first = await run();
+    expect(first.hosts[0]!.error?.code).toBe('encryption.tang-unreachable');
+    expect(first.hosts[0]!.error?.hint).toMatch(/recovery key is in the keystore .*next run only binds/);
+    expect(ks.saved.size).toBe(1);
+    expect(host.state).toBe('ours-unbound');
+
+    host.bindFails = false;
+    host.calls = [];
+    // the recorded unbound header has its own uuid: the keystore entry is for it
+    const uuid = /UUID=(.*)/.exec(section(fx('ours-unbound.facts.txt'), 'blkid'))![1]!;
+    const e = ks.entries.get('luks-recovery/h1/vdb')!;
+    ks.put({ ...e, meta: { ...e.meta, uuid } });
+    await ks.save();
+    host.formattedUuid = uuid;
+    const second = await run();
+    expect(second.hosts[0]!.disks[0]!.verification.problems).toEqual([]);
+    expect(second.ok).toBe(true);
+    expect(host.calls.some((c) => c.cmd.includes('luksFormat'))).toBe(false);
+    expect(host.calls.filter((c) => c.cmd.includes('clevis luks bind'))).toHaveLength(1);
+    expect(second.hosts[0]!.disks[0]!.outcome).toBe('rebound');
+  });
+});

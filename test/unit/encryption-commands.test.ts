@@ -1,0 +1,111 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import {
+  clevisBindCommand,
+  clevisUnbindCommand,
+  luksFormatCommand,
+  pinReleaseCommand,
+  REMOTE_PRELUDE,
+  tangAdvertisementCommand,
+  testKeyCommand,
+  tpmProbeCommand,
+} from '../../installer/encryption/commands.ts';
+import { crypttabEntry, escapeUnitPath, formatCrypttabLine, mergeCrypttab, mountUnit, mountUnitName, parseCrypttab } from '../../installer/encryption/crypttab.ts';
+import { encryptionFactsScript } from '../../installer/encryption/facts.ts';
+import { generateRecoveryKey, isRecoveryKey } from '../../installer/encryption/recovery.ts';
+import { recoveryKeyName, volumeName } from '../../installer/encryption/settings.ts';
+
+/** The last line of a remote script: the command itself, after the prelude. */
+const body = (cmd: string) => cmd.slice(REMOTE_PRELUDE.length + 1);
+const settings = { cipher: 'aes-xts-plain64', pbkdf: 'argon2id' as const, pbkdfMemoryKiB: 65536, iterTimeMs: 500 };
+
+describe('command lines', () => {
+  it('luksFormat reads the key from stdin and tags the header as palisade', () => {
+    const c = body(luksFormatCommand({ device: '/dev/vdb', uuid: '11111111-2222-3333-4444-555555555555', label: 'palisade-vdb', settings }));
+    expect(c).toBe(
+      'cryptsetup luksFormat --type luks2 --batch-mode --cipher aes-xts-plain64 --pbkdf argon2id --pbkdf-memory 65536 --iter-time 500 --label palisade-vdb --subsystem palisade --uuid 11111111-2222-3333-4444-555555555555 --key-file=- /dev/vdb',
+    );
+    expect(body(luksFormatCommand({ device: '/dev/vdb', uuid: 'u', label: 'l', settings: { ...settings, pbkdf: 'pbkdf2' } }))).not.toMatch(/--pbkdf-memory/);
+  });
+
+  it('clevis bind passes the pin config as one quoted word and the key on stdin', () => {
+    const c = body(clevisBindCommand('/dev/vdb', { pin: 'tang', url: 'http://10.231.0.2:7500', thumbprints: ['abc'] }));
+    expect(c).toBe(`clevis luks bind -y -d /dev/vdb -k - tang '{"url":"http://10.231.0.2:7500","thp":"abc"}'`);
+  });
+
+  it('flushes TPM sessions around tpm2 work on a TCTI without resource manager', () => {
+    const c = clevisBindCommand('/dev/vdb', { pin: 'sss', threshold: 1, pins: [{ pin: 'tpm2', pcrs: [7] }, { pin: 'tang', url: 'http://t', thumbprints: ['x'] }] });
+    expect(c).toMatch(/swtpm:\*\|mssim:\*\) tpm2_flushcontext --loaded-session/);
+    expect(c).toMatch(/clevis luks bind -y -d \/dev\/vdb -k - sss '\{"t":1,"pins":\{"tpm2":\[\{"pcr_ids":"7"\}\],"tang":\[\{"url":"http:\/\/t","thp":"x"\}\]\}\}'\npalisade_rc=\$\?/);
+    expect(clevisBindCommand('/dev/vdb', { pin: 'tang', url: 'http://t', thumbprints: ['x'] })).not.toMatch(/flushcontext/);
+    expect(tpmProbeCommand([0, 7])).toMatch(/clevis encrypt tpm2 '\{"pcr_ids":"0,7"\}' \| clevis decrypt/);
+  });
+
+  it('quotes hostile device names', () => {
+    expect(body(clevisUnbindCommand('/dev/disk/by-id/x y;rm -rf /', 3))).toBe(`clevis luks unbind -f -d '/dev/disk/by-id/x y;rm -rf /' -s 3`);
+    expect(body(testKeyCommand("/dev/it's", 0))).toBe(`cryptsetup open --test-passphrase --key-slot 0 --key-file=- '/dev/it'\\''s'`);
+  });
+
+  it('checks a pin by piping clevis into cryptsetup on the host', () => {
+    expect(pinReleaseCommand('/dev/vdb', 2)).toMatch(/\{ clevis luks pass -d \/dev\/vdb -s 2 \|\| echo @@palisade-clevis-pass-failed >&2; \} \| cryptsetup open --test-passphrase --key-slot 2 --key-file=- \/dev\/vdb/);
+    expect(body(tangAdvertisementCommand('http://10.231.0.2:7500/'))).toBe('curl -fsS --max-time 10 http://10.231.0.2:7500/adv');
+  });
+
+  it('the facts probe is valid shell and reads the TCTI from /etc/environment as data', () => {
+    const script = encryptionFactsScript(['/dev/vdb', '/dev/vdc'], '/var/lib/palisade');
+    execFileSync('sh', ['-n'], { input: script });
+    expect(script).not.toMatch(/\. \/etc\/environment/);
+    expect(REMOTE_PRELUDE).toMatch(/sed -n .*TPM2TOOLS_TCTI|for v in TPM2TOOLS_TCTI/);
+  });
+});
+
+describe('crypttab', () => {
+  const ours = crypttabEntry({ name: 'palisade-vdb', uuid: 'aaaa', netdev: true, noauto: false });
+
+  it('uses _netdev for tang and noauto for volumes left closed', () => {
+    expect(formatCrypttabLine(ours)).toBe('palisade-vdb UUID=aaaa none luks,_netdev');
+    expect(formatCrypttabLine(crypttabEntry({ name: 'palisade-vdb', uuid: 'aaaa', netdev: false, noauto: true }))).toBe('palisade-vdb UUID=aaaa none luks,noauto');
+  });
+
+  it('keeps other volumes and comments, replaces ours in place, appends new ones', () => {
+    const current = '# comment\nswap /dev/sda2 /dev/urandom swap\npalisade-vdb UUID=old none luks\nhome UUID=h none luks\n';
+    const vdc = crypttabEntry({ name: 'palisade-vdc', uuid: 'cccc', netdev: false, noauto: false });
+    expect(mergeCrypttab(current, [ours, vdc])).toBe(
+      '# comment\nswap /dev/sda2 /dev/urandom swap\npalisade-vdb UUID=aaaa none luks,_netdev\nhome UUID=h none luks\npalisade-vdc UUID=cccc none luks\n',
+    );
+  });
+
+  it('returns undefined when nothing changes, and writes a header into an empty file', () => {
+    expect(mergeCrypttab('palisade-vdb   UUID=aaaa  none  luks,_netdev\n', [ours])).toBeUndefined();
+    expect(mergeCrypttab('', [ours])).toBe('# <target name> <source device> <key file> <options>\npalisade-vdb UUID=aaaa none luks,_netdev\n');
+    expect(parseCrypttab(mergeCrypttab('', [ours])!).get('palisade-vdb')).toEqual(ours);
+  });
+
+  it('names mount units as systemd-escape --path does', () => {
+    expect(escapeUnitPath('/var/lib/palisade')).toBe('var-lib-palisade');
+    expect(escapeUnitPath('/srv/my-data/')).toBe('srv-my\\x2ddata');
+    expect(escapeUnitPath('/')).toBe('-');
+    expect(mountUnitName('/var/lib/palisade')).toBe('var-lib-palisade.mount');
+    const unit = mountUnit({ volume: 'palisade-vdb', mountPoint: '/var/lib/palisade', netdev: true });
+    expect(unit).toMatch(/^What=\/dev\/mapper\/palisade-vdb$/m);
+    expect(unit).toMatch(/^Where=\/var\/lib\/palisade$/m);
+    expect(unit).toMatch(/^Requires=systemd-cryptsetup@palisade-vdb\.service$/m);
+    expect(unit).toMatch(/^Options=defaults,noatime,_netdev$/m);
+  });
+});
+
+describe('recovery keys and names', () => {
+  it('are 256 random bits in modhex groups', () => {
+    const k = generateRecoveryKey();
+    expect(isRecoveryKey(k)).toBe(true);
+    expect(k).toHaveLength(71);
+    expect(generateRecoveryKey()).not.toBe(k);
+    expect(generateRecoveryKey(Buffer.alloc(32, 0xff))).toBe(Array(8).fill('vvvvvvvv').join('-'));
+  });
+
+  it('names keystore entries and volumes from host and device', () => {
+    expect(recoveryKeyName('cp1', '/dev/vdb')).toBe('luks-recovery/cp1/vdb');
+    expect(recoveryKeyName('cp1', '/dev/disk/by-id/nvme-x')).toBe('luks-recovery/cp1/disk/by-id/nvme-x');
+    expect(volumeName('/dev/disk/by-id/nvme-Samsung_SSD.1')).toBe('palisade-nvme-Samsung_SSD_1');
+  });
+});
