@@ -364,7 +364,8 @@ export class RegistryClient {
         const st = await this.send({ method: 'GET', url: loc, scopes: scopeFor(repo, true), ok: [204] });
         drain(st);
         const m = /^0-(\d+)$/.exec(String(st.headers.range ?? ''));
-        const at = m ? Number(m[1]) + 1 : 0;
+        // distribution answers "0-0" for an empty session too; chunks are never a single byte, so read it as nothing received
+        const at = m && !(offset === 0 && m[1] === '0') ? Number(m[1]) + 1 : 0;
         if (at < offset || at > end + 1) throw e;
         log.warn(`upload ${repo}@${blob.digest.slice(0, 19)}: ${(e as Error).message}; resuming at byte ${at}`);
         loc = new URL(String(st.headers.location ?? loc), this.base);
