@@ -36,6 +36,7 @@ export function renderStatus(r: EncryptionStatusReport): string {
   const rows: string[][] = [];
   for (const h of r.hosts) {
     if (h.error) rows.push([h.host, '-', h.mode, 'error', h.error]);
+    for (const p of h.problems) rows.push([h.host, '-', h.mode, 'problem', p]);
     for (const d of h.disks) {
       const v = d.verification;
       const detail = v
