@@ -92,7 +92,7 @@ describe('bundle build', () => {
     const manifest = JSON.parse(await readFile(join(dir, 'blobs/sha256', imgs[0]?.digest.slice(7) as string), 'utf8')) as { layers: Array<{ digest: string }> };
     const layer = join(dir, 'blobs/sha256', manifest.layers[1]?.digest.slice(7) as string);
     const data = await readFile(layer);
-    data[600] ^= 1;
+    data[600] = (data[600] ?? 0) ^ 1;
     await writeFile(layer, data);
     const spec = parseSpec(`apiVersion: palisade/release/v1\nname: x\nversion: '1'\nimages:\n  - layout: ${dir}\n`, join(work, 'x.yaml'));
     await expect(buildBundle({ spec, key: createPrivateKey(generateSigningKey().privateKeyPem), out: join(work, 'never') })).rejects.toMatchObject({ code: 'release.blob-mismatch' });

@@ -50,8 +50,10 @@ async function someBlob(dir: string): Promise<string> {
 async function makeTar(file: string, entries: Array<{ name: string; data?: string; type?: 'file' | 'symlink' | 'link'; linkname?: string }>): Promise<void> {
   const p = tar.pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => p.on('end', r));
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((r) => p.on('end', () => r()));
   for (const e of entries) {
     if (e.type === 'symlink' || e.type === 'link') p.entry({ name: e.name, type: e.type, linkname: e.linkname ?? '' });
     else p.entry({ name: e.name }, e.data ?? '');
@@ -149,7 +151,7 @@ describe('bundle verify refuses', () => {
     const d = await copy();
     const blob = await someBlob(d);
     const data = await readFile(join(d, blob));
-    data[data.length - 1] ^= 0xff;
+    data[data.length - 1] = (data[data.length - 1] ?? 0) ^ 0xff;
     await writeFile(join(d, blob), data);
     // an insider with the signing key re-signs the damaged content: the OCI check still catches it
     const sums = parseChecksums(await readFile(join(d, 'checksums.txt'), 'utf8'));
@@ -211,7 +213,7 @@ describe('bundle verify refuses', () => {
     const b = await openBundle(tarBundle.path);
     const entry = b.files.get('bin/tool');
     await b.close();
-    data[(entry?.offset ?? 0) + 3] ^= 0x20;
+    data[(entry?.offset ?? 0) + 3] = (data[(entry?.offset ?? 0) + 3] ?? 0) ^ 0x20;
     await writeFile(f, data);
     const r = await checkBundle(f, tarBundle.publicKeyPem);
     expect(r.problems.map((p) => [p.code, p.path])).toContainEqual(['bundle.digest-mismatch', 'bin/tool']);

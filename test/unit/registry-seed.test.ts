@@ -189,7 +189,7 @@ describe('registry seed', () => {
     const layer = layout.layers[1]?.digest as string;
     const file = join(bad, 'images/blobs/sha256', layer.slice(7));
     const data = await readFile(file);
-    data[100] ^= 1;
+    data[100] = (data[100] ?? 0) ^ 1;
     await writeFile(file, data);
     await expect(seedRegistry({ ...access(reg.url), bundle: bad, trustedKey: trustedKey() })).rejects.toMatchObject({ code: 'bundle.digest-mismatch' });
     const client = new RegistryClient(access(reg.url));
