@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderRegistryConfig, renderRegistryUnit } from './config.ts';
 import { RegistryClient } from './client.ts';
+import { htpasswdLine, htpasswdMatches } from './htpasswd.ts';
 import type { Bundle } from '../bundle/open.ts';
 import { PalisadeError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';
@@ -39,8 +40,12 @@ export interface InstallRegistryOptions {
   /** PEM certificate chain (leaf first) and key of the registry's TLS certificate */
   cert: string;
   key: string;
-  /** htpasswd file content (bcrypt lines; see htpasswdLine) */
-  htpasswd: string;
+  /**
+   * htpasswd file content (bcrypt lines; see htpasswdLine), or the credentials
+   * to hash: then the file on the host is kept when it already matches them, so
+   * a re-run does not restart the service for a new salt.
+   */
+  htpasswd: string | { username: string; password: string; cost?: number };
   port: number;
   /** storage root, on the encrypted data disk */
   storageDir: string;
@@ -105,6 +110,15 @@ export async function installRegistry(host: RemoteHost, o: InstallRegistryOption
     { sudo: true, check: true },
   );
 
+  let htpasswd: string;
+  if (typeof o.htpasswd === 'string') htpasswd = o.htpasswd;
+  else {
+    const { username, password, cost } = o.htpasswd;
+    redact.add(password);
+    const existing = (await host.exec(sh`cat ${files.htpasswd} 2>/dev/null`, { sudo: true })).stdout;
+    const lines = existing.split('\n').filter((l) => l.trim() !== '');
+    htpasswd = lines.length === 1 && htpasswdMatches(lines[0] as string, username, password) ? `${lines[0]}\n` : htpasswdLine(username, password, cost);
+  }
   const secret = o.httpSecret ?? (await existingSecret(host, files.config)) ?? randomBytes(24).toString('base64url');
   redact.add(secret);
   const group = `root:${REGISTRY_USER}`;
@@ -118,7 +132,7 @@ export async function installRegistry(host: RemoteHost, o: InstallRegistryOption
     },
     { path: files.cert, data: Buffer.from(o.cert), mode: 0o644, owner: 'root:root' },
     { path: files.key, data: Buffer.from(o.key), mode: 0o640, owner: group },
-    { path: files.htpasswd, data: Buffer.from(o.htpasswd), mode: 0o640, owner: group },
+    { path: files.htpasswd, data: Buffer.from(htpasswd), mode: 0o640, owner: group },
     {
       path: paths.unit,
       data: Buffer.from(renderRegistryUnit({ binary: paths.binary, config: files.config, storageDir: o.storageDir, user: REGISTRY_USER, port: o.port })),
