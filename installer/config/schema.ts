@@ -118,6 +118,7 @@ export const configSchema = z
       .object({
         port: port.default(5000),
         host: hostName.optional().describe('host that runs the pack registry (default: the first controller)'),
+        storageDir: z.string().startsWith('/', 'must be an absolute path').optional().describe('registry storage root on the registry host, on the encrypted data disk (default /var/lib/palisade/registry)'),
       })
       .default({ port: 5000 }),
     bundle: z
