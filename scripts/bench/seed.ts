@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildTestBundle } from '../bundle/build-test-bundle.ts';
+import { DEFAULT_BCRYPT_COST } from '../../installer/registry/htpasswd.ts';
 import { makeTestPki, startRegistry } from '../../test/fixtures/bundle/harness.ts';
 import { MiB, PALISADE, fmt, median, must, palisadeArgs, timed } from './seed-env.ts';
 
@@ -21,7 +22,7 @@ const { values } = parseArgs({
     images: { type: 'string', default: '8' },
     layers: { type: 'string', default: '4' },
     concurrency: { type: 'string', default: '4' },
-    'bcrypt-cost': { type: 'string', default: '10' },
+    'bcrypt-cost': { type: 'string', default: String(DEFAULT_BCRYPT_COST) },
     keep: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
