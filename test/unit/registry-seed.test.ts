@@ -72,6 +72,14 @@ describe('registry seed', () => {
     }
   });
 
+  it('seeds straight from a .tar bundle (byte ranges of the archive, no extraction)', async () => {
+    const { reg } = await fresh();
+    const t = await smallBundle(join(work, 'tar-bundle'), { tar: true, images: 2 });
+    const r = await seedRegistry({ ...access(reg.url), bundle: t.path, trustedKey: createPublicKey(t.publicKeyPem) });
+    expect(r.blobs.uploaded).toBeGreaterThan(0);
+    expect((await verifyRegistry({ ...access(reg.url), bundle: t.path, deep: true })).ok).toBe(true);
+  });
+
   it('re-seeding uploads nothing and pushes no manifest', async () => {
     const { proxy } = await fresh();
     const first = await seedRegistry({ ...access(proxy.url), bundle: tb.path });
