@@ -1,12 +1,15 @@
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { action, type CommandModule } from './types.ts';
-import { buildBundle } from '../bundle/build.ts';
-import { openBundle } from '../bundle/open.ts';
-import { generateSigningKey, loadPrivateKey, parseSignature } from '../bundle/signing.ts';
-import { loadSpec } from '../bundle/spec.ts';
-import { resolveTrustedKey } from '../bundle/trust.ts';
-import { checkBundle, verifyError } from '../bundle/verify.ts';
+// implementations load when a command runs, so `palisade --help` and other commands start faster
+const load = {
+  build: () => import('../bundle/build.ts'),
+  open: () => import('../bundle/open.ts'),
+  signing: () => import('../bundle/signing.ts'),
+  spec: () => import('../bundle/spec.ts'),
+  trust: () => import('../bundle/trust.ts'),
+  verify: () => import('../bundle/verify.ts'),
+};
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { usageError } from '../core/errors.ts';
@@ -34,7 +37,7 @@ export const bundleCommands: CommandModule = {
           for (const f of [o.out, pub]) {
             if (await access(f).then(() => true, () => false)) throw usageError('bundle.keygen-exists', `${f} already exists`, 'keep your existing key, or remove it first (bundles signed with it will no longer verify against a new key)');
           }
-          const k = generateSigningKey();
+          const k = (await load.signing()).generateSigningKey();
           await writeFileAtomic(o.out, k.privateKeyPem, { mode: 0o600 });
           await writeFileAtomic(pub, k.publicKeyPem, { mode: 0o644 });
           process.stdout.write(`wrote ${o.out} (private, keep it off the install sites) and ${pub}\nkey ${k.keyId}\nset bundle.trustedKey in palisade.yaml to ${pub} (or paste its PEM)\n`);
@@ -50,9 +53,9 @@ export const bundleCommands: CommandModule = {
       .option('--version <v>', 'override the release version')
       .action(
         action(async (o: { spec: string; key: string; out: string; version?: string }) => {
-          const spec = await loadSpec(o.spec);
-          const key = await loadPrivateKey(o.key);
-          const r = await buildBundle({ spec, key, out: o.out, ...(o.version ? { version: o.version } : {}), onStep: (m) => log.info(m) });
+          const spec = await (await load.spec()).loadSpec(o.spec);
+          const key = await (await load.signing()).loadPrivateKey(o.key);
+          const r = await (await load.build()).buildBundle({ spec, key, out: o.out, ...(o.version ? { version: o.version } : {}), onStep: (m) => log.info(m) });
           const c = r.manifest.components;
           process.stdout.write(`built ${r.path}: ${r.manifest.name} ${r.manifest.version}, ${c.binaries.length} binaries, ${c.files.length} files, ${c.images.length} images, ${c.packs.length} packs (${r.files} files, ${fmtBytes(r.bytes)}), signed by ${r.keyId}\n`);
         }),
@@ -69,7 +72,8 @@ export const bundleCommands: CommandModule = {
       .action(
         action(async (path: string, o: { trustedKey?: string; config?: string; concurrency: string; output: string }) => {
           const fmt = output(o.output);
-          const key = await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: o.config ?? DEFAULT_CONFIG_PATH, configExplicit: o.config !== undefined });
+          const { checkBundle, verifyError } = await load.verify();
+          const key = await (await load.trust()).resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: o.config ?? DEFAULT_CONFIG_PATH, configExplicit: o.config !== undefined });
           const report = await checkBundle(path, key, { concurrency: Math.max(1, Number(o.concurrency) || 4) });
           if (fmt === 'json') {
             printJson(report);
@@ -90,7 +94,8 @@ export const bundleCommands: CommandModule = {
       .action(
         action(async (path: string, o: { output: string }) => {
           const fmt = output(o.output);
-          const b = await openBundle(path);
+          const b = await (await load.open()).openBundle(path);
+          const { parseSignature } = await load.signing();
           try {
             const m = b.manifest;
             let signer = 'unsigned';

@@ -1,12 +1,16 @@
 import type { Command } from 'commander';
 import { action, type CommandModule } from './types.ts';
 import { registryAccess, type RegistryAccessFlags } from './registry.ts';
-import { LayoutWriter } from '../bundle/layout-writer.ts';
 import { printJson, renderTable } from '../core/output.ts';
-import { RegistryClient } from '../registry/client.ts';
-import { buildPackArtifact } from '../registry/pack/artifact.ts';
-import { listPacks } from '../registry/pack/list.ts';
-import { loadPack } from '../registry/pack/pack.ts';
+
+// implementations load when a command runs, so other commands start faster
+const load = {
+  writer: () => import('../bundle/layout-writer.ts'),
+  client: () => import('../registry/client.ts'),
+  artifact: () => import('../registry/pack/artifact.ts'),
+  list: () => import('../registry/pack/list.ts'),
+  pack: () => import('../registry/pack/pack.ts'),
+};
 
 export const packCommands: CommandModule = {
   register(program: Command) {
@@ -18,7 +22,7 @@ export const packCommands: CommandModule = {
       .argument('<dir>', 'pack directory')
       .action(
         action(async (dir: string) => {
-          const p = await loadPack(dir);
+          const p = await (await load.pack()).loadPack(dir);
           process.stdout.write(`${dir} is a valid pack: ${p.meta.name} ${p.meta.version} (${p.meta.layer}), ${p.files.length} files\n`);
         }),
       );
@@ -30,9 +34,9 @@ export const packCommands: CommandModule = {
       .requiredOption('--out <layout>', 'OCI image layout directory (created or added to)')
       .action(
         action(async (dir: string, o: { out: string }) => {
-          const p = await loadPack(dir);
-          const art = await buildPackArtifact(p);
-          const w = await LayoutWriter.open(o.out);
+          const p = await (await load.pack()).loadPack(dir);
+          const art = await (await load.artifact()).buildPackArtifact(p);
+          const w = await (await load.writer()).LayoutWriter.open(o.out);
           for (const [digest, data] of art.blobs) await w.writeBlob(data, digest);
           await w.writeBlob(art.manifestBytes, art.manifest.digest);
           w.tag(art.manifest, `${art.repository}:${art.tag}`);
@@ -51,9 +55,10 @@ export const packCommands: CommandModule = {
       .option('-o, --output <format>', 'text or json', 'text')
       .action(
         action(async (o: RegistryAccessFlags & { output: string }) => {
+          const { RegistryClient } = await load.client();
           const client = new RegistryClient(await registryAccess(o));
           try {
-            const packs = await listPacks(client);
+            const packs = await (await load.list()).listPacks(client);
             if (o.output === 'json') return void printJson(packs);
             process.stdout.write(renderTable(['LAYER', 'NAME', 'VERSION', 'DISPLAY NAME', 'DEPENDS ON', 'DIGEST'], packs.map((p) => [
               p.layer, p.name, p.version, p.displayName, p.dependencies.map((d) => `${d.name} ${d.version}`).join(', '), p.digest.slice(0, 19),

@@ -1,15 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { action, type CommandModule } from './types.ts';
-import { resolveTrustedKey } from '../bundle/trust.ts';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';
 import { printJson, renderTable } from '../core/output.ts';
-import { RegistryClient, type RegistryClientOptions } from '../registry/client.ts';
-import { formatBytes, progressRenderer } from '../registry/progress.ts';
-import { seedRegistry } from '../registry/seed.ts';
-import { verifyRegistry } from '../registry/verify.ts';
+import type { RegistryClientOptions } from '../registry/client.ts';
+
+// implementations load when a command runs, so other commands start faster
+const load = {
+  trust: () => import('../bundle/trust.ts'),
+  client: () => import('../registry/client.ts'),
+  progress: () => import('../registry/progress.ts'),
+  seed: () => import('../registry/seed.ts'),
+  verify: () => import('../registry/verify.ts'),
+};
 
 export interface RegistryAccessFlags {
   registry: string;
@@ -68,11 +73,12 @@ export const registryCommands: CommandModule = {
       .action(
         action(async (o: RegistryAccessFlags & { bundle: string; trustedKey?: string; config?: string; concurrency: string; output: string }) => {
           const access = await registryAccess(o);
-          const trustedKey = await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: o.config ?? DEFAULT_CONFIG_PATH, configExplicit: o.config !== undefined });
+          const { formatBytes, progressRenderer } = await load.progress();
+          const trustedKey = await (await load.trust()).resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: o.config ?? DEFAULT_CONFIG_PATH, configExplicit: o.config !== undefined });
           const progress = progressRenderer(process.stderr, { ...(o.output === 'json' || log.level === 'error' ? { intervalMs: 1e9 } : {}) });
           let r;
           try {
-            r = await seedRegistry({ ...access, bundle: o.bundle, trustedKey, concurrency: positiveInt(o.concurrency, '--concurrency'), onProgress: (p) => progress.update(p) });
+            r = await (await load.seed()).seedRegistry({ ...access, bundle: o.bundle, trustedKey, concurrency: positiveInt(o.concurrency, '--concurrency'), onProgress: (p) => progress.update(p) });
           } finally {
             progress.finish();
           }
@@ -90,7 +96,7 @@ export const registryCommands: CommandModule = {
       .option('-o, --output <format>', 'text or json', 'text')
       .action(
         action(async (o: RegistryAccessFlags & { bundle: string; deep?: boolean; output: string }) => {
-          const r = await verifyRegistry({ ...(await registryAccess(o)), bundle: o.bundle, deep: o.deep === true });
+          const r = await (await load.verify()).verifyRegistry({ ...(await registryAccess(o)), bundle: o.bundle, deep: o.deep === true });
           if (o.output === 'json') {
             printJson(r);
             return r.ok ? 0 : 1;
@@ -110,6 +116,7 @@ export const registryCommands: CommandModule = {
       .option('-o, --output <format>', 'text or json', 'text')
       .action(
         action(async (o: RegistryAccessFlags & { output: string }) => {
+          const { RegistryClient } = await load.client();
           const client = new RegistryClient(await registryAccess(o));
           try {
             const repos = await client.catalog();
