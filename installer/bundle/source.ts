@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ export interface SourceEntry {
   size: number;
   /** byte offset of the data in the tar */
   offset?: number;
+  /** sha256 hex, when the source was opened with `hash: true` (tar: computed in the same pass that indexes it) */
+  sha256?: string;
 }
 
 export interface BundleSource {
@@ -37,7 +40,12 @@ const unsupported = (root: string, path: string, what: string): PalisadeError =>
     hint: 'rebuild the bundle with `palisade bundle build`, which writes regular files only',
   });
 
-export async function openSource(path: string): Promise<BundleSource> {
+export interface OpenSourceOptions {
+  /** hash every file of a tar while indexing it: one read of the archive instead of two */
+  hash?: boolean;
+}
+
+export async function openSource(path: string, opts: OpenSourceOptions = {}): Promise<BundleSource> {
   let st;
   try {
     st = await stat(path);
@@ -45,7 +53,7 @@ export async function openSource(path: string): Promise<BundleSource> {
     throw new PalisadeError('bundle.not-found', `bundle ${path} does not exist`, { hint: 'give the path of the bundle directory or .tar', exitCode: 2, cause: e });
   }
   if (st.isDirectory()) return openDir(path);
-  if (st.isFile()) return openTar(path);
+  if (st.isFile()) return openTar(path, opts.hash === true);
   throw new PalisadeError('bundle.not-found', `bundle ${path} is neither a directory nor a .tar file`, { exitCode: 2 });
 }
 
@@ -81,7 +89,7 @@ async function openDir(root: string): Promise<BundleSource> {
   };
 }
 
-async function openTar(file: string): Promise<BundleSource> {
+async function openTar(file: string, hash: boolean): Promise<BundleSource> {
   const entries = new Map<string, SourceEntry>();
   const extract = tar.extract();
   let problem: PalisadeError | undefined;
@@ -89,7 +97,6 @@ async function openTar(file: string): Promise<BundleSource> {
     const name = normalizeBundlePath(header.name);
     // tar-stream records where the entry's data starts (after its header block)
     const offset = (header as { byteOffset?: number }).byteOffset;
-    void stream;
     const fail = (e: PalisadeError): void => {
       problem ??= e;
     };
@@ -103,7 +110,19 @@ async function openTar(file: string): Promise<BundleSource> {
       if (p) fail(escapeError(file, header.name, p));
       else if (entries.has(name)) fail(new PalisadeError('bundle.duplicate-entry', `${file}: ${name} appears twice in the tar; the second copy would shadow the first`, { hint: 'the bundle was tampered with: do not use it' }));
       else if (typeof offset !== 'number') fail(new PalisadeError('bundle.not-a-bundle', `${file}: cannot locate the data of ${name}`));
-      else entries.set(name, { path: name, size: header.size ?? 0, offset });
+      else {
+        const entry: SourceEntry = { path: name, size: header.size ?? 0, offset };
+        entries.set(name, entry);
+        if (hash) {
+          const h = createHash('sha256');
+          stream.on('data', (c: unknown) => {
+            h.update(c as Buffer);
+          });
+          stream.on('end', () => {
+            entry.sha256 = h.digest('hex');
+          });
+        }
+      }
     } else if (header.type === 'link') fail(unsupported(file, header.name, 'a hard link'));
     else fail(unsupported(file, header.name, `a ${header.type ?? 'special'} entry`));
     stream.on('end', next);

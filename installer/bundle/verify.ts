@@ -47,7 +47,7 @@ const short = (hex: string): string => hex.slice(0, 12);
 export async function checkBundle(path: string, trustedKey: KeyObject | string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const started = Date.now();
   const key = typeof trustedKey === 'string' ? await loadPublicKey(trustedKey) : trustedKey;
-  const source = await openSource(path);
+  const source = await openSource(path, { hash: true });
   const problems: VerifyProblem[] = [];
   const add = (code: string, p: string | undefined, message: string): void => {
     problems.push({ code, ...(p ? { path: p } : {}), message });
@@ -109,7 +109,15 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
     for (const p of listed.keys()) if (!source.entries.has(p)) add('bundle.missing-file', p, `${p} is listed in ${CHECKSUMS_FILE} but missing from the bundle`);
     for (const p of present) if (!listed.has(p)) add('bundle.unlisted-file', p, `${p} is in the bundle but not listed in ${CHECKSUMS_FILE}`);
   }
-  const hashes = await hashAll(present, (p) => source.createReadStream(p), { concurrency: opts.concurrency ?? 4, onFile: opts.onFile });
+  // a tar was hashed while it was indexed; a directory is hashed here, several files at once
+  const prehashed = present.every((p) => source.entries.get(p)?.sha256 !== undefined);
+  const hashes = prehashed
+    ? new Map(present.map((p) => {
+      const e = source.entries.get(p) as { sha256: string; size: number };
+      opts.onFile?.(p, e.size);
+      return [p, { sha256: e.sha256, size: e.size }] as const;
+    }))
+    : await hashAll(present, (p) => source.createReadStream(p), { concurrency: opts.concurrency ?? 4, onFile: opts.onFile });
   for (const p of present) {
     const h = hashes.get(p);
     if (!h) continue;
