@@ -154,7 +154,9 @@ export class RegistryClient {
       }
       if (!parsed) throw new PalisadeError('registry.auth', `token service ${url.origin} answered without a token`);
       redact.add(parsed.token);
-      this.tokens.set(scopes.join(' '), { token: parsed.token, expires: Date.now() + Math.max(10, parsed.expiresIn - 10) * 1000 });
+      // renew a little early; a token that expires sooner anyway is answered with 401 and fetched again
+      const life = parsed.expiresIn > 20 ? parsed.expiresIn - 10 : parsed.expiresIn / 2;
+      this.tokens.set(scopes.join(' '), { token: parsed.token, expires: Date.now() + life * 1000 });
     } finally {
       if (tokenTransport !== this.transport) tokenTransport.close();
     }
@@ -312,13 +314,20 @@ export class RegistryClient {
   }
 
   private async putMonolithic(repo: string, loc: URL, blob: BlobInfo, open: BlobSource, count: (n: number) => void): Promise<void> {
+    let attemptBytes = 0;
     const res = await this.send({
       method: 'PUT',
       url: this.withDigest(loc, blob.digest),
       headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': blob.size },
       body: () => {
+        // sent again after an auth challenge: start the count over
+        if (attemptBytes > 0) count(-attemptBytes);
+        attemptBytes = 0;
         const src = open();
-        const v = new Verifier(blob.digest, blob.size, count);
+        const v = new Verifier(blob.digest, blob.size, (n) => {
+          attemptBytes += n;
+          count(n);
+        });
         src.on('error', (e) => v.destroy(e));
         return src.pipe(v);
       },
@@ -337,16 +346,22 @@ export class RegistryClient {
     };
     while (offset < blob.size) {
       const end = Math.min(offset + chunkSize, blob.size) - 1;
-      const chunkHash = hash.copy();
+      let chunkHash: Hash = hash.copy();
+      let chunkBytes = 0;
       try {
         const res = await this.send({
           method: 'PATCH',
           url: loc,
           headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': end - offset + 1, 'Content-Range': `${offset}-${end}` },
+          // a fresh hash and count each time the body is sent (it is sent again after an auth challenge)
           body: () => {
+            chunkHash = hash.copy();
+            if (chunkBytes > 0) count(-chunkBytes);
+            chunkBytes = 0;
             const s = open({ start: offset, end });
             s.on('data', (c: Buffer) => {
               chunkHash.update(c);
+              chunkBytes += c.length;
               count(c.length);
             });
             return s;
@@ -368,6 +383,7 @@ export class RegistryClient {
         const at = m && !(offset === 0 && m[1] === '0') ? Number(m[1]) + 1 : 0;
         if (at < offset || at > end + 1) throw e;
         log.warn(`upload ${repo}@${blob.digest.slice(0, 19)}: ${(e as Error).message}; resuming at byte ${at}`);
+        count(at - offset - chunkBytes);
         loc = new URL(String(st.headers.location ?? loc), this.base);
         if (at > offset) await hashRange(offset, at);
         offset = at;

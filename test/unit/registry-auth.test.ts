@@ -10,7 +10,7 @@ import { RegistryClient } from '../../installer/registry/client.ts';
 import { seedRegistry } from '../../installer/registry/seed.ts';
 import { verifyRegistry } from '../../installer/registry/verify.ts';
 import type { TestBundle } from '../../scripts/bundle/build-test-bundle.ts';
-import { makeTestPki, startRegistry, type RunningRegistry, type TestPki } from '../fixtures/bundle/harness.ts';
+import { makeTestPki, startProxy, startRegistry, type RunningRegistry, type TestPki } from '../fixtures/bundle/harness.ts';
 import { smallBundle } from '../fixtures/bundle/small-bundle.ts';
 
 describe('auth challenges (pure)', () => {
@@ -47,6 +47,8 @@ describe('bearer token auth against the real registry', () => {
   let reg: RunningRegistry;
   let tokenServer: http.Server;
   const calls: Array<{ scopes: string[]; user: string | undefined; ok: boolean }> = [];
+  /** JWT exp relative to now, while the response still says 300 s; the registry allows 60 s of clock skew, so -58 lives ~2 s */
+  let jwtLife = 300;
   const USER = 'robot';
   const PASSWORD = 'token-password';
 
@@ -76,7 +78,7 @@ describe('bearer token auth against the real registry', () => {
         return { type, name: rest.join(':'), actions: actions.includes('*') ? ['*'] : actions };
       });
       const header = b64url({ typ: 'JWT', alg: 'ES256', x5c: [certDer] });
-      const claims = b64url({ iss: 'palisade-test-issuer', sub: user, aud: u.searchParams.get('service'), exp: now + 300, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access });
+      const claims = b64url({ iss: 'palisade-test-issuer', sub: user, aud: u.searchParams.get('service'), exp: now + jwtLife, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access });
       const sig = sign('sha256', Buffer.from(`${header}.${claims}`), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ token: `${header}.${claims}.${sig}`, expires_in: 300 }));
@@ -113,6 +115,26 @@ describe('bearer token auth against the real registry', () => {
       expect(calls.at(-1)?.scopes).toContain('registry:catalog:*');
     } finally {
       client.close();
+    }
+  });
+
+  it('fetches a new token when one expires during a chunked upload, and the upload still verifies', async () => {
+    const proxy = await startProxy({ target: reg.url, pki });
+    try {
+      jwtLife = -58;
+      proxy.decide = (req) => (req.method === 'PATCH' ? { delayMs: 150 } : 'pass');
+      const t = await smallBundle(join(work, 'bundle-expiring'), { images: 2, layerSize: 128 << 10 });
+      const before = calls.length;
+      const r = await seedRegistry({ url: proxy.url, ca: pki.caPem, username: USER, password: PASSWORD, bundle: t.path, chunkSize: 16 << 10, concurrency: 2 });
+      expect(r.bytes.uploaded).toBe(r.bytes.total);
+      // some request was refused with the dead token and answered again with a fresh one
+      expect(proxy.requests.some((q) => q.status === 401 && q.method === 'PATCH')).toBe(true);
+      expect(calls.length - before).toBeGreaterThan(2);
+      jwtLife = 300;
+      expect((await verifyRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD, bundle: t.path, deep: true })).ok).toBe(true);
+    } finally {
+      jwtLife = 300;
+      await proxy.stop();
     }
   });
 
