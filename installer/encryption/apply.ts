@@ -60,6 +60,11 @@ export interface ApplyOptions {
   concurrency?: number;
   /** progress, awaited: a listr2 task tree (or a test) follows the run step by step */
   onProgress?: (e: ApplyEvent) => void | Promise<void>;
+  /**
+   * Called with the checked plan (no refusals, no blockers) before anything is
+   * changed on any host; throw to stop (e.g. the operator did not confirm a format).
+   */
+  approve?: (plan: EncryptionPlan) => void | Promise<void>;
 }
 
 export type DiskOutcome = 'formatted' | 'rebound' | 'configured' | 'unchanged';
@@ -140,6 +145,7 @@ export async function applyEncryption(o: ApplyOptions): Promise<ApplyReport> {
       hint: 'fix each problem listed, then run `palisade encryption plan` to check',
     });
   }
+  await o.approve?.(plan);
   const keystoreLock = new Semaphore(1);
   const byName = new Map(o.hosts.map((h) => [h.name, h]));
   const results: HostApplyResult[] = [];

@@ -15,5 +15,5 @@ export { verifyDisk } from './verify.ts';
 export type { DiskVerification, PinCheck } from './verify.ts';
 export { gatherEncryptionFacts, encryptionFactsScript, parseEncryptionFacts } from './facts.ts';
 export { hostEncryptionSettings, desiredBinding, recoveryKeyName, volumeName, pinCount, LUKS_SUBSYSTEM, DEFAULT_MOUNT_POINT } from './settings.ts';
-export { renderPlan, renderApplyReport, renderStatus } from './render.ts';
+export { renderPlan, renderApplyReport, renderStatus, planJson, applyReportJson } from './render.ts';
 export type * from './types.ts';

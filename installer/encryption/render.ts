@@ -55,3 +55,22 @@ export function renderStatus(r: EncryptionStatusReport): string {
   }
   return `${renderTable(['HOST', 'DISK', 'MODE', 'STATE', 'DETAIL'], rows)}\n`;
 }
+
+/** JSON views (`--output json`): plain data, errors as {code, message, hint}. */
+export function planJson(plan: EncryptionPlan): { hosts: EncryptionPlan['hosts']; work: boolean } {
+  return { hosts: plan.hosts, work: plan.hosts.some((h) => h.disks.some((d) => d.action !== 'nothing')) };
+}
+
+export function applyReportJson(r: ApplyReport): unknown {
+  return {
+    ok: r.ok,
+    hosts: r.hosts.map((h) => ({
+      host: h.host,
+      ok: h.ok,
+      durationMs: Math.round(h.durationMs),
+      ...(h.error ? { error: { code: h.error.code, message: h.error.message, ...(h.error.hint ? { hint: h.error.hint } : {}), details: h.error.details } } : {}),
+      disks: h.disks,
+    })),
+    plan: planJson(r.plan),
+  };
+}

@@ -5,6 +5,7 @@ import { configSchema } from '../../installer/config/schema.ts';
 import { PalisadeError } from '../../installer/core/errors.ts';
 import type { ExecOptions, ExecResult, RemoteHost, UploadOptions } from '../../installer/hosts/types.ts';
 import { applyEncryption } from '../../installer/encryption/apply.ts';
+import { plainProgress } from '../../installer/encryption/progress.ts';
 import type { EscrowEntry, EscrowStore } from '../../installer/encryption/types.ts';
 
 /**
@@ -179,5 +180,38 @@ describe('applyEncryption', () => {
     expect(host.calls.some((c) => c.cmd.includes('luksFormat'))).toBe(false);
     expect(host.calls.filter((c) => c.cmd.includes('clevis luks bind'))).toHaveLength(1);
     expect(second.hosts[0]!.disks[0]!.outcome).toBe('rebound');
+  });
+
+  it('approve sees the checked plan before any change; throwing there stops with nothing changed', async () => {
+    const { ks, host } = await setup('blank');
+    let seen: string[] = [];
+    const err = await applyEncryption({
+      config: config(),
+      hosts: [host],
+      keystore: ks,
+      approve: (plan) => {
+        seen = plan.hosts.flatMap((h) => h.disks.map((d) => `${h.host}:${d.device}:${d.action}`));
+        throw new PalisadeError('encryption.confirm', 'not confirmed');
+      },
+    }).catch((e: unknown) => e);
+    expect(seen).toEqual(['h1:/dev/vdb:format']);
+    expect((err as PalisadeError).code).toBe('encryption.confirm');
+    expect(host.calls).toHaveLength(1);
+    expect(ks.saved.size).toBe(0);
+  });
+
+  it('progress lines name host, disk and step, never the key', async () => {
+    const { ks, host } = await setup('blank');
+    const out: string[] = [];
+    const progress = plainProgress({ write: (s: string) => out.push(s) } as unknown as NodeJS.WritableStream);
+    const report = await applyEncryption({ config: config(), hosts: [host], keystore: ks, approve: (p) => progress.start(p), onProgress: (e) => progress.event(e) });
+    await progress.finish(report);
+    const text = out.join('');
+    expect(text).toContain('h1 /dev/vdb: recovery key stored in the keystore (luks-recovery/h1/vdb)');
+    expect(text).toMatch(/h1 \/dev\/vdb: LUKS2 formatted \(uuid [0-9a-f-]{36}\)/);
+    expect(text).toContain('h1 /dev/vdb: verified: pins and recovery key open it');
+    expect(text).toMatch(/h1: \/dev\/vdb formatted, bound, not opened/);
+    expect(text.indexOf('recovery key stored')).toBeLessThan(text.indexOf('LUKS2 formatted'));
+    expect(text).not.toContain(ks.saved.get('luks-recovery/h1/vdb')!.value);
   });
 });
