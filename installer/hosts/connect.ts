@@ -1,0 +1,124 @@
+import type { Duplex } from 'node:stream';
+import { Client, type ConnectConfig } from 'ssh2';
+import { retry } from '../core/retry.ts';
+import { log } from '../core/log.ts';
+import { credentialsFor } from './credentials.ts';
+import { connectError, isRetryableConnectError, where } from './errors.ts';
+import { hostKeyError, type HostKeyQuery, type TrustDecision, type TrustStore } from './trust.ts';
+import type { HostTarget } from './target.ts';
+
+export interface ClientOptions {
+  connectTimeoutMs: number;
+  keepaliveMs: number;
+  trust: TrustStore;
+  /** attempts on network failures (never on auth or host-key failures) */
+  attempts: number;
+  retryBaseDelayMs: number;
+  /** host-key algorithms to prefer, e.g. the types known_hosts holds for the host */
+  hostKeyAlgorithms?: string[];
+  /** only exchange keys: stop right after the host key is seen (for `hosts trust`) */
+  keyOnly?: boolean;
+  signal?: AbortSignal;
+}
+
+export function hostKeyQuery(t: HostTarget): HostKeyQuery {
+  return { name: t.name, address: t.address, port: t.port, ...(t.hostKey ? { pinned: t.hostKey } : {}), ...(t.pinPath ? { pinPath: t.pinPath } : {}) };
+}
+
+/** A TCP stream to `t` opened by the jump host's sshd (direct-tcpip). */
+export function forwardOut(jump: Client, t: HostTarget, timeoutMs: number): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { level: 'client-timeout' })), timeoutMs);
+    jump.forwardOut('127.0.0.1', 0, t.address, t.port, (err, stream) => {
+      clearTimeout(timer);
+      if (!err) return resolve(stream);
+      const reason = String((err as Error & { reason?: unknown }).reason ?? '');
+      const msg = err.message.replace(/^\(SSH\) /, '');
+      // the jump host's sshd could not open the TCP connection: same meaning as a local ECONNREFUSED etc.
+      const code = /refused/i.test(msg) ? 'ECONNREFUSED' : /unreachable|no route/i.test(msg) ? 'EHOSTUNREACH' : /timed out/i.test(msg) ? 'ETIMEDOUT' : reason === '1' ? 'EPERM' : 'ECONNREFUSED';
+      reject(Object.assign(new Error(`jump host: ${msg}`), { code }));
+    });
+  });
+}
+
+/** One attempt: TCP (or the given stream), handshake, host-key decision, authentication. */
+function connectOnce(t: HostTarget, o: ClientOptions, sock: Duplex | undefined, cfg: Partial<ConnectConfig>, keyDesc: string): Promise<{ client?: Client; decision: TrustDecision }> {
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let decision: TrustDecision | undefined;
+    let settled = false;
+    const q = hostKeyQuery(t);
+    const fail = (e: unknown) => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      if (decision && !decision.ok) reject(hostKeyError(q, decision));
+      else reject(connectError(t, e, keyDesc));
+    };
+    client.on('error', fail);
+    client.on('close', () => fail(Object.assign(new Error('Connection lost before handshake'), { level: 'client-socket', code: 'ECONNRESET' })));
+    client.on('ready', () => {
+      if (settled) return;
+      settled = true;
+      client.removeAllListeners('error');
+      client.on('error', (e) => log.debug(`${t.name}: ssh: ${e.message}`));
+      resolve({ client, decision: decision! });
+    });
+    const onAbort = () => fail(o.signal?.reason ?? new Error('aborted'));
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    client.connect({
+      host: t.address,
+      port: t.port,
+      username: t.user,
+      readyTimeout: o.connectTimeoutMs,
+      keepaliveInterval: o.keepaliveMs,
+      keepaliveCountMax: 3,
+      ...(sock ? { sock: sock as unknown as ConnectConfig['sock'] } : {}),
+      ...(o.hostKeyAlgorithms?.length ? { algorithms: { serverHostKey: { prepend: o.hostKeyAlgorithms } as never } } : {}),
+      ...cfg,
+      hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+        Promise.resolve()
+          .then(() => o.trust.decide(q, key))
+          .then(
+            (d) => {
+              decision = d;
+              if (o.keyOnly && !settled) {
+                settled = true;
+                resolve({ decision: d });
+                client.end();
+                return;
+              }
+              verify(d.ok);
+            },
+            (e) => {
+              fail(e);
+              verify(false);
+            },
+          );
+      },
+    } as ConnectConfig);
+  });
+}
+
+/**
+ * Connect and authenticate, retrying with backoff on network failures only.
+ * With `keyOnly`, resolves with the host-key decision as soon as the key is seen
+ * (no credentials are sent) and no client.
+ */
+export async function connectClient(t: HostTarget, o: ClientOptions, jump?: Client): Promise<{ client?: Client; decision: TrustDecision }> {
+  const creds = o.keyOnly ? { description: 'no key (key exchange only)' } : await credentialsFor(t);
+  const { description, ...auth } = creds;
+  return retry(
+    async () => {
+      const sock = jump ? await forwardOut(jump, t, o.connectTimeoutMs).catch((e) => Promise.reject(connectError(t, e, description))) : undefined;
+      return connectOnce(t, o, sock, o.keyOnly ? {} : auth, description);
+    },
+    {
+      attempts: o.attempts,
+      baseDelayMs: o.retryBaseDelayMs,
+      shouldRetry: (e) => isRetryableConnectError(e),
+      onRetry: (e, attempt, delay) => log.debug(`${where(t)}: attempt ${attempt} failed (${(e as Error).message}); retrying in ${Math.round(delay)} ms`),
+      ...(o.signal ? { signal: o.signal } : {}),
+    },
+  );
+}

@@ -1,0 +1,307 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { PalisadeError, usageError } from '../core/errors.ts';
+import { Semaphore } from '../core/limit.ts';
+import { log, redact } from '../core/log.ts';
+import { shq, sh } from '../core/quote.ts';
+import { where } from './errors.ts';
+import { sudoPassword, SUDO_PASSWORD_ENV } from './sudo.ts';
+import type { HostTarget } from './target.ts';
+import type { ExecOptions, ExecResult, RemoteHost, UploadOptions } from './types.ts';
+
+/** sessions opened at once on one connection (OpenSSH's MaxSessions defaults to 10) */
+const CHANNELS_PER_HOST = 8;
+const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
+/** exit code of the upload script when the digest on the host differs */
+const DIGEST_MISMATCH = 86;
+
+type SudoMode = { kind: 'root' } | { kind: 'nopasswd' } | { kind: 'password'; password: string };
+
+export interface SshHostOptions {
+  commandTimeoutMs: number;
+  /** called once when the host is closed (releases a shared jump connection) */
+  onClose?: () => Promise<void> | void;
+  env?: NodeJS.ProcessEnv;
+}
+
+const short = (cmd: string): string => {
+  const one = cmd.replace(/\s+/g, ' ').trim();
+  return redact.apply(one.length > 160 ? `${one.slice(0, 157)}...` : one);
+};
+
+const lastLines = (text: string, n = 8): string => redact.apply(text.trimEnd().split('\n').slice(-n).join('\n'));
+
+/** A host reached over one SSH connection (ssh2 Client). */
+export class SshHost implements RemoteHost {
+  readonly name: string;
+  readonly address: string;
+  readonly user: string;
+  private readonly channels = new Semaphore(CHANNELS_PER_HOST);
+  private sudo?: Promise<SudoMode>;
+  private sftpSession?: Promise<SFTPWrapper>;
+  private closed = false;
+  private readonly closeHooks: Array<() => Promise<void> | void> = [];
+
+  constructor(
+    private readonly client: Client,
+    readonly target: HostTarget,
+    private readonly opts: SshHostOptions,
+  ) {
+    this.name = target.name;
+    this.address = target.address;
+    this.user = target.user;
+    if (opts.onClose) this.closeHooks.push(opts.onClose);
+    client.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  /** the ssh2 connection (a jump host's is used to reach the hosts behind it) */
+  get sshClient(): Client {
+    return this.client;
+  }
+
+  addCloseHook(fn: () => Promise<void> | void): void {
+    this.closeHooks.push(fn);
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    let line = command;
+    let prefix: Buffer | undefined;
+    if (opts.sudo) {
+      const mode = await this.sudoMode();
+      if (mode.kind === 'nopasswd') line = `sudo -n -- sh -c ${shq(command)}`;
+      else if (mode.kind === 'password') {
+        // -k: always ask, so the password line is always consumed by sudo and never reaches the command
+        line = `sudo -k -S -p '' -- sh -c ${shq(command)}`;
+        prefix = Buffer.from(`${mode.password}\n`);
+      }
+    }
+    const r = await this.run(line, command, opts, prefix);
+    if (opts.check && r.code !== 0) throw this.execError(command, r);
+    return r;
+  }
+
+  private execError(command: string, r: ExecResult): PalisadeError {
+    const err = lastLines(r.stderr) || lastLines(r.stdout, 4);
+    return new PalisadeError('ssh.exec', `${this.name}: command failed with exit code ${r.code}: ${short(command)}${err ? `\n${err.replace(/^/gm, '  | ')}` : ''}`, {
+      details: [{ path: this.name, message: `exit code ${r.code}` }],
+    });
+  }
+
+  /** Run one command line on a channel of its own. */
+  private run(line: string, shown: string, opts: ExecOptions, stdinPrefix?: Buffer): Promise<ExecResult> {
+    if (this.closed) return Promise.reject(new PalisadeError('ssh.disconnected', `${where(this.target)}: the SSH connection is closed`, { hint: 'the host may have rebooted or dropped the connection; run again' }));
+    opts.signal?.throwIfAborted();
+    return this.channels.use(
+      () =>
+        new Promise<ExecResult>((resolve, reject) => {
+          this.client.exec(line, (err, ch: ClientChannel) => {
+            if (err) {
+              reject(new PalisadeError('ssh.channel', `${where(this.target)}: cannot start a command: ${err.message}`, { hint: 'the connection may have dropped, or sshd refuses more sessions (MaxSessions)', cause: err }));
+              return;
+            }
+            const out: Buffer[] = [];
+            const errOut: Buffer[] = [];
+            let code: number | undefined;
+            let signal: string | undefined;
+            let stopped: 'timeout' | 'abort' | undefined;
+            const timeoutMs = opts.timeoutMs ?? this.opts.commandTimeoutMs;
+            const stop = (why: 'timeout' | 'abort') => {
+              if (stopped) return;
+              stopped = why;
+              try {
+                ch.signal('KILL');
+              } catch {
+                // the server may not support signals; closing the channel ends the session anyway
+              }
+              ch.close();
+            };
+            const timer = setTimeout(() => stop('timeout'), timeoutMs);
+            const onAbort = () => stop('abort');
+            opts.signal?.addEventListener('abort', onAbort, { once: true });
+            ch.on('data', (c: Buffer) => {
+              out.push(c);
+              opts.onStdout?.(c);
+            });
+            ch.stderr.on('data', (c: Buffer) => {
+              errOut.push(c);
+              opts.onStderr?.(c);
+            });
+            ch.on('exit', (c: number | null, sig?: string) => {
+              if (typeof c === 'number') code = c;
+              if (sig) signal = sig;
+            });
+            ch.on('error', (e: Error) => log.debug(`${this.name}: channel: ${e.message}`));
+            ch.on('close', () => {
+              clearTimeout(timer);
+              opts.signal?.removeEventListener('abort', onAbort);
+              const stdout = Buffer.concat(out).toString('utf8');
+              const stderr = Buffer.concat(errOut).toString('utf8');
+              if (stopped === 'timeout') {
+                reject(
+                  new PalisadeError('ssh.exec-timeout', `${this.name}: command timed out after ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was stopped: ${short(shown)}`, {
+                    hint: 'the host may be overloaded or the command hangs; raise ssh.commandTimeoutSeconds if it is just slow',
+                    details: stderr ? [{ path: this.name, message: lastLines(stderr, 4) }] : [],
+                  }),
+                );
+                return;
+              }
+              if (stopped === 'abort') {
+                reject(opts.signal?.reason ?? new Error('aborted'));
+                return;
+              }
+              resolve({ code: code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : 255), stdout, stderr });
+            });
+            if (stdinPrefix) ch.write(stdinPrefix);
+            if (opts.stdin !== undefined) ch.end(opts.stdin);
+            else ch.end();
+          });
+        }),
+    );
+  }
+
+  /** How this session reaches root: as root already, sudo without password, or sudo with one. */
+  private sudoMode(): Promise<SudoMode> {
+    if (this.user === 'root') return Promise.resolve({ kind: 'root' });
+    this.sudo ??= this.probeSudo();
+    this.sudo.catch(() => (this.sudo = undefined));
+    return this.sudo;
+  }
+
+  private async probeSudo(): Promise<SudoMode> {
+    const probe = await this.run('sudo -k -n true', 'sudo -k -n true', { timeoutMs: 30_000 });
+    if (probe.code === 0) return { kind: 'nopasswd' };
+    if (probe.code === 127 || /not found/.test(probe.stderr)) {
+      throw new PalisadeError('ssh.sudo-missing', `${this.name}: user "${this.user}" is not root and sudo is not installed`, { hint: 'install sudo on the host, or connect as root' });
+    }
+    const password = await sudoPassword(this.user, this.opts.env);
+    if (!password) {
+      throw new PalisadeError('ssh.sudo-password-needed', `${this.name}: sudo asks user "${this.user}" for a password`, {
+        hint: `set ${SUDO_PASSWORD_ENV}, or run palisade from a terminal to be asked (or give ${this.user} NOPASSWD in sudoers)`,
+      });
+    }
+    const check = await this.run(`sudo -k -S -p '' true`, 'sudo -k -S true', { timeoutMs: 30_000 }, Buffer.from(`${password}\n`));
+    if (check.code !== 0) {
+      throw new PalisadeError('ssh.sudo-password', `${this.name}: sudo refused user "${this.user}": ${lastLines(check.stderr, 2).replace(/\n/g, ' ') || `exit code ${check.code}`}`, {
+        hint: `check the password in ${SUDO_PASSWORD_ENV} (or typed at the prompt) and that ${this.user} may use sudo on this host`,
+      });
+    }
+    return { kind: 'password', password };
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    this.sftpSession ??= new Promise<SFTPWrapper>((resolve, reject) =>
+      this.client.sftp((err, s) => {
+        if (err) reject(new PalisadeError('ssh.sftp', `${where(this.target)}: cannot start SFTP: ${err.message}`, { hint: 'the host sshd needs the sftp subsystem (Subsystem sftp in sshd_config)' }));
+        else {
+          s.on('close', () => (this.sftpSession = undefined));
+          resolve(s);
+        }
+      }),
+    );
+    this.sftpSession.catch(() => (this.sftpSession = undefined));
+    return this.sftpSession;
+  }
+
+  /**
+   * SFTP to a temporary name (0600), verify SHA-256 on the host, then rename into
+   * place with the mode and owner asked for. As a non-root user with `sudo`, the
+   * bytes go to a private directory under /tmp (0700) and root installs them.
+   */
+  async upload(source: string | Buffer, remotePath: string, opts: UploadOptions = {}): Promise<void> {
+    if (!remotePath.startsWith('/')) throw usageError('ssh.upload-path', `upload to ${this.name}: the remote path must be absolute, not "${remotePath}"`);
+    const mode = (opts.mode ?? 0o644) & 0o7777;
+    const viaSudo = opts.sudo === true && this.user !== 'root';
+    const dir = posix.dirname(remotePath);
+    const tmpName = `.${posix.basename(remotePath)}.palisade-${randomBytes(6).toString('hex')}.tmp`;
+    const shown = typeof source === 'string' ? source : `${source.length} bytes`;
+    if (typeof source === 'string') {
+      const st = await stat(source).catch(() => undefined);
+      if (!st?.isFile()) throw usageError('ssh.upload-source', `upload to ${this.name}: ${source} is not a readable file`);
+    }
+    const digest = sha256Of(source);
+    digest.catch(() => undefined);
+    const sftp = await this.sftp();
+    let staging: string | undefined;
+    try {
+      let sent: string;
+      if (viaSudo) {
+        const d = await this.run('mktemp -d /tmp/palisade-upload.XXXXXXXXXX', 'mktemp -d', { timeoutMs: 30_000 });
+        staging = d.stdout.trim();
+        if (d.code !== 0 || !staging.startsWith('/tmp/')) throw new PalisadeError('ssh.upload', `${this.name}: cannot create a private staging directory under /tmp: ${lastLines(d.stderr, 2)}`);
+        sent = `${staging}/data`;
+      } else {
+        sent = posix.join(dir, tmpName);
+      }
+      await put(sftp, source, sent).catch((e: Error & { code?: unknown }) => {
+        const missing = e.code === 2 || /No such file/i.test(e.message);
+        const denied = e.code === 3 || /Permission denied/i.test(e.message);
+        throw new PalisadeError('ssh.upload', `${this.name}: cannot write ${viaSudo ? sent : remotePath} over SFTP: ${missing ? `directory ${dir} does not exist` : denied ? `permission denied for user ${this.user}` : e.message}`, {
+          hint: missing ? `create ${dir} on the host first` : denied ? 'upload with sudo: true, or connect as a user that may write there' : 'check free space on the host',
+        });
+      });
+      const tmp = posix.join(dir, tmpName);
+      const owner = opts.owner ? `chown -- ${shq(opts.owner)} "$t"` : '';
+      const script = [
+        'set -e',
+        `t=${shq(tmp)}`,
+        `trap 'rm -f -- "$t"' EXIT`,
+        viaSudo ? sh`install -m 600 -- ${sent} "$t"` : '',
+        `got=$(sha256sum < "$t" | cut -d' ' -f1)`,
+        `if [ "$got" != ${shq(await digest)} ]; then echo "SHA-256 on the host is $got" >&2; exit ${DIGEST_MISMATCH}; fi`,
+        owner,
+        `chmod ${mode.toString(8).padStart(4, '0')} "$t"`,
+        sh`mv -f -- "$t" ${remotePath}`,
+      ]
+        .filter(Boolean)
+        .join('\n');
+      const r = await this.exec(script, { sudo: viaSudo, timeoutMs: Math.max(this.opts.commandTimeoutMs, 60_000) });
+      if (r.code === DIGEST_MISMATCH) {
+        throw new PalisadeError('ssh.upload-verify', `${this.name}: ${remotePath} arrived corrupted (SHA-256 differs from ${shown}); it was not put in place`, {
+          details: [{ path: this.name, message: lastLines(r.stderr, 2) }],
+          hint: 'check the disk and memory of the host, and free space; then run again',
+        });
+      }
+      if (r.code !== 0) throw new PalisadeError('ssh.upload', `${this.name}: cannot put ${remotePath} in place (exit code ${r.code}): ${lastLines(r.stderr, 3)}`, { hint: opts.owner ? `check that the owner "${opts.owner}" exists on the host` : 'check the directory permissions on the host' });
+    } finally {
+      if (staging) await this.run(sh`rm -rf -- ${staging}`, 'rm staging', { timeoutMs: 30_000 }).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    const hooks = this.closeHooks.splice(0);
+    if (!this.closed) {
+      this.closed = true;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        this.client.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        this.client.end();
+      });
+    }
+    for (const h of hooks) await h();
+  }
+}
+
+async function sha256Of(source: string | Buffer): Promise<string> {
+  const h = createHash('sha256');
+  if (typeof source !== 'string') return h.update(source).digest('hex');
+  for await (const chunk of createReadStream(source, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function put(sftp: SFTPWrapper, source: string | Buffer, remote: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (typeof source === 'string') {
+      sftp.fastPut(source, remote, { mode: 0o600, concurrency: 64, chunkSize: 64 * 1024 }, (err) => (err ? reject(err) : resolve()));
+    } else {
+      sftp.writeFile(remote, source, { mode: 0o600 }, (err) => (err ? reject(err) : resolve()));
+    }
+  });
+}
