@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic.ts';
+import { PalisadeError, usageError } from '../core/errors.ts';
+import { redact } from '../core/log.ts';
+import { decrypt, encrypt, type Payload } from './format.ts';
+import { acquireLock } from './lock.ts';
+import type { KeyEntry, Keystore } from './types.ts';
+
+/** `.palisade/<cluster>/keystore`, beside palisade.yaml. */
+export function keystorePath(configDir: string, cluster: string): string {
+  return join(configDir, '.palisade', cluster, 'keystore');
+}
+
+export interface KeystoreOptions {
+  passphrase: string;
+  /** scrypt cost (tests use a cheaper one; files record theirs) */
+  kdf?: { N: number; r: number; p: number };
+  /** how long to wait for another process's lock (ms) */
+  lockWaitMs?: number;
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** Register every secret with the log redactor, in the forms a slip would print it. */
+function guard(e: KeyEntry): void {
+  redact.add(e.value);
+  for (const line of e.value.split('\n')) if (line.length >= 16 && !line.startsWith('-----')) redact.add(line);
+}
+
+class FileKeystore implements Keystore {
+  private readonly entries = new Map<string, KeyEntry>();
+  constructor(
+    readonly path: string,
+    readonly cluster: string,
+    private passphrase: string,
+    /** digest of the file as last read or written; undefined: not created yet */
+    private onDisk: string | undefined,
+    private readonly opts: KeystoreOptions,
+    entries: KeyEntry[],
+  ) {
+    for (const e of entries) {
+      this.entries.set(e.name, e);
+      guard(e);
+    }
+  }
+
+  get(name: string): KeyEntry | undefined {
+    const e = this.entries.get(name);
+    return e ? { ...e, ...(e.meta ? { meta: { ...e.meta } } : {}) } : undefined;
+  }
+
+  put(entry: KeyEntry): void {
+    if (!entry.name || /\s/.test(entry.name)) throw new Error(`keystore: bad entry name "${entry.name}"`);
+    if (typeof entry.value !== 'string') throw new Error(`keystore: the value of ${entry.name} must be a string`);
+    guard(entry);
+    this.entries.set(entry.name, { ...entry, createdAt: entry.createdAt ?? new Date().toISOString() });
+  }
+
+  delete(name: string): boolean {
+    return this.entries.delete(name);
+  }
+
+  list(): KeyEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name)).map((e) => ({ ...e }));
+  }
+
+  private payload(): Payload {
+    return { cluster: this.cluster, savedAt: new Date().toISOString(), entries: this.list() };
+  }
+
+  /** Write under the lock, refusing when another process changed the file since we read it. */
+  private async write(passphrase: string): Promise<void> {
+    const lock = await acquireLock(`${this.path}.lock`, { what: `the keystore ${this.path}`, ...(this.opts.lockWaitMs !== undefined ? { waitMs: this.opts.lockWaitMs } : {}) });
+    try {
+      const current = await readFile(this.path).then(sha, (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (current !== this.onDisk) {
+        throw new PalisadeError(
+          'keystore.changed',
+          this.onDisk === undefined ? `${this.path} already exists (another process created it)` : `${this.path} was changed by another process since this one read it`,
+          { hint: 'nothing was written; run the command again' },
+        );
+      }
+      const data = await encrypt(this.payload(), passphrase, this.opts.kdf ? { kdf: this.opts.kdf } : {});
+      await writeFileAtomic(this.path, data, { mode: 0o600, mkdirp: true });
+      this.onDisk = sha(data);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  save(): Promise<void> {
+    return this.write(this.passphrase);
+  }
+
+  async changePassphrase(newPassphrase: string): Promise<void> {
+    await this.write(newPassphrase);
+    this.passphrase = newPassphrase;
+  }
+
+  async exportTo(path: string, passphrase: string): Promise<void> {
+    const data = await encrypt(this.payload(), passphrase, { purpose: 'recovery', ...(this.opts.kdf ? { kdf: this.opts.kdf } : {}) });
+    await writeFileAtomic(path, data, { mode: 0o600, mkdirp: true });
+  }
+}
+
+/** Open an existing keystore. Wrong passphrase, damage or tampering: a clear error, nothing changed. */
+export async function openKeystore(path: string, opts: KeystoreOptions): Promise<Keystore> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw usageError('keystore.missing', code === 'ENOENT' ? `no keystore at ${path}` : `cannot read the keystore ${path} (${code ?? 'error'})`, code === 'ENOENT' ? 'run `palisade keys generate` first' : 'check its permissions');
+  }
+  const { header, payload } = await decrypt(data, opts.passphrase, path);
+  if (payload.cluster !== header.cluster) throw new PalisadeError('keystore.tampered', `${path}: the cluster name in the header does not match the contents`);
+  return new FileKeystore(path, payload.cluster, opts.passphrase, sha(data), opts, payload.entries);
+}
+
+/** A new, empty keystore (written at the first save). Refuses when the file exists. */
+export async function createKeystore(path: string, cluster: string, opts: KeystoreOptions): Promise<Keystore> {
+  if (await stat(path).then(() => true, () => false)) {
+    throw usageError('keystore.exists', `a keystore already exists at ${path}`, 'open it instead; remove it only if you hold a recovery copy');
+  }
+  return new FileKeystore(path, cluster, opts.passphrase, undefined, opts, []);
+}
+
+export async function keystoreExists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}

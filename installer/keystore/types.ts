@@ -1,0 +1,47 @@
+import type { EscrowEntry, EscrowStore } from '../encryption/types.ts';
+
+/** What kind of secret an entry holds (decides how `keys rotate` renews it). */
+export type KeyKind =
+  | 'root-ca'
+  | 'intermediate-ca'
+  | 'tls-server'
+  | 'tls-client'
+  | 'join-token'
+  | 'encryption-key'
+  | 'jwt-signing-key'
+  | 'password-salt'
+  | 'registry-credentials'
+  | 'luks-recovery'
+  | 'ingress-tls';
+
+/**
+ * One secret. `value` is the secret itself (a private key PEM, a token);
+ * `meta` holds only public facts (certificate PEM, chain, fingerprint, SANs,
+ * user name) and is what `keys list` may show.
+ */
+export interface KeyEntry extends EscrowEntry {
+  name: string;
+  kind: KeyKind | (string & {});
+  value: string;
+  meta?: Record<string, string>;
+  createdAt?: string;
+  expiresAt?: string;
+}
+
+/** The previous version of NAME after `keys rotate NAME`, kept until `keys prune`. */
+export const PREVIOUS_SUFFIX = '@prev';
+
+export interface Keystore extends EscrowStore {
+  readonly path: string;
+  readonly cluster: string;
+  get(name: string): KeyEntry | undefined;
+  put(entry: KeyEntry): void;
+  delete(name: string): boolean;
+  list(): KeyEntry[];
+  /** encrypt and write atomically under the lock */
+  save(): Promise<void>;
+  /** re-encrypt under a new passphrase (atomically, under the lock) */
+  changePassphrase(newPassphrase: string): Promise<void>;
+  /** write an encrypted copy to another file under another passphrase */
+  exportTo(path: string, passphrase: string): Promise<void>;
+}

@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { KeyEntry, KeyKind } from '../keystore/types.ts';
+import { createIntermediateCa, createRootCa, issueCertificate, loadCa, type CertificateAuthority, type Issued, type LeafUsage } from './ca.ts';
+import { jwtSigningKey, joinToken, passwordSalt, registryCredentials, secretsAtRestKey } from './secrets.ts';
+import { DEFAULT_KEY_ALGORITHM, type KeyAlgorithm } from './x509.ts';
+
+/**
+ * The key set of one cluster, as named keystore entries. Every entry is made
+ * by a spec; `ensureKeySet` makes the missing ones (a re-run, a host added),
+ * `renewEntry` makes a new version of one (rotation).
+ */
+
+export interface KeySetHost {
+  name: string;
+  address: string;
+  role: 'controller' | 'worker';
+}
+
+export interface KeySetInput {
+  cluster: string;
+  fqdn: string;
+  vip?: string | undefined;
+  hosts: KeySetHost[];
+  /** the host that runs the pack registry (default: the first controller) */
+  registryHost?: string | undefined;
+  /** cluster service CIDR: its first address is the in-cluster API address (default 10.43.0.0/16) */
+  serviceCidr?: string | undefined;
+  algorithm?: KeyAlgorithm;
+  now?: Date;
+}
+
+export const KEY_NAMES = {
+  rootCa: 'ca/root',
+  intermediateCa: 'ca/intermediate',
+  hostServer: (host: string) => `tls/host/${host}/server`,
+  hostClient: (host: string) => `tls/host/${host}/client`,
+  registry: 'tls/registry',
+  ingressFallback: 'tls/ingress-fallback',
+  api: 'tls/api',
+  ingress: 'tls/ingress',
+  joinToken: 'secret/join-token',
+  secretsAtRest: 'secret/secrets-at-rest',
+  jwtSigning: 'secret/jwt-signing',
+  passwordSalt: 'secret/password-salt',
+  registryCredentials: 'secret/registry',
+} as const;
+
+interface LeafSpec {
+  commonName: string;
+  usage: LeafUsage;
+  dnsNames: string[];
+  ipAddresses: string[];
+}
+
+interface EntrySpec {
+  name: string;
+  kind: KeyKind;
+  leaf?: LeafSpec;
+}
+
+const uniq = (xs: string[]): string[] => [...new Set(xs.filter(Boolean))];
+const split = (addrs: string[]) => ({ dns: uniq(addrs.filter((a) => !isIP(a)).map((a) => a.toLowerCase())), ips: uniq(addrs.filter((a) => isIP(a))) });
+
+function firstAddress(cidr: string): string {
+  const [base = '10.43.0.0'] = cidr.split('/');
+  const n = base.split('.').map(Number).reduce((a, b) => a * 256 + b, 0) + 1;
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** Every entry the cluster needs, in the order they are made. */
+export function keySetSpecs(input: KeySetInput): EntrySpec[] {
+  const leaf = (commonName: string, usage: LeafUsage, addrs: string[]): LeafSpec => {
+    const { dns, ips } = split(addrs);
+    return { commonName, usage, dnsNames: dns, ipAddresses: ips };
+  };
+  const controllers = input.hosts.filter((h) => h.role === 'controller');
+  const registryHost = input.hosts.find((h) => h.name === input.registryHost) ?? controllers[0] ?? input.hosts[0];
+  const vip = input.vip ? [input.vip] : [];
+  const specs: EntrySpec[] = [
+    { name: KEY_NAMES.rootCa, kind: 'root-ca' },
+    { name: KEY_NAMES.intermediateCa, kind: 'intermediate-ca' },
+  ];
+  for (const h of input.hosts) {
+    specs.push({ name: KEY_NAMES.hostServer(h.name), kind: 'tls-server', leaf: leaf(h.name, 'server', [h.name, `${h.name}.${input.fqdn}`, h.address, 'localhost', '127.0.0.1']) });
+    specs.push({ name: KEY_NAMES.hostClient(h.name), kind: 'tls-client', leaf: leaf(h.name, 'client', []) });
+  }
+  specs.push({
+    name: KEY_NAMES.registry,
+    kind: 'tls-server',
+    leaf: leaf(`registry.${input.fqdn}`, 'server', [`registry.${input.fqdn}`, input.fqdn, ...(registryHost ? [registryHost.name, registryHost.address] : []), ...vip]),
+  });
+  specs.push({ name: KEY_NAMES.ingressFallback, kind: 'tls-server', leaf: leaf(input.fqdn, 'server', [input.fqdn, `*.${input.fqdn}`, ...vip]) });
+  specs.push({
+    name: KEY_NAMES.api,
+    kind: 'tls-server',
+    leaf: leaf(input.fqdn, 'server', [
+      input.fqdn,
+      ...vip,
+      ...controllers.flatMap((h) => [h.name, h.address]),
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+      'localhost',
+      '127.0.0.1',
+      firstAddress(input.serviceCidr ?? '10.43.0.0/16'),
+    ]),
+  });
+  specs.push(
+    { name: KEY_NAMES.joinToken, kind: 'join-token' },
+    { name: KEY_NAMES.secretsAtRest, kind: 'encryption-key' },
+    { name: KEY_NAMES.jwtSigning, kind: 'jwt-signing-key' },
+    { name: KEY_NAMES.passwordSalt, kind: 'password-salt' },
+    { name: KEY_NAMES.registryCredentials, kind: 'registry-credentials' },
+  );
+  return specs;
+}
+
+const digest = (s: string): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+
+function certEntry(name: string, kind: KeyKind, i: Issued, meta: Record<string, string>, now: Date): KeyEntry {
+  return {
+    name,
+    kind,
+    value: i.keyPem,
+    meta: { ...meta, cert: i.certPem, fingerprint: i.fingerprint },
+    createdAt: now.toISOString(),
+    expiresAt: i.notAfter.toISOString(),
+  };
+}
+
+/** Where entries come from and go to: a keystore, or a plain map. */
+export interface EntrySink {
+  get(name: string): KeyEntry | undefined;
+  put(entry: KeyEntry): void;
+}
+
+interface Ctx {
+  input: KeySetInput;
+  sink: EntrySink;
+  now: Date;
+  alg: KeyAlgorithm;
+}
+
+function caFrom(sink: EntrySink, name: string): CertificateAuthority | undefined {
+  const e = sink.get(name);
+  return e?.meta?.cert ? loadCa(e.meta.cert, e.value) : undefined;
+}
+
+async function make(spec: EntrySpec, ctx: Ctx, cas: { root?: CertificateAuthority; intermediate?: CertificateAuthority }): Promise<KeyEntry> {
+  const { input, now, alg } = ctx;
+  const org = `palisade ${input.cluster}`;
+  switch (spec.kind) {
+    case 'root-ca': {
+      const ca = await createRootCa({ subject: { commonName: `palisade ${input.cluster} root CA`, organization: org }, algorithm: alg, now });
+      cas.root = ca;
+      return certEntry(spec.name, spec.kind, ca, { subject: `CN=palisade ${input.cluster} root CA` }, now);
+    }
+    case 'intermediate-ca': {
+      const root = cas.root ?? caFrom(ctx.sink, KEY_NAMES.rootCa);
+      if (!root) throw new Error('the root CA is missing from the keystore: cannot issue the intermediate');
+      const ca = await createIntermediateCa(root, { subject: { commonName: `palisade ${input.cluster} intermediate CA`, organization: org }, algorithm: alg, now });
+      cas.intermediate = ca;
+      return certEntry(spec.name, spec.kind, ca, { subject: `CN=palisade ${input.cluster} intermediate CA`, chain: root.certPem, issuer: KEY_NAMES.rootCa }, now);
+    }
+    case 'tls-server':
+    case 'tls-client': {
+      const l = spec.leaf!;
+      const ca = cas.intermediate ?? caFrom(ctx.sink, KEY_NAMES.intermediateCa);
+      if (!ca) throw new Error('the intermediate CA is missing from the keystore: cannot issue certificates');
+      cas.intermediate = ca;
+      const i = await issueCertificate(ca, { commonName: l.commonName, organization: org, dnsNames: l.dnsNames, ipAddresses: l.ipAddresses, usage: l.usage, algorithm: alg, now });
+      return certEntry(spec.name, spec.kind, i, {
+        subject: `CN=${l.commonName}`,
+        usage: l.usage,
+        dns: l.dnsNames.join(','),
+        ip: l.ipAddresses.join(','),
+        chain: ca.certPem,
+        issuer: KEY_NAMES.intermediateCa,
+      }, now);
+    }
+    case 'join-token': {
+      const v = joinToken();
+      return { name: spec.name, kind: spec.kind, value: v, meta: { fingerprint: digest(v) }, createdAt: now.toISOString() };
+    }
+    case 'encryption-key': {
+      const v = secretsAtRestKey();
+      return { name: spec.name, kind: spec.kind, value: v, meta: { fingerprint: digest(v), encoding: 'base64', bytes: '32' }, createdAt: now.toISOString() };
+    }
+    case 'password-salt': {
+      const v = passwordSalt();
+      return { name: spec.name, kind: spec.kind, value: v, meta: { fingerprint: digest(v), encoding: 'hex' }, createdAt: now.toISOString() };
+    }
+    case 'jwt-signing-key': {
+      const k = jwtSigningKey();
+      return { name: spec.name, kind: spec.kind, value: k.privateKeyPem, meta: { publicKey: k.publicKeyPem, fingerprint: digest(k.publicKeyPem), algorithm: 'EdDSA' }, createdAt: now.toISOString() };
+    }
+    case 'registry-credentials': {
+      const c = registryCredentials();
+      return { name: spec.name, kind: spec.kind, value: c.password, meta: { username: c.username, htpasswd: c.htpasswd, fingerprint: digest(c.password) }, createdAt: now.toISOString() };
+    }
+    default:
+      throw new Error(`palisade cannot generate an entry of kind ${spec.kind}`);
+  }
+}
+
+/**
+ * Make every entry the sink lacks; return the names made. Certificates come
+ * from the CAs in the sink when they are there, so a re-run or a new host
+ * keeps the cluster's trust root.
+ */
+export async function ensureKeySet(input: KeySetInput, sink: EntrySink): Promise<string[]> {
+  const ctx: Ctx = { input, sink, now: input.now ?? new Date(), alg: input.algorithm ?? DEFAULT_KEY_ALGORITHM };
+  const missing = keySetSpecs(input).filter((s) => !sink.get(s.name));
+  const cas: { root?: CertificateAuthority; intermediate?: CertificateAuthority } = {};
+  // the CAs first, in order; then everything else at once (RSA keys are made in the thread pool)
+  for (const s of missing.filter((x) => x.kind === 'root-ca' || x.kind === 'intermediate-ca')) sink.put(await make(s, ctx, cas));
+  const rest = await Promise.all(missing.filter((x) => x.kind !== 'root-ca' && x.kind !== 'intermediate-ca').map((s) => make(s, ctx, cas)));
+  for (const e of rest) sink.put(e);
+  return missing.map((s) => s.name);
+}
+
+/** A new version of one entry, made the way the key set made it. */
+export async function renewEntry(input: KeySetInput, sink: EntrySink, name: string): Promise<KeyEntry> {
+  const spec = keySetSpecs(input).find((s) => s.name === name);
+  if (!spec) throw new Error(`${name} is not an entry palisade generates`);
+  return make(spec, { input, sink, now: input.now ?? new Date(), alg: input.algorithm ?? DEFAULT_KEY_ALGORITHM }, {});
+}
+
+export interface CertView {
+  certPem: string;
+  keyPem: string;
+  /** certificate then its issuers up to (not including) the root */
+  chainPem: string;
+  fingerprint: string;
+  expiresAt: string;
+}
+
+export interface KeySet {
+  cluster: string;
+  fqdn: string;
+  rootCa: CertView;
+  intermediateCa: CertView;
+  hosts: Record<string, { server: CertView; client: CertView }>;
+  registry: CertView;
+  ingressFallback: CertView;
+  api: CertView;
+  secrets: {
+    joinToken: string;
+    secretsAtRestKey: string;
+    jwtSigningKey: { privateKeyPem: string; publicKeyPem: string };
+    passwordSalt: string;
+    registry: { username: string; password: string; htpasswd: string };
+  };
+  entries: KeyEntry[];
+}
+
+/** The typed view of the key set over its entries. */
+export function keySetView(input: KeySetInput, sink: EntrySink): KeySet {
+  const need = (name: string): KeyEntry => {
+    const e = sink.get(name);
+    if (!e) throw new Error(`keystore entry ${name} is missing (run \`palisade keys generate\`)`);
+    return e;
+  };
+  const cert = (name: string): CertView => {
+    const e = need(name);
+    const c = e.meta?.cert ?? '';
+    return { certPem: c, keyPem: e.value, chainPem: e.kind === 'root-ca' ? c : c + (e.meta?.chain ?? ''), fingerprint: e.meta?.fingerprint ?? '', expiresAt: e.expiresAt ?? '' };
+  };
+  const reg = need(KEY_NAMES.registryCredentials);
+  const jwt = need(KEY_NAMES.jwtSigning);
+  return {
+    cluster: input.cluster,
+    fqdn: input.fqdn,
+    rootCa: cert(KEY_NAMES.rootCa),
+    intermediateCa: cert(KEY_NAMES.intermediateCa),
+    hosts: Object.fromEntries(input.hosts.map((h) => [h.name, { server: cert(KEY_NAMES.hostServer(h.name)), client: cert(KEY_NAMES.hostClient(h.name)) }])),
+    registry: cert(KEY_NAMES.registry),
+    ingressFallback: cert(KEY_NAMES.ingressFallback),
+    api: cert(KEY_NAMES.api),
+    secrets: {
+      joinToken: need(KEY_NAMES.joinToken).value,
+      secretsAtRestKey: need(KEY_NAMES.secretsAtRest).value,
+      jwtSigningKey: { privateKeyPem: jwt.value, publicKeyPem: jwt.meta?.publicKey ?? '' },
+      passwordSalt: need(KEY_NAMES.passwordSalt).value,
+      registry: { username: reg.meta?.username ?? '', password: reg.value, htpasswd: reg.meta?.htpasswd ?? '' },
+    },
+    entries: keySetSpecs(input).map((s) => need(s.name)),
+  };
+}
+
+/** Generate the whole key set in memory. */
+export async function generateKeySet(input: KeySetInput): Promise<KeySet> {
+  const m = new Map<string, KeyEntry>();
+  const sink: EntrySink = { get: (n) => m.get(n), put: (e) => void m.set(e.name, e) };
+  await ensureKeySet(input, sink);
+  return keySetView(input, sink);
+}
