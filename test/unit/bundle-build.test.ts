@@ -134,7 +134,7 @@ describe('release spec', () => {
 
   it('the committed test spec loads with the images variable set', async () => {
     const s = await loadSpec(TEST_SPEC, { PALISADE_TEST_IMAGES: '/tmp/x' });
-    expect(s.spec.binaries.map((b) => b.name)).toEqual(['registry']);
+    expect(s.spec.binaries.map((b) => b.name)).toEqual(['registry', 'k3s']);
     expect(s.spec.packs.length).toBe(5);
   });
 });
