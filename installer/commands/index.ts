@@ -3,6 +3,7 @@ import { configCommands } from './config.ts';
 import { bundleCommands } from './bundle.ts';
 import { registryCommands } from './registry.ts';
 import { packCommands } from './pack.ts';
+import { hostsCommands } from './hosts.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
@@ -10,4 +11,5 @@ export const commandModules: CommandModule[] = [
   bundleCommands,
   registryCommands,
   packCommands,
+  hostsCommands,
 ];

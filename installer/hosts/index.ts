@@ -37,7 +37,7 @@ export function defaultTrustStore(knownHosts: readonly KnownHostsFile[] = []): T
   return { decide: (q, key) => decideHostKey(q, key, knownHosts) };
 }
 
-function clientOptions(t: HostTarget, o: ConnectOptions): ClientOptions {
+export function clientOptions(t: HostTarget, o: ConnectOptions): ClientOptions {
   const known = o.knownHosts ?? [];
   // prefer the key types known_hosts holds for this host, as OpenSSH does, so a host with
   // several host keys presents the one that can be checked
