@@ -1,0 +1,667 @@
+/**
+ * scripts/lab: rehearsal hosts on this machine (see DESIGN.md "The lab").
+ *
+ *   scripts/lab up N [--dir DIR] [--disk-size SIZE | --disk-size hostK=SIZE]... [--tpm] [--jump]
+ *   scripts/lab down [--dir DIR]
+ *   scripts/lab status [--dir DIR] [--json]
+ *
+ * Each host is a systemd-nspawn machine booting the cached Debian 12 image (images/host-os/)
+ * through an overlay (DIR/hosts/NAME/upper), in its own network namespace on a bridge in
+ * 10.231.0.0/24. Every resource is recorded in DIR/state.json before or as it is made;
+ * `down` (and `up`, for a killed run's leftovers) removes exactly those.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { advertisementSigningKeys, jwkThumbprint } from '../../installer/encryption/jwk.ts';
+import { loopsOf, readState, StateRecorder, statePath, teardown } from './state.ts';
+import { childrenOf, LabError, parseSize, procAlive, procStart, readJson, run, sleep, startDetached, tryRun, writeAtomic } from './sys.ts';
+import type { LabHost, LabInfo, LabState } from './types.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const CACHE = process.env.PALISADE_LAB_CACHE ?? '/var/cache/palisade-lab';
+const CLAIMS = '/run/palisade-lab';
+const SLOTS = 8; // 10.231.0.0/24 in /27 slots
+const FQDN = 'palisade.lab.internal';
+const TPM_PORT = 2321;
+const TANG_PORTS = [7500, 7501];
+
+const t0 = Date.now();
+const say = (s: string) => process.stderr.write(`lab: ${s}\n`);
+const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+
+// ---------------------------------------------------------------- arguments
+
+interface UpOptions {
+  count: number;
+  dir: string;
+  diskDefault: number;
+  diskPerHost: Map<string, number>;
+  tpm: boolean;
+  jump: boolean;
+}
+
+function usage(): never {
+  throw new LabError(
+    'usage: scripts/lab up N [--dir DIR] [--disk-size SIZE] [--disk-size hostK=SIZE] [--tpm] [--jump]\n' +
+      '       scripts/lab down [--dir DIR]\n' +
+      '       scripts/lab status [--dir DIR] [--json]',
+  );
+}
+
+function labDir(p: string): string {
+  const dir = resolve(p);
+  if (!/^[A-Za-z0-9._/+-]+$/.test(dir)) throw new LabError(`lab dir "${dir}": use only letters, digits and . _ / + - in its path`);
+  return dir;
+}
+
+// ---------------------------------------------------------------- image
+
+function imageHash(): string {
+  const h = createHash('sha256');
+  for (const f of ['images/host-os/packages.txt', 'images/host-os/setup.sh', 'scripts/lab.d/build-image.sh']) {
+    h.update(f).update('\0').update(readFileSync(join(repo, f))).update('\0');
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+function ensureImage(): string {
+  const hash = imageHash();
+  const rootfs = join(CACHE, `host-os-${hash}`, 'rootfs');
+  if (existsSync(join(CACHE, `host-os-${hash}`, 'complete'))) return rootfs;
+  const r = run('bash', [join(here, 'build-image.sh'), CACHE, hash], { check: false, timeoutMs: 20 * 60_000 });
+  process.stderr.write(r.stderr);
+  if (r.code !== 0) throw new LabError(`building the host image failed (see above)`);
+  return rootfs;
+}
+
+function requireTools(opts: UpOptions): void {
+  const need = ['systemd-nspawn', 'debootstrap', 'losetup', 'ip', 'ssh', 'ssh-keygen', 'socat', 'truncate'];
+  if (opts.tpm) need.push('swtpm');
+  const missing = need.filter((t) => !tryRun('sh', ['-c', `command -v ${t}`]));
+  if (!existsSync('/usr/libexec/tangd')) missing.push('tang (/usr/libexec/tangd)');
+  if (missing.length) throw new LabError(`missing tools: ${missing.join(', ')} — run \`bash scripts/setup\` first`);
+  if (process.getuid?.() !== 0) throw new LabError('the lab needs root (network namespaces, loop devices, nspawn)');
+}
+
+// ---------------------------------------------------------------- slots and names
+
+interface Net {
+  slot: number;
+  base: number;
+  subnet: string;
+  gateway: string;
+  services: string;
+  bridge: string;
+  hostAddr: (i: number) => string;
+  ns: (name: string) => string;
+  link: (name: string) => string;
+}
+
+function net(slot: number): Net {
+  const base = slot * 32;
+  const a = (n: number) => `10.231.0.${base + n}`;
+  return {
+    slot,
+    base,
+    subnet: `${a(0)}/27`,
+    gateway: a(1),
+    services: a(2),
+    bridge: `plab${slot}-br`,
+    hostAddr: (i) => a(9 + i),
+    ns: (name) => `palisade-lab${slot}-${name}`,
+    link: (name) => `plab${slot}-${name}`.slice(0, 15),
+  };
+}
+
+/** Claims a free /27 slot (mkdir is the lock); a claim whose owner no longer records it is stale. */
+function claimSlot(dir: string, prefer?: number): { slot: number; claim: string } {
+  mkdirSync(CLAIMS, { recursive: true });
+  const order = [...(prefer !== undefined ? [prefer] : []), ...Array.from({ length: SLOTS }, (_, i) => i).filter((i) => i !== prefer)];
+  for (const slot of order) {
+    const claim = join(CLAIMS, `slot-${slot}`);
+    if (existsSync(`/sys/class/net/plab${slot}-br`)) continue; // in use by a lab we know nothing about
+    try {
+      mkdirSync(claim);
+    } catch {
+      let owner = '';
+      try {
+        owner = readFileSync(join(claim, 'owner'), 'utf8').trim();
+      } catch {}
+      const ownerState = owner ? readJson<LabState>(statePath(owner)) : undefined;
+      const live = owner !== dir && ownerState?.resources.some((r) => r.kind === 'slot' && r.claim === claim);
+      if (live) continue;
+      rmSync(claim, { recursive: true, force: true });
+      try {
+        mkdirSync(claim);
+      } catch {
+        continue;
+      }
+    }
+    writeFileSync(join(claim, 'owner'), `${dir}\n`);
+    return { slot, claim };
+  }
+  throw new LabError(`no free lab slot: ${SLOTS} labs are up (scripts/lab status --dir … ; scripts/lab down --dir …)`);
+}
+
+// ---------------------------------------------------------------- files inside a host's overlay
+
+/** Makes `rel` (a directory) in the overlay upper dir with the owner and mode it has in the base image. */
+function mkdirLike(lower: string, upper: string, rel: string): void {
+  const parts = rel.split('/').filter(Boolean);
+  let cur = '';
+  for (const p of parts) {
+    cur = `${cur}/${p}`;
+    const up = join(upper, cur);
+    if (existsSync(up)) continue;
+    mkdirSync(up);
+    const lo = join(lower, cur);
+    if (existsSync(lo)) {
+      const st = statSync(lo);
+      chownSync(up, st.uid, st.gid);
+      chmodSync(up, st.mode & 0o7777);
+    }
+  }
+}
+
+function putFile(lower: string, upper: string, rel: string, content: string, mode = 0o644, uid = 0, gid = 0): void {
+  mkdirLike(lower, upper, dirname(rel));
+  const p = join(upper, rel);
+  writeFileSync(p, content, { mode });
+  chmodSync(p, mode);
+  chownSync(p, uid, gid);
+}
+
+function ownerOf(lower: string, rel: string): { uid: number; gid: number } {
+  const st = lstatSync(join(lower, rel));
+  return { uid: st.uid, gid: st.gid };
+}
+
+// ---------------------------------------------------------------- up
+
+interface HostPlan {
+  name: string;
+  index: number;
+  address: string;
+  netns: string;
+  machine: string;
+  hostDir: string;
+  diskBytes: number;
+  tpm: boolean;
+  role: 'controller' | 'worker';
+  behind?: string;
+  hostKey?: string;
+  hostKeyLine?: string;
+  loopDevice?: string;
+  nspawnPid?: number;
+}
+
+function roleOf(i: number, count: number): 'controller' | 'worker' {
+  return i <= (count >= 3 ? 3 : 1) ? 'controller' : 'worker';
+}
+
+async function up(opts: UpOptions): Promise<void> {
+  requireTools(opts);
+  const dir = opts.dir;
+  mkdirSync(dir, { recursive: true });
+
+  // A killed run leaves its record: clear exactly what it made first.
+  const old = readState(dir);
+  if (old) {
+    say(`clearing the previous lab in ${dir}`);
+    const problems = teardown(old, (s) => say(`  ${s}`));
+    if (problems.length) throw new LabError(`could not clear the previous lab: ${problems.join('; ')}`);
+    rmSync(statePath(dir), { force: true });
+  }
+  rmSync(join(dir, 'lab.json'), { force: true });
+
+  const rootfs = ensureImage();
+  say(`image ready (${elapsed()})`);
+
+  const { slot, claim } = claimSlot(dir, old?.slot);
+  const rec = StateRecorder.create(dir, slot);
+  rec.add({ kind: 'slot', slot, claim });
+  const n = net(slot);
+
+  // files in DIR
+  const keyPath = join(dir, 'id_ed25519');
+  const files = ['id_ed25519', 'id_ed25519.pub', 'known_hosts', 'ssh_config', 'palisade.yaml', 'hosts', 'services', 'lab.json'];
+  for (const f of files) rec.add({ kind: 'path', path: join(dir, f) });
+  for (const f of files) rmSync(join(dir, f), { recursive: true, force: true });
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `palisade-lab${slot}`, '-f', keyPath]);
+  chmodSync(keyPath, 0o600);
+  const labPub = readFileSync(`${keyPath}.pub`, 'utf8').trim();
+
+  // bridge (admin side B+1)
+  rec.add({ kind: 'bridge', name: n.bridge });
+  run('ip', ['link', 'add', n.bridge, 'type', 'bridge']);
+  run('ip', ['addr', 'add', `${n.gateway}/27`, 'dev', n.bridge]);
+  run('ip', ['link', 'set', n.bridge, 'up']);
+
+  const attach = (ns: string, veth: string, addr: string) => {
+    rec.add({ kind: 'netns', name: ns });
+    run('ip', ['netns', 'add', ns]);
+    rec.add({ kind: 'veth', name: veth });
+    run('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    run('ip', ['link', 'set', veth, 'master', n.bridge, 'up']);
+    run('ip', ['-n', ns, 'addr', 'add', `${addr}/27`, 'dev', 'eth0']);
+    run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  };
+
+  // services namespace: two Tang servers
+  const svcNs = n.ns('svc');
+  attach(svcNs, n.link('svc'), n.services);
+  const svcDir = join(dir, 'services');
+  mkdirSync(svcDir, { recursive: true });
+  TANG_PORTS.forEach((port, i) => {
+    const db = join(svcDir, `tang${i}`);
+    mkdirSync(db, { recursive: true });
+    run('/usr/libexec/tangd-keygen', [db]);
+    const pid = startDetached('ip', ['netns', 'exec', svcNs, 'socat', `TCP-LISTEN:${port},bind=${n.services},fork,reuseaddr`, `EXEC:/usr/libexec/tangd ${db}`], join(svcDir, `tang${i}.log`));
+    rec.add({ kind: 'process', what: `tang${i}`, pid, start: procStart(pid) ?? '' });
+  });
+
+  // hosts
+  const hosts: HostPlan[] = [];
+  const total = opts.count + (opts.jump ? 1 : 0);
+  for (let i = 1; i <= total; i++) {
+    const name = `host${i}`;
+    const behind = opts.jump && i === total ? 'host1' : undefined;
+    hosts.push({
+      name,
+      index: i,
+      address: n.hostAddr(i),
+      netns: n.ns(name),
+      machine: n.ns(name),
+      hostDir: join(dir, 'hosts', name),
+      diskBytes: opts.diskPerHost.get(name) ?? opts.diskDefault,
+      tpm: opts.tpm,
+      role: behind ? 'worker' : roleOf(i, opts.count),
+      behind,
+    });
+  }
+  for (const k of opts.diskPerHost.keys()) if (!hosts.some((h) => h.name === k)) throw new LabError(`--disk-size ${k}=…: there is no ${k} in this lab`);
+
+  const etcHosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...hosts.map((h) => `${h.address}\t${h.name}`), `${hosts[0]!.address}\t${FQDN}`, ''].join('\n');
+
+  for (const h of hosts) {
+    mkdirSync(h.hostDir, { recursive: true });
+    const upper = join(h.hostDir, 'upper');
+    mkdirSync(upper, { recursive: true });
+
+    // data disk
+    const img = join(h.hostDir, 'disk.img');
+    rec.add({ kind: 'loop', file: img });
+    run('truncate', ['-s', String(h.diskBytes), img]);
+    h.loopDevice = run('losetup', ['--find', '--show', img]).stdout.trim();
+    rec.update((r) => r.kind === 'loop' && r.file === img, { device: h.loopDevice });
+
+    // network
+    if (h.behind) {
+      const jump = hosts.find((x) => x.name === h.behind)!;
+      rec.add({ kind: 'netns', name: h.netns });
+      run('ip', ['netns', 'add', h.netns]);
+      // a veth pair between the jump host's namespace and this one: the admin side has no path here
+      run('ip', ['-n', jump.netns, 'link', 'add', `jump-${h.name}`.slice(0, 15), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.netns]);
+      run('ip', ['-n', jump.netns, 'link', 'set', `jump-${h.name}`.slice(0, 15), 'up']);
+      run('ip', ['-n', jump.netns, 'route', 'add', `${h.address}/32`, 'dev', `jump-${h.name}`.slice(0, 15), 'src', jump.address]);
+      run('ip', ['netns', 'exec', jump.netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+      run('ip', ['-n', h.netns, 'addr', 'add', `${h.address}/32`, 'dev', 'eth0']);
+      run('ip', ['-n', h.netns, 'link', 'set', 'eth0', 'up']);
+      run('ip', ['-n', h.netns, 'link', 'set', 'lo', 'up']);
+      run('ip', ['-n', h.netns, 'route', 'add', `${jump.address}/32`, 'dev', 'eth0']);
+      // the lab's services (Tang, NTP) through the jump host, as a routed site would have it
+      run('ip', ['-n', h.netns, 'route', 'add', n.subnet, 'via', jump.address, 'dev', 'eth0']);
+      run('ip', ['-n', svcNs, 'route', 'add', `${h.address}/32`, 'via', jump.address]);
+    } else {
+      attach(h.netns, n.link(`h${h.index}`), h.address);
+    }
+
+    // SSH host key, generated here so it is pinned before the host boots
+    const hk = join(h.hostDir, 'ssh_host_ed25519_key');
+    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${h.name}`, '-f', hk]);
+    h.hostKey = run('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hk}.pub`]).stdout.split(' ')[1]!;
+    h.hostKeyLine = readFileSync(`${hk}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+
+    // identity and access, written into the overlay
+    const put = (rel: string, content: string, mode?: number, uid?: number, gid?: number) => putFile(rootfs, upper, rel, content, mode, uid, gid);
+    put('etc/hostname', `${h.name}\n`);
+    put('etc/machine-id', `${randomBytes(16).toString('hex')}\n`, 0o444);
+    put('etc/hosts', etcHosts);
+    put('etc/resolv.conf', `# the lab has no DNS server; names are in /etc/hosts\nnameserver ${n.services}\noptions timeout:1 attempts:1\n`);
+    put('etc/ssh/ssh_host_ed25519_key', readFileSync(hk, 'utf8'), 0o600);
+    put('etc/ssh/ssh_host_ed25519_key.pub', readFileSync(`${hk}.pub`, 'utf8'));
+    put('root/.ssh/authorized_keys', `${labPub}\n`, 0o600);
+    const ops = ownerOf(rootfs, 'home/ops');
+    put('home/ops/.ssh/authorized_keys', `${labPub}\n`, 0o600, ops.uid, ops.gid);
+    put('etc/chrony/chrony.conf', `# lab NTP server (services namespace)\nserver ${n.services} iburst minpoll 4 maxpoll 6\ndriftfile /var/lib/chrony/chrony.drift\nmakestep 1 3\n`);
+    put('etc/environment', h.tpm ? `TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=${TPM_PORT}"\n` : '');
+
+    // TPM: a swtpm on the host's own loopback (inside its namespace: no other host reaches it)
+    if (h.tpm) {
+      const tpmDir = join(h.hostDir, 'tpm');
+      mkdirSync(tpmDir, { recursive: true });
+      const pid = startDetached(
+        'ip',
+        ['netns', 'exec', h.netns, 'swtpm', 'socket', '--tpm2', '--tpmstate', `dir=${tpmDir}`, '--server', `type=tcp,port=${TPM_PORT},bindaddr=127.0.0.1`, '--ctrl', `type=tcp,port=${TPM_PORT + 1},bindaddr=127.0.0.1`, '--flags', 'not-need-init,startup-clear'],
+        join(h.hostDir, 'swtpm.log'),
+      );
+      rec.add({ kind: 'process', what: `${h.name} swtpm`, pid, start: procStart(pid) ?? '' });
+    }
+  }
+
+  // boot them all
+  for (const h of hosts) {
+    const args = [
+      '--boot', '--register=no', '--keep-unit', `--machine=${h.machine}`, `--hostname=${h.name}`,
+      `--directory=${rootfs}`, `--overlay=${rootfs}:${join(h.hostDir, 'upper')}:/`,
+      `--network-namespace-path=/run/netns/${h.netns}`,
+      `--bind=${h.loopDevice}:/dev/vdb`, `--property=DeviceAllow=${h.loopDevice} rwm`,
+      '--console=read-only', '--resolv-conf=off', '--link-journal=no', '--timezone=off',
+    ];
+    const pid = startDetached('systemd-nspawn', args, join(h.hostDir, 'console.log'));
+    h.nspawnPid = pid;
+    rec.add({ kind: 'process', what: `${h.name} nspawn`, pid, start: procStart(pid) ?? '' });
+  }
+
+  // the machines' init processes, so a lab whose nspawn dies still stops cleanly
+  for (const h of hosts) {
+    for (let i = 0; i < 50; i++) {
+      const kids = childrenOf(h.nspawnPid!);
+      if (kids.length) {
+        for (const k of kids) rec.add({ kind: 'process', what: `${h.name} init`, pid: k, start: procStart(k) ?? '' });
+        break;
+      }
+      await sleep(20);
+    }
+  }
+
+  // ssh files
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, hosts.map((h) => `${h.address} ${h.hostKeyLine}\n`).join(''));
+  const sshConfig = join(dir, 'ssh_config');
+  writeFileSync(sshConfig, sshConfigText(hosts, keyPath, knownHosts));
+
+  // Tang thumbprints, from what each server advertises (as tang-show-keys does)
+  const tang = await Promise.all(
+    TANG_PORTS.map(async (port) => {
+      const url = `http://${n.services}:${port}`;
+      const adv = await fetchRetry(`${url}/adv`, 10_000);
+      const keys = advertisementSigningKeys(adv);
+      if (!keys.length) throw new LabError(`Tang at ${url} advertises no signing key`);
+      return { url, thumbprint: jwkThumbprint(keys[0]!) };
+    }),
+  );
+
+  // wait for SSH everywhere
+  const deadline = Date.now() + 90_000;
+  await Promise.all(
+    hosts.map(async (h) => {
+      for (;;) {
+        if (sshOk(sshConfig, h.name, 5)) return;
+        if (!procAlive(h.nspawnPid!, procStart(h.nspawnPid!) ?? '')) {
+          throw new LabError(`${h.name}: systemd-nspawn exited; see ${join(h.hostDir, 'console.log')}`);
+        }
+        if (Date.now() > deadline) throw new LabError(`${h.name}: no SSH after 90 s; see ${join(h.hostDir, 'console.log')}`);
+        await sleep(250);
+      }
+    }),
+  );
+  say(`${hosts.length} host(s) answer SSH (${elapsed()})`);
+
+  const info: LabInfo = {
+    dir,
+    slot,
+    subnet: n.subnet,
+    bridge: n.bridge,
+    gateway: n.gateway,
+    keyPath,
+    configPath: join(dir, 'palisade.yaml'),
+    knownHostsPath: knownHosts,
+    sshConfigPath: sshConfig,
+    services: { netns: svcNs, address: n.services, tang },
+    hosts: hosts.map(
+      (h): LabHost => ({
+        name: h.name,
+        address: h.address,
+        port: 22,
+        netns: h.netns,
+        machine: h.machine,
+        dataDisk: '/dev/vdb',
+        loopDevice: h.loopDevice!,
+        diskBytes: h.diskBytes,
+        tpm: h.tpm,
+        hostKey: h.hostKey!,
+        role: h.role,
+        ...(h.behind ? { behind: h.behind } : {}),
+      }),
+    ),
+  };
+  writeAtomic(info.configPath, palisadeYaml(info), 0o644);
+  writeAtomic(join(dir, 'lab.json'), `${JSON.stringify(info, null, 2)}\n`);
+  say(`up in ${elapsed()}: ${dir}/lab.json, ${dir}/palisade.yaml (ssh -F ${sshConfig} host1)`);
+  process.stdout.write(`${join(dir, 'lab.json')}\n`);
+}
+
+async function fetchRetry(url: string, ms: number): Promise<string> {
+  const until = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return await r.text();
+      last = new Error(`HTTP ${r.status}`);
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new LabError(`${url} did not answer: ${String((last as Error)?.message ?? last)}`);
+    await sleep(100);
+  }
+}
+
+function sshConfigText(hosts: HostPlan[], keyPath: string, knownHosts: string): string {
+  return hosts
+    .map((h) =>
+      [
+        `Host ${h.name}`,
+        `  HostName ${h.address}`,
+        `  User root`,
+        `  IdentityFile ${keyPath}`,
+        `  IdentitiesOnly yes`,
+        `  UserKnownHostsFile ${knownHosts}`,
+        `  StrictHostKeyChecking yes`,
+        `  BatchMode yes`,
+        `  ConnectTimeout 5`,
+        `  LogLevel ERROR`,
+        ...(h.behind ? [`  ProxyJump ${h.behind}`] : []),
+        '',
+      ].join('\n'),
+    )
+    .join('\n');
+}
+
+function sshOk(sshConfig: string, host: string, timeoutSec: number): boolean {
+  return run('ssh', ['-F', sshConfig, '-o', `ConnectTimeout=${timeoutSec}`, host, 'true'], { check: false, timeoutMs: (timeoutSec + 5) * 1000 }).code === 0;
+}
+
+function palisadeYaml(info: LabInfo): string {
+  const q = (s: string) => JSON.stringify(s);
+  const cpus = Number(run('nproc', []).stdout.trim()) || 1;
+  const memGiB = Math.max(1, Math.floor(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024 / 2));
+  const minDisk = Math.min(...info.hosts.map((h) => h.diskBytes));
+  const diskGB = Math.max(0.1, Math.floor((minDisk / 1e9) * 10) / 10);
+  const jump = info.hosts.find((h) => info.hosts.some((x) => x.behind === h.name));
+  const endpoint = (h: LabHost, indent: string) =>
+    [`address: ${h.address}`, `port: ${h.port}`, `user: root`, `privateKey: ${q(info.keyPath)}`, `hostKey: ${q(h.hostKey)}`].map((l) => `${indent}${l}`).join('\n');
+  return `# Written by \`scripts/lab up\` for the lab in ${info.dir} (slot ${info.slot}, ${info.subnet}).
+# Every \`lab up\` writes it anew; copy it elsewhere to keep changes.
+apiVersion: palisade/v1
+
+cluster:
+  name: lab
+  fqdn: ${FQDN}           # in each host's /etc/hosts (first controller)
+  podCidr: 10.42.0.0/16
+  serviceCidr: 10.43.0.0/16
+
+airGapped: true                     # the lab hosts have no default route
+
+# The lab hosts share this machine: ${cpus} CPU(s); memory and disk as the lab gives them.
+sizing:
+  profile: custom
+  custom:
+    controller: { cpus: ${cpus}, memoryGiB: ${memGiB}, diskGB: ${diskGB} }
+    worker: { cpus: ${cpus}, memoryGiB: ${memGiB}, diskGB: ${diskGB} }
+
+ssh:
+  concurrency: 10
+  connectTimeoutSeconds: 10
+  commandTimeoutSeconds: 600
+  keepaliveSeconds: 15
+${
+  jump
+    ? `
+jumpHost:                           # ${jump.name}; hosts with viaJumpHost are reachable only through it
+${endpoint(jump, '  ')}
+`
+    : ''
+}
+hosts:
+${info.hosts
+  .map(
+    (h) => `  - name: ${h.name}
+    role: ${h.role}
+${endpoint(h, '    ')}
+    dataDisk: ${h.dataDisk}              # ${h.loopDevice} on this machine, ${h.diskBytes} bytes${h.behind ? `\n    viaJumpHost: true` : ''}`,
+  )
+  .join('\n')}
+
+encryption:
+  mode: tang
+  tang:
+${info.services.tang.map((t) => `    - url: ${t.url}\n      thumbprint: ${t.thumbprint}`).join('\n')}
+  wipe: false
+  # device-mapper is absent on this machine: disks are formatted and bound, not opened.
+  allowUnopened: true
+
+registry:
+  port: 5000
+
+maintenanceWindows: []
+
+preflight:
+  ignore: []
+`;
+}
+
+// ---------------------------------------------------------------- down / status
+
+function down(dir: string): void {
+  const state = readState(dir);
+  if (!state) {
+    say(`nothing to take down in ${dir} (no state.json)`);
+    return;
+  }
+  rmSync(join(dir, 'lab.json'), { force: true });
+  const problems = teardown(state, (s) => say(`  ${s}`));
+  if (problems.length) throw new LabError(`down left things behind: ${problems.join('; ')}`);
+  rmSync(statePath(dir), { force: true });
+  say(`down in ${elapsed()}`);
+}
+
+function status(dir: string, json: boolean): void {
+  const state = readState(dir);
+  const info = readJson<LabInfo>(join(dir, 'lab.json'));
+  if (!state) {
+    if (json) process.stdout.write(`${JSON.stringify({ dir, up: false, hosts: [] })}\n`);
+    else process.stdout.write(`no lab in ${dir}\n`);
+    return;
+  }
+  const procs = state.resources.filter((r) => r.kind === 'process') as { what: string; pid: number; start: string }[];
+  const alive = (what: string) => procs.some((p) => p.what === what && procAlive(p.pid, p.start));
+  const hosts = (info?.hosts ?? []).map((h) => ({
+    name: h.name,
+    address: h.address,
+    role: h.role,
+    behind: h.behind,
+    running: alive(`${h.name} nspawn`),
+    ssh: info ? sshOk(info.sshConfigPath, h.name, 3) : false,
+    loopDevice: h.loopDevice,
+    loopAttached: loopsOf(join(dir, 'hosts', h.name, 'disk.img')).includes(h.loopDevice),
+    tpm: h.tpm ? alive(`${h.name} swtpm`) : undefined,
+  }));
+  const tang = (info?.services.tang ?? []).map((t, i) => ({ url: t.url, running: alive(`tang${i}`) }));
+  const up = !!info && hosts.every((h) => h.running && h.ssh);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ dir, up, slot: state.slot, subnet: info?.subnet, hosts, tang }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`lab ${dir}: ${info ? (up ? 'up' : 'DEGRADED') : 'incomplete (a run was stopped halfway; `lab up` or `lab down` clears it)'}, slot ${state.slot}${info ? `, ${info.subnet}` : ''}\n`);
+  for (const h of hosts) {
+    process.stdout.write(
+      `  ${h.name.padEnd(7)} ${h.address.padEnd(13)} ${h.role.padEnd(10)} ${h.running ? 'running' : 'STOPPED'}  ssh ${h.ssh ? 'ok' : 'NO'}  disk ${h.loopDevice}${h.loopAttached ? '' : ' (detached!)'}${h.tpm === undefined ? '' : `  tpm ${h.tpm ? 'ok' : 'DOWN'}`}${h.behind ? `  behind ${h.behind}` : ''}\n`,
+    );
+  }
+  for (const t of tang) process.stdout.write(`  tang    ${t.url}  ${t.running ? 'running' : 'STOPPED'}\n`);
+  if (!up) process.exitCode = 1;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  let dir = './lab';
+  let json = false;
+  const pos: string[] = [];
+  const disks: string[] = [];
+  let tpm = false;
+  let jump = false;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const val = () => rest[++i] ?? usage();
+    if (a === '--dir') dir = val();
+    else if (a.startsWith('--dir=')) dir = a.slice(6);
+    else if (a === '--disk-size') disks.push(val());
+    else if (a.startsWith('--disk-size=')) disks.push(a.slice(12));
+    else if (a === '--tpm') tpm = true;
+    else if (a === '--jump') jump = true;
+    else if (a === '--json') json = true;
+    else if (a === '-h' || a === '--help') usage();
+    else if (a.startsWith('-')) throw new LabError(`unknown option ${a}`);
+    else pos.push(a);
+  }
+  const d = labDir(dir);
+  switch (cmd) {
+    case 'up': {
+      const count = Number(pos[0]);
+      if (!Number.isInteger(count) || count < 1 || count > 20) throw new LabError('up N: N must be a number of hosts from 1 to 20');
+      let diskDefault = parseSize('2G');
+      const diskPerHost = new Map<string, number>();
+      for (const s of disks) {
+        const m = /^([a-z0-9-]+)=(.+)$/.exec(s);
+        if (m) diskPerHost.set(m[1]!, parseSize(m[2]!));
+        else diskDefault = parseSize(s);
+      }
+      await up({ count, dir: d, diskDefault, diskPerHost, tpm, jump });
+      return;
+    }
+    case 'down':
+      return down(d);
+    case 'status':
+      return status(d, json);
+    default:
+      usage();
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof LabError) {
+    say(e.message);
+    process.exitCode = 1;
+  } else {
+    console.error(e);
+    process.exitCode = 1;
+  }
+});

@@ -1,0 +1,164 @@
+/**
+ * The record of what a lab made (DIR/state.json), written as each resource is made, and the
+ * teardown that removes exactly those resources, in reverse order, each step tolerant of a
+ * resource that is already gone (so `down` is safe twice and clears a killed run's leftovers).
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LabState, Resource } from './types.ts';
+import { procAlive, readJson, run, sleepSync, tryRun, writeAtomic } from './sys.ts';
+
+export function statePath(dir: string): string {
+  return join(dir, 'state.json');
+}
+
+export class StateRecorder {
+  constructor(
+    readonly dir: string,
+    readonly state: LabState,
+  ) {}
+
+  static create(dir: string, slot: number): StateRecorder {
+    const rec = new StateRecorder(dir, { version: 1, dir, slot, createdAt: new Date().toISOString(), resources: [] });
+    rec.save();
+    return rec;
+  }
+
+  add(r: Resource): void {
+    this.state.resources.push(r);
+    this.save();
+  }
+
+  update(match: (r: Resource) => boolean, patch: Partial<Resource>): void {
+    const r = this.state.resources.find(match);
+    if (r) Object.assign(r, patch);
+    this.save();
+  }
+
+  save(): void {
+    writeAtomic(statePath(this.dir), `${JSON.stringify(this.state, null, 2)}\n`);
+  }
+}
+
+export function readState(dir: string): LabState | undefined {
+  return readJson<LabState>(statePath(dir));
+}
+
+function netnsExists(name: string): boolean {
+  return existsSync(`/run/netns/${name}`);
+}
+
+function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+/** PIDs of processes in a network namespace we made (they are ours: nothing else joins it). */
+function netnsPids(name: string): number[] {
+  if (!netnsExists(name)) return [];
+  const r = run('ip', ['netns', 'pids', name], { check: false });
+  return r.stdout.split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** Loop devices whose backing file is exactly `file`. */
+export function loopsOf(file: string): string[] {
+  const r = run('losetup', ['--noheadings', '--output', 'NAME', '--associated', file], { check: false });
+  return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+}
+
+function waitGone(pids: { pid: number; start: string }[], ms: number): boolean {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (pids.every((p) => !procAlive(p.pid, p.start))) return true;
+    if (Date.now() > until) return false;
+    sleepSync(50);
+  }
+}
+
+/**
+ * Removes every recorded resource (reverse order of creation). Returns the problems it could not fix.
+ * `log` gets one line per action.
+ */
+export function teardown(state: LabState, log: (s: string) => void = () => {}): string[] {
+  const problems: string[] = [];
+  const rs = [...state.resources].reverse();
+
+  // 1. processes: SIGTERM (nspawn powers its machine off cleanly), then SIGKILL.
+  const procs = rs.filter((r): r is Extract<Resource, { kind: 'process' }> => r.kind === 'process').filter((p) => procAlive(p.pid, p.start));
+  for (const p of procs) {
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {}
+  }
+  if (!waitGone(procs, 4000)) {
+    for (const p of procs) {
+      if (procAlive(p.pid, p.start)) {
+        log(`kill -9 ${p.what} (pid ${p.pid})`);
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {}
+      }
+    }
+    if (!waitGone(procs, 4000)) problems.push(`processes still running: ${procs.filter((p) => procAlive(p.pid, p.start)).map((p) => p.pid).join(' ')}`);
+  }
+  if (procs.length) log(`stopped ${procs.length} process(es)`);
+
+  // 2. anything still inside our namespaces (a machine whose nspawn died first, a tangd connection).
+  for (const r of rs) {
+    if (r.kind !== 'netns') continue;
+    let pids = netnsPids(r.name);
+    for (let i = 0; i < 40 && pids.length; i++) {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+      sleepSync(100);
+      pids = netnsPids(r.name);
+    }
+    if (pids.length) problems.push(`processes left in netns ${r.name}: ${pids.join(' ')}`);
+  }
+
+  // 3. the rest, in reverse order.
+  for (const r of rs) {
+    switch (r.kind) {
+      case 'process':
+        break;
+      case 'loop': {
+        for (const dev of loopsOf(r.file)) {
+          let ok = false;
+          for (let i = 0; i < 20 && !ok; i++) {
+            ok = tryRun('losetup', ['--detach', dev]);
+            if (!ok) sleepSync(100);
+          }
+          if (ok) log(`detached ${dev}`);
+          else problems.push(`cannot detach ${dev} (${r.file})`);
+        }
+        break;
+      }
+      case 'netns':
+        if (netnsExists(r.name)) {
+          if (tryRun('ip', ['netns', 'delete', r.name])) log(`deleted netns ${r.name}`);
+          else problems.push(`cannot delete netns ${r.name}`);
+        }
+        break;
+      case 'veth':
+      case 'bridge':
+        if (linkExists(r.name)) {
+          if (tryRun('ip', ['link', 'delete', r.name])) log(`deleted ${r.kind} ${r.name}`);
+          else problems.push(`cannot delete ${r.kind} ${r.name}`);
+        }
+        break;
+      case 'path':
+        rmSync(r.path, { recursive: true, force: true });
+        break;
+      case 'slot':
+        try {
+          if (existsSync(r.claim) && readFileSync(join(r.claim, 'owner'), 'utf8').trim() === state.dir) rmSync(r.claim, { recursive: true, force: true });
+        } catch {
+          rmSync(r.claim, { recursive: true, force: true });
+        }
+        break;
+    }
+  }
+  return problems;
+}
