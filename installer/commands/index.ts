@@ -4,6 +4,7 @@ import { bundleCommands } from './bundle.ts';
 import { registryCommands } from './registry.ts';
 import { packCommands } from './pack.ts';
 import { hostsCommands } from './hosts.ts';
+import { preflightCommands } from './preflight.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
@@ -12,4 +13,5 @@ export const commandModules: CommandModule[] = [
   registryCommands,
   packCommands,
   hostsCommands,
+  preflightCommands,
 ];
