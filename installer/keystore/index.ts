@@ -4,6 +4,6 @@
  * written atomically (mode 0600) under a lock.
  */
 export { createKeystore, keystoreExists, keystorePath, openKeystore, type KeystoreOptions } from './store.ts';
-export { resolvePassphrase, promptHidden, MIN_PASSPHRASE_LENGTH, type PassphraseSource } from './passphrase.ts';
+export { resolvePassphrase, promptHidden, MIN_PASSPHRASE_LENGTH, type PassphraseSource, type TtyInput } from './passphrase.ts';
 export { acquireLock } from './lock.ts';
 export { PREVIOUS_SUFFIX, type KeyEntry, type KeyKind, type Keystore } from './types.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { redact } from '../core/log.ts';
@@ -72,6 +72,7 @@ class FileKeystore implements Keystore {
 
   /** Write under the lock, refusing when another process changed the file since we read it. */
   private async write(passphrase: string): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const lock = await acquireLock(`${this.path}.lock`, { what: `the keystore ${this.path}`, ...(this.opts.lockWaitMs !== undefined ? { waitMs: this.opts.lockWaitMs } : {}) });
     try {
       const current = await readFile(this.path).then(sha, (e: NodeJS.ErrnoException) => {
@@ -123,11 +124,11 @@ export async function openKeystore(path: string, opts: KeystoreOptions): Promise
 }
 
 /** A new, empty keystore (written at the first save). Refuses when the file exists. */
-export async function createKeystore(path: string, cluster: string, opts: KeystoreOptions): Promise<Keystore> {
+export async function createKeystore(path: string, opts: KeystoreOptions & { cluster: string }): Promise<Keystore> {
   if (await stat(path).then(() => true, () => false)) {
     throw usageError('keystore.exists', `a keystore already exists at ${path}`, 'open it instead; remove it only if you hold a recovery copy');
   }
-  return new FileKeystore(path, cluster, opts.passphrase, undefined, opts, []);
+  return new FileKeystore(path, opts.cluster, opts.passphrase, undefined, opts, []);
 }
 
 export async function keystoreExists(path: string): Promise<boolean> {
