@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PalisadeError } from '../core/errors.ts';
+import { redact } from '../core/log.ts';
+import { sh } from '../core/quote.ts';
+import type { RemoteHost } from '../hosts/types.ts';
+import { API_PORT, dataDirOf, imagesDir, K3S_PATHS, renderK3sConfig, renderK3sUnit, renderRegistries, rewriteKubeconfig, unitName, unitPath } from './k3s-render.ts';
+import type { ClusterArtifacts, ClusterDriver, ClusterSpec, KubeObject, NodeCheck, NodeSpec, WaitOptions } from './types.ts';
+
+/**
+ * k3s, installed as its documented air-gap install does it: the binary to
+ * /usr/local/bin/k3s, the images tarball to <data-dir>/agent/images/,
+ * /etc/rancher/k3s/config.yaml and registries.yaml, the systemd unit; then the
+ * service is started and the node waited for. Check, act, verify: files are
+ * uploaded only when their digest differs, the service restarts only when
+ * something changed. Secrets (token, registry password) reach the host inside
+ * files uploaded with mode 0600, never on a command line.
+ */
+interface DesiredFile {
+  path: string;
+  /** bytes, or a local file */
+  source: Buffer | string;
+  sha256: string;
+  mode: number;
+}
+
+const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+const fileSums = new Map<string, Promise<string>>();
+function fileSha(path: string): Promise<string> {
+  let p = fileSums.get(path);
+  if (!p) {
+    p = new Promise<string>((resolve, reject) => {
+      const h = createHash('sha256');
+      createReadStream(path).on('data', (c) => h.update(c)).on('error', reject).on('end', () => resolve(h.digest('hex')));
+    });
+    fileSums.set(path, p);
+  }
+  return p;
+}
+
+const DEFAULT_TIMEOUT_MS = 180_000;
+
+export class K3sDriver implements ClusterDriver {
+  readonly name = 'k3s';
+
+  async desiredFiles(node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<DesiredFile[]> {
+    const text = (path: string, s: string, mode: number): DesiredFile => ({ path, source: Buffer.from(s), sha256: sha(s), mode });
+    redact.add(spec.token);
+    if (spec.registry) redact.add(spec.registry.password);
+    const files: DesiredFile[] = [
+      { path: K3S_PATHS.binary, source: art.binary, sha256: await fileSha(art.binary), mode: 0o755 },
+      text(K3S_PATHS.config, renderK3sConfig(node, spec), 0o600),
+      text(unitPath(node.role), renderK3sUnit(node.role), 0o644),
+    ];
+    const reg = renderRegistries(spec);
+    if (reg && spec.registry) files.push(text(K3S_PATHS.registries, reg, 0o600), text(K3S_PATHS.registryCa, spec.registry.caPem, 0o644));
+    if (art.imagesTarball) {
+      const base = art.imagesTarball.replace(/^.*\//, '');
+      files.push({ path: `${imagesDir(spec)}/${base}`, source: art.imagesTarball, sha256: await fileSha(art.imagesTarball), mode: 0o644 });
+    }
+    return files;
+  }
+
+  /** Files whose content or mode differs on the host. */
+  private async differing(host: RemoteHost, files: DesiredFile[]): Promise<DesiredFile[]> {
+    const r = await host.exec(
+      `for f in ${files.map((f) => sh`${f.path}`).join(' ')}; do if [ -f "$f" ]; then printf '%s %s %s\\n' "$(sha256sum < "$f" | cut -d' ' -f1)" "$(stat -c '%a' "$f")" "$f"; else echo "- - $f"; fi; done`,
+      { sudo: true, check: true },
+    );
+    const current = new Map<string, string>();
+    for (const line of r.stdout.trim().split('\n')) {
+      const [sum, mode, ...p] = line.split(' ');
+      current.set(p.join(' '), `${sum} ${mode}`);
+    }
+    return files.filter((f) => current.get(f.path) !== `${f.sha256} ${f.mode.toString(8)}`);
+  }
+
+  private async serviceActive(host: RemoteHost, role: NodeSpec['role']): Promise<boolean> {
+    const r = await host.exec(sh`systemctl is-active ${unitName(role)}`, { sudo: true });
+    return r.stdout.trim() === 'active';
+  }
+
+  async check(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, api?: RemoteHost): Promise<NodeCheck> {
+    const changed = (await this.differing(host, await this.desiredFiles(node, spec, art))).map((f) => f.path);
+    const active = await this.serviceActive(host, node.role);
+    const ready = active && changed.length === 0 ? await this.nodeReady(api ?? host, node).then((x) => x.ready, () => false) : false;
+    return { changed, active, ready };
+  }
+
+  async install(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<string[]> {
+    const files = await this.differing(host, await this.desiredFiles(node, spec, art));
+    const dirs = [...new Set(files.map((f) => f.path.replace(/\/[^/]+$/, '')))];
+    if (dirs.length) await host.exec(sh`install -d -m 0755 ${dirs}`, { sudo: true, check: true });
+    for (const f of files) await host.upload(f.source, f.path, { mode: f.mode, sudo: true, owner: 'root:root' });
+    if (files.length) await host.exec('systemctl daemon-reload', { sudo: true, check: true });
+    return files.map((f) => f.path);
+  }
+
+  /** install, then (re)start the service when something changed or it is not running, then wait for it */
+  private async bringUp(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, api: RemoteHost, o: WaitOptions): Promise<void> {
+    const changed = await this.install(host, node, spec, art);
+    const unit = unitName(node.role);
+    if (changed.length > 0 || !(await this.serviceActive(host, node.role))) {
+      o.onProgress?.(changed.length ? `starting ${unit} (${changed.length} file(s) changed)` : `starting ${unit}`);
+      await host.exec(sh`systemctl enable ${unit} >/dev/null 2>&1; systemctl restart --no-block ${unit}`, { sudo: true, check: true });
+    }
+    await this.waitReady(host, node, api, o);
+    await host.exec(sh`touch ${K3S_PATHS.initialized}`, { sudo: true, check: true });
+  }
+
+  async initFirstServer(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, o: WaitOptions = {}): Promise<void> {
+    // a first controller that never came up is reset, so the retry starts clean
+    if (await this.reset(host, node, spec)) o.onProgress?.('reset a half-initialised first controller');
+    await this.bringUp(host, node, spec, art, host, o);
+  }
+
+  async joinServer(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, api: RemoteHost, o: WaitOptions = {}): Promise<void> {
+    await this.bringUp(host, node, spec, art, api, o);
+  }
+
+  async joinAgent(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, api: RemoteHost, o: WaitOptions = {}): Promise<void> {
+    await this.bringUp(host, node, spec, art, api, o);
+  }
+
+  private async nodeReady(api: RemoteHost, node: NodeSpec): Promise<{ ready: boolean; why: string }> {
+    const n = await this.get(api, 'node', node.name);
+    if (!n) return { ready: false, why: `node ${node.name} has not registered with the cluster` };
+    const c = n.status?.conditions?.find((x) => x.type === 'Ready');
+    return c?.status === 'True' ? { ready: true, why: '' } : { ready: false, why: `node ${node.name} is not Ready (${c?.status ?? 'no condition'})` };
+  }
+
+  async waitReady(host: RemoteHost, node: NodeSpec, api: RemoteHost, o: WaitOptions = {}): Promise<void> {
+    const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    const unit = unitName(node.role);
+    let why = 'not checked yet';
+    while (Date.now() < deadline) {
+      o.signal?.throwIfAborted();
+      const st = (await host.exec(sh`systemctl is-active ${unit}`, { sudo: true })).stdout.trim();
+      if (st !== 'active') why = `${unit} is ${st || 'unknown'}`;
+      else if (node.role !== 'agent') {
+        const rz = await host.exec(sh`${K3S_PATHS.binary} kubectl get --raw /readyz`, { sudo: true });
+        if (rz.code !== 0 || rz.stdout.trim() !== 'ok') why = `the API server on ${node.name} does not answer /readyz (${lastLine(rz.stderr || rz.stdout) || `exit ${rz.code}`})`;
+        else {
+          const r = await this.nodeReady(api, node).catch((e: unknown) => ({ ready: false, why: (e as Error).message }));
+          if (r.ready) return;
+          why = r.why;
+        }
+      } else {
+        const r = await this.nodeReady(api, node).catch((e: unknown) => ({ ready: false, why: (e as Error).message }));
+        if (r.ready) return;
+        why = r.why;
+      }
+      o.onProgress?.(`waiting: ${why}`);
+      await sleep(1000, undefined, o.signal ? { signal: o.signal } : undefined);
+    }
+    const journal = await host.exec(sh`journalctl -u ${unit} -n 20 --no-pager -o cat 2>/dev/null`, { sudo: true });
+    const lines = redact.apply(journal.stdout).trim().split('\n').filter(Boolean);
+    throw new PalisadeError('cluster.not-ready', `${node.name}: ${unit} did not become ready within ${Math.round(timeoutMs / 1000)} s: ${why}`, {
+      hint: `last lines of \`journalctl -u ${unit}\` on ${node.name}:\n${lines.map((l) => `    ${l}`).join('\n') || '    (no journal output)'}`,
+    });
+  }
+
+  async reset(host: RemoteHost, node: NodeSpec, spec: ClusterSpec): Promise<boolean> {
+    const dataDir = dataDirOf(spec);
+    const unit = unitName(node.role);
+    const r = await host.exec(
+      sh`if [ -e ${K3S_PATHS.initialized} ]; then echo initialized; elif [ -d ${`${dataDir}/server`} ] || [ -d ${`${dataDir}/agent`} ] || systemctl is-active -q ${unit}; then echo half; else echo clean; fi`,
+      { sudo: true, check: true },
+    );
+    if (r.stdout.trim() !== 'half') return false;
+    await host.exec(sh`systemctl stop ${unit} 2>/dev/null; rm -rf ${`${dataDir}/server`} ${`${dataDir}/agent/etc`} ${K3S_PATHS.kubeconfig}`, { sudo: true, check: true });
+    return true;
+  }
+
+  private async kubectl(api: RemoteHost, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return api.exec(sh`${K3S_PATHS.binary} kubectl ${args}`, { sudo: true, ...(stdin !== undefined ? { stdin } : {}) });
+  }
+
+  async apply(api: RemoteHost, objects: ReadonlyArray<Record<string, unknown>>): Promise<string[]> {
+    // JSON is YAML: kubectl takes a List; secrets travel on stdin
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
+    const r = await this.kubectl(api, ['apply', '-f', '-'], body);
+    if (r.code !== 0) throw new PalisadeError('cluster.apply', `${api.name}: kubectl apply failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`);
+    return r.stdout.trim().split('\n').filter(Boolean);
+  }
+
+  async get(api: RemoteHost, kind: string, name?: string, namespace?: string): Promise<KubeObject | undefined> {
+    const args = ['get', kind, ...(name ? [name] : []), ...(namespace ? ['-n', namespace] : []), '-o', 'json', '--ignore-not-found'];
+    const r = await this.kubectl(api, args);
+    if (r.code !== 0) throw new PalisadeError('cluster.get', `${api.name}: kubectl get ${kind}${name ? ` ${name}` : ''} failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`);
+    const t = r.stdout.trim();
+    return t ? (JSON.parse(t) as KubeObject) : undefined;
+  }
+
+  async delete(api: RemoteHost, kind: string, name: string, namespace?: string): Promise<boolean> {
+    const r = await this.kubectl(api, ['delete', kind, name, ...(namespace ? ['-n', namespace] : []), '--ignore-not-found']);
+    if (r.code !== 0) throw new PalisadeError('cluster.delete', `${api.name}: kubectl delete ${kind} ${name} failed: ${lastLine(r.stderr)}`);
+    return r.stdout.includes('deleted');
+  }
+
+  async snapshot(api: RemoteHost, name: string): Promise<string> {
+    const r = await api.exec(sh`${K3S_PATHS.binary} etcd-snapshot save --name ${name}`, { sudo: true });
+    if (r.code !== 0) throw new PalisadeError('cluster.snapshot', `${api.name}: etcd snapshot failed: ${lastLine(r.stderr) || `exit ${r.code}`}`);
+    return lastLine(r.stdout) || lastLine(r.stderr);
+  }
+
+  async kubeconfig(api: RemoteHost, fqdn: string): Promise<string> {
+    const r = await api.exec(sh`cat ${K3S_PATHS.kubeconfig}`, { sudo: true });
+    if (r.code !== 0) throw new PalisadeError('cluster.kubeconfig', `${api.name}: cannot read ${K3S_PATHS.kubeconfig}: ${lastLine(r.stderr)}`);
+    redact.add(r.stdout.match(/client-key-data:\s*(\S+)/)?.[1] ?? '');
+    return rewriteKubeconfig(r.stdout, `https://${fqdn}:${API_PORT}`);
+  }
+
+  async version(host: RemoteHost): Promise<string | undefined> {
+    const r = await host.exec(sh`${K3S_PATHS.binary} --version 2>/dev/null | head -1`, { sudo: true });
+    return /k3s version (\S+)/.exec(r.stdout)?.[1];
+  }
+}
+
+function lastLine(s: string): string {
+  return s.trim().split('\n').filter(Boolean).pop()?.trim() ?? '';
+}
+
+export const k3sDriver = new K3sDriver();

@@ -1,0 +1,91 @@
+import type { RemoteHost } from '../hosts/types.ts';
+
+/**
+ * The management cluster's driver. The install phases and `palisade status`
+ * talk to the cluster only through this; the k3s driver is the production one.
+ */
+export type NodeRole = 'first' | 'server' | 'agent';
+
+export interface NodeSpec {
+  /** node name (the host's name in palisade.yaml) */
+  name: string;
+  address: string;
+  role: NodeRole;
+}
+
+export interface RegistryMirror {
+  /** host:port of the seeded registry */
+  endpoint: string;
+  username: string;
+  password: string;
+  /** PEM of the CA that issued the registry's certificate */
+  caPem: string;
+}
+
+export interface ClusterSpec {
+  /** join token (a secret: uploaded 0600, never on a command line) */
+  token: string;
+  fqdn: string;
+  vip?: string;
+  podCidr: string;
+  serviceCidr: string;
+  /** the first controller: the others join it */
+  firstServer: { name: string; address: string };
+  registry?: RegistryMirror;
+  /** where the cluster keeps its state (on the encrypted volume when it is open) */
+  dataDir?: string;
+}
+
+export interface ClusterArtifacts {
+  /** the cluster binary: a local file */
+  binary: string;
+  /** the air-gap images tarball, when the bundle has one: a local file */
+  imagesTarball?: string;
+}
+
+export interface NodeCheck {
+  /** files that differ from what they should be (empty: in place) */
+  changed: string[];
+  /** the service is running */
+  active: boolean;
+  /** the node answers as part of the cluster */
+  ready: boolean;
+}
+
+export interface ClusterDriver {
+  readonly name: string;
+  /** what is not in place on this node (pure check, changes nothing) */
+  check(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, api?: RemoteHost): Promise<NodeCheck>;
+  /** put the binary, images, config, registries and unit in place; returns the files changed (nothing started) */
+  install(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<string[]>;
+  initFirstServer(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, o?: WaitOptions): Promise<void>;
+  joinServer(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, api: RemoteHost, o?: WaitOptions): Promise<void>;
+  joinAgent(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, api: RemoteHost, o?: WaitOptions): Promise<void>;
+  /** wait until the node's service is up and the node is Ready in the cluster (asked through `api`) */
+  waitReady(host: RemoteHost, node: NodeSpec, api: RemoteHost, o?: WaitOptions): Promise<void>;
+  /** undo a half-initialised node so a retry starts clean (never touches a node that was ever ready) */
+  reset(host: RemoteHost, node: NodeSpec, spec: ClusterSpec): Promise<boolean>;
+  apply(api: RemoteHost, objects: ReadonlyArray<Record<string, unknown>>): Promise<string[]>;
+  get(api: RemoteHost, kind: string, name?: string, namespace?: string): Promise<KubeObject | undefined>;
+  delete(api: RemoteHost, kind: string, name: string, namespace?: string): Promise<boolean>;
+  snapshot(api: RemoteHost, name: string): Promise<string>;
+  /** the admin kubeconfig with its server rewritten to https://<fqdn>:6443 */
+  kubeconfig(api: RemoteHost, fqdn: string): Promise<string>;
+  version(host: RemoteHost): Promise<string | undefined>;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onProgress?: (line: string) => void;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; [k: string]: unknown };
+  data?: Record<string, string>;
+  items?: KubeObject[];
+  status?: { conditions?: Array<{ type: string; status: string }>; [k: string]: unknown };
+  [k: string]: unknown;
+}
