@@ -3,6 +3,7 @@ import { configCommands } from './config.ts';
 import { bundleCommands } from './bundle.ts';
 import { registryCommands } from './registry.ts';
 import { packCommands } from './pack.ts';
+import { keysCommands } from './keys.ts';
 import { hostsCommands } from './hosts.ts';
 import { preflightCommands } from './preflight.ts';
 
@@ -12,6 +13,7 @@ export const commandModules: CommandModule[] = [
   bundleCommands,
   registryCommands,
   packCommands,
+  keysCommands,
   hostsCommands,
   preflightCommands,
 ];

@@ -1,0 +1,121 @@
+import type { Command } from 'commander';
+import { action, type CommandModule } from './types.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
+import { usageError } from '../core/errors.ts';
+import { log } from '../core/log.ts';
+import { printJson, renderTable } from '../core/output.ts';
+// implementations load when a command runs (fast start of every other command)
+const load = {
+  ops: () => import('../keystore/ops.ts'),
+  keystore: () => import('../keystore/index.ts'),
+};
+
+const ALGORITHMS = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] as const;
+type Algorithm = (typeof ALGORITHMS)[number];
+
+interface Common {
+  config: string;
+  keystore?: string;
+  passphraseFile?: string;
+}
+
+const common = (c: Command): Command =>
+  c
+    .option('-c, --config <file>', 'config file (cluster name, FQDN, hosts)', DEFAULT_CONFIG_PATH)
+    .option('--passphrase-file <file>', 'file holding the keystore passphrase (or set PALISADE_PASSPHRASE; a terminal prompts)');
+
+const flags = (o: Common) => ({ config: o.config, ...(o.keystore ? { keystore: o.keystore } : {}), ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) });
+const day = (iso: string | undefined): string => (iso ? iso.slice(0, 10) : '');
+
+export const keysCommands: CommandModule = {
+  register(program: Command) {
+    const keys = program.command('keys').description('the encrypted keystore: cluster CA, certificates and service secrets');
+
+    common(keys.command('generate').description('generate the key set (CA chain, host, registry, ingress and API certificates, service secrets); only what is missing'))
+      .option('--algorithm <alg>', `key type for new certificates: ${ALGORITHMS.join(', ')}`, 'ecdsa-p256')
+      .action(
+        action(async (o: Common & { algorithm: string }) => {
+          if (!ALGORITHMS.includes(o.algorithm as Algorithm)) throw usageError('keys.algorithm', `--algorithm must be one of ${ALGORITHMS.join(', ')}, not ${o.algorithm}`);
+          const ops = await load.ops();
+          const c = await ops.openClusterKeystore(flags(o), { create: true, needConfig: true });
+          const t0 = performance.now();
+          const r = await ops.generateKeys(c, o.algorithm as Algorithm);
+          log.debug(`key set: ${r.made.length} entries made in ${Math.round(performance.now() - t0)} ms`);
+          if (r.made.length === 0) process.stdout.write(`nothing to do: all ${r.total} entries are in ${c.path}\n`);
+          else process.stdout.write(`${c.created ? 'created' : 'updated'} ${c.path}: ${r.made.length} new entr${r.made.length === 1 ? 'y' : 'ies'} (${r.made.join(', ')})\n`);
+        }),
+      );
+
+    common(keys.command('list').description('names, kinds, fingerprints, creation and expiry dates (never values)'))
+      .option('--keystore <file>', 'another keystore file, e.g. a recovery copy (no config needed)')
+      .option('-o, --output <format>', 'text or json', 'text')
+      .action(
+        action(async (o: Common & { output: string }) => {
+          if (o.output !== 'text' && o.output !== 'json') throw usageError('usage.output', `--output must be text or json, not ${o.output}`);
+          const ops = await load.ops();
+          const c = await ops.openClusterKeystore(flags(o));
+          const rows = c.ks.list().map(ops.describeEntry);
+          if (o.output === 'json') {
+            printJson({ keystore: c.path, cluster: c.ks.cluster, entries: rows });
+            return;
+          }
+          process.stdout.write(`${c.path} (cluster ${c.ks.cluster}, ${rows.length} entries)\n\n`);
+          process.stdout.write(renderTable(['NAME', 'KIND', 'FINGERPRINT', 'CREATED', 'EXPIRES'], rows.map((r) => [r.name ?? '', r.kind ?? '', r.fingerprint ?? '', day(r.createdAt), day(r.expiresAt)])) + '\n');
+        }),
+      );
+
+    common(keys.command('rotate').description('replace one entry with a new version; the old one stays as NAME@prev until pruned'))
+      .argument('<name>', 'entry name (see `palisade keys list`)')
+      .action(
+        action(async (name: string, o: Common) => {
+          const ops = await load.ops();
+          const c = await ops.openClusterKeystore(flags(o), { needConfig: true });
+          const r = await ops.rotateEntry(c, name);
+          process.stdout.write(`rotated ${r.name}; the previous version is kept as ${r.previous} until \`palisade keys prune ${r.name}\`\n`);
+          for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
+        }),
+      );
+
+    common(keys.command('prune').description('drop previous versions kept by rotate (of NAME, or all)'))
+      .argument('[name]', 'entry name')
+      .action(
+        action(async (name: string | undefined, o: Common) => {
+          const ops = await load.ops();
+          const c = await ops.openClusterKeystore(flags(o));
+          const gone = await ops.pruneEntries(c, name);
+          process.stdout.write(gone.length ? `pruned ${gone.join(', ')}\n` : 'nothing to prune\n');
+        }),
+      );
+
+    common(keys.command('passphrase').description('re-encrypt the keystore under a new passphrase (atomically)'))
+      .option('--new-passphrase-file <file>', 'file holding the new passphrase (or set PALISADE_NEW_PASSPHRASE; a terminal prompts twice)')
+      .action(
+        action(async (o: Common & { newPassphraseFile?: string }) => {
+          const ops = await load.ops();
+          const { resolvePassphrase } = await load.keystore();
+          const c = await ops.openClusterKeystore(flags(o));
+          const next = await resolvePassphrase({ create: true, env: 'PALISADE_NEW_PASSPHRASE', fileOption: '--new-passphrase-file', label: 'new keystore passphrase', ...(o.newPassphraseFile ? { file: o.newPassphraseFile } : {}) });
+          if (next === c.passphrase) throw usageError('keys.passphrase-same', 'the new passphrase is the current one; nothing was changed');
+          await c.ks.changePassphrase(next);
+          process.stdout.write(`${c.path} is now encrypted under the new passphrase\n`);
+        }),
+      );
+
+    common(keys.command('export-recovery').description('write an encrypted copy of the keystore, under a separate recovery passphrase, for offline safekeeping'))
+      .argument('<file>', 'where to write the copy')
+      .option('--recovery-passphrase-file <file>', 'file holding the recovery passphrase (or set PALISADE_RECOVERY_PASSPHRASE; a terminal prompts twice)')
+      .option('--force', 'overwrite FILE')
+      .action(
+        action(async (file: string, o: Common & { recoveryPassphraseFile?: string; force?: boolean }) => {
+          const ops = await load.ops();
+          const { resolvePassphrase, keystoreExists } = await load.keystore();
+          if (!o.force && (await keystoreExists(file))) throw usageError('keys.export-exists', `${file} already exists`, 'pass --force to replace it, or choose another file');
+          const c = await ops.openClusterKeystore(flags(o));
+          const rec = await resolvePassphrase({ create: true, env: 'PALISADE_RECOVERY_PASSPHRASE', fileOption: '--recovery-passphrase-file', label: 'recovery passphrase', ...(o.recoveryPassphraseFile ? { file: o.recoveryPassphraseFile } : {}) });
+          if (rec === c.passphrase) throw usageError('keys.recovery-same', 'the recovery passphrase must differ from the keystore passphrase', 'choose a separate passphrase and keep it apart from the copy');
+          await c.ks.exportTo(file, rec);
+          process.stdout.write(`wrote ${file}: ${c.ks.list().length} entries, encrypted under the recovery passphrase (mode 0600)\nread it with \`palisade keys list --keystore ${file}\`; store it offline, away from the passphrase\n`);
+        }),
+      );
+  },
+};
