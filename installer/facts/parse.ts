@@ -280,7 +280,7 @@ export function parseNics(body: string | undefined): NicFacts[] | undefined {
   return [...nics.values()];
 }
 
-export function parseTimeSync(chrony: string | undefined, timedatectl: string | undefined): Pick<TimeFacts, 'service' | 'synchronized' | 'offsetMs' | 'source'> {
+export function parseTimeSync(chrony: string | undefined, timedatectl: string | undefined): Pick<TimeFacts, 'service' | 'synchronized' | 'offsetMs' | 'source' | 'detail'> {
   const c = (chrony ?? '').trim();
   if (c.includes('Reference ID')) {
     const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(c)?.[1]?.trim();
@@ -298,8 +298,14 @@ export function parseTimeSync(chrony: string | undefined, timedatectl: string | 
     };
   }
   const t = parseKv(timedatectl);
+  // timedatectl speaks for whichever NTP service systemd manages (timesyncd, or chrony on some distributions)
+  if (t.NTPSynchronized === 'yes') return { service: 'timesyncd', synchronized: true };
+  if (c.startsWith('# chronyc')) {
+    const why = /Cannot talk to daemon/i.test(c) ? 'chronyd is not running' : c.split('\n')[1]?.trim() || 'chronyc printed nothing';
+    return { service: 'chrony', synchronized: false, detail: why };
+  }
   if (t.NTPSynchronized !== undefined) {
-    return { service: 'timesyncd', synchronized: t.NTPSynchronized === 'yes' && t.NTP !== 'no' };
+    return { service: 'timesyncd', synchronized: false, detail: t.NTP === 'no' ? 'no NTP service enabled (timedatectl NTP=no)' : 'timesyncd not synchronised' };
   }
   return {};
 }

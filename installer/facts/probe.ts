@@ -97,7 +97,7 @@ fi`;
     case 'timesync':
       return [
         'm chrony',
-        'if have chronyc; then t 3 chronyc -n tracking 2>/dev/null; fi',
+        'if have chronyc; then echo "# chronyc"; t 3 chronyc -n tracking 2>&1; fi',
         'm timedatectl',
         'if have timedatectl; then t 3 timedatectl show 2>/dev/null; fi',
       ].join('\n');

@@ -97,6 +97,8 @@ export interface TimeFacts {
   /** chrony: last offset from the reference, in ms */
   offsetMs?: number;
   source?: string;
+  /** why it is not synchronised, when known (daemon not running, NTP disabled) */
+  detail?: string;
 }
 
 export interface RouteProbe {

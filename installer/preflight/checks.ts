@@ -151,7 +151,11 @@ export const timeSync: HostCheck = (c) => {
   const t = c.facts.time;
   const req = 'chrony or systemd-timesyncd synchronised';
   if (!t.service) return f(c, 'time.sync', 'time sync', 'fail', 'no time service answered (chronyc, timedatectl)', req, 'install chrony and point it at the site NTP server');
-  return f(c, 'time.sync', 'time sync', t.synchronized ? 'pass' : 'fail', `${t.service} ${t.synchronized ? 'synchronised' : 'not synchronised'}${t.source ? ` to ${t.source}` : ''}${t.offsetMs !== undefined ? `, offset ${t.offsetMs.toFixed(1)} ms` : ''}`, req, t.service === 'chrony' ? 'check `chronyc sources`: the NTP server must be reachable' : 'check `timedatectl timesync-status`');
+  const measured = t.synchronized
+    ? `${t.service} synchronised${t.source ? ` to ${t.source}` : ''}${t.offsetMs !== undefined ? `, offset ${t.offsetMs.toFixed(1)} ms` : ''}`
+    : `${t.service} not synchronised${t.detail ? `: ${t.detail}` : ''}`;
+  const fix = t.detail?.includes('not running') ? 'start chronyd (systemctl enable --now chrony)' : t.service === 'chrony' ? 'check `chronyc sources`: the NTP server must be reachable' : 'enable NTP (timedatectl set-ntp true) or install chrony';
+  return f(c, 'time.sync', 'time sync', t.synchronized ? 'pass' : 'fail', measured, req, fix);
 };
 
 export const portsFree: HostCheck = (c) => {
