@@ -1,4 +1,5 @@
 import type { CommandModule } from './types.ts';
+import { encryptionCommands } from './encryption.ts';
 import { configCommands } from './config.ts';
 import { bundleCommands } from './bundle.ts';
 import { registryCommands } from './registry.ts';
@@ -16,4 +17,5 @@ export const commandModules: CommandModule[] = [
   keysCommands,
   hostsCommands,
   preflightCommands,
+  encryptionCommands,
 ];

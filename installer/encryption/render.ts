@@ -61,7 +61,7 @@ export function planJson(plan: EncryptionPlan): { hosts: EncryptionPlan['hosts']
   return { hosts: plan.hosts, work: plan.hosts.some((h) => h.disks.some((d) => d.action !== 'nothing')) };
 }
 
-export function applyReportJson(r: ApplyReport): unknown {
+export function applyReportJson(r: ApplyReport): Record<string, unknown> {
   return {
     ok: r.ok,
     hosts: r.hosts.map((h) => ({
