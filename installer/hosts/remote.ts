@@ -17,6 +17,8 @@ const CHANNELS_PER_HOST = 8;
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
 /** exit code of the upload script when the digest on the host differs */
 const DIGEST_MISMATCH = 86;
+/** first line on stderr of every command: the session shell's pid */
+const PID_MARK = 'palisade-pid:';
 
 type SudoMode = { kind: 'root' } | { kind: 'nopasswd' } | { kind: 'password'; password: string };
 
@@ -43,6 +45,7 @@ export class SshHost implements RemoteHost {
   private sudo?: Promise<SudoMode>;
   private sftpSession?: Promise<SFTPWrapper>;
   private closed = false;
+  private readonly pendingKills = new Set<Promise<void>>();
   private readonly closeHooks: Array<() => Promise<void> | void> = [];
 
   constructor(
@@ -80,7 +83,7 @@ export class SshHost implements RemoteHost {
         prefix = Buffer.from(`${mode.password}\n`);
       }
     }
-    const r = await this.run(line, command, opts, prefix);
+    const r = await this.run(line, command, opts, prefix, opts.sudo === true && this.user !== 'root');
     if (opts.check && r.code !== 0) throw this.execError(command, r);
     return r;
   }
@@ -93,67 +96,83 @@ export class SshHost implements RemoteHost {
   }
 
   /** Run one command line on a channel of its own. */
-  private run(line: string, shown: string, opts: ExecOptions, stdinPrefix?: Buffer): Promise<ExecResult> {
+  private run(line: string, shown: string, opts: ExecOptions, stdinPrefix?: Buffer, sudo = false): Promise<ExecResult> {
     if (this.closed) return Promise.reject(new PalisadeError('ssh.disconnected', `${where(this.target)}: the SSH connection is closed`, { hint: 'the host may have rebooted or dropped the connection; run again' }));
     opts.signal?.throwIfAborted();
     return this.channels.use(
       () =>
         new Promise<ExecResult>((resolve, reject) => {
-          this.client.exec(line, (err, ch: ClientChannel) => {
+          // sshd starts each session in a new session (setsid): the shell's pid is its process
+          // group, which a timeout kills as a whole. The pid comes first on stderr and is cut off.
+          this.client.exec(`printf '${PID_MARK}%d\\n' "$$" >&2; ${line}`, (err, ch: ClientChannel) => {
             if (err) {
               reject(new PalisadeError('ssh.channel', `${where(this.target)}: cannot start a command: ${err.message}`, { hint: 'the connection may have dropped, or sshd refuses more sessions (MaxSessions)', cause: err }));
               return;
             }
             const out: Buffer[] = [];
             const errOut: Buffer[] = [];
+            let head: Buffer | undefined = Buffer.alloc(0);
+            let pid: number | undefined;
             let code: number | undefined;
             let signal: string | undefined;
-            let stopped: 'timeout' | 'abort' | undefined;
+            let settled = false;
             const timeoutMs = opts.timeoutMs ?? this.opts.commandTimeoutMs;
-            const stop = (why: 'timeout' | 'abort') => {
-              if (stopped) return;
-              stopped = why;
+            const stop = (error: unknown) => {
+              if (settled) return;
+              settled = true;
+              clearTimeout(timer);
+              opts.signal?.removeEventListener('abort', onAbort);
               try {
                 ch.signal('KILL');
               } catch {
-                // the server may not support signals; closing the channel ends the session anyway
+                // not all servers take signals; the process group is killed below
               }
               ch.close();
+              if (pid) this.killGroup(pid, sudo);
+              reject(error);
             };
-            const timer = setTimeout(() => stop('timeout'), timeoutMs);
-            const onAbort = () => stop('abort');
+            const timer = setTimeout(() => {
+              const stderr = Buffer.concat(errOut).toString('utf8');
+              stop(
+                new PalisadeError('ssh.exec-timeout', `${this.name}: command timed out after ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was stopped: ${short(shown)}`, {
+                  hint: 'the host may be overloaded or the command hangs; raise ssh.commandTimeoutSeconds if it is just slow',
+                  details: stderr ? [{ path: this.name, message: lastLines(stderr, 4) }] : [],
+                }),
+              );
+            }, timeoutMs);
+            const onAbort = () => stop(opts.signal?.reason ?? new Error('aborted'));
             opts.signal?.addEventListener('abort', onAbort, { once: true });
             ch.on('data', (c: Buffer) => {
               out.push(c);
               opts.onStdout?.(c);
             });
             ch.stderr.on('data', (c: Buffer) => {
+              if (head) {
+                head = Buffer.concat([head, c]);
+                const nl = head.indexOf(10);
+                if (nl < 0) return;
+                const m = new RegExp(`^${PID_MARK}(\\d+)$`).exec(head.subarray(0, nl).toString('latin1'));
+                if (m) pid = Number(m[1]);
+                c = m ? head.subarray(nl + 1) : head;
+                head = undefined;
+                if (c.length === 0) return;
+              }
               errOut.push(c);
               opts.onStderr?.(c);
             });
             ch.on('exit', (c: number | null, sig?: string) => {
               if (typeof c === 'number') code = c;
-              if (sig) signal = sig;
+              if (sig) signal = sig.replace(/^SIG/, '');
             });
             ch.on('error', (e: Error) => log.debug(`${this.name}: channel: ${e.message}`));
             ch.on('close', () => {
+              if (settled) return;
+              settled = true;
               clearTimeout(timer);
               opts.signal?.removeEventListener('abort', onAbort);
+              if (head?.length) errOut.unshift(head);
               const stdout = Buffer.concat(out).toString('utf8');
               const stderr = Buffer.concat(errOut).toString('utf8');
-              if (stopped === 'timeout') {
-                reject(
-                  new PalisadeError('ssh.exec-timeout', `${this.name}: command timed out after ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was stopped: ${short(shown)}`, {
-                    hint: 'the host may be overloaded or the command hangs; raise ssh.commandTimeoutSeconds if it is just slow',
-                    details: stderr ? [{ path: this.name, message: lastLines(stderr, 4) }] : [],
-                  }),
-                );
-                return;
-              }
-              if (stopped === 'abort') {
-                reject(opts.signal?.reason ?? new Error('aborted'));
-                return;
-              }
               resolve({ code: code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : 255), stdout, stderr });
             });
             if (stdinPrefix) ch.write(stdinPrefix);
@@ -162,6 +181,14 @@ export class SshHost implements RemoteHost {
           });
         }),
     );
+  }
+
+  /** Stop a timed-out or aborted command and everything it started (its process group). */
+  private killGroup(pid: number, sudo: boolean): void {
+    const kill = this.exec(`kill -TERM -- -${pid} 2>/dev/null; sleep 1; kill -KILL -- -${pid} 2>/dev/null; true`, { sudo, timeoutMs: 15_000 })
+      .then(() => undefined, (e: Error) => log.debug(`${this.name}: could not stop process group ${pid}: ${e.message}`))
+      .finally(() => this.pendingKills.delete(kill));
+    this.pendingKills.add(kill);
   }
 
   /** How this session reaches root: as root already, sudo without password, or sudo with one. */
@@ -274,6 +301,7 @@ export class SshHost implements RemoteHost {
 
   async close(): Promise<void> {
     const hooks = this.closeHooks.splice(0);
+    await Promise.all([...this.pendingKills]);
     if (!this.closed) {
       this.closed = true;
       await new Promise<void>((resolve) => {
