@@ -146,6 +146,19 @@ function claimSlot(dir: string, prefer?: number): { slot: number; claim: string 
   throw new LabError(`no free lab slot: ${SLOTS} labs are up (scripts/lab status --dir … ; scripts/lab down --dir …)`);
 }
 
+// ---------------------------------------------------------------- cgroups
+
+/**
+ * A machine's own cgroup in each hierarchy nspawn uses: cgroup v2 alone (/sys/fs/cgroup), or the
+ * hybrid layout (name=systemd at /sys/fs/cgroup/systemd, v2 at /sys/fs/cgroup/unified).
+ */
+function machineCgroups(machine: string): string[] {
+  const roots = existsSync('/sys/fs/cgroup/cgroup.procs') && !existsSync('/sys/fs/cgroup/systemd')
+    ? ['/sys/fs/cgroup']
+    : ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'].filter((r) => existsSync(join(r, 'cgroup.procs')));
+  return roots.map((r) => join(r, 'palisade-lab', machine));
+}
+
 // ---------------------------------------------------------------- files inside a host's overlay
 
 /** Makes `rel` (a directory) in the overlay upper dir with the owner and mode it has in the base image. */
@@ -362,7 +375,12 @@ async function up(opts: UpOptions): Promise<void> {
       `--bind=${h.loopDevice}:/dev/vdb`, `--property=DeviceAllow=${h.loopDevice} rwm`,
       '--console=read-only', '--resolv-conf=off', '--link-journal=no', '--timezone=off',
     ];
-    const pid = startDetached('systemd-nspawn', args, join(h.hostDir, 'console.log'));
+    const procsFiles = machineCgroups(h.machine).map((cg) => {
+      rec.add({ kind: 'cgroup', path: cg });
+      mkdirSync(cg, { recursive: true });
+      return join(cg, 'cgroup.procs');
+    });
+    const pid = startDetached(join(here, 'in-cgroup.sh'), [procsFiles.join(','), 'systemd-nspawn', ...args], join(h.hostDir, 'console.log'));
     h.nspawnPid = pid;
     rec.add({ kind: 'process', what: `${h.name} nspawn`, pid, start: procStart(pid) ?? '' });
   }

@@ -3,8 +3,8 @@
  * teardown that removes exactly those resources, in reverse order, each step tolerant of a
  * resource that is already gone (so `down` is safe twice and clears a killed run's leftovers).
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { LabState, Resource } from './types.ts';
 import { procAlive, readJson, run, sleepSync, tryRun, writeAtomic } from './sys.ts';
 
@@ -65,6 +65,46 @@ export function loopsOf(file: string): string[] {
   return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
 }
 
+/** PIDs in a cgroup directory and all below it. */
+function cgroupPids(path: string): number[] {
+  if (!existsSync(path)) return [];
+  const out: number[] = [];
+  try {
+    out.push(...readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
+  } catch {}
+  for (const e of subdirs(path)) out.push(...cgroupPids(join(path, e)));
+  return out;
+}
+
+function subdirs(path: string): string[] {
+  try {
+    return readdirSync(path).filter((e) => {
+      try {
+        return statSync(join(path, e)).isDirectory();
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** rmdir a cgroup and its children, deepest first (a cgroup is removed with rmdir, never rm -r). */
+function rmdirTree(path: string): boolean {
+  for (const e of subdirs(path)) rmdirTree(join(path, e));
+  for (let i = 0; i < 20; i++) {
+    try {
+      rmdirSync(path);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      sleepSync(50);
+    }
+  }
+  return false;
+}
+
 function waitGone(pids: { pid: number; start: string }[], ms: number): boolean {
   const until = Date.now() + ms;
   for (;;) {
@@ -118,6 +158,22 @@ export function teardown(state: LabState, log: (s: string) => void = () => {}): 
     if (pids.length) problems.push(`processes left in netns ${r.name}: ${pids.join(' ')}`);
   }
 
+  // 2b. anything left in a machine's own cgroups (ours: only the lab puts processes there).
+  for (const r of rs) {
+    if (r.kind !== 'cgroup') continue;
+    let pids = cgroupPids(r.path);
+    for (let i = 0; i < 40 && pids.length; i++) {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+      sleepSync(100);
+      pids = cgroupPids(r.path);
+    }
+    if (pids.length) problems.push(`processes left in cgroup ${r.path}: ${pids.join(' ')}`);
+  }
+
   // 3. the rest, in reverse order.
   for (const r of rs) {
     switch (r.kind) {
@@ -150,6 +206,14 @@ export function teardown(state: LabState, log: (s: string) => void = () => {}): 
         break;
       case 'path':
         rmSync(r.path, { recursive: true, force: true });
+        break;
+      case 'cgroup':
+        if (existsSync(r.path) && !rmdirTree(r.path)) problems.push(`cannot remove cgroup ${r.path}`);
+        else {
+          try {
+            rmdirSync(dirname(r.path)); // the shared parent, only when no other lab uses it
+          } catch {}
+        }
         break;
       case 'slot':
         try {

@@ -46,7 +46,9 @@ export type Resource =
   | { kind: 'veth'; name: string }
   | { kind: 'loop'; file: string; device?: string }
   | { kind: 'process'; what: string; pid: number; start: string }
-  | { kind: 'path'; path: string };
+  | { kind: 'path'; path: string }
+  /** a cgroup directory the lab made for one machine (one per hierarchy) */
+  | { kind: 'cgroup'; path: string };
 
 export interface LabState {
   version: 1;

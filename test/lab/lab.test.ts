@@ -123,6 +123,18 @@ describe('the shared lab', () => {
     expect(yaml).toMatch(/viaJumpHost: true/);
   });
 
+  it('hosts do not share a cgroup tree: stopping a unit on one host leaves the same unit on another running', () => {
+    for (const h of ['host3', 'host4']) ok(h, 'systemctl stop labiso 2>/dev/null; systemd-run --quiet --unit=labiso sleep 600');
+    try {
+      ok('host3', 'systemctl stop labiso');
+      expect(labSsh('host3', 'systemctl is-active labiso').stdout.trim()).not.toBe('active');
+      expect(ok('host4', 'systemctl is-active labiso')).toBe('active');
+      expect(ok('host4', 'pgrep -x sleep')).toMatch(/^\d+/);
+    } finally {
+      for (const h of ['host3', 'host4']) labSsh(h, 'systemctl stop labiso');
+    }
+  });
+
   it('status reports every host up', () => {
     const r = spawnSync(join(repo, 'scripts/lab'), ['status', '--dir', lab.dir, '--json'], { encoding: 'utf8', timeout: 60_000 });
     const s = JSON.parse(r.stdout) as { up: boolean; hosts: { name: string; ssh: boolean }[] };
@@ -156,6 +168,7 @@ describe('a lab killed halfway, brought up again and taken down', () => {
         if (f[19] === r.start && f[0] !== 'Z') out.push(`process ${r.what} ${r.pid}`);
       }
       if (r.kind === 'slot' && existsSync(r.claim)) out.push(`slot claim ${r.claim}`);
+      if (r.kind === 'cgroup' && existsSync(r.path)) out.push(`cgroup ${r.path}`);
     }
     return out;
   }
