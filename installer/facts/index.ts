@@ -41,7 +41,7 @@ export async function gatherFacts(host: RemoteHost, opts: GatherOptions): Promis
       hint: 'check that the SSH user can run sudo without a prompt and the host has a POSIX /bin/sh',
     });
   }
-  return parseProbeOutput(r.stdout, {
+  const facts = parseProbeOutput(r.stdout, {
     name: host.name,
     address: host.address,
     fqdn: opts.fqdn,
@@ -49,4 +49,6 @@ export async function gatherFacts(host: RemoteHost, opts: GatherOptions): Promis
     sentAtMs,
     receivedAtMs,
   });
+  if (opts.diskLatency === false) facts.notes.push('disk latency: skipped (--no-disk-probe)');
+  return facts;
 }

@@ -134,20 +134,27 @@ export const diskLatency: HostCheck = (c) => {
   return f(c, 'disk.latency', 'disk sync latency', status, `p99 ${ms(l.p99Ms)} (${l.method}, ${l.samples} writes in ${l.path.replace(/\/\.palisade-preflight.*$/, '')})`, req, coarse ? 'dd is coarse (process start-up jitter): install fio on the host for a figure that can fail' : 'put /var/lib on an SSD/NVMe, or a controller with a write cache');
 };
 
-/** Clock skew: host clock minus the admin clock at the midpoint of the bracket the host read it in. */
-export function clockSkew(facts: HostFacts): { skewMs: number; uncertaintyMs: number } | undefined {
+/**
+ * Clock skew: the host read its clock between the admin's send and the first
+ * output bytes, so the skew lies in [epoch - received, epoch - sent]. Judged on
+ * the smallest |skew| in that interval: a slow link never makes a failure up.
+ */
+export function clockSkew(facts: HostFacts): { lowMs: number; highMs: number; minAbsMs: number } | undefined {
   const t = facts.time;
   if (t.epochMs === undefined || t.sentAtMs === undefined || t.receivedAtMs === undefined) return undefined;
-  return { skewMs: t.epochMs - (t.sentAtMs + t.receivedAtMs) / 2, uncertaintyMs: Math.max(0, (t.receivedAtMs - t.sentAtMs) / 2) };
+  const lowMs = t.epochMs - Math.max(t.receivedAtMs, t.sentAtMs);
+  const highMs = t.epochMs - t.sentAtMs;
+  return { lowMs, highMs, minAbsMs: lowMs > 0 ? lowMs : highMs < 0 ? -highMs : 0 };
 }
 
+const signed = (n: number) => `${n >= 0 ? '+' : '-'}${Math.round(Math.abs(n))}`;
 export const clockSkewCheck: HostCheck = (c) => {
   const req = `|skew| <= ${SKEW_FAIL_MS} ms vs the admin machine (warn > ${SKEW_WARN_MS} ms)`;
   const s = clockSkew(c.facts);
   if (!s) return f(c, 'time.skew', 'clock skew', 'fail', 'unknown (host clock unreadable)', req, 'check `date` on the host');
-  const a = Math.abs(s.skewMs);
-  const status: CheckStatus = a > SKEW_FAIL_MS ? 'fail' : a > SKEW_WARN_MS ? 'warn' : 'pass';
-  return f(c, 'time.skew', 'clock skew', status, `${s.skewMs >= 0 ? '+' : '-'}${Math.round(a)} ms (±${Math.round(s.uncertaintyMs)} ms)`, req, 'synchronise the clocks of the hosts and the admin machine to the same NTP source (chrony)');
+  const status: CheckStatus = s.minAbsMs > SKEW_FAIL_MS ? 'fail' : s.minAbsMs > SKEW_WARN_MS ? 'warn' : 'pass';
+  const measured = Math.round(s.lowMs) === Math.round(s.highMs) ? `${signed(s.lowMs)} ms` : `${signed(s.lowMs)} to ${signed(s.highMs)} ms`;
+  return f(c, 'time.skew', 'clock skew', status, measured, req, 'synchronise the clocks of the hosts and the admin machine to the same NTP source (chrony)');
 };
 
 export const timeSync: HostCheck = (c) => {
