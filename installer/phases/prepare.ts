@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { sh } from '../core/quote.ts';
+
+/**
+ * Host preparation for the cluster, as pure functions: the files to write
+ * (sysctls, modules to load at boot, the /etc/hosts entry for the FQDN), a
+ * probe that says what is not in place, and the script that puts it in place,
+ * skipping (and saying so) what the host cannot do — a container host cannot
+ * load kernel modules or set some sysctls.
+ */
+export const PREPARE_FILES = {
+  sysctl: '/etc/sysctl.d/90-palisade.conf',
+  modules: '/etc/modules-load.d/palisade.conf',
+  hosts: '/etc/hosts',
+} as const;
+
+export const MODULES = ['overlay', 'br_netfilter'] as const;
+export const SYSCTLS: ReadonlyArray<[string, string]> = [
+  ['net.ipv4.ip_forward', '1'],
+  ['net.bridge.bridge-nf-call-iptables', '1'],
+  ['net.bridge.bridge-nf-call-ip6tables', '1'],
+];
+const MARK = '# palisade';
+
+export interface PrepareInput {
+  fqdn: string;
+  /** where the FQDN points: the VIP, or the first controller */
+  fqdnAddress: string;
+}
+
+export function sysctlFile(): string {
+  return `# written by palisade: what the cluster network needs\n${SYSCTLS.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
+}
+export function modulesFile(): string {
+  return `# written by palisade: kernel modules the cluster needs\n${MODULES.join('\n')}\n`;
+}
+export const hostsLine = (i: PrepareInput): string => `${i.fqdnAddress} ${i.fqdn} ${MARK}`;
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** Prints one `TODO <item>` line per thing not in place; nothing when the host is prepared. */
+export function prepareProbe(i: PrepareInput): string {
+  return [
+    sh`[ "$(sha256sum < ${PREPARE_FILES.sysctl} 2>/dev/null | cut -d' ' -f1)" = ${sha(sysctlFile())} ] || echo 'TODO sysctl'`,
+    sh`[ "$(sha256sum < ${PREPARE_FILES.modules} 2>/dev/null | cut -d' ' -f1)" = ${sha(modulesFile())} ] || echo 'TODO modules'`,
+    // swap configured at boot (a container host may see swap it cannot turn off: the run notes it)
+    `! grep -qE '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null || echo 'TODO swap'`,
+    sh`grep -qxF ${hostsLine(i)} ${PREPARE_FILES.hosts} || echo 'TODO hosts'`,
+  ].join('\n');
+}
+
+export function parseProbe(stdout: string): string[] {
+  return stdout.split('\n').filter((l) => l.startsWith('TODO ')).map((l) => l.slice(5).trim());
+}
+
+/**
+ * Put everything in place. Prints `NOTE ...` lines for what the host cannot do
+ * (skipped, not failed). The files are small and not secret: written with
+ * printf from quoted arguments.
+ */
+export function prepareScript(i: PrepareInput): string {
+  const lines = [
+    'set -u',
+    sh`install -d -m 0755 /etc/sysctl.d /etc/modules-load.d`,
+    sh`printf '%s' ${sysctlFile()} > ${PREPARE_FILES.sysctl}`,
+    sh`printf '%s' ${modulesFile()} > ${PREPARE_FILES.modules}`,
+    ...MODULES.map((m) => sh`if ! grep -qw ${`^${m}`} /proc/modules 2>/dev/null && ! modprobe ${m} 2>/dev/null; then [ -d ${`/sys/module/${m}`} ] || echo ${`NOTE skipped: host cannot load kernel module ${m}`}; fi`),
+    ...SYSCTLS.map(([k, v]) => sh`if [ "$(sysctl -n ${k} 2>/dev/null)" != ${v} ] && ! sysctl -q -w ${`${k}=${v}`} >/dev/null 2>&1; then echo ${`NOTE skipped: host cannot set ${k}`}; fi`),
+    // swap off now and at boot
+    `if [ -n "$(tail -n +2 /proc/swaps 2>/dev/null)" ]; then swapoff -a 2>/dev/null || echo 'NOTE skipped: host cannot turn swap off (swapoff failed)'; fi`,
+    `if grep -qE '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null; then sed -i.palisade-bak -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# \\1 ${MARK}: swap off/' /etc/fstab; fi`,
+    // the FQDN resolves on every host (replace an older palisade line)
+    sh`sed -i ${`/ ${MARK}$/d`} ${PREPARE_FILES.hosts} && echo ${hostsLine(i)} >> ${PREPARE_FILES.hosts}`,
+    'true',
+  ];
+  return lines.join('\n');
+}
+
+export function parseNotes(stdout: string): string[] {
+  return stdout.split('\n').filter((l) => l.startsWith('NOTE ')).map((l) => l.slice(5).trim());
+}

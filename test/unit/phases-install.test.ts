@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../installer/config/load.ts';
+import { renderManifests, renderTemplate, objectMatches } from '../../installer/cluster/manifests.ts';
+import { nodeSpecs, registryUrl, clusterSpec } from '../../installer/phases/install-context.ts';
+import { INSTALL_PHASES } from '../../installer/phases/install.ts';
+import { parseNotes, parseProbe, prepareProbe, prepareScript } from '../../installer/phases/prepare.ts';
+import { selectPhases } from '../../installer/phases/orchestrator.ts';
+
+const yaml = `apiVersion: palisade/v1
+cluster: { name: lab, fqdn: palisade.lab.internal }
+hosts:
+  - { name: host1, address: 10.231.0.10, role: controller }
+  - { name: host2, address: 10.231.0.11, role: controller }
+  - { name: host3, address: 10.231.0.12, role: controller }
+  - { name: host4, address: 10.231.0.13, role: worker }
+`;
+
+describe('install phases', () => {
+  it('run in the documented order', () => {
+    expect(INSTALL_PHASES.map((p) => p.id)).toEqual(['bundle', 'connect', 'facts', 'preflight', 'prepare', 'encrypt', 'keys', 'registry', 'seed', 'cluster', 'secrets', 'verify', 'report']);
+    // context phases always run; --only picks one more
+    expect([...selectPhases(INSTALL_PHASES, { only: 'cluster' })]).toEqual(['bundle', 'connect', 'cluster']);
+  });
+
+  it('node order: first controller, other controllers, workers; registry on the first controller', async () => {
+    const { config } = await parseConfig(yaml, '/tmp/palisade.yaml');
+    expect(nodeSpecs(config).map((n) => `${n.name}:${n.role}`)).toEqual(['host1:first', 'host2:server', 'host3:server', 'host4:agent']);
+    expect(registryUrl(config)).toBe('https://10.231.0.10:5000');
+  });
+
+  it('cluster spec carries the token, the registry mirror with our CA, and the data dir', async () => {
+    const { config } = await parseConfig(yaml, '/tmp/palisade.yaml');
+    const keys = { secrets: { joinToken: 'T0KEN-123456', registry: { username: 'u', password: 'p', htpasswd: '' } }, rootCa: { certPem: 'CA' } } as never;
+    expect(clusterSpec(config, keys, '/var/lib/palisade/k3s')).toMatchObject({ token: 'T0KEN-123456', firstServer: { name: 'host1' }, registry: { endpoint: '10.231.0.10:5000', caPem: 'CA' }, dataDir: '/var/lib/palisade/k3s' });
+  });
+});
+
+describe('prepare hosts', () => {
+  const i = { fqdn: 'palisade.lab.internal', fqdnAddress: '10.231.0.10' };
+  it('probe and script name the FQDN line and the files', () => {
+    expect(prepareProbe(i)).toContain("'10.231.0.10 palisade.lab.internal # palisade'");
+    expect(prepareScript(i)).toContain('/etc/sysctl.d/90-palisade.conf');
+    expect(prepareScript(i)).toMatch(/modprobe br_netfilter/);
+  });
+  it('parses TODO and NOTE lines', () => {
+    expect(parseProbe('TODO sysctl\nTODO hosts\n')).toEqual(['sysctl', 'hosts']);
+    expect(parseProbe('')).toEqual([]);
+    expect(parseNotes('x\nNOTE skipped: host cannot load kernel module br_netfilter\n')).toEqual(['skipped: host cannot load kernel module br_netfilter']);
+  });
+});
+
+describe('manifests', () => {
+  const values = {
+    secretsAtRestKey: 'QQ==', jwtPrivateKey: 'Qg==', jwtPublicKey: 'Qw==', passwordSalt: 'RA==', rootCaCert: 'RQ==', intermediateCaCert: 'Rg==',
+    dockerConfigJson: 'Rw==', ingressCert: 'SA==', ingressKey: 'SQ==', ingressSource: 'generated', fqdn: 'palisade.lab.internal', registry: 'https://r:5000', bundle: 'b 1', version: '1',
+  };
+  it('namespace first, then secrets in palisade-system, pull secret and TLS secret typed', async () => {
+    const objs = await renderManifests(values);
+    expect(objs[0]).toMatchObject({ kind: 'Namespace', metadata: { name: 'palisade-system' } });
+    expect(objs.filter((o) => o.kind === 'Secret').every((o) => o.metadata.namespace === 'palisade-system')).toBe(true);
+    expect(objs.find((o) => o.metadata.name === 'palisade-registry')).toMatchObject({ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': 'Rw==' } });
+    expect(objs.find((o) => o.metadata.name === 'palisade-ingress-tls')).toMatchObject({ type: 'kubernetes.io/tls', data: { 'tls.crt': 'SA==', 'tls.key': 'SQ==' } });
+  });
+  it('a value cannot break out of its quotes; a missing value is an error', () => {
+    const o = renderTemplate('kind: ConfigMap\nmetadata: { name: x }\ndata:\n  a: "{{ v }}"\n', { v: 'x"\ninjected: true' });
+    expect(o[0]?.data).toEqual({ a: 'x"\ninjected: true' });
+    expect(() => renderTemplate('a: "{{ nope }}"', {})).toThrow(/no value for \{\{ nope \}\}/);
+  });
+  it('objectMatches compares data and type', () => {
+    const want = { kind: 'Secret', metadata: { name: 'a' }, type: 'Opaque', data: { k: 'dg==' } };
+    expect(objectMatches(want, { ...want, metadata: { name: 'a', uid: 'x' } })).toBe(true);
+    expect(objectMatches(want, { ...want, data: { k: 'eA==' } })).toBe(false);
+    expect(objectMatches(want, undefined)).toBe(false);
+  });
+});
