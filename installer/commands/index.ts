@@ -7,6 +7,8 @@ import { packCommands } from './pack.ts';
 import { keysCommands } from './keys.ts';
 import { hostsCommands } from './hosts.ts';
 import { preflightCommands } from './preflight.ts';
+import { installCommands } from './install.ts';
+import { statusCommands } from './status.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
@@ -18,4 +20,6 @@ export const commandModules: CommandModule[] = [
   hostsCommands,
   preflightCommands,
   encryptionCommands,
+  installCommands,
+  statusCommands,
 ];
