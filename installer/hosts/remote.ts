@@ -185,7 +185,7 @@ export class SshHost implements RemoteHost {
 
   /** Stop a timed-out or aborted command and everything it started (its process group). */
   private killGroup(pid: number, sudo: boolean): void {
-    const kill = this.exec(`kill -TERM -- -${pid} 2>/dev/null; sleep 1; kill -KILL -- -${pid} 2>/dev/null; true`, { sudo, timeoutMs: 15_000 })
+    const kill = this.exec(`kill -s TERM -- -${pid} 2>/dev/null; sleep 1; kill -s KILL -- -${pid} 2>/dev/null; true`, { sudo, timeoutMs: 15_000 })
       .then(() => undefined, (e: Error) => log.debug(`${this.name}: could not stop process group ${pid}: ${e.message}`))
       .finally(() => this.pendingKills.delete(kill));
     this.pendingKills.add(kill);
