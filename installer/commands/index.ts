@@ -5,6 +5,7 @@ import { bundleCommands } from './bundle.ts';
 import { registryCommands } from './registry.ts';
 import { packCommands } from './pack.ts';
 import { keysCommands } from './keys.ts';
+import { certsCommands } from './certs.ts';
 import { hostsCommands } from './hosts.ts';
 import { preflightCommands } from './preflight.ts';
 import { installCommands } from './install.ts';
@@ -17,6 +18,7 @@ export const commandModules: CommandModule[] = [
   registryCommands,
   packCommands,
   keysCommands,
+  certsCommands,
   hostsCommands,
   preflightCommands,
   encryptionCommands,
