@@ -32,6 +32,8 @@ export const b64 = (s: string): string => Buffer.from(s).toString('base64');
 /** Does the live object carry the data (and type) we want? */
 export function objectMatches(want: KubeObject, live: KubeObject | undefined): boolean {
   if (!live) return false;
-  const eq = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+  // the API server returns map keys sorted: compare without regard to order
+  const sorted = (o: unknown) => JSON.stringify(Object.entries((o ?? {}) as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const eq = (a: unknown, b: unknown) => sorted(a) === sorted(b);
   return eq(want.data, live.data) && (want.type === undefined || want.type === live.type) && eq(want.metadata.annotations, live.metadata.annotations);
 }

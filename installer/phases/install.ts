@@ -514,6 +514,14 @@ export function renderSummary(r: InstallReport): string {
   return lines.join('\n') + '\n';
 }
 
+/** The CAs, the API, registry and ingress certificates, and the host certificate that expires first. */
+function certificateSummary(keys: KeySet): Array<{ name: string; expiresAt: string }> {
+  const main = [KEY_NAMES.rootCa, KEY_NAMES.intermediateCa, KEY_NAMES.api, KEY_NAMES.registry, KEY_NAMES.ingress, KEY_NAMES.ingressFallback];
+  const withExpiry = keys.entries.filter((e) => e.expiresAt);
+  const firstHost = withExpiry.filter((e) => e.name.startsWith('tls/host/')).sort((a, b) => a.expiresAt!.localeCompare(b.expiresAt!))[0];
+  return [...withExpiry.filter((e) => (main as readonly string[]).includes(e.name)), ...(firstHost ? [firstHost] : [])].map((e) => ({ name: e.name, expiresAt: e.expiresAt! }));
+}
+
 export const reportPhase: P = {
   id: 'report',
   title: 'Write the install report',
@@ -532,7 +540,7 @@ export const reportPhase: P = {
       versions: { palisade: process.env.npm_package_version ?? '0.1.0', cluster: await ctx.driver.version(apiHost(ctx)).catch(() => undefined) },
       hosts: ctx.config.hosts.map((h) => ({ name: h.name, role: h.role, address: h.address })),
       endpoints: { api: `https://${fqdn}:${API_PORT}`, registry: registryUrl(ctx.config), ingress: `https://${fqdn}` },
-      certificates: keys.entries.filter((e) => e.expiresAt).map((e) => ({ name: e.name, expiresAt: e.expiresAt! })).sort((a, b) => a.expiresAt.localeCompare(b.expiresAt)).slice(0, 6),
+      certificates: certificateSummary(keys),
       keystore: ctx.keystorePath,
       kubeconfig: files.kubeconfig,
       verify: ctx.report.verify,

@@ -87,7 +87,7 @@ export async function runPhases<C>(o: RunOptions<C>): Promise<RunResult> {
     if (!(await p.shouldRun(o.ctx, { ...(host ? { host } : {}), journal: jrec }))) {
       if (jrec?.status !== 'done' && !o.dryRun) await journal?.mark(p.id, host, 'done', { note: 'up to date' });
       ev('skipped', { message: 'up to date' });
-      t.skip(`${host ?? p.title}: up to date`);
+      t.skip('up to date');
       return;
     }
     if (!o.dryRun) await journal?.mark(p.id, host, 'running');

@@ -71,5 +71,6 @@ describe('manifests', () => {
     expect(objectMatches(want, { ...want, metadata: { name: 'a', uid: 'x' } })).toBe(true);
     expect(objectMatches(want, { ...want, data: { k: 'eA==' } })).toBe(false);
     expect(objectMatches(want, undefined)).toBe(false);
+    expect(objectMatches({ ...want, data: { b: 'Yg==', a: 'YQ==' } }, { ...want, data: { a: 'YQ==', b: 'Yg==' } })).toBe(true);
   });
 });
