@@ -44,6 +44,7 @@ export const encryptionSchema = z.object({
   allowUnopened: z.boolean().default(false).describe('accept hosts without device-mapper: disks are formatted and bound but not opened'),
   pbkdfMemoryKiB: z.number().int().min(32).max(4194304).optional().describe('argon2 memory cost in KiB for the recovery key slot (default: cryptsetup benchmark)'),
   iterTimeMs: z.number().int().min(1).optional().describe('key-slot unlock time in ms the PBKDF is tuned to (default: cryptsetup, 2000)'),
+  pbkdfIterations: z.number().int().min(4).optional().describe('fixed PBKDF cost for the recovery key slot instead of cryptsetup\'s benchmark (argon2 passes, or pbkdf2 iterations, min 1000); the key is 256 random bits, so a low cost is safe; labs and slow hosts'),
   mountPoint: z.string().startsWith('/', 'must be an absolute path').optional().describe('where the first encrypted disk is mounted once opened (default /var/lib/palisade)'),
 });
 

@@ -13,6 +13,7 @@ import {
   mkfsCommand,
   openCommand,
   REMOTE_PRELUDE,
+  SIGNAL_MARKER,
   tangAdvertisementCommand,
   TPM_PROBE_TEXT,
   tpmProbeCommand,
@@ -279,7 +280,7 @@ async function applyHost(host: RemoteHost, hp: HostPlan, facts: HostEncryptionFa
         await run(host, wipeCommand(d.device), `wiping ${d.device}`, 'encryption.wipe', resumeHint);
         await progress({ device: d.device, step: 'wiped', detail: d.wipes.join('; ') });
       }
-      await run(host, luksFormatCommand({ device: d.device, uuid, label: d.volume, settings: s }), `luksFormat ${d.device}`, 'encryption.format', resumeHint, key);
+      await formatDisk(host, luksFormatCommand({ device: d.device, uuid, label: d.volume, settings: s }), d.device, resumeHint, key);
       await progress({ device: d.device, step: 'formatted', detail: uuid });
       if (d.addBinding) {
         await bind(host, d.device, d.addBinding, key, name);
@@ -362,6 +363,28 @@ async function applyHost(host: RemoteHost, hp: HostPlan, facts: HostEncryptionFa
     results.push({ device: d.device, action: d.action, outcome: outcomes.get(d.device) ?? 'unchanged', state: states.get(d.device) ?? 'closed', verification });
   }
   return results;
+}
+
+/**
+ * luksFormat, tried once more when cryptsetup was killed by a signal: its PBKDF
+ * benchmark can die of SIGFPE on a busy host with a very low iterTimeMs. The
+ * disk was blank or wiped and the key and UUID are the escrowed ones, so a
+ * second format is the same operation.
+ */
+async function formatDisk(host: RemoteHost, cmd: string, device: string, hint: string, key: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await host.exec(cmd, { sudo: true, stdin: key });
+    if (r.code === 0) return;
+    const sig = new RegExp(`${SIGNAL_MARKER} (\\d+)`).exec(r.stderr)?.[1];
+    if (sig && attempt < 2) {
+      log.warn(`${host.name}: cryptsetup luksFormat ${device} was killed by signal ${sig}; trying once more`);
+      continue;
+    }
+    const why = sig
+      ? `cryptsetup was killed by signal ${sig}${sig === '8' ? ' (SIGFPE: its PBKDF benchmark; set encryption.pbkdfIterations, or raise encryption.iterTimeMs)' : ''}`
+      : lastLines(r.stderr.split('\n').filter((l) => !l.includes(SIGNAL_MARKER)).join('\n') || r.stdout) || 'no output';
+    throw new PalisadeError('encryption.format', `${host.name}: luksFormat ${device} failed (exit ${r.code}): ${why}`, { hint });
+  }
 }
 
 async function bind(host: RemoteHost, device: string, binding: Binding, key: string, escrowName: string): Promise<void> {

@@ -43,16 +43,32 @@ export interface FormatOptions {
   device: string;
   uuid: string;
   label: string;
-  settings: Pick<HostEncryptionSettings, 'cipher' | 'pbkdf' | 'pbkdfMemoryKiB' | 'iterTimeMs'>;
+  settings: Pick<HostEncryptionSettings, 'cipher' | 'pbkdf' | 'pbkdfMemoryKiB' | 'iterTimeMs'> & Partial<Pick<HostEncryptionSettings, 'pbkdfIterations'>>;
 }
 
-/** luksFormat with the recovery key on stdin. The UUID is chosen (and escrowed) before. */
+/** Printed on stderr when the command was killed by a signal (the shell's exit code says which). */
+export const SIGNAL_MARKER = '@@palisade-killed-by-signal';
+
+/**
+ * luksFormat with the recovery key on stdin. The UUID is chosen (and escrowed) before.
+ * With a fixed cost (pbkdfIterations) cryptsetup skips its PBKDF benchmark, which
+ * can die of SIGFPE when it measures 0 ms (very low --iter-time on a busy host).
+ * The command does not replace the shell, so a signal death shows as exit 128+N
+ * with a marker on stderr.
+ */
 export function luksFormatCommand(o: FormatOptions): string {
-  const args = ['cryptsetup', 'luksFormat', '--type', 'luks2', '--batch-mode', '--cipher', o.settings.cipher, '--pbkdf', o.settings.pbkdf];
-  if (o.settings.pbkdfMemoryKiB !== undefined && o.settings.pbkdf !== 'pbkdf2') args.push('--pbkdf-memory', String(o.settings.pbkdfMemoryKiB));
-  if (o.settings.iterTimeMs !== undefined) args.push('--iter-time', String(o.settings.iterTimeMs));
+  const s = o.settings;
+  const args = ['cryptsetup', 'luksFormat', '--type', 'luks2', '--batch-mode', '--cipher', s.cipher, '--pbkdf', s.pbkdf];
+  if (s.pbkdfMemoryKiB !== undefined && s.pbkdf !== 'pbkdf2') args.push('--pbkdf-memory', String(s.pbkdfMemoryKiB));
+  if (s.pbkdfIterations !== undefined) {
+    args.push('--pbkdf-force-iterations', String(s.pbkdf === 'pbkdf2' ? Math.max(1000, s.pbkdfIterations) : s.pbkdfIterations));
+    if (s.pbkdf !== 'pbkdf2') args.push('--pbkdf-parallel', '1');
+  } else if (s.iterTimeMs !== undefined) args.push('--iter-time', String(s.iterTimeMs));
   args.push('--label', o.label, '--subsystem', LUKS_SUBSYSTEM, '--uuid', o.uuid, '--key-file=-', o.device);
-  return withPrelude(sh`${args}`);
+  return withPrelude(`${sh`${args}`}
+palisade_rc=$?
+if [ $palisade_rc -gt 128 ]; then echo "${SIGNAL_MARKER} $((palisade_rc - 128))" >&2; fi
+exit $palisade_rc`);
 }
 
 /** Remove every signature (filesystem, partition table, old LUKS header) before formatting. */

@@ -21,6 +21,7 @@ export function hostEncryptionSettings(config: PalisadeConfig, host: HostConfig)
     pbkdf: enc.pbkdf ?? 'argon2id',
     pbkdfMemoryKiB: enc.pbkdfMemoryKiB,
     iterTimeMs: enc.iterTimeMs,
+    pbkdfIterations: enc.pbkdfIterations,
     allowUnopened: enc.allowUnopened ?? false,
     mountPoint: enc.mountPoint ?? DEFAULT_MOUNT_POINT,
   };

@@ -17,6 +17,8 @@ export interface HostEncryptionSettings {
   pbkdf: 'argon2id' | 'argon2i' | 'pbkdf2';
   pbkdfMemoryKiB: number | undefined;
   iterTimeMs: number | undefined;
+  /** fixed PBKDF cost: no benchmark (argon2 passes, pbkdf2 iterations) */
+  pbkdfIterations: number | undefined;
   allowUnopened: boolean;
   mountPoint: string;
 }

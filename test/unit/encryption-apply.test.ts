@@ -35,6 +35,7 @@ class ScriptedHost implements RemoteHost {
   state: string;
   tangDown = false;
   bindFails = false;
+  formatSignals = 0;
   formattedUuid: string | undefined;
   constructor(
     initial: string,
@@ -51,6 +52,10 @@ class ScriptedHost implements RemoteHost {
     if (cmd.includes('curl -fsS')) return this.tangDown ? { code: 7, stdout: '', stderr: 'curl: (7) Failed to connect to 127.0.0.1 port 7598' } : ok(fx('tang-adv-a.json'));
     if (cmd.includes('wipefs')) return ok();
     if (cmd.includes('luksFormat')) {
+      if (this.formatSignals > 0) {
+        this.formatSignals--;
+        return { code: 136, stdout: '', stderr: '@@palisade-killed-by-signal 8\n' };
+      }
       this.formattedUuid = /--uuid (\S+)/.exec(cmd)?.[1];
       this.state = 'ours-unbound';
       return ok();
@@ -213,5 +218,20 @@ describe('applyEncryption', () => {
     expect(text).toMatch(/h1: \/dev\/vdb formatted, bound, not opened/);
     expect(text.indexOf('recovery key stored')).toBeLessThan(text.indexOf('LUKS2 formatted'));
     expect(text).not.toContain(ks.saved.get('luks-recovery/h1/vdb')!.value);
+  });
+
+  it('luksFormat killed by a signal (SIGFPE in the PBKDF benchmark) is tried once more, then reported with the fix', async () => {
+    const once = await setup('blank');
+    once.host.formatSignals = 1;
+    const r1 = await once.run();
+    expect(r1.ok).toBe(true);
+    expect(once.host.calls.filter((c) => c.cmd.includes('luksFormat'))).toHaveLength(2);
+
+    const twice = await setup('blank');
+    twice.host.formatSignals = 2;
+    const r2 = await twice.run();
+    expect(r2.hosts[0]!.error?.code).toBe('encryption.format');
+    expect(r2.hosts[0]!.error?.message).toMatch(/failed \(exit 136\): cryptsetup was killed by signal 8 \(SIGFPE: .*encryption\.pbkdfIterations/);
+    expect(r2.hosts[0]!.error?.hint).toMatch(/recovery key is in the keystore/);
   });
 });

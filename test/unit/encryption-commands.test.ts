@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,6 +7,7 @@ import {
   luksFormatCommand,
   pinReleaseCommand,
   REMOTE_PRELUDE,
+  SIGNAL_MARKER,
   tangAdvertisementCommand,
   testKeyCommand,
   tpmProbeCommand,
@@ -21,11 +23,22 @@ const settings = { cipher: 'aes-xts-plain64', pbkdf: 'argon2id' as const, pbkdfM
 
 describe('command lines', () => {
   it('luksFormat reads the key from stdin and tags the header as palisade', () => {
-    const c = body(luksFormatCommand({ device: '/dev/vdb', uuid: '11111111-2222-3333-4444-555555555555', label: 'palisade-vdb', settings }));
+    const c = body(luksFormatCommand({ device: '/dev/vdb', uuid: '11111111-2222-3333-4444-555555555555', label: 'palisade-vdb', settings })).split('\n')[0];
     expect(c).toBe(
       'cryptsetup luksFormat --type luks2 --batch-mode --cipher aes-xts-plain64 --pbkdf argon2id --pbkdf-memory 65536 --iter-time 500 --label palisade-vdb --subsystem palisade --uuid 11111111-2222-3333-4444-555555555555 --key-file=- /dev/vdb',
     );
     expect(body(luksFormatCommand({ device: '/dev/vdb', uuid: 'u', label: 'l', settings: { ...settings, pbkdf: 'pbkdf2' } }))).not.toMatch(/--pbkdf-memory/);
+  });
+
+  it('luksFormat with a fixed PBKDF cost skips the benchmark; a signal death is reported, not hidden by exec', async () => {
+    const c = body(luksFormatCommand({ device: '/dev/vdb', uuid: 'u', label: 'l', settings: { ...settings, pbkdfMemoryKiB: 32, pbkdfIterations: 4 } }));
+    expect(c.split('\n')[0]).toBe('cryptsetup luksFormat --type luks2 --batch-mode --cipher aes-xts-plain64 --pbkdf argon2id --pbkdf-memory 32 --pbkdf-force-iterations 4 --pbkdf-parallel 1 --label l --subsystem palisade --uuid u --key-file=- /dev/vdb');
+    expect(body(luksFormatCommand({ device: '/dev/vdb', uuid: 'u', label: 'l', settings: { ...settings, pbkdf: 'pbkdf2', pbkdfIterations: 4 } }))).toMatch(/--pbkdf-force-iterations 1000 --label/);
+    // a shell runs the script: a child killed by SIGFPE gives exit 136 and the marker
+    const script = luksFormatCommand({ device: '/dev/vdb', uuid: 'u', label: 'l', settings }).replace(/^cryptsetup luksFormat .*$/m, 'sh -c "kill -FPE \\$\\$"');
+    const r = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+    expect(r.status).toBe(136);
+    expect(r.stderr).toContain(`${SIGNAL_MARKER} 8`);
   });
 
   it('clevis bind passes the pin config as one quoted word and the key on stdin', () => {
