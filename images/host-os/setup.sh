@@ -32,6 +32,13 @@ for u in apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer 
 done
 systemctl set-default multi-user.target >/dev/null
 
+# chrony: a lab host may not set the clock (it is the machine's), so chronyd runs with -x
+# (no clock control) and without the CAP_SYS_TIME condition; it still syncs to the lab's
+# NTP server (written per host at lab up) and reports its state as on a real host.
+mkdir -p /etc/systemd/system/chrony.service.d
+printf '[Unit]\nConditionCapability=\n' > /etc/systemd/system/chrony.service.d/lab.conf
+printf 'DAEMON_OPTS="-F 1 -x"\n' > /etc/default/chrony
+
 # Per-host identity comes at lab up: empty machine-id here (systemd would make one).
 : > /etc/machine-id
 rm -f /var/lib/dbus/machine-id

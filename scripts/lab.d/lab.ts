@@ -86,6 +86,26 @@ function requireTools(opts: UpOptions): void {
   if (process.getuid?.() !== 0) throw new LabError('the lab needs root (network namespaces, loop devices, nspawn)');
 }
 
+/**
+ * Every machine's systemd takes several inotify instances, all counted against root on this
+ * machine: the default 128 runs out at about four labs ("Failed to allocate manager object: Too
+ * many open files"). Raised, never lowered; a machine-wide setting, not a lab resource.
+ */
+function raiseLimits(): void {
+  const want: [string, number][] = [
+    ['fs/inotify/max_user_instances', 8192],
+    ['fs/inotify/max_user_watches', 524288],
+  ];
+  for (const [key, min] of want) {
+    const path = `/proc/sys/${key}`;
+    try {
+      if (Number(readFileSync(path, 'utf8').trim()) < min) writeFileSync(path, `${min}\n`);
+    } catch (e) {
+      say(`cannot raise ${key.replaceAll('/', '.')} to ${min}: ${(e as Error).message}`);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- slots and names
 
 interface Net {
@@ -230,6 +250,7 @@ async function up(opts: UpOptions): Promise<void> {
   }
   rmSync(join(dir, 'lab.json'), { force: true });
 
+  raiseLimits();
   const rootfs = ensureImage();
   say(`image ready (${elapsed()})`);
 
@@ -276,6 +297,26 @@ async function up(opts: UpOptions): Promise<void> {
     const pid = startDetached('ip', ['netns', 'exec', svcNs, 'socat', `TCP-LISTEN:${port},bind=${n.services},fork,reuseaddr`, `EXEC:/usr/libexec/tangd ${db}`], join(svcDir, `tang${i}.log`));
     rec.add({ kind: 'process', what: `tang${i}`, pid, start: procStart(pid) ?? '' });
   });
+
+  // NTP: chronyd from the host image, serving the lab from the services namespace (no clock control)
+  const ntpConf = join(svcDir, 'chrony.conf');
+  writeFileSync(ntpConf, `# lab NTP server: serves this machine's clock\nbindaddress ${n.services}\nallow 10.231.0.0/24\nlocal stratum 8\ncmdport 0\ndriftfile /var/lib/chrony/drift\npidfile /run/chrony/chronyd.pid\n`);
+  {
+    const machine = n.ns('ntp');
+    const procsFiles = machineCgroups(machine).map((cg) => {
+      rec.add({ kind: 'cgroup', path: cg });
+      mkdirSync(cg, { recursive: true });
+      return join(cg, 'cgroup.procs');
+    });
+    const args = [
+      '--register=no', '--keep-unit', '--quiet', `--machine=${machine}`, `--directory=${rootfs}`, '--volatile=overlay',
+      `--network-namespace-path=/run/netns/${svcNs}`, `--bind-ro=${ntpConf}:/etc/chrony/lab-server.conf`,
+      '--console=pipe', '--resolv-conf=off', '--link-journal=no', '--timezone=off',
+      '/usr/sbin/chronyd', '-d', '-x', '-f', '/etc/chrony/lab-server.conf',
+    ];
+    const pid = startDetached(join(here, 'in-cgroup.sh'), [procsFiles.join(','), 'systemd-nspawn', ...args], join(svcDir, 'ntp.log'));
+    rec.add({ kind: 'process', what: 'ntp', pid, start: procStart(pid) ?? '' });
+  }
 
   // hosts
   const hosts: HostPlan[] = [];
@@ -440,7 +481,7 @@ async function up(opts: UpOptions): Promise<void> {
     configPath: join(dir, 'palisade.yaml'),
     knownHostsPath: knownHosts,
     sshConfigPath: sshConfig,
-    services: { netns: svcNs, address: n.services, tang },
+    services: { netns: svcNs, address: n.services, tang, ntp: n.services },
     hosts: hosts.map(
       (h): LabHost => ({
         name: h.name,
@@ -569,8 +610,15 @@ registry:
 
 maintenanceWindows: []
 
+# Waived checks still run and show as "waived" with what they measured.
 preflight:
-  ignore: []
+  ignore:
+    # This machine plays the admin workstation and has a default route to the internet;
+    # the lab hosts themselves have none, and their airgap.route check stays on.
+    - airgap.route@(admin)
+    # The lab's data disks are loop files on this machine's shared disk: their sync
+    # latency says nothing about the datacenter's disks.
+    - disk.latency
 `;
 }
 
@@ -611,9 +659,10 @@ function status(dir: string, json: boolean): void {
     tpm: h.tpm ? alive(`${h.name} swtpm`) : undefined,
   }));
   const tang = (info?.services.tang ?? []).map((t, i) => ({ url: t.url, running: alive(`tang${i}`) }));
+  const ntp = info?.services.ntp ? { address: info.services.ntp, running: alive('ntp') } : undefined;
   const up = !!info && hosts.every((h) => h.running && h.ssh);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ dir, up, slot: state.slot, subnet: info?.subnet, hosts, tang }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ dir, up, slot: state.slot, subnet: info?.subnet, hosts, tang, ntp }, null, 2)}\n`);
     return;
   }
   process.stdout.write(`lab ${dir}: ${info ? (up ? 'up' : 'DEGRADED') : 'incomplete (a run was stopped halfway; `lab up` or `lab down` clears it)'}, slot ${state.slot}${info ? `, ${info.subnet}` : ''}\n`);
@@ -623,6 +672,7 @@ function status(dir: string, json: boolean): void {
     );
   }
   for (const t of tang) process.stdout.write(`  tang    ${t.url}  ${t.running ? 'running' : 'STOPPED'}\n`);
+  if (ntp) process.stdout.write(`  ntp     ${ntp.address}  ${ntp.running ? 'running' : 'STOPPED'}\n`);
   if (!up) process.exitCode = 1;
 }
 

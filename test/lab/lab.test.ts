@@ -114,6 +114,19 @@ describe('the shared lab', () => {
     expect(lab.services.tang[0]!.thumbprint).not.toBe(lab.services.tang[1]!.thumbprint);
   });
 
+  it('hosts keep time with the lab NTP server (chrony, no clock control)', async () => {
+    const ntp = lab.services.ntp!;
+    expect(ntp).toBe(lab.services.address);
+    for (const host of ['host2', 'host5']) {
+      let sources = '';
+      for (let i = 0; i < 40 && !sources.includes(`^* ${ntp} `); i++) {
+        if (i) await new Promise((r) => setTimeout(r, 500));
+        sources = labSsh(host, 'chronyc -n sources').stdout;
+      }
+      expect(sources, `${host}: chronyc -n sources`).toContain(`^* ${ntp} `);
+    }
+  });
+
   it('palisade.yaml is valid and pins every host', () => {
     const r = spawnSync('npx', ['palisade', 'validate', '-c', lab.configPath], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr + r.stdout).toContain('is valid');
