@@ -194,8 +194,8 @@ describe('upload', () => {
     // a server whose sessions see a sha256sum that lies: the check must catch it
     const fake = join(work, 'fakebin');
     mkdirSync(fake, { recursive: true });
-    writeFileSync(join(fake, 'sha256sum'), '#!/bin/sh\ncat >/dev/null\necho 0000000000000000000000000000000000000000000000000000000000000000  -\n', { mode: 0o755 });
-    const liar = await startSshd({ keysFrom: sshd, extraConfig: [`SetEnv PATH=${fake}:/usr/bin:/bin:/usr/sbin:/sbin`] });
+    for (const tool of ['sha256sum', 'openssl']) writeFileSync(join(fake, tool), '#!/bin/sh\ncat >/dev/null\necho 0000000000000000000000000000000000000000000000000000000000000000  -\n', { mode: 0o755 });
+    const liar = await startSshd({ keysFrom: sshd, env: { PATH: `${fake}:/usr/bin:/bin:/usr/sbin:/sbin` } });
     try {
       const l = await connectHost(target({ port: liar.port, hostKey: liar.hostKeyFingerprint }));
       const e = await failure(l.upload(Buffer.from('payload'), join(dir, 'corrupt.bin')));
