@@ -51,7 +51,7 @@ export function eventLine(e: ApplyEvent): string {
 
 export function hostSummary(r: HostApplyResult): string {
   if (!r.ok) return `${r.host}: FAILED${r.error ? ` [${r.error.code}] ${redact.apply(r.error.message)}` : ''}`;
-  const disks = r.disks.map((d) => `${d.device} ${d.outcome}, ${d.state}`).join('; ');
+  const disks = r.disks.map((d) => `${d.device} ${d.outcome} (${d.state})`).join('; ');
   return `${r.host}: ${disks || 'no disks'} (${(r.durationMs / 1000).toFixed(1)} s)`;
 }
 
@@ -157,6 +157,7 @@ export function listrProgress(): ApplyProgress {
 
 /** listr2 on a terminal, plain lines otherwise. */
 export function applyProgress(opts: { tty?: boolean } = {}): ApplyProgress {
-  const tty = opts.tty ?? (process.stderr.isTTY === true && !process.env.CI);
+  // listr2 wraps to stdout's width: a terminal of unknown width gets plain lines
+  const tty = opts.tty ?? (process.stderr.isTTY === true && !process.env.CI && (process.stdout.columns ?? 0) >= 40);
   return tty ? listrProgress() : plainProgress();
 }

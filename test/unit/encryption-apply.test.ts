@@ -215,7 +215,7 @@ describe('applyEncryption', () => {
     expect(text).toContain('h1 /dev/vdb: recovery key stored in the keystore (luks-recovery/h1/vdb)');
     expect(text).toMatch(/h1 \/dev\/vdb: LUKS2 formatted \(uuid [0-9a-f-]{36}\)/);
     expect(text).toContain('h1 /dev/vdb: verified: pins and recovery key open it');
-    expect(text).toMatch(/h1: \/dev\/vdb formatted, bound, not opened/);
+    expect(text).toMatch(/h1: \/dev\/vdb formatted \(bound, not opened\) \(\d+\.\d s\)/);
     expect(text.indexOf('recovery key stored')).toBeLessThan(text.indexOf('LUKS2 formatted'));
     expect(text).not.toContain(ks.saved.get('luks-recovery/h1/vdb')!.value);
   });
