@@ -30,7 +30,7 @@ const median = (xs: number[]): number => {
 async function writeRandom(path: string, bytes: number): Promise<void> {
   const out = createWriteStream(path);
   for (let left = bytes; left > 0; left -= 4 * MiB) {
-    if (!out.write(randomBytes(Math.min(4 * MiB, left)))) await new Promise((r) => out.once('drain', r));
+    if (!out.write(randomBytes(Math.min(4 * MiB, left)))) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
 }
