@@ -255,6 +255,7 @@ async function up(opts: UpOptions): Promise<void> {
   say(`image ready (${elapsed()})`);
 
   const { slot, claim } = claimSlot(dir, old?.slot);
+  started = true;
   const rec = StateRecorder.create(dir, slot);
   rec.add({ kind: 'slot', slot, claim });
   const n = net(slot);
@@ -337,7 +338,6 @@ async function up(opts: UpOptions): Promise<void> {
       behind,
     });
   }
-  for (const k of opts.diskPerHost.keys()) if (!hosts.some((h) => h.name === k)) throw new LabError(`--disk-size ${k}=…: there is no ${k} in this lab`);
 
   const etcHosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...hosts.map((h) => `${h.address}\t${h.name}`), `${hosts[0]!.address}\t${FQDN}`, ''].join('\n');
 
@@ -676,7 +676,34 @@ function status(dir: string, json: boolean): void {
   if (!up) process.exitCode = 1;
 }
 
+/** One `up`/`down` at a time per lab dir: DIR/lock holds the PID and start time of the holder. */
+function lockDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, 'lock');
+  const mine = `${process.pid} ${procStart(process.pid)}\n`;
+  for (let i = 0; i < 2; i++) {
+    try {
+      writeFileSync(lock, mine, { flag: 'wx' });
+      process.on('exit', () => {
+        try {
+          if (readFileSync(lock, 'utf8') === mine) rmSync(lock);
+        } catch {}
+      });
+      return;
+    } catch {
+      const [pid, start] = (existsSync(lock) ? readFileSync(lock, 'utf8') : '').trim().split(' ');
+      if (pid && start && procAlive(Number(pid), start)) throw new LabError(`another scripts/lab (pid ${pid}) is working on ${dir}; wait for it`);
+      rmSync(lock, { force: true }); // its holder is gone
+    }
+  }
+  throw new LabError(`cannot lock ${dir}`);
+}
+
 // ---------------------------------------------------------------- main
+
+let currentDir: string | undefined;
+/** set once `up` has begun to make resources */
+let started = false;
 
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
@@ -701,6 +728,8 @@ async function main(argv: string[]): Promise<void> {
     else pos.push(a);
   }
   const d = labDir(dir);
+  currentDir = d;
+  if (cmd === 'up' || cmd === 'down') lockDir(d);
   switch (cmd) {
     case 'up': {
       const count = Number(pos[0]);
@@ -711,6 +740,10 @@ async function main(argv: string[]): Promise<void> {
         const m = /^([a-z0-9-]+)=(.+)$/.exec(s);
         if (m) diskPerHost.set(m[1]!, parseSize(m[2]!));
         else diskDefault = parseSize(s);
+      }
+      const total = count + (jump ? 1 : 0);
+      for (const k of diskPerHost.keys()) {
+        if (!/^host\d+$/.test(k) || Number(k.slice(4)) < 1 || Number(k.slice(4)) > total) throw new LabError(`--disk-size ${k}=…: this lab has host1..host${total}`);
       }
       await up({ count, dir: d, diskDefault, diskPerHost, tpm, jump });
       return;
@@ -727,6 +760,9 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof LabError) {
     say(e.message);
+    if (process.argv[2] === 'up' && started && currentDir && existsSync(statePath(currentDir))) {
+      say(`what this run made is recorded: \`scripts/lab down --dir ${currentDir}\` removes it (logs: DIR/hosts/*/console.log, DIR/services/*.log)`);
+    }
     process.exitCode = 1;
   } else {
     console.error(e);

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { advertisementSigningKeys, jwkThumbprint } from '../../installer/encryption/jwk.ts';
 import type { LabState } from '../../scripts/lab.d/types.ts';
 import { getLab, labSsh } from './lab.ts';
@@ -37,6 +37,11 @@ function tcpConnects(host: string, port: number, ms: number): Promise<boolean> {
 }
 
 describe('the shared lab', () => {
+  it('reaches the test workers through env PALISADE_LAB_DIR and inject("labDir")', () => {
+    expect(process.env.PALISADE_LAB_DIR).toBe(lab.dir);
+    expect(inject('labDir')).toBe(lab.dir);
+  });
+
   it('has 4 hosts and host5 behind host1, as global-setup asked', () => {
     expect(lab.hosts.map((h) => h.name)).toEqual(['host1', 'host2', 'host3', 'host4', 'host5']);
     expect(lab.hosts.map((h) => h.role)).toEqual(['controller', 'controller', 'controller', 'worker', 'worker']);
@@ -209,7 +214,7 @@ describe('a lab killed halfway, brought up again and taken down', () => {
     expect(existsSync(join(dir, 'lab.json'))).toBe(false);
 
     // 2. up again over the leftovers: the killed run's resources are gone, the new lab works
-    const up = labCmd(['up', '1', '--tpm']);
+    const up = labCmd(['up', '1', '--tpm', '--disk-size', 'host1=64M']);
     expect(up.status, up.stderr).toBe(0);
     // (the new run reuses the names: its processes are new, and one loop device per disk file)
     expect(leftovers(killed).filter((l) => l.startsWith('process'))).toEqual([]);
@@ -218,8 +223,8 @@ describe('a lab killed halfway, brought up again and taken down', () => {
     }
     const state = readState()!;
     const info = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as { hosts: { name: string }[]; sshConfigPath: string };
-    const r = spawnSync('ssh', ['-F', info.sshConfigPath, 'host1', 'hostname; tpm2_getrandom --hex 4'], { encoding: 'utf8', timeout: 30_000 });
-    expect(r.stdout).toMatch(/^host1\n[0-9a-f]{8}$/);
+    const r = spawnSync('ssh', ['-F', info.sshConfigPath, 'host1', 'hostname; tpm2_getrandom --hex 4; echo; blockdev --getsize64 /dev/vdb'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout).toMatch(/^host1\n[0-9a-f]{8}\n67108864\n$/);
 
     // 3. down, twice: nothing of either run is left
     expect(labCmd(['down']).status).toBe(0);
