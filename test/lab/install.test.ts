@@ -1,0 +1,242 @@
+/**
+ * palisade install end to end on the lab: 3 controllers + 1 worker with tang disk
+ * encryption, from the signed test bundle (k3s stand-in as bin/k3s). Dry run first
+ * (changes nothing), full install, no-op re-run, Ctrl-C and SIGKILL in the middle of
+ * the cluster phase then resume, and a single-host install. Figures go to
+ * .cache/bench/install.json (BENCHMARKS.md "Install").
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getLab, labSsh } from './lab.ts';
+
+const repo = resolve(import.meta.dirname, '../..');
+const cli = join(repo, 'installer/bin/palisade.js');
+const work = join(repo, '.cache', 'lab-install', String(process.pid));
+const env = { ...process.env, PALISADE_PASSPHRASE: 'lab install passphrase 42', CI: '1' };
+const figures: Record<string, number> = {};
+
+interface Run { code: number; stdout: string; stderr: string; ms: number }
+
+function palisade(args: string[], cwd: string): Promise<Run> {
+  return new Promise((res) => {
+    const t0 = performance.now();
+    const p = spawn(process.execPath, [cli, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('close', (code) => res({ code: code ?? 1, stdout, stderr, ms: performance.now() - t0 }));
+  });
+}
+
+let bundle = '';
+let trustedKey = '';
+const install = (dir: string, ...extra: string[]) => palisade(['install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes', ...extra], dir);
+
+/** A config for `hosts` from the lab's palisade.yaml, with the waivers the lab cannot honestly pass. */
+function writeConfig(dir: string, cluster: string, hosts: Array<{ name: string; role: 'controller' | 'worker' }>, waive: string[] = []): void {
+  mkdirSync(dir, { recursive: true });
+  const lab = getLab();
+  const c = parse(readFileSync(lab.configPath, 'utf8')) as Record<string, any>;
+  c.cluster.name = cluster;
+  c.hosts = hosts.map((h) => ({ ...(c.hosts as any[]).find((x) => x.name === h.name), role: h.role }));
+  // the lab hosts run no NTP client; this machine (the admin side) has a default route; the lab's
+  // data disks are loop files on a machine shared with other tests, so fdatasync latency is noise
+  c.preflight = { ignore: [...new Set([...(c.preflight?.ignore ?? []), 'time.sync', 'airgap.route', 'disk.latency', ...waive])] };
+  writeFileSync(join(dir, 'palisade.yaml'), stringify(c));
+}
+
+/** What a run could change on a host, in one line per host. */
+function hostState(names: string[]): string {
+  return names
+    .map((n) => {
+      const r = labSsh(n, 'sha256sum /etc/hosts /etc/sysctl.d/90-palisade.conf /etc/rancher/k3s/config.yaml /usr/local/bin/k3s 2>&1; ls /etc/palisade 2>&1; systemctl is-active k3s k3s-agent palisade-registry; cryptsetup isLuks /dev/vdb && echo luks || echo plain');
+      return `${n}:\n${r.stdout}`;
+    })
+    .join('\n');
+}
+
+function uninstallCluster(names: string[]): void {
+  for (const n of names) {
+    const r = labSsh(n, 'systemctl stop k3s k3s-agent 2>/dev/null; systemctl disable k3s k3s-agent >/dev/null 2>&1; rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /usr/local/bin/k3s /etc/systemd/system/k3s.service /etc/systemd/system/k3s-agent.service; systemctl daemon-reload; true');
+    expect(r.code).toBe(0);
+  }
+}
+
+function journal(dir: string, cluster: string): any {
+  try {
+    return JSON.parse(readFileSync(join(dir, '.palisade', cluster, 'journal.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Start an install, wait until the journal shows `host` running in the cluster phase, then send `signal`. */
+async function interruptAt(dir: string, host: string, signal: NodeJS.Signals): Promise<Run> {
+  const t0 = performance.now();
+  const p = spawn(process.execPath, [cli, 'install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const closed = new Promise<number>((res) => p.on('close', (code, sig) => res(code ?? (sig === 'SIGKILL' ? 137 : 1))));
+  let sent = false;
+  while (!sent && p.exitCode === null) {
+    const j = journal(dir, 'lab');
+    if (j?.phases?.cluster?.hosts?.[host]?.status === 'running') {
+      p.kill(signal);
+      sent = true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const code = await closed;
+  expect(sent, `the run ended before ${host} started in the cluster phase:\n${stderr}`).toBe(true);
+  return { code, stdout, stderr, ms: performance.now() - t0 };
+}
+
+const cluster4 = [
+  { name: 'host1', role: 'controller' as const },
+  { name: 'host2', role: 'controller' as const },
+  { name: 'host3', role: 'controller' as const },
+  { name: 'host4', role: 'worker' as const },
+];
+const names4 = cluster4.map((h) => h.name);
+const dir4 = join(work, 'lab4');
+
+beforeAll(() => {
+  mkdirSync(work, { recursive: true });
+  const b = spawnSync(join(repo, 'scripts/bundle/build-test-bundle'), ['--work', join(work, 'bundle-work')], { encoding: 'utf8' });
+  expect(b.status, b.stderr).toBe(0);
+  bundle = /bundle: (\S+)/.exec(b.stdout)![1]!;
+  trustedKey = /trusted key: (\S+)/.exec(b.stdout)![1]!;
+  writeConfig(dir4, 'lab', cluster4);
+});
+
+describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
+  it('--dry-run prints the plan and changes nothing on any host or locally', async () => {
+    const before = hostState(names4);
+    const r = await install(dir4, '--dry-run');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/dry run: the install would/);
+    expect(r.stdout).toMatch(/cluster: install k3s from the bundle on host1, host2, host3, host4/);
+    expect(r.stdout).toMatch(/nothing was changed/);
+    expect(hostState(names4)).toBe(before);
+    expect(existsSync(join(dir4, '.palisade', 'lab', 'journal.json'))).toBe(false);
+    expect(existsSync(join(dir4, '.palisade', 'lab', 'keystore'))).toBe(false);
+  });
+
+  it('installs everything: encrypted disks, registry, cluster, keys in the cluster, report', async () => {
+    const r = await install(dir4);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    figures.full4Ms = r.ms;
+    expect(r.stdout).toMatch(/palisade appliance "lab" is installed and verified/);
+    expect(r.stdout).toMatch(/API +https:\/\/palisade\.lab\.internal:6443/);
+    const state = join(dir4, '.palisade', 'lab');
+    const kc = readFileSync(join(state, 'kubeconfig'), 'utf8');
+    expect(kc).toMatch(/server: https:\/\/palisade\.lab\.internal:6443/);
+    expect(statSync(join(state, 'kubeconfig')).mode & 0o777).toBe(0o600);
+    const report = JSON.parse(readFileSync(join(state, 'install-report.json'), 'utf8'));
+    expect(report.verify.ok).toBe(true);
+    expect(report.hosts).toHaveLength(4);
+    // every node Ready, the secrets in palisade-system, secrets encryption on
+    const nodes = labSsh('host1', 'k3s kubectl get nodes -o json');
+    const items = JSON.parse(nodes.stdout).items as Array<{ metadata: { name: string } }>;
+    expect(items.map((i) => i.metadata.name).sort()).toEqual(names4);
+    const secrets = labSsh('host1', 'k3s kubectl get secrets -n palisade-system -o name');
+    expect(secrets.stdout.split('\n').filter(Boolean).sort()).toEqual(['secret/palisade-ca', 'secret/palisade-ingress-tls', 'secret/palisade-registry', 'secret/palisade-service-secrets']);
+    // the join token never appears on a command line or in the unit, and config.yaml is 0600
+    for (const n of names4) {
+      const c = labSsh(n, 'stat -c %a /etc/rancher/k3s/config.yaml; grep -c token /etc/systemd/system/k3s*.service; systemctl is-active k3s k3s-agent | grep -c "^active"');
+      expect(c.stdout.split('\n')[0]).toBe('600');
+      expect(c.stdout.split('\n')[1]).toBe('0');
+    }
+    for (const n of names4) expect(labSsh(n, 'cryptsetup isLuks /dev/vdb && echo luks').stdout.trim()).toBe('luks');
+    // locks released
+    expect(existsSync(join(state, 'install.lock'))).toBe(false);
+    for (const n of names4) expect(labSsh(n, 'test -e /etc/palisade/install.lock && echo held || echo free').stdout.trim()).toBe('free');
+  });
+
+  it('a re-run changes nothing and says "up to date"', async () => {
+    const before = hostState(names4);
+    const r = await install(dir4);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^up to date: nothing to change/m);
+    expect(hostState(names4)).toBe(before);
+    figures.noopMs = r.ms;
+  });
+
+  it('palisade status shows every host healthy', async () => {
+    const r = await palisade(['status', '-c', 'palisade.yaml', '-o', 'json'], dir4);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.ok).toBe(true);
+    expect(s.hosts.map((h: any) => `${h.name}:${h.service}:${h.ready}`)).toEqual(names4.map((n) => `${n}:active:true`));
+  });
+
+  it('a host changed by hand is noticed and put back', async () => {
+    labSsh('host3', "sed -i '/ # palisade$/d' /etc/hosts");
+    const r = await install(dir4, '--output', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events).toContainEqual(expect.objectContaining({ phase: 'prepare', host: 'host3', status: 'done' }));
+    expect(events).toContainEqual(expect.objectContaining({ phase: 'prepare', host: 'host1', status: 'skipped' }));
+    expect(events.at(-1)).toMatchObject({ phase: 'install', status: 'done' });
+    expect(labSsh('host3', 'grep -c "palisade.lab.internal # palisade" /etc/hosts').stdout.trim()).toBe('1');
+  });
+
+  it('Ctrl-C in the cluster phase stops between steps, releases the locks, and the next run resumes', async () => {
+    uninstallCluster(names4);
+    const r = await interruptAt(dir4, 'host2', 'SIGINT');
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/interrupted/);
+    expect(existsSync(join(dir4, '.palisade', 'lab', 'install.lock'))).toBe(false);
+    for (const n of names4) expect(labSsh(n, 'test -e /etc/palisade/install.lock && echo held || echo free').stdout.trim()).toBe('free');
+    const j = journal(dir4, 'lab');
+    expect(j.phases.cluster.status).toBe('failed');
+    expect(j.phases.cluster.hosts.host1.status).toBe('done');
+    const again = await install(dir4);
+    expect(again.code, again.stderr + again.stdout).toBe(0);
+    expect(again.stdout).toMatch(/installed and verified/);
+    expect(journal(dir4, 'lab').phases.cluster.status).toBe('done');
+  });
+
+  it('SIGKILL in the cluster phase leaves stale locks; the next run takes them over and completes', async () => {
+    uninstallCluster(names4);
+    const r = await interruptAt(dir4, 'host1', 'SIGKILL');
+    expect(r.code).toBe(137);
+    expect(existsSync(join(dir4, '.palisade', 'lab', 'install.lock'))).toBe(true);
+    expect(labSsh('host1', 'test -e /etc/palisade/install.lock && echo held || echo free').stdout.trim()).toBe('held');
+    const again = await install(dir4);
+    expect(again.code, again.stderr + again.stdout).toBe(0);
+    expect(again.stderr).toMatch(/took over a stale lock/);
+    expect(again.stdout).toMatch(/installed and verified/);
+    const nodes = JSON.parse(labSsh('host1', 'k3s kubectl get nodes -o json').stdout).items as unknown[];
+    expect(nodes).toHaveLength(4);
+  });
+});
+
+describe('palisade install on a single host', () => {
+  it('installs one controller (registry, cluster, keys) and re-runs as a no-op', async () => {
+    const lab = getLab();
+    const solo = lab.hosts.find((h) => !names4.includes(h.name));
+    const target = solo?.name ?? 'host4';
+    if (!solo) uninstallCluster(names4);
+    const dir = join(work, 'solo');
+    // the lab points the FQDN at host1 in every /etc/hosts; the prepare phase points it at this host
+    writeConfig(dir, 'solo', [{ name: target, role: 'controller' }], ['dns.fqdn']);
+    const r = await install(dir);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/palisade appliance "solo" is installed and verified/);
+    if (solo) figures.full1Ms = r.ms;
+    const again = await install(dir);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^up to date/m);
+    mkdirSync(join(repo, '.cache', 'bench'), { recursive: true });
+    const out = { ...figures, ratio4to1: figures.full1Ms ? figures.full4Ms! / figures.full1Ms : undefined, noopFraction: figures.noopMs! / figures.full4Ms!, at: new Date().toISOString() };
+    writeFileSync(join(repo, '.cache', 'bench', 'install.json'), JSON.stringify(out, null, 2));
+    process.stderr.write(`install figures: ${JSON.stringify(out)}\n`);
+  });
+});
