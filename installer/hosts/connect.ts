@@ -22,7 +22,7 @@ export interface ClientOptions {
 }
 
 export function hostKeyQuery(t: HostTarget): HostKeyQuery {
-  return { name: t.name, address: t.address, port: t.port, ...(t.hostKey ? { pinned: t.hostKey } : {}), ...(t.pinPath ? { pinPath: t.pinPath } : {}) };
+  return { name: t.name, address: t.address, port: t.port, ...(t.hostKey ? { pinned: t.hostKey } : {}), ...(t.pinPath ? { pinPath: t.pinPath } : {}), ...(t.via ? { viaJump: true } : {}) };
 }
 
 /** A TCP stream to `t` opened by the jump host's sshd (direct-tcpip). */

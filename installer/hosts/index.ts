@@ -7,7 +7,8 @@ import { connectClient, type ClientOptions } from './connect.ts';
 import { readKnownHosts, lookupKnownHosts, type KnownHostsFile } from './known-hosts.ts';
 import { SshHost } from './remote.ts';
 import { configTargets, type HostTarget } from './target.ts';
-import { decideHostKey, type TrustStore } from './trust.ts';
+import { decideHostKey, type HostKeyQuery, type TrustStore } from './trust.ts';
+import { checkHostCertificate, parseCertificate, scanCertificates } from './cert.ts';
 import type { RemoteHost } from './types.ts';
 
 export type { HostTarget } from './target.ts';
@@ -32,9 +33,36 @@ export interface ConnectOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The default trust: the pin from palisade.yaml, then the operator's known_hosts. */
-export function defaultTrustStore(knownHosts: readonly KnownHostsFile[] = []): TrustStore {
-  return { decide: (q, key) => decideHostKey(q, key, knownHosts) };
+/**
+ * The default trust: the pin from palisade.yaml, then the operator's known_hosts; for a
+ * host covered by a known_hosts `@cert-authority`, its host certificate (fetched with
+ * `ssh-keyscan -c`, since ssh2 does not negotiate certificates) must certify the very
+ * key the handshake presented.
+ */
+export function defaultTrustStore(knownHosts: readonly KnownHostsFile[] = [], o: { certificates?: (q: HostKeyQuery) => Promise<Buffer[]> } = {}): TrustStore {
+  return {
+    async decide(q, key) {
+      const d = decideHostKey(q, key, knownHosts);
+      if (d.ok || d.reason !== 'unknown') return d;
+      const cas = lookupKnownHosts(knownHosts, q.address, q.port).cas;
+      if (cas.length === 0) return d;
+      if (q.viaJump && !o.certificates) return { ...d, detail: 'known_hosts lists a @cert-authority for this host, but host certificates cannot be checked through the jump host; pin the key' };
+      const certs = await (o.certificates ?? ((x: HostKeyQuery) => scanCertificates(x.address, x.port)))(q);
+      let why = certs.length === 0 ? 'the host offers no certificate' : 'no certificate for the presented key';
+      for (const blob of certs) {
+        try {
+          const cert = parseCertificate(blob);
+          if (!cert.key.equals(key)) continue;
+          const v = checkHostCertificate(cert, { hostName: q.address, cas: cas.map((e) => e.key) });
+          if (v.ok) return decideHostKey(q, key, knownHosts, { caFingerprint: v.caFingerprint, key: cert.key });
+          why = `its certificate was refused: ${v.reason}`;
+        } catch (e) {
+          why = `its certificate cannot be read: ${(e as Error).message}`;
+        }
+      }
+      return { ...d, detail: `known_hosts lists a @cert-authority for this host, but ${why}` };
+    },
+  };
 }
 
 export function clientOptions(t: HostTarget, o: ConnectOptions): ClientOptions {

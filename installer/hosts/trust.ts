@@ -12,6 +12,8 @@ export interface HostKeyQuery {
   pinned?: string;
   /** where the pin lives, for messages: `hosts[2].hostKey` */
   pinPath?: string;
+  /** reached through the jump host (no side channel to it for certificates) */
+  viaJump?: boolean;
 }
 
 /**
