@@ -4,17 +4,18 @@ import si from 'systeminformation';
 import { log } from '../core/log.ts';
 import { parseProbeOutput } from './parse.ts';
 import { probeScript, type SectionName } from './probe.ts';
-import type { DiskFacts, HostFacts, NicFacts } from './types.ts';
+import type { DiskFacts, HostFacts } from './types.ts';
 
 /** The admin machine's name in reports. */
 export const ADMIN = '(admin)';
 
 /**
  * What systeminformation does not know (routes, sysctls, kernel features, time
- * sync, resolver, TPM, ports, os-release ID): the same probe sections the
+ * sync, resolver, TPM, ports, os-release ID) and NICs (si.networkInterfaces
+ * takes over a second probing wifi and DHCP): the same probe sections the
  * remote hosts run, here through the local /bin/sh. Read-only; no disk probe.
  */
-const LOCAL_SECTIONS: SectionName[] = ['osrelease', 'cgroup', 'timesync', 'ports', 'kernel', 'sysctl', 'tpm', 'routes', 'resolv', 'fqdn'];
+const LOCAL_SECTIONS: SectionName[] = ['osrelease', 'nics', 'cgroup', 'timesync', 'ports', 'kernel', 'sysctl', 'tpm', 'routes', 'resolv', 'fqdn'];
 
 function runLocal(script: string): Promise<string> {
   return new Promise((resolve) => {
@@ -24,9 +25,6 @@ function runLocal(script: string): Promise<string> {
     });
   });
 }
-
-const maskToPrefix = (mask: string): number =>
-  mask.includes('.') ? mask.split('.').reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, '').length, 0) : Number(mask) || 0;
 
 const blockToDisk = (b: si.Systeminformation.BlockDevicesData): DiskFacts => ({
   name: b.name,
@@ -44,12 +42,11 @@ const blockToDisk = (b: si.Systeminformation.BlockDevicesData): DiskFacts => ({
 /** The admin machine's facts: hardware and identity from systeminformation, the rest from the local probe sections. */
 export async function localFacts(opts: { fqdn: string }): Promise<HostFacts> {
   const started = Date.now();
-  const [cpu, flags, mem, blocks, ifaces, osInfo, uuid, system, probeText] = await Promise.all([
+  const [cpu, flags, mem, blocks, osInfo, uuid, system, probeText] = await Promise.all([
     si.cpu(),
     si.cpuFlags(),
     si.mem(),
     si.blockDevices().catch(() => []),
-    si.networkInterfaces().catch(() => [] as si.Systeminformation.NetworkInterfacesData[]),
     si.osInfo(),
     si.uuid().catch(() => ({ os: '', hardware: '', macs: [] })),
     si.system().catch(() => undefined),
@@ -63,17 +60,6 @@ export async function localFacts(opts: { fqdn: string }): Promise<HostFacts> {
     const parent = disks.find((d) => b.name.startsWith(d.name));
     if (parent) parent.children.push(blockToDisk(b));
   }
-  const nics: NicFacts[] = (Array.isArray(ifaces) ? ifaces : [ifaces]).map((n) => ({
-    name: n.iface,
-    ...(n.mac && !n.internal ? { mac: n.mac.toLowerCase() } : {}),
-    ...(typeof n.mtu === 'number' ? { mtu: n.mtu } : {}),
-    ...(n.operstate ? { state: n.operstate } : {}),
-    loopback: n.internal,
-    addresses: [
-      ...(n.ip4 ? [{ family: 'inet' as const, address: n.ip4, prefixLength: maskToPrefix(n.ip4subnet) }] : []),
-      ...(n.ip6 ? [{ family: 'inet6' as const, address: n.ip6.split('%')[0] ?? n.ip6, prefixLength: maskToPrefix(n.ip6subnet) || 64 }] : []),
-    ],
-  }));
   const productUuid = system?.uuid && !/^0+(-0+)*$/.test(system.uuid.replace(/-/g, '')) ? system.uuid.toLowerCase() : undefined;
   const now = Date.now();
   log.debug(`local facts in ${now - started} ms`);
@@ -93,10 +79,9 @@ export async function localFacts(opts: { fqdn: string }): Promise<HostFacts> {
     },
     memory: { totalBytes: mem.total, availableBytes: mem.available, swapTotalBytes: mem.swaptotal, swapFreeBytes: mem.swapfree },
     disks,
-    nics,
     os: { ...probed.os, kernel: osInfo.kernel, arch: osInfo.arch === 'x64' ? 'x86_64' : osInfo.arch, ...(probed.os.prettyName ? {} : { prettyName: `${osInfo.distro} ${osInfo.release}`.trim() }) },
     // the admin clock is the reference: skew 0 by definition
     time: { ...probed.time, epochMs: now, sentAtMs: now, receivedAtMs: now },
-    notes: probed.notes.filter((n) => !n.startsWith('clock:') && !n.startsWith('disks:') && !n.startsWith('network:') && !n.startsWith('memory:')),
+    notes: probed.notes.filter((n) => !n.startsWith('clock:') && !n.startsWith('disks:') && !n.startsWith('memory:')),
   };
 }

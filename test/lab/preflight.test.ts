@@ -65,6 +65,8 @@ const fails = (r: PreflightReport) => r.findings.filter((f) => f.status === 'fai
 
 beforeAll(() => {
   mkdirSync(dir, { recursive: true });
+  // global-setup takes down labs under .cache/labs whose owner is gone: this one is ours while we run
+  writeFileSync(join(dir, 'owner.pid'), `${process.pid}\n`);
   labCmd(['up', '3', '--tpm', '--dir', dir, '--disk-size', '2G', '--disk-size', 'host1=1G']);
   lab = JSON.parse(execFileSync('cat', [join(dir, 'lab.json')], { encoding: 'utf8' })) as LabInfo;
   onHost('host2', 'mkfs.ext4 -q -F /dev/vdb');
