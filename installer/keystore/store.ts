@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { stateDir, stateFiles } from '../state/paths.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { redact } from '../core/log.ts';
@@ -8,9 +9,13 @@ import { decrypt, encrypt, type Payload } from './format.ts';
 import { acquireLock } from './lock.ts';
 import type { KeyEntry, Keystore } from './types.ts';
 
-/** `.palisade/<cluster>/keystore`, beside palisade.yaml. */
+/**
+ * The cluster's keystore in its state directory `.palisade/<cluster>/` beside
+ * palisade.yaml; the file name comes from installer/state/paths.ts, the one
+ * place every command (keys, certs, encryption, install) takes it from.
+ */
 export function keystorePath(configDir: string, cluster: string): string {
-  return join(configDir, '.palisade', cluster, 'keystore');
+  return stateFiles(stateDir(configDir, cluster)).keystore;
 }
 
 export interface KeystoreOptions {

@@ -2,13 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openKeystore } from '../../installer/keystore/index.ts';
+import { keystorePath, openKeystore } from '../../installer/keystore/index.ts';
 import { CA_EXT, OpensslLab, SERVER_EXT } from '../fixtures/pki/corpus.ts';
 import { clusterDir, palisade } from '../fixtures/pki/cli.ts';
 
 const PASS = 'operator passphrase one';
 const dir = clusterDir();
-const ksPath = join(dir, '.palisade', 'demo', 'keystore');
+const ksPath = keystorePath(dir, 'demo');
 const env = { PALISADE_PASSPHRASE: PASS };
 const run = (args: string[], e: Record<string, string | undefined> = env) => palisade(args, { cwd: dir, env: e });
 
@@ -74,7 +74,7 @@ describe('palisade keys', () => {
     const before = readFileSync(ksPath);
     const wrong = await run(['keys', 'rotate', 'tls/api'], { PALISADE_PASSPHRASE: 'not the passphrase' });
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/^error \[keystore\.passphrase\]: wrong passphrase for .*keystore\n/);
+    expect(wrong.stderr).toMatch(/^error \[keystore\.passphrase\]: wrong passphrase for .*keystore(\.json)?\n/);
     expect(wrong.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack
     const none = await run(['keys', 'list'], {});
     expect(none.code).toBe(2);
@@ -136,7 +136,7 @@ describe('palisade certs', () => {
     expect(json).toMatchObject({ ok: false, stored: false, errors: [{ code: 'cert.name-mismatch' }] });
     const imp = await run(['certs', 'import', '--cert', lab.p('ingress.pem'), '--key', lab.p('ingress.key'), '--chain', lab.p('int.pem'), '--ca', lab.p('root.pem')]);
     expect(imp.stderr).toBe('');
-    expect(imp.stdout).toMatch(/imported the certificate for palisade\.lab\.internal into .*keystore \(tls\/ingress\)\nsubject: +CN=ingress\nnames: +DNS:\*\.lab\.internal\n/);
+    expect(imp.stdout).toMatch(/imported the certificate for palisade\.lab\.internal into .*keystore(\.json)? \(tls\/ingress\)\nsubject: +CN=ingress\nnames: +DNS:\*\.lab\.internal\n/);
     const show = await run(['certs', 'show']);
     expect(show.stdout).toMatch(/tls\/ingress for palisade\.lab\.internal[\s\S]*<- CN=Site Intermediate \(intermediate[\s\S]*<- CN=Site Root \(root[\s\S]*valid: .* \(\d+ days left\)/);
     const pem = await run(['certs', 'show', '--pem']);

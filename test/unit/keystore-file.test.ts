@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stateDir, stateFiles } from '../../installer/state/paths.ts';
 import { acquireLock, createKeystore, keystorePath, openKeystore, resolvePassphrase, type TtyInput as TtyInputForTest } from '../../installer/keystore/index.ts';
 
 const kdf = { N: 1024, r: 8, p: 1 };
@@ -113,8 +114,9 @@ describe('keystore file', () => {
     await expect(openKeystore(copy, { passphrase: 'a brand new passphrase' })).rejects.toMatchObject({ code: 'keystore.passphrase' });
   });
 
-  it('keystorePath is .palisade/<cluster>/keystore beside the config', () => {
-    expect(keystorePath('/etc/site', 'prod')).toBe('/etc/site/.palisade/prod/keystore');
+  it('keystorePath is in the state directory .palisade/<cluster>/ beside the config (one name, from state/paths)', () => {
+    expect(keystorePath('/etc/site', 'prod')).toBe(stateFiles(stateDir('/etc/site', 'prod')).keystore);
+    expect(keystorePath('/etc/site', 'prod')).toMatch(/^\/etc\/site\/\.palisade\/prod\/keystore/);
   });
 });
 

@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openKeystore } from '../../installer/keystore/index.ts';
+import { keystorePath, openKeystore } from '../../installer/keystore/index.ts';
 import { pemBlocks } from '../../installer/pki/load.ts';
 import { CA_EXT, OpensslLab, SERVER_EXT } from '../fixtures/pki/corpus.ts';
 import { clusterDir, palisade, type CliResult } from '../fixtures/pki/cli.ts';
@@ -116,7 +116,7 @@ describe('no secret reaches output or an unencrypted file', () => {
   });
 
   it('searches every byte of stdout/stderr and of every file written, for every secret and passphrase', async () => {
-    const ks = await openKeystore(join(dir, '.palisade', 'demo', 'keystore'), { passphrase: NEW_PASS });
+    const ks = await openKeystore(keystorePath(dir, 'demo'), { passphrase: NEW_PASS });
     const rec = await openKeystore(join(dir, 'offline.keystore'), { passphrase: RECOVERY });
     const secrets = new Map<string, string>();
     for (const e of [...ks.list(), ...rec.list()]) secrets.set(`${e.name} (${e.kind})`, e.value);
@@ -127,7 +127,7 @@ describe('no secret reaches output or an unencrypted file', () => {
 
     // the files palisade wrote: the keystore, the recovery copy (and nothing else in plain text)
     const files = [...written].filter((p) => statSync(p, { throwIfNoEntry: false }));
-    expect(files.map((p) => relative(dir, p)).sort()).toEqual(['.palisade/demo/keystore', 'offline.keystore']);
+    expect(files.map((p) => relative(dir, p)).sort()).toEqual([relative(dir, keystorePath(dir, 'demo')), 'offline.keystore']);
     for (const p of files) expect(statSync(p).mode & 0o777).toBe(0o600);
     const haystack = [...outputs, ...files.map((p) => ({ what: `file ${relative(dir, p)}`, text: readFileSync(p) }))];
     expect(haystack.reduce((n, h) => n + h.text.length, 0)).toBeGreaterThan(10_000);
@@ -145,7 +145,7 @@ describe('no secret reaches output or an unencrypted file', () => {
   });
 
   it('the search finds a secret when one is there (the test can fail)', async () => {
-    const ks = await openKeystore(join(dir, '.palisade', 'demo', 'keystore'), { passphrase: NEW_PASS });
+    const ks = await openKeystore(keystorePath(dir, 'demo'), { passphrase: NEW_PASS });
     const salt = ks.get('secret/password-salt')!.value;
     const jwt = ks.get('secret/jwt-signing')!.value;
     const planted = Buffer.from(`log line ${Buffer.from(salt, 'hex').toString('base64')} and ${jwt.split('\n')[1]}`);
