@@ -210,3 +210,27 @@ describe('resolvePassphrase', () => {
     expect(await resolvePassphrase({ input: b.input, output: b.output })).toBe('abcdefghijklmn');
   });
 });
+
+describe('the keystore is the escrow store of disk encryption', () => {
+  it('luks-recovery entries written as encryption/apply does are found by escrowIndex after a reopen, beside the key set', async () => {
+    const { parseConfig } = await import('../../installer/config/load.ts');
+    const { escrowIndex } = await import('../../installer/encryption/apply.ts');
+    const { recoveryKeyName } = await import('../../installer/encryption/settings.ts');
+    const { ensureKeySet } = await import('../../installer/pki/keyset.ts');
+    const { keySetInput } = await import('../../installer/keystore/ops.ts');
+    const { config } = await parseConfig(
+      ['apiVersion: palisade/v1', 'cluster: { name: demo, fqdn: palisade.lab.internal }', 'hosts:', '  - { name: host1, address: 10.0.0.1, role: controller, dataDisk: /dev/vdb }', ''].join('\n'),
+      join(tmpdir(), 'palisade.yaml'),
+    );
+    const path = fresh();
+    const ks = await createKeystore(path, { cluster: 'demo', passphrase: PASS, kdf });
+    await ensureKeySet(keySetInput(config), ks);
+    const store: import('../../installer/encryption/types.ts').EscrowStore = ks;
+    store.put({ name: recoveryKeyName('host1', '/dev/vdb'), kind: 'luks-recovery', value: 'cbdefghi-jklnrtuv-cbdefghi-jklnrtuv-cbdefghi-jklnrtuv-cbdefghi-jklnrtuv', meta: { host: 'host1', device: '/dev/vdb', uuid: 'uuid-1' }, createdAt: new Date().toISOString() });
+    await store.save();
+    const again = await openKeystore(path, { passphrase: PASS });
+    expect(escrowIndex(config, again).get('luks-recovery/host1/vdb')).toEqual({ uuid: 'uuid-1' });
+    expect(await ensureKeySet(keySetInput(config), again)).toEqual([]);
+    expect(again.list()).toHaveLength(13); // 12 of the key set for one host + the recovery key
+  });
+});
