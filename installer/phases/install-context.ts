@@ -39,6 +39,8 @@ export interface InstallContext {
   keystore?: Keystore;
   keys?: KeySet;
   artifacts?: ClusterArtifacts;
+  /** the encrypt phase found every disk as configured in this run (verify need not probe them again) */
+  disksInPlace?: boolean;
   /** timings and results for the report */
   report: {
     startedAt: string;

@@ -218,7 +218,9 @@ export const encryptPhase: P = {
     const ks = await keystoreOf(ctx, false);
     const { facts } = await gatherAll(ctx.config, [...ctx.hosts.values()], ctx.config.ssh.concurrency);
     const plan = planEncryption({ config: ctx.config, facts, ...(ks ? { escrow: escrowIndex(ctx.config, ks) } : {}) });
-    return planHasWork(plan);
+    const work = planHasWork(plan);
+    ctx.disksInPlace = !work && plan.hosts.every((h) => h.blockers.length === 0);
+    return work;
   },
   async run(ctx, task) {
     const ks = (await keystoreOf(ctx, true))!;
@@ -375,15 +377,31 @@ export const clusterPhase: P = {
   },
 };
 
+/** The manifest objects missing from the cluster or different there (two kubectl calls, whatever the count). */
+async function secretsOutOfPlace(ctx: InstallContext): Promise<string[]> {
+  const api = apiHost(ctx);
+  const want = await manifestObjects(ctx);
+  const namespaces = [...new Set(want.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : [])))];
+  const live = new Map<string, KubeObject>();
+  const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  const clusterScoped = want.filter((o) => !o.metadata.namespace);
+  for (const o of clusterScoped) {
+    const got = await ctx.driver.get(api, o.kind, o.metadata.name);
+    if (got) live.set(key(got), got);
+  }
+  for (const ns of namespaces) {
+    const kinds = [...new Set(want.filter((o) => o.metadata.namespace === ns).map((o) => `${o.kind.toLowerCase()}s`))].join(',');
+    const list = await ctx.driver.get(api, kinds, undefined, ns);
+    for (const o of list?.items ?? []) live.set(key(o), o);
+  }
+  return want.filter((o) => !objectMatches(o, live.get(key(o)))).map((o) => `${o.kind}/${o.metadata.name}`);
+}
+
 export const secretsPhase: P = {
   id: 'secrets',
   title: 'Store keys in the cluster (palisade-system Secrets, pull secret, ingress TLS)',
   async shouldRun(ctx) {
-    const api = apiHost(ctx);
-    for (const o of await manifestObjects(ctx)) {
-      if (!objectMatches(o, await ctx.driver.get(api, o.kind, o.metadata.name, o.metadata.namespace))) return true;
-    }
-    return false;
+    return (await secretsOutOfPlace(ctx)).length > 0;
   },
   async run(ctx, task) {
     const res = await ctx.driver.apply(apiHost(ctx), await manifestObjects(ctx));
@@ -422,7 +440,7 @@ export async function verifyInstall(ctx: InstallContext): Promise<VerifyResult> 
     }
   };
   const kc = kubeconfigCreds(await readFile(stateFiles(ctx.stateDir).kubeconfig, 'utf8'));
-  for (const c of controllers(ctx.config)) await add(`API ${ctx.config.cluster.fqdn} on ${c.name}`, () => apiReady(c.address, ctx.config.cluster.fqdn, kc));
+  await Promise.all(controllers(ctx.config).map((c) => add(`API ${ctx.config.cluster.fqdn} on ${c.name}`, () => apiReady(c.address, ctx.config.cluster.fqdn, kc))));
   if (ctx.config.cluster.vip) await add(`API on VIP ${ctx.config.cluster.vip}`, () => apiReady(ctx.config.cluster.vip!, ctx.config.cluster.fqdn, kc));
   await add('nodes Ready', async () => {
     const list = await ctx.driver.get(apiHost(ctx), 'nodes');
@@ -442,14 +460,13 @@ export async function verifyInstall(ctx: InstallContext): Promise<VerifyResult> 
     return 'serving with the palisade CA, credentials accepted';
   });
   await add('secrets in palisade-system', async () => {
-    const objs = await manifestObjects(ctx);
-    const missing: string[] = [];
-    for (const o of objs) if (!objectMatches(o, await ctx.driver.get(apiHost(ctx), o.kind, o.metadata.name, o.metadata.namespace))) missing.push(`${o.kind}/${o.metadata.name}`);
+    const missing = await secretsOutOfPlace(ctx);
     if (missing.length) throw new Error(`missing or different: ${missing.join(', ')}`);
-    return `${objs.length} object(s) present`;
+    return `${(await manifestObjects(ctx)).length} object(s) present`;
   });
   const encrypting = ctx.config.encryption.mode !== 'none' || ctx.config.hosts.some((h) => h.encryption?.mode && h.encryption.mode !== 'none');
-  if (encrypting) {
+  if (encrypting && ctx.disksInPlace) checks.push({ name: 'data disks bound', ok: true, detail: 'LUKS2 headers and bindings as configured (read by the encrypt phase in this run)' });
+  else if (encrypting) {
     await add('data disks bound', async () => {
       const s = await encryptionStatus({ config: ctx.config, hosts: [...ctx.hosts.values()] });
       const bad = s.hosts.filter((h) => !h.ok);
