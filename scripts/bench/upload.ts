@@ -57,6 +57,7 @@ try {
 
   const times = { palisade: [] as number[], scp: [] as number[] };
   let peakRss = 0;
+  const baseRss = process.memoryUsage().rss;
   for (let r = 0; r < rounds; r++) {
     const order: Array<'palisade' | 'scp'> = r % 2 === 0 ? ['palisade', 'scp'] : ['scp', 'palisade'];
     for (const who of order) {
@@ -87,7 +88,7 @@ try {
       `  palisade upload (SFTP + SHA-256 verify on the host + rename): ${p.toFixed(2)} s (${mbps(p)} MiB/s)`,
       `  OpenSSH scp:                                                   ${s.toFixed(2)} s (${mbps(s)} MiB/s)`,
       `  ratio palisade/scp: ${(p / s).toFixed(2)} (below 1 = palisade faster)`,
-      `  peak RSS of the palisade process during uploads: ${(peakRss / MiB).toFixed(0)} MiB (file is ${size / MiB} MiB: streamed)`,
+      `  RSS of the palisade process: ${(baseRss / MiB).toFixed(0)} MiB before, ${(peakRss / MiB).toFixed(0)} MiB peak during uploads of the ${size / MiB} MiB file (streamed, not loaded)`,
       '',
     ].join('\n'),
   );
