@@ -73,6 +73,18 @@ describe('probe output recorded on a lab host (nspawn, Debian 12, swtpm via TCTI
   });
 });
 
+describe('probe output recorded on lab hosts with chrony synchronised', () => {
+  it('chrony -x synchronised to the services namespace; the host behind the jump host too', () => {
+    for (const [name, file] of [['host1', 'lab-host1-chrony.txt'], ['host5', 'lab-host5-chrony.txt']] as const) {
+      const f = parseProbeOutput(fixture(file), { ...ctx, name });
+      expect(f.hostname).toBe(name);
+      expect(f.time).toMatchObject({ service: 'chrony', synchronized: true, source: '10.231.0.2' });
+      expect(Math.abs(f.time.offsetMs!)).toBeLessThan(100);
+      expect(f.routes.publicProbes.some((p) => p.routable)).toBe(false);
+    }
+  });
+});
+
 describe('probe output recorded on this machine (Debian 12 VM, no systemd, routes to the internet)', () => {
   const f = parseProbeOutput(fixture('local-debian12.txt'), { name: 'vm', fqdn: 'localhost', dataDisk: '/dev/vda' });
   it('reads disks from lsblk JSON with mountpoints, and the mounted root disk', () => {
