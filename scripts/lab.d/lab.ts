@@ -4,6 +4,7 @@
  *   scripts/lab up N [--dir DIR] [--disk-size SIZE | --disk-size hostK=SIZE]... [--tpm] [--jump]
  *   scripts/lab down [--dir DIR]
  *   scripts/lab status [--dir DIR] [--json]
+ *   scripts/lab prune-images
  *
  * Each host is a systemd-nspawn machine booting the cached Debian 12 image (images/host-os/)
  * through an overlay (DIR/hosts/NAME/upper), in its own network namespace on a bridge in
@@ -11,7 +12,7 @@
  * `down` (and `up`, for a killed run's leftovers) removes exactly those.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { advertisementSigningKeys, jwkThumbprint } from '../../installer/encryption/jwk.ts';
@@ -47,7 +48,8 @@ function usage(): never {
   throw new LabError(
     'usage: scripts/lab up N [--dir DIR] [--disk-size SIZE] [--disk-size hostK=SIZE] [--tpm] [--jump]\n' +
       '       scripts/lab down [--dir DIR]\n' +
-      '       scripts/lab status [--dir DIR] [--json]',
+      '       scripts/lab status [--dir DIR] [--json]\n' +
+      '       scripts/lab prune-images',
   );
 }
 
@@ -699,6 +701,30 @@ function lockDir(dir: string): void {
   throw new LabError(`cannot lock ${dir}`);
 }
 
+/** Removes cached images of other recipes that no running process (nspawn) uses. */
+function pruneImages(): void {
+  const current = `host-os-${imageHash()}`;
+  if (!existsSync(CACHE)) return;
+  const inUse = new Set<string>();
+  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      for (const a of readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')) {
+        const m = /^--(?:directory|overlay)=([^:]+)/.exec(a);
+        if (m?.[1]?.startsWith(`${CACHE}/`)) inUse.add(m[1].slice(CACHE.length + 1).split('/')[0]!);
+      }
+    } catch {}
+  }
+  for (const d of readdirSync(CACHE)) {
+    if (!d.startsWith('host-os-') || d === current) continue;
+    if (inUse.has(d)) {
+      say(`kept ${d}: in use by a running lab`);
+      continue;
+    }
+    rmSync(join(CACHE, d), { recursive: true, force: true });
+    say(`removed ${d}`);
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 let currentDir: string | undefined;
@@ -752,6 +778,8 @@ async function main(argv: string[]): Promise<void> {
       return down(d);
     case 'status':
       return status(d, json);
+    case 'prune-images':
+      return pruneImages();
     default:
       usage();
   }
