@@ -176,6 +176,15 @@ export class SshHost implements RemoteHost {
               if (head?.length) errOut.unshift(head);
               const stdout = Buffer.concat(out).toString('utf8');
               const stderr = Buffer.concat(errOut).toString('utf8');
+              if (code === undefined && signal === undefined) {
+                // sshd always reports an exit status or signal: none means the connection went away
+                reject(
+                  new PalisadeError('ssh.disconnected', `${this.name}: the SSH connection was lost while running: ${short(shown)}`, {
+                    hint: 'the host may have rebooted, or the network or sshd dropped the session (keepalives found it dead); check the host, then run again',
+                  }),
+                );
+                return;
+              }
               resolve({ code: code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : 255), stdout, stderr });
             });
             if (stdinPrefix) ch.write(stdinPrefix);

@@ -135,6 +135,15 @@ describe('exec as root', () => {
     await expect(h.exec('sleep 5', { signal: ac.signal })).rejects.toThrow('operator pressed ctrl-c');
   });
 
+  it('a connection lost mid-command fails that command with ssh.disconnected, and later ones at once', async () => {
+    const lost = await connect();
+    // the session's parent is the sshd process serving this connection
+    const e = await failure(lost.exec('sleep 0.2; kill -9 $PPID; sleep 5', { timeoutMs: 10_000 }));
+    expect(e.code).toBe('ssh.disconnected');
+    expect(e.message).toContain('host1');
+    expect((await failure(lost.exec('true'))).code).toBe('ssh.disconnected');
+  });
+
   it('runs more commands at once than sshd sessions allow per connection', async () => {
     const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => h.exec(`echo ${i}`)));
     expect(rs.map((r) => Number(r.stdout))).toEqual(Array.from({ length: 30 }, (_, i) => i));
