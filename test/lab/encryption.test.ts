@@ -32,7 +32,7 @@ const run = promisify(execFile);
 const lab = getLab();
 const repo = resolve(import.meta.dirname, '../..');
 const DISK = '/dev/vdb';
-const USED = ['host1', 'host2', 'host3', 'host4'];
+const USED = ['host1', 'host2', 'host3', 'host4', 'host5'];
 
 let loaded: LoadedConfig;
 let hosts: Map<string, RemoteHost>;
@@ -189,6 +189,24 @@ describe('disk encryption on lab hosts', () => {
     expect(await pinOpens(h, slot1of2)).toBe(true);
     expect(await keyOpens(h, ks.get('luks-recovery/host2/vdb')!.value)).toBe(true);
     await proxy.up();
+
+    // the sss binding read back from the header matches the config: a re-run does nothing
+    const r3 = await apply(['host2'], { mode: 'tpm2+tang', tang: viaProxy, threshold: 1 }, ks);
+    expectOk(r3);
+    expect(r3.hosts[0]!.disks[0]).toMatchObject({ action: 'nothing', outcome: 'unchanged' });
+    expect((await tokens(h))[0]!.keyslots).toEqual([slot1of2]);
+  });
+
+  it('passphrase mode: no clevis binding, the escrowed recovery key is the only key', async () => {
+    const h = host('host4');
+    await resetDisk(h);
+    const ks = new MemoryEscrow();
+    const r = await apply(['host4'], { mode: 'passphrase' }, ks);
+    expectOk(r);
+    expect(r.hosts[0]!.disks[0]).toMatchObject({ outcome: 'formatted', state: 'bound, not opened', verification: { ok: true, recoveryKey: 'ok', pins: [] } });
+    expect(await tokens(h)).toEqual([]);
+    expect(Object.keys((await luksJson(h))!.keyslots)).toEqual(['0']);
+    expect(await keyOpens(h, ks.get('luks-recovery/host4/vdb')!.value)).toBe(true);
   });
 
   it('a wrong thumbprint is refused before the disk is touched', async () => {
@@ -326,7 +344,8 @@ describe('disk encryption on lab hosts', () => {
 });
 
 describe('palisade encryption plan | apply | status (the CLI, three hosts)', () => {
-  const names = ['host1', 'host3', 'host4'];
+  // host5 is reached through the jump host (host1)
+  const names = ['host1', 'host3', 'host5'];
   const passphrase = `lab-passphrase-${process.pid}`;
   let dir: string;
   let cfgPath: string;
@@ -366,7 +385,7 @@ describe('palisade encryption plan | apply | status (the CLI, three hosts)', () 
     }
   }
 
-  it('plan shows the formats, apply refuses them without --yes, then encrypts three hosts in parallel; status and the keystore prove it', async () => {
+  it('plan shows the formats, apply refuses them without --yes, then encrypts three hosts in parallel (one behind the jump host); status and the keystore prove it', async () => {
     await Promise.all(names.map((n) => resetDisk(host(n))));
 
     const plan = await cli(['encryption', 'plan']);
