@@ -79,8 +79,9 @@ export async function resolvePassphrase(src: PassphraseSource = {}): Promise<str
 
 /** Read one line from a terminal in raw mode, echoing nothing. */
 export function promptHidden(question: string, input: TtyInput, output: NodeJS.WritableStream): Promise<string> {
-  output.write(question);
+  // echo off before the prompt shows: whatever is typed (or pasted) after it is never echoed
   input.setRawMode!(true);
+  output.write(question);
   input.resume();
   return new Promise((resolve, reject) => {
     let buf = '';

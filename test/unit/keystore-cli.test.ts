@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keystorePath, openKeystore } from '../../installer/keystore/index.ts';
 import { CA_EXT, OpensslLab, SERVER_EXT } from '../fixtures/pki/corpus.ts';
-import { clusterDir, palisade } from '../fixtures/pki/cli.ts';
+import { BIN, clusterDir, palisade } from '../fixtures/pki/cli.ts';
 
 const PASS = 'operator passphrase one';
 const dir = clusterDir();
@@ -116,6 +116,39 @@ describe('palisade keys', () => {
       expect(a.stderr + b.stderr).toMatch(/keystore\.changed|keystore\.locked/);
       expect(prevs).toHaveLength(1);
     }
+  }, 60_000);
+});
+
+/** Run the CLI on a real pseudo-terminal (util-linux `script`), typing `answers` at each passphrase prompt. */
+function onTerminal(args: string[], cwd: string, answers: string[]): Promise<{ code: number | null; screen: string }> {
+  return new Promise((resolvePromise) => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PALISADE_')));
+    const child = spawn('script', ['-qec', [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { cwd, env });
+    let screen = '';
+    let asked = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      screen += d.toString();
+      const prompts = (screen.match(/passphrase: /g) ?? []).length;
+      while (asked < prompts && asked < answers.length) child.stdin.write(`${answers[asked++]}\r`);
+    });
+    child.on('exit', (code) => resolvePromise({ code, screen }));
+  });
+}
+
+describe('passphrase prompt on a terminal', () => {
+  it('asks twice on creation, once after, and echoes nothing', async () => {
+    const d = clusterDir();
+    const phrase = 'typed at the terminal 42';
+    const gen = await onTerminal(['keys', 'generate'], d, [phrase, phrase]);
+    expect(gen.code).toBe(0);
+    expect(gen.screen).toMatch(/New keystore passphrase: \r?\nRepeat the new keystore passphrase: \r?\ncreated /);
+    const list = await onTerminal(['keys', 'list'], d, [phrase]);
+    expect(list.code).toBe(0);
+    expect(list.screen).toMatch(/^Keystore passphrase: \r?\n.*\(cluster demo, 18 entries\)/);
+    const mismatch = await onTerminal(['keys', 'generate', '-c', join(clusterDir(), 'palisade.yaml')], d, [phrase, `${phrase}!`]);
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.screen).toMatch(/the two new keystore passphrases typed differ/);
+    for (const s of [gen.screen, list.screen, mismatch.screen]) expect(s).not.toContain('typed at the terminal');
   }, 60_000);
 });
 
