@@ -68,7 +68,7 @@ describe('k3s driver', () => {
       [/journalctl -u k3s/, { stdout: 'level=info msg="starting"\nlevel=info msg="failed to join https://10.0.0.1:6443: token rejected (401); retrying"\n' }],
     ]);
     const node: NodeSpec = { name: 'host2', address: '10.0.0.2', role: 'server' };
-    const err = await new K3sDriver().waitReady(h, node, h, { timeoutMs: 50 }).catch((e: unknown) => e as Error & { hint?: string });
+    const err = (await new K3sDriver().waitReady(h, node, h, { timeoutMs: 50 }).catch((e: unknown) => e)) as Error & { hint?: string };
     expect(err).toMatchObject({ code: 'cluster.not-ready' });
     expect(err.message).toMatch(/^host2: k3s did not become ready within 0 s: k3s is activating/);
     expect(err.hint).toMatch(/token rejected \(401\)/);
