@@ -160,7 +160,8 @@ export const encryptionCommands: CommandModule = {
             ...(ks ? { escrow: e.escrowIndex(s.loaded.config, ks) } : {}),
             allowUnopened: o.allowUnopened === true,
           });
-          const problems = e.planProblems(plan);
+          const pins = await e.pinProblems(plan, s.hosts, s.loaded.config.ssh.concurrency);
+          const problems = [...e.planProblems(plan), ...pins];
           const unreachable = [
             ...connectionDetails(s.failures),
             ...[...errors].map(([host, err]) => ({ path: host, message: err instanceof PalisadeError ? `[${err.code}] ${err.message}` : String(err) })),
@@ -169,6 +170,7 @@ export const encryptionCommands: CommandModule = {
             printJson({ ...e.planJson(plan), unreachable, problems, keystoreChecked: ks !== undefined });
           } else {
             process.stdout.write(e.renderPlan(plan));
+            for (const p of pins) process.stdout.write(`${p.path}: PIN PROBLEM: ${p.message}\n`);
             for (const u of unreachable) process.stdout.write(`${u.path}: NOT REACHED: ${u.message}\n`);
             if (!ks && plan.hosts.length > 0) process.stdout.write('(keystore not opened: a LUKS2 header made by palisade is taken as ours; apply checks its recovery key)\n');
           }

@@ -244,6 +244,20 @@ export async function checkPinsReachable(host: RemoteHost, binding: Binding): Pr
   }
 }
 
+/**
+ * For `plan`: the pins each host with binding work would use, checked from the
+ * host now (Tang reachable with the pinned key, the TPM seals and unseals).
+ * Changes nothing on any disk. One problem per host that would fail.
+ */
+export async function pinProblems(plan: EncryptionPlan, hosts: readonly RemoteHost[], concurrency: number): Promise<Array<{ path: string; message: string }>> {
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  const todo = plan.hosts.filter((hp) => hp.binding && hp.blockers.length === 0 && hp.disks.some((d) => d.addBinding && d.action !== 'refuse') && byName.has(hp.host));
+  const settled = await settleLimit(todo, concurrency, (hp) => checkPinsReachable(byName.get(hp.host)!, hp.binding!));
+  return settled.flatMap((r, i) =>
+    r.status === 'fulfilled' ? [] : [{ path: todo[i]!.host, message: r.reason instanceof PalisadeError ? `[${r.reason.code}] ${r.reason.message.replace(/; no disk on this host was changed$/, '')}` : errorMessage(r.reason) }],
+  );
+}
+
 async function applyHost(host: RemoteHost, hp: HostPlan, facts: HostEncryptionFacts, o: ApplyOptions, keystoreLock: Semaphore): Promise<DiskApplyResult[]> {
   const progress = async (e: Omit<ApplyEvent, 'host'>) => {
     log.debug(`encryption ${hp.host}${e.device ? ` ${e.device}` : ''}: ${e.step}${e.detail ? ` (${e.detail})` : ''}`);

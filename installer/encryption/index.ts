@@ -7,7 +7,7 @@
  *   encryptionStatus       verify every disk against the config; changes nothing
  */
 export { planEncryption, planHost, planProblems, planHasWork, describeContents } from './plan.ts';
-export { applyEncryption, checkPinsReachable, escrowIndex, gatherAll } from './apply.ts';
+export { applyEncryption, checkPinsReachable, escrowIndex, gatherAll, pinProblems } from './apply.ts';
 export type { ApplyOptions, ApplyEvent, ApplyStep, ApplyReport, HostApplyResult, DiskApplyResult, DiskOutcome } from './apply.ts';
 export { encryptionStatus } from './status.ts';
 export type { StatusOptions, EncryptionStatusReport, HostStatus, DiskStatus } from './status.ts';

@@ -367,13 +367,16 @@ describe('palisade encryption plan | apply | status (the CLI, three hosts)', () 
     doc.setIn(['encryption', 'mode'], 'tang');
     cfgPath = join(dir, 'palisade.yaml');
     writeFileSync(cfgPath, doc.toString());
+    // the same with the second Tang server's thumbprint pinned for the first one
+    doc.setIn(['encryption', 'tang'], doc.createNode([{ url: tang0.url, thumbprint: tang1.thumbprint }]));
+    writeFileSync(join(dir, 'wrong-thumbprint.yaml'), doc.toString());
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function cli(args: string[], cfg = cfgPath): Promise<{ code: number; stdout: string; stderr: string }> {
     try {
-      const r = await run('node', [join(repo, 'installer/bin/palisade.js'), ...args, '-c', cfgPath, '--keystore', ksPath, '--host', names.join(',')], {
+      const r = await run('node', [join(repo, 'installer/bin/palisade.js'), ...args, '-c', cfg, '--keystore', ksPath, '--host', names.join(',')], {
         env: { ...process.env, PALISADE_PASSPHRASE: passphrase, CI: '1' },
         timeout: 300_000,
         maxBuffer: 16 << 20,
@@ -392,6 +395,11 @@ describe('palisade encryption plan | apply | status (the CLI, three hosts)', () 
     expect(plan.stderr).toBe('');
     expect(plan.code).toBe(0);
     for (const n of names) expect(plan.stdout).toMatch(new RegExp(`^${n}\\s+/dev/vdb\\s+format\\s+blank`, 'm'));
+
+    // plan asks each host's Tang server now: a wrong pinned key shows before apply
+    const wrong = await cli(['encryption', 'plan'], join(dir, 'wrong-thumbprint.yaml'));
+    expect(wrong.code).toBe(1);
+    for (const n of names) expect(wrong.stdout).toMatch(new RegExp(`^${n}: PIN PROBLEM: \\[encryption\\.tang-thumbprint\\] .*not the pinned thumbprint ${tang1.thumbprint}`, 'm'));
 
     const refused = await cli(['encryption', 'apply']);
     expect(refused.code).toBe(1);

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../installer/config/schema.ts';
 import { PalisadeError } from '../../installer/core/errors.ts';
 import type { ExecOptions, ExecResult, RemoteHost, UploadOptions } from '../../installer/hosts/types.ts';
-import { applyEncryption } from '../../installer/encryption/apply.ts';
+import { applyEncryption, pinProblems } from '../../installer/encryption/apply.ts';
+import { parseEncryptionFacts } from '../../installer/encryption/facts.ts';
+import { planEncryption } from '../../installer/encryption/plan.ts';
 import { plainProgress } from '../../installer/encryption/progress.ts';
 import type { EscrowEntry, EscrowStore } from '../../installer/encryption/types.ts';
 
@@ -233,5 +235,15 @@ describe('applyEncryption', () => {
     expect(r2.hosts[0]!.error?.code).toBe('encryption.format');
     expect(r2.hosts[0]!.error?.message).toMatch(/failed \(exit 136\): cryptsetup was killed by signal 8 \(SIGFPE: .*encryption\.pbkdfIterations/);
     expect(r2.hosts[0]!.error?.hint).toMatch(/recovery key is in the keystore/);
+  });
+
+  it('pinProblems (for plan) checks the pins a format would bind from the host, and changes nothing', async () => {
+    const { ks, host } = await setup('blank');
+    const plan = planEncryption({ config: config(), facts: new Map([['h1', parseEncryptionFacts('h1', ['/dev/vdb'], fx('blank.facts.txt'))]]) });
+    expect(await pinProblems(plan, [host], 2)).toEqual([]);
+    host.tangDown = true;
+    expect(await pinProblems(plan, [host], 2)).toEqual([{ path: 'h1', message: expect.stringMatching(/^\[encryption\.tang-unreachable\] h1: cannot reach the Tang server http:\/\/127\.0\.0\.1:7598/) }]);
+    expect(host.calls.every((c) => c.cmd.includes('curl -fsS'))).toBe(true);
+    expect(ks.saved.size).toBe(0);
   });
 });
