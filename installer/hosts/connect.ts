@@ -41,6 +41,10 @@ export function forwardOut(jump: Client, t: HostTarget, timeoutMs: number): Prom
   });
 }
 
+function destroySocket(client: Client): void {
+  (client as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
+}
+
 /** One attempt: TCP (or the given stream), handshake, host-key decision, authentication. */
 function connectOnce(t: HostTarget, o: ClientOptions, sock: Duplex | undefined, cfg: Partial<ConnectConfig>, keyDesc: string): Promise<{ client?: Client; decision: TrustDecision }> {
   return new Promise((resolve, reject) => {
@@ -51,7 +55,8 @@ function connectOnce(t: HostTarget, o: ClientOptions, sock: Duplex | undefined, 
     const fail = (e: unknown) => {
       if (settled) return;
       settled = true;
-      client.end();
+      // a failed attempt leaves no socket behind, whatever state the handshake was in
+      destroySocket(client);
       if (decision && !decision.ok) reject(hostKeyError(q, decision));
       else reject(connectError(t, e, keyDesc));
     };
@@ -85,7 +90,7 @@ function connectOnce(t: HostTarget, o: ClientOptions, sock: Duplex | undefined, 
               if (o.keyOnly && !settled) {
                 settled = true;
                 resolve({ decision: d });
-                client.end();
+                destroySocket(client);
                 return;
               }
               verify(d.ok);

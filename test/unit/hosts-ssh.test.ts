@@ -144,6 +144,24 @@ describe('exec as root', () => {
     expect((await failure(lost.exec('true'))).code).toBe('ssh.disconnected');
   });
 
+  it('keepalives find a host that stopped answering: the running command fails with ssh.disconnected', async () => {
+    const frozen = await connect({}, { keepaliveMs: 300 });
+    // one sshd process serves all sessions of a connection: the parent of each session's shell
+    const pid = Number((await frozen.exec('echo $PPID')).stdout);
+    expect(pid).toBeGreaterThan(1);
+    const t0 = Date.now();
+    const running = failure(frozen.exec('sleep 10', { timeoutMs: 20_000 }));
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const e = await running;
+      expect(e.code).toBe('ssh.disconnected');
+      expect(Date.now() - t0).toBeLessThan(4000);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('runs more commands at once than sshd sessions allow per connection', async () => {
     const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => h.exec(`echo ${i}`)));
     expect(rs.map((r) => Number(r.stdout))).toEqual(Array.from({ length: 30 }, (_, i) => i));
@@ -353,6 +371,35 @@ describe('many hosts', () => {
       for (const h of hosts.values()) expect((await h.exec('echo up')).stdout).toBe('up\n');
     } finally {
       await closeAll(hosts);
+    }
+  });
+
+  it('connects to at most ssh.concurrency hosts at once', async () => {
+    let open = 0;
+    let peak = 0;
+    const counting = createServer((sock) => {
+      peak = Math.max(peak, ++open);
+      sock.resume();
+      sock.on('close', () => open--);
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => counting.listen(0, '127.0.0.1', r));
+    const port = (counting.address() as { port: number }).port;
+    try {
+      const cfg = config(Array.from({ length: 6 }, () => ({ port })));
+      cfg.ssh.concurrency = 2;
+      cfg.ssh.connectTimeoutSeconds = 0.4;
+      const t0 = Date.now();
+      const { failures } = await connectHosts(cfg, work, { attempts: 1 });
+      const took = Date.now() - t0;
+      expect(failures).toHaveLength(6);
+      expect(failures.every((f) => f.error.code === 'ssh.connect-timeout')).toBe(true);
+      // three waves of two 0.4 s timeouts (all six at once would take 0.4 s)
+      expect(took).toBeGreaterThanOrEqual(1150);
+      // the server may see the next connection a moment before the close of the last one
+      expect(peak).toBeLessThanOrEqual(3);
+    } finally {
+      counting.close();
     }
   });
 
