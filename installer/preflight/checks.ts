@@ -126,7 +126,7 @@ export const diskSize: HostCheck = (c) => {
 export const diskLatency: HostCheck = (c) => {
   const l = c.facts.diskLatency;
   const req = `fdatasync p99 <= ${FSYNC_FAIL_MS} ms (etcd), warn > ${FSYNC_WARN_MS} ms`;
-  if (!l) return f(c, 'disk.latency', 'disk sync latency', 'warn', `not measured (${c.facts.notes.find((n) => n.startsWith('disk latency'))?.replace(/^disk latency: /, '') ?? 'no result'})`, req, 'install fio on the host, or measure with `fio --fdatasync=1`');
+  if (!l) return f(c, 'disk.latency', 'disk sync latency', 'warn', `not measured: ${c.facts.notes.find((n) => n.startsWith('disk latency'))?.replace(/^disk latency: /, '') ?? 'no result'}`, req, 'install fio on the host, or measure with `fio --fdatasync=1`');
   let status: CheckStatus = l.p99Ms > FSYNC_FAIL_MS ? 'fail' : l.p99Ms > FSYNC_WARN_MS ? 'warn' : 'pass';
   // the dd fallback times a process start with every write: its tail is partly the scheduler's, so it never fails alone
   const coarse = l.method === 'dd' && status === 'fail';
