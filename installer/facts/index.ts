@@ -1,6 +1,7 @@
 import type { RemoteHost } from '../hosts/types.ts';
 import { PalisadeError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
+import { sh } from '../core/quote.ts';
 import { parseProbeOutput } from './parse.ts';
 import { probeScript } from './probe.ts';
 import type { HostFacts } from './types.ts';
@@ -27,7 +28,8 @@ export async function gatherFacts(host: RemoteHost, opts: GatherOptions): Promis
   const script = probeScript({ fqdn: opts.fqdn, ...(opts.dataDisk ? { dataDisk: opts.dataDisk } : {}), ...(opts.diskLatency === false ? { diskLatency: false } : {}) });
   let receivedAtMs: number | undefined;
   const sentAtMs = Date.now();
-  const r = await host.exec(script, {
+  // through /bin/sh whatever the login shell is (sudo already wraps in sh -c; root's shell may be anything)
+  const r = await host.exec(sh`sh -c ${script}`, {
     sudo: true,
     timeoutMs: opts.timeoutMs ?? 60_000,
     onStdout: () => {

@@ -149,6 +149,14 @@ describe('preflight on a lab with planted problems', () => {
     }
   });
 
+  it('as a non-root user the probe runs through sudo (blkid needs root to see the filesystem)', async () => {
+    const c = testConfig();
+    c.hosts = c.hosts.map((h) => ({ ...h, user: 'ops' }));
+    const r = await runPreflight({ config: c, baseDir: base.baseDir, only: ['host2'], diskLatency: false });
+    expect(r.findings.find((x) => x.host === 'host2' && x.id === 'disk.empty')).toMatchObject({ status: 'fail', measured: 'ext4 signature' });
+    expect(r.hosts.find((h) => h.name === 'host2')?.reachable).toBe(true);
+  });
+
   it('the CLI: table, exit 1 on failure, JSON that validates, exit 0 when the failures are waived', () => {
     const cfgPath = join(dir, 'preflight.yaml');
     writeFileSync(cfgPath, stringify(testConfig()));
