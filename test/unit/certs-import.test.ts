@@ -253,17 +253,55 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
   },
 ];
 
+const made = new Map<string, ImportFiles>();
+
 describe('certificate import refuses, each with a precise reason', () => {
   it(`the corpus has at least 20 bad cases (${BAD.length})`, () => {
     expect(BAD.length).toBeGreaterThanOrEqual(20);
   });
   for (const c of BAD) {
     it(c.name, async () => {
-      const r = await codes(c.make());
+      const f = c.make();
+      made.set(c.name, f);
+      const r = await codes(f);
       expect(r.errors).toContain(c.code);
       expect(r.messages).toMatch(c.says);
     });
   }
+});
+
+/** the refusals openssl itself can judge (names, dates, chain, purpose): `openssl verify` refuses them too */
+const OPENSSL_AGREES = [
+  'SAN names another host',
+  'wildcard does not cover the bare domain',
+  'wildcard covers one label only',
+  'CN matches but the SANs do not (no CN fallback)',
+  'expired',
+  'not yet valid',
+  'chain does not verify (an intermediate of the same name, another key)',
+  'missing intermediate (CA given)',
+  'chain reaches another root than the CA given',
+  'EKU without serverAuth',
+  'issued by a certificate that is not a CA',
+  'expired intermediate',
+  'path length exceeded (pathlen:0 CA issuing a CA)',
+];
+
+describe('openssl agrees', () => {
+  it.each(OPENSSL_AGREES)('openssl verify -purpose sslserver -verify_hostname also refuses: %s', (name) => {
+    const f = made.get(name);
+    expect(f, 'the refusal case ran first').toBeDefined();
+    const ca = f!.ca ?? P('rootA.pem');
+    const args = ['verify', '-purpose', 'sslserver', '-verify_hostname', f!.fqdn, '-CAfile', ca, ...(f!.chain ? ['-untrusted', f!.chain] : []), f!.cert!];
+    let out = '';
+    try {
+      execFileSync('openssl', args, { stdio: 'pipe' });
+    } catch (e) {
+      out = String((e as { stdout?: Buffer }).stdout ?? '') + String((e as { stderr?: Buffer }).stderr ?? '');
+    }
+    // a verification verdict, not a file openssl could not load
+    expect(out).toMatch(/error \d+ at \d+ depth lookup: /);
+  });
 });
 
 /** a good certificate is also one openssl accepts for the FQDN */
