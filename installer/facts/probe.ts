@@ -77,10 +77,10 @@ if [ -b "$d" ]; then
 echo block=1
 mm=$(printf '%d:%d' "0x$(stat -Lc %t "$d")" "0x$(stat -Lc %T "$d")")
 echo "devno=$mm"
-sz=$(blockdev --getsize64 "$d" 2>/dev/null)
+sz=$(t 10 blockdev --getsize64 "$d" 2>/dev/null)
 if [ -z "$sz" ] && [ -r "/sys/dev/block/$mm/size" ]; then sz=$(( $(cat "/sys/dev/block/$mm/size") * 512 )); fi
 echo "size=$sz"
-blkid -p -o export "$d" 2>/dev/null | sed -n 's/^\\(TYPE\\|PTTYPE\\)=/blkid.\\1=/p'
+t 10 blkid -p -o export "$d" 2>/dev/null | sed -n 's/^\\(TYPE\\|PTTYPE\\)=/blkid.\\1=/p'
 if [ -d "/sys/dev/block/$mm" ]; then
   for p in /sys/dev/block/$mm/*/partition; do [ -e "$p" ] && echo "part=$(basename "$(dirname "$p")") $(cat "$(dirname "$p")/dev")"; done
   for h in /sys/dev/block/$mm/holders/*; do [ -e "$h" ] && echo "holder=$(basename "$h")"; done

@@ -48,6 +48,8 @@ export function requiredPorts(config: PalisadeConfig, host: Pick<HostConfig, 'na
 export function fqdnTargets(config: PalisadeConfig, inputs: HostInput[]): string[] {
   const out = new Set<string>();
   if (config.cluster.vip) out.add(config.cluster.vip);
+  // every controller in the config, also those not checked in this run (--host)
+  for (const h of config.hosts) if (h.role === 'controller') out.add(h.address);
   for (const h of inputs.filter((x) => x.config.role === 'controller')) {
     out.add(h.config.address);
     for (const n of h.facts?.nics ?? []) if (!n.loopback) for (const a of n.addresses) if (a.scope !== 'link') out.add(a.address);

@@ -121,6 +121,14 @@ describe('local mode and ports', () => {
     expect(validate(JSON.parse(JSON.stringify(r)))).toBe(true);
   });
 
+  it('--host: the FQDN may point at a controller that is not checked in this run', () => {
+    const cfg = labConfig();
+    const f = labFacts('host2', 'lab-host2.txt', '10.231.0.11');
+    expect(f.fqdn.addresses).toEqual(['10.231.0.10']);
+    const r = evaluate({ config: cfg, hosts: [{ config: cfg.hosts[1]!, facts: f }] });
+    expect(find(r, 'dns.fqdn', 'host2')?.status).toBe('pass');
+  });
+
   it('controllers need the control-plane ports, the registry host its port too', () => {
     const cfg = labConfig({ registry: { port: 5443, host: 'host2' } });
     expect(requiredPorts(cfg, cfg.hosts[0]!)).toEqual([6443, 2379, 2380, 10250, 443]);
