@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { PalisadeError, usageError } from '../core/errors.ts';
-import { log } from '../core/log.ts';
+import { log, redact } from '../core/log.ts';
 
 /**
  * Where a passphrase comes from, in order: the file given, the environment
@@ -43,6 +43,12 @@ function checkNew(p: string, label: string, where: string): string {
 }
 
 export async function resolvePassphrase(src: PassphraseSource = {}): Promise<string> {
+  const p = await resolve(src);
+  redact.add(p);
+  return p;
+}
+
+async function resolve(src: PassphraseSource): Promise<string> {
   const env = src.env ?? 'PALISADE_PASSPHRASE';
   const label = src.label ?? 'keystore passphrase';
   const fileOption = src.fileOption ?? '--passphrase-file';
