@@ -65,6 +65,7 @@ describe('thresholds: at, just under, just over', () => {
   it('cpu.count (small controller: 8; worker: 4)', () => {
     expect(status(C.cpuCount, facts((f) => (f.cpu.threads = 8)))).toBe('pass');
     expect(status(C.cpuCount, facts((f) => (f.cpu.threads = 7)))).toBe('fail');
+    expect(status(C.cpuCount, facts((f) => (f.cpu.threads = 9)))).toBe('pass');
     expect(status(C.cpuCount, facts((f) => (f.cpu.threads = 4)), config(), config().hosts[2])).toBe('pass');
     expect(status(C.cpuCount, facts((f) => (f.cpu.threads = 3)), config(), config().hosts[2])).toBe('fail');
     expect(run(C.cpuCount, facts((f) => delete f.cpu.threads))).toMatchObject({ status: 'fail', measured: 'unknown' });
@@ -74,6 +75,7 @@ describe('thresholds: at, just under, just over', () => {
     const need = 16 * 0.95 * GiB;
     expect(status(C.memoryTotal, facts((f) => (f.memory.totalBytes = need)))).toBe('pass');
     expect(status(C.memoryTotal, facts((f) => (f.memory.totalBytes = need - 1)))).toBe('fail');
+    expect(status(C.memoryTotal, facts((f) => (f.memory.totalBytes = need + 1)))).toBe('pass');
     const r = run(C.memoryTotal, facts((f) => (f.memory.totalBytes = 8 * GiB)));
     expect(r).toMatchObject({ status: 'fail', measured: '8.0 GiB', required: expect.stringMatching(/>= 16 GiB/) });
     expect(r?.fix).toMatch(/16 GiB/);
@@ -82,6 +84,7 @@ describe('thresholds: at, just under, just over', () => {
   it('disk.size: 100 GB (10^9 bytes)', () => {
     expect(status(C.diskSize, facts((f) => (f.dataDisk!.sizeBytes = 100e9)))).toBe('pass');
     expect(status(C.diskSize, facts((f) => (f.dataDisk!.sizeBytes = 100e9 - 1)))).toBe('fail');
+    expect(status(C.diskSize, facts((f) => (f.dataDisk!.sizeBytes = 100e9 + 1)))).toBe('pass');
     const large = config({ sizing: { profile: 'large' } });
     expect(status(C.diskSize, facts((f) => (f.dataDisk!.sizeBytes = 119e9)), large)).toBe('fail');
     expect(status(C.diskSize, facts((f) => (f.dataDisk!.sizeBytes = 120e9)), large)).toBe('pass');
@@ -107,7 +110,7 @@ describe('thresholds: at, just under, just over', () => {
 
   it('sysctl.inotify_*: >= 1024 instances, >= 65536 watches; below warns (install raises them), absent fails', () => {
     const inst = (v?: string) => status(C.inotifyInstances, facts((f) => (v === undefined ? delete f.sysctls['fs.inotify.max_user_instances'] : (f.sysctls['fs.inotify.max_user_instances'] = v))));
-    expect([inst('1024'), inst('1023'), inst('8192'), inst(undefined)]).toEqual(['pass', 'warn', 'pass', 'fail']);
+    expect([inst('1024'), inst('1023'), inst('1025'), inst(undefined)]).toEqual(['pass', 'warn', 'pass', 'fail']);
     const w = (v: string) => status(C.inotifyWatches, facts((f) => (f.sysctls['fs.inotify.max_user_watches'] = v)));
     expect([w('65536'), w('65535'), w('65537')]).toEqual(['pass', 'warn', 'pass']);
   });
