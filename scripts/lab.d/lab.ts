@@ -55,7 +55,8 @@ function usage(): never {
 
 function labDir(p: string): string {
   const dir = resolve(p);
-  if (!/^[A-Za-z0-9._/+-]+$/.test(dir)) throw new LabError(`lab dir "${dir}": use only letters, digits and . _ / + - in its path`);
+  // (paths go into socat addresses and ssh_config lines: no spaces, ':', ',' or '!')
+  if (!/^[A-Za-z0-9._/+@~=-]+$/.test(dir)) throw new LabError(`lab dir "${dir}": use only letters, digits and . _ / + @ ~ = - in its path`);
   return dir;
 }
 

@@ -7,13 +7,14 @@
  * run's own lab up at the end.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { LABS_ROOT } from './lab.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const labScript = join(repo, 'scripts/lab');
-const labsRoot = join(repo, '.cache/labs');
+const labsRoot = LABS_ROOT;
 
 function lab(args: string[], timeoutMs = 15 * 60_000): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(labScript, args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -46,7 +47,14 @@ function clearStaleLabs(): void {
     let owner = 0;
     try {
       owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8').trim());
-    } catch {}
+    } catch {
+      // no owner.pid: being made right now, or left by a run that never wrote one (old: take it down)
+      try {
+        if (Date.now() - statSync(dir).mtimeMs < 3_600_000) continue;
+      } catch {
+        continue;
+      }
+    }
     if (owner && pidAlive(owner)) continue;
     lab(['down', '--dir', dir], 120_000);
     rmSync(dir, { recursive: true, force: true });

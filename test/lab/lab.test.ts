@@ -5,13 +5,13 @@
  * nothing behind.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { advertisementSigningKeys, jwkThumbprint } from '../../installer/encryption/jwk.ts';
 import type { LabState } from '../../scripts/lab.d/types.ts';
-import { getLab, labSsh } from './lab.ts';
+import { getLab, LABS_ROOT, labSsh } from './lab.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const lab = getLab();
@@ -162,7 +162,7 @@ describe('the shared lab', () => {
 });
 
 describe('a lab killed halfway, brought up again and taken down', () => {
-  const dir = join(repo, '.cache/labs', `lifecycle-${process.pid}`);
+  const dir = join(LABS_ROOT, `lifecycle-${process.pid}`);
   const labCmd = (args: string[]) => spawnSync(join(repo, 'scripts/lab'), [...args, '--dir', dir], { encoding: 'utf8', timeout: 300_000 });
   afterAll(() => {
     labCmd(['down']);
@@ -193,6 +193,7 @@ describe('a lab killed halfway, brought up again and taken down', () => {
 
   it('clears a killed run, comes up, and down leaves no netns, loop device or process behind', async () => {
     mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'owner.pid'), `${process.pid}\n`); // ours while we run (global-setup leaves it alone)
     // 1. kill `lab up` as soon as its first machine is booting
     const child = spawn(join(repo, 'scripts/lab'), ['up', '1', '--tpm', '--dir', dir], { stdio: 'ignore' });
     const statePath = join(dir, 'state.json');

@@ -4,7 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
 import type { LabHost, LabInfo, LabTang } from '../../scripts/lab.d/types.ts';
 
@@ -15,6 +16,14 @@ declare module 'vitest' {
     labDir: string;
   }
 }
+
+/**
+ * Where test labs live: under the checkout's .cache/labs (gitignored), unless the checkout's path
+ * has characters a lab dir may not have. A lab dir there holds `owner.pid` (the process that uses
+ * it); global-setup takes down the labs whose owner is gone.
+ */
+const repo = resolve(import.meta.dirname, '../..');
+export const LABS_ROOT = /^[A-Za-z0-9._/+@~=-]+$/.test(repo) ? join(repo, '.cache/labs') : join(tmpdir(), 'palisade-labs');
 
 let cached: LabInfo | undefined;
 
