@@ -7,6 +7,7 @@ import type { CertInfo } from './inspect.ts';
 import { loadCertificates, loadPkcs12, loadPrivateKey } from './load.ts';
 import { validateCertificate, type ValidationReport } from './validate.ts';
 import { certPem } from './x509.ts';
+import { KEY_NAMES } from './keyset.ts';
 
 /** `palisade certs import|check`: read the files, check them, shape the keystore entry. */
 
@@ -84,7 +85,8 @@ export function describeCertificate(r: Pick<ValidationReport, 'leaf' | 'intermed
   return lines.join('\n');
 }
 
-export const INGRESS_ENTRY = 'tls/ingress';
+/** the keystore entry of the operator's certificate (the install serves it for the FQDN) */
+export const INGRESS_ENTRY = KEY_NAMES.ingress;
 
 export function ingressEntry(c: CheckedCertificate, fqdn: string, now = new Date()): KeyEntry {
   const r = c.report;
