@@ -186,12 +186,19 @@ export const kernelBrNetfilter: HostCheck = (c) => {
   return f(c, 'kernel.br_netfilter', 'bridge netfilter', v ? 'pass' : v === false ? 'fail' : 'warn', v ? 'available' : v === false ? 'missing' : 'unknown', 'br_netfilter (pod traffic through iptables)', 'use a kernel with CONFIG_BRIDGE_NETFILTER (module br_netfilter)');
 };
 
-/** A sysctl the prepare phase sets: wrong value warns (palisade fixes it), absent fails (nothing to set). */
+/** The sysctls the install's prepare phase writes (installer/phases/prepare.ts SYSCTLS; a test keeps the two equal). */
+export const INSTALL_SETS_SYSCTLS: readonly string[] = ['net.ipv4.ip_forward', 'net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables'];
+const setFix = (key: string, want: string) =>
+  INSTALL_SETS_SYSCTLS.includes(key)
+    ? `palisade install sets it (/etc/sysctl.d/90-palisade.conf); now: sysctl -w ${key}=${want}`
+    : `sysctl -w ${key}=${want}, and keep it in /etc/sysctl.d/ (palisade install does not set it)`;
+
+/** A sysctl with a wrong value warns (it can be set), an absent one fails (the kernel lacks it). */
 function sysctlCheck(c: HostCheckContext, id: string, key: string, title: string, ok: (v: number) => boolean, required: string, want: string, absentFix: string): Finding {
   const raw = c.facts.sysctls[key];
   if (raw === undefined) return f(c, id, title, 'fail', `${key} absent`, required, absentFix);
   const v = Number(raw);
-  return f(c, id, title, ok(v) ? 'pass' : 'warn', `${key} = ${raw}`, required, `palisade install sets it (/etc/sysctl.d/90-palisade.conf); now: sysctl -w ${key}=${want}`);
+  return f(c, id, title, ok(v) ? 'pass' : 'warn', `${key} = ${raw}`, required, setFix(key, want));
 }
 
 export const sysctlIpForward: HostCheck = (c) => sysctlCheck(c, 'sysctl.ip_forward', 'net.ipv4.ip_forward', 'IP forwarding', (v) => v === 1, '= 1', '1', 'the kernel lacks IPv4 forwarding');
@@ -203,7 +210,7 @@ export const sysctlRpFilter: HostCheck = (c) => {
   const req = 'not 1 (strict drops pod traffic): 0 or 2';
   if (all === undefined && def === undefined) return f(c, 'sysctl.rp_filter', 'reverse path filter', 'warn', 'unknown', req, 'check `sysctl net.ipv4.conf.all.rp_filter`');
   const strict = [all, def].some((v) => v === '1');
-  return f(c, 'sysctl.rp_filter', 'reverse path filter', strict ? 'warn' : 'pass', `all = ${all ?? '?'}, default = ${def ?? '?'}`, req, 'palisade install sets 2 (loose); now: sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.default.rp_filter=2');
+  return f(c, 'sysctl.rp_filter', 'reverse path filter', strict ? 'warn' : 'pass', `all = ${all ?? '?'}, default = ${def ?? '?'}`, req, 'sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.default.rp_filter=2 (loose), and keep it in /etc/sysctl.d/');
 };
 export const inotifyInstances: HostCheck = (c) =>
   sysctlCheck(c, 'sysctl.inotify_instances', 'fs.inotify.max_user_instances', 'inotify instances', (v) => v >= INOTIFY_INSTANCES, `>= ${INOTIFY_INSTANCES}`, String(INOTIFY_INSTANCES), 'the kernel lacks inotify (CONFIG_INOTIFY_USER)');
