@@ -19,7 +19,7 @@ export class StateRecorder {
   ) {}
 
   static create(dir: string, slot: number): StateRecorder {
-    const rec = new StateRecorder(dir, { version: 1, dir, slot, createdAt: new Date().toISOString(), resources: [] });
+    const rec = new StateRecorder(dir, { version: 1, dir, slot, createdAt: new Date().toISOString(), bootId: bootId(), resources: [] });
     rec.save();
     return rec;
   }
@@ -37,6 +37,14 @@ export class StateRecorder {
 
   save(): void {
     writeAtomic(statePath(this.dir), `${JSON.stringify(this.state, null, 2)}\n`);
+  }
+}
+
+export function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
   }
 }
 
@@ -120,7 +128,13 @@ function waitGone(pids: { pid: number; start: string }[], ms: number): boolean {
  */
 export function teardown(state: LabState, log: (s: string) => void = () => {}): string[] {
   const problems: string[] = [];
-  const rs = [...state.resources].reverse();
+  let rs = [...state.resources].reverse();
+  if (state.bootId && state.bootId !== bootId()) {
+    // Made before this machine last booted: its processes, namespaces, links and cgroups died with
+    // that boot, and the same PIDs and names may now be another lab's. Only its files remain.
+    log('made before the last reboot: removing its files only');
+    rs = rs.filter((r) => r.kind === 'path' || r.kind === 'loop' || r.kind === 'slot');
+  }
 
   // 1. processes: SIGTERM (nspawn powers its machine off cleanly), then SIGKILL.
   const procs = rs.filter((r): r is Extract<Resource, { kind: 'process' }> => r.kind === 'process').filter((p) => procAlive(p.pid, p.start));

@@ -55,5 +55,7 @@ export interface LabState {
   dir: string;
   slot: number;
   createdAt: string;
+  /** /proc/sys/kernel/random/boot_id when made: after a reboot, PIDs and names may be another lab's */
+  bootId?: string;
   resources: Resource[];
 }

@@ -74,8 +74,14 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const started = Date.now();
   const r = lab(['up', '4', '--tpm', '--jump', '--dir', dir]);
   if (r.code !== 0) {
+    // the machines' consoles say why; keep their last lines before down removes them
+    const consoles = ['host1', 'host2', 'host3', 'host4', 'host5']
+      .map((h) => join(dir, 'hosts', h, 'console.log'))
+      .filter((f) => existsSync(f))
+      .map((f) => `--- ${f} (last lines)\n${readFileSync(f, 'utf8').split('\n').slice(-15).join('\n')}`)
+      .join('\n');
     lab(['down', '--dir', dir], 120_000);
-    throw new Error(`the lab did not come up (scripts/lab up 4 --tpm --jump --dir ${dir}):\n${r.stderr}`);
+    throw new Error(`the lab did not come up (scripts/lab up 4 --tpm --jump --dir ${dir}):\n${r.stderr}\n${consoles}`);
   }
   process.stderr.write(`lab: up in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})\n`);
   process.env.PALISADE_LAB_DIR = dir;
