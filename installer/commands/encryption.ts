@@ -32,7 +32,7 @@ function common(cmd: Command): Command {
     .option('--host <name...>', 'only these hosts (repeat or list; default: every host with encryption configured)')
     .option('-o, --output <format>', 'text or json', 'text')
     .option('--allow-unopened', 'accept hosts without device-mapper: format and bind the disks, leave them closed')
-    .option('--keystore <file>', 'keystore holding the recovery keys (default: .palisade/<cluster>/keystore beside the config)')
+    .option('--keystore <file>', 'keystore holding the recovery keys (default: the cluster keystore in .palisade/<cluster>/ beside the config)')
     .option('--passphrase-file <file>', 'file holding the keystore passphrase (or set PALISADE_PASSPHRASE; a terminal prompts)');
 }
 
