@@ -50,6 +50,7 @@ function usage(): never {
       '       scripts/lab down [--dir DIR]\n' +
       '       scripts/lab status [--dir DIR] [--json]\n' +
       '       scripts/lab prune-images',
+    2,
   );
 }
 
@@ -751,7 +752,7 @@ async function main(argv: string[]): Promise<void> {
     else if (a === '--jump') jump = true;
     else if (a === '--json') json = true;
     else if (a === '-h' || a === '--help') usage();
-    else if (a.startsWith('-')) throw new LabError(`unknown option ${a}`);
+    else if (a.startsWith('-')) throw new LabError(`unknown option ${a} (scripts/lab --help)`, 2);
     else pos.push(a);
   }
   const d = labDir(dir);
@@ -760,7 +761,7 @@ async function main(argv: string[]): Promise<void> {
   switch (cmd) {
     case 'up': {
       const count = Number(pos[0]);
-      if (!Number.isInteger(count) || count < 1 || count > 20) throw new LabError('up N: N must be a number of hosts from 1 to 20');
+      if (!Number.isInteger(count) || count < 1 || count > 20) throw new LabError('up N: N must be a number of hosts from 1 to 20', 2);
       let diskDefault = parseSize('2G');
       const diskPerHost = new Map<string, number>();
       for (const s of disks) {
@@ -770,7 +771,7 @@ async function main(argv: string[]): Promise<void> {
       }
       const total = count + (jump ? 1 : 0);
       for (const k of diskPerHost.keys()) {
-        if (!/^host\d+$/.test(k) || Number(k.slice(4)) < 1 || Number(k.slice(4)) > total) throw new LabError(`--disk-size ${k}=…: this lab has host1..host${total}`);
+        if (!/^host\d+$/.test(k) || Number(k.slice(4)) < 1 || Number(k.slice(4)) > total) throw new LabError(`--disk-size ${k}=…: this lab has host1..host${total}`, 2);
       }
       await up({ count, dir: d, diskDefault, diskPerHost, tpm, jump });
       return;
@@ -789,10 +790,10 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof LabError) {
     say(e.message);
+    process.exitCode = e.exitCode;
     if (process.argv[2] === 'up' && started && currentDir && existsSync(statePath(currentDir))) {
       say(`what this run made is recorded: \`scripts/lab down --dir ${currentDir}\` removes it (logs: DIR/hosts/*/console.log, DIR/services/*.log)`);
     }
-    process.exitCode = 1;
   } else {
     console.error(e);
     process.exitCode = 1;

@@ -2,7 +2,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
-export class LabError extends Error {}
+export class LabError extends Error {
+  constructor(
+    message: string,
+    /** 2 for a usage mistake, 1 otherwise */
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
 
 export interface RunResult {
   code: number;
