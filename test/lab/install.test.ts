@@ -216,6 +216,44 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     const nodes = JSON.parse(labSsh('host1', 'k3s kubectl get nodes -o json').stdout).items as unknown[];
     expect(nodes).toHaveLength(4);
   });
+  it('a host that goes down mid-run fails with a message naming it; the run after it is back completes', async () => {
+    const cfgPath = join(dir4, 'palisade.yaml');
+    const original = readFileSync(cfgPath, 'utf8');
+    const c = parse(original) as Record<string, any>;
+    c.ssh = { ...c.ssh, keepaliveSeconds: 2 }; // find the dead host in seconds, not minutes
+    writeFileSync(cfgPath, stringify(c));
+    const ns = getLab().hosts.find((h) => h.name === 'host4')!.netns;
+    const link = (state: 'up' | 'down') => expect(spawnSync('ip', ['-n', ns, 'link', 'set', 'eth0', state]).status).toBe(0);
+    try {
+      uninstallCluster(names4);
+      const t0 = performance.now();
+      const p = spawn(process.execPath, [cli, 'install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes'], { cwd: dir4, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const closed = new Promise<number>((res) => p.on('close', (code) => res(code ?? 1)));
+      let downed = false;
+      while (p.exitCode === null && !downed) {
+        if (journal(dir4, 'lab')?.phases?.cluster?.hosts?.host2?.status === 'running') {
+          link('down');
+          downed = true;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(downed, out).toBe(true);
+      const code = await closed;
+      expect(code, out).toBe(1);
+      expect(out).toMatch(/host4/);
+      expect(journal(dir4, 'lab').phases.cluster.hosts.host4.status).toBe('failed');
+      expect(performance.now() - t0).toBeLessThan(240_000);
+    } finally {
+      link('up');
+    }
+    const again = await install(dir4);
+    expect(again.code, again.stderr + again.stdout).toBe(0);
+    expect(again.stdout).toMatch(/installed and verified/);
+    writeFileSync(cfgPath, original);
+  });
 });
 
 describe('palisade install on a single host', () => {
