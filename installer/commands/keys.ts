@@ -43,6 +43,7 @@ export const keysCommands: CommandModule = {
           log.debug(`key set: ${r.made.length} entries made in ${Math.round(performance.now() - t0)} ms`);
           if (r.made.length === 0) process.stdout.write(`nothing to do: all ${r.total} entries are in ${c.path}\n`);
           else process.stdout.write(`${c.created ? 'created' : 'updated'} ${c.path}: ${r.made.length} new entr${r.made.length === 1 ? 'y' : 'ies'} (${r.made.join(', ')})\n`);
+          if (c.created) process.stdout.write('keep an offline copy: `palisade keys export-recovery FILE` (under a separate recovery passphrase)\n');
         }),
       );
 
