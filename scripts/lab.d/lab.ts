@@ -4,6 +4,7 @@
  *   scripts/lab up N [--dir DIR] [--disk-size SIZE | --disk-size hostK=SIZE]... [--tpm] [--jump]
  *   scripts/lab down [--dir DIR]
  *   scripts/lab status [--dir DIR] [--json]
+ *   scripts/lab ssh [--dir DIR] HOST [COMMAND...]
  *   scripts/lab prune-images
  *
  * Each host is a systemd-nspawn machine booting the cached Debian 12 image (images/host-os/)
@@ -11,6 +12,7 @@
  * 10.231.0.0/24. Every resource is recorded in DIR/state.json before or as it is made;
  * `down` (and `up`, for a killed run's leftovers) removes exactly those.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -49,6 +51,7 @@ function usage(): never {
     'usage: scripts/lab up N [--dir DIR] [--disk-size SIZE] [--disk-size hostK=SIZE] [--tpm] [--jump]\n' +
       '       scripts/lab down [--dir DIR]\n' +
       '       scripts/lab status [--dir DIR] [--json]\n' +
+      '       scripts/lab ssh [--dir DIR] HOST [COMMAND...]   (user: HOST or ops@HOST)\n' +
       '       scripts/lab prune-images',
     2,
   );
@@ -743,6 +746,11 @@ async function main(argv: string[]): Promise<void> {
   let jump = false;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
+    if (cmd === 'ssh' && pos.length > 0) {
+      // after the host: the remote command, as given
+      if (!(pos.length === 1 && a === '--')) pos.push(a);
+      continue;
+    }
     const val = () => rest[++i] ?? usage();
     if (a === '--dir') dir = val();
     else if (a.startsWith('--dir=')) dir = a.slice(6);
@@ -782,6 +790,16 @@ async function main(argv: string[]): Promise<void> {
       return status(d, json);
     case 'prune-images':
       return pruneImages();
+    case 'ssh': {
+      // scripts/lab ssh [--dir DIR] HOST [COMMAND...]: OpenSSH with the lab's key and pinned host keys
+      const info = readJson<LabInfo>(join(d, 'lab.json'));
+      if (!info) throw new LabError(`no lab up in ${d}`);
+      const [host, ...command] = pos;
+      if (!host) throw new LabError('usage: scripts/lab ssh [--dir DIR] HOST [COMMAND...]', 2);
+      const r = spawnSync('ssh', ['-F', info.sshConfigPath, ...(process.stdin.isTTY && !command.length ? ['-t'] : []), host, ...command], { stdio: 'inherit' });
+      process.exitCode = r.status ?? 255;
+      return;
+    }
     default:
       usage();
   }
