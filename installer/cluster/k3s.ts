@@ -81,9 +81,26 @@ export class K3sDriver implements ClusterDriver {
     return r.stdout.trim() === 'active';
   }
 
+  /**
+   * inactive; stale: running, but one of its files is newer than its start (written by a run that
+   * stopped before the restart); current.
+   */
+  private async serviceState(host: RemoteHost, node: NodeSpec, files: DesiredFile[]): Promise<'inactive' | 'stale' | 'current'> {
+    const unit = unitName(node.role);
+    const r = await host.exec(
+      sh`systemctl is-active -q ${unit} || { echo inactive; exit 0; }; t=$(date -d "$(systemctl show ${unit} -p ActiveEnterTimestamp --value)" +%s 2>/dev/null || echo 0); for f in ${files.map((f) => f.path)}; do [ "$(stat -c %Y "$f" 2>/dev/null || echo 0)" -gt "$t" ] && { echo stale; exit 0; }; done; echo current`,
+      { sudo: true },
+    );
+    const v = r.stdout.trim();
+    return v === 'current' || v === 'stale' ? v : 'inactive';
+  }
+
   async check(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, api?: RemoteHost): Promise<NodeCheck> {
-    const changed = (await this.differing(host, await this.desiredFiles(node, spec, art))).map((f) => f.path);
-    const active = await this.serviceActive(host, node.role);
+    const files = await this.desiredFiles(node, spec, art);
+    const changed = (await this.differing(host, files)).map((f) => f.path);
+    const state = await this.serviceState(host, node, files);
+    if (state === 'stale') changed.push(`${unitName(node.role)} (running with older files)`);
+    const active = state !== 'inactive';
     const ready = active && changed.length === 0 ? await this.nodeReady(api ?? host, node).then((x) => x.ready, () => false) : false;
     return { changed, active, ready };
   }
@@ -99,10 +116,11 @@ export class K3sDriver implements ClusterDriver {
 
   /** install, then (re)start the service when something changed or it is not running, then wait for it */
   private async bringUp(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, api: RemoteHost, o: WaitOptions): Promise<void> {
-    const changed = await this.install(host, node, spec, art);
+    await this.install(host, node, spec, art);
     const unit = unitName(node.role);
-    if (changed.length > 0 || !(await this.serviceActive(host, node.role))) {
-      o.onProgress?.(changed.length ? `starting ${unit} (${changed.length} file(s) changed)` : `starting ${unit}`);
+    const svc = await this.serviceState(host, node, await this.desiredFiles(node, spec, art));
+    if (svc !== 'current') {
+      o.onProgress?.(svc === 'stale' ? `restarting ${unit} (its files changed since it started)` : `starting ${unit}`);
       await host.exec(sh`systemctl enable ${unit} >/dev/null 2>&1; systemctl restart --no-block ${unit}`, { sudo: true, check: true });
     }
     await this.waitReady(host, node, api, o);
@@ -153,7 +171,7 @@ export class K3sDriver implements ClusterDriver {
         why = r.why;
       }
       o.onProgress?.(`waiting: ${why}`);
-      await sleep(1000, undefined, o.signal ? { signal: o.signal } : undefined);
+      await sleep(500, undefined, o.signal ? { signal: o.signal } : undefined);
     }
     const journal = await host.exec(sh`journalctl -u ${unit} -n 20 --no-pager -o cat 2>/dev/null`, { sudo: true });
     const lines = redact.apply(journal.stdout).trim().split('\n').filter(Boolean);

@@ -357,7 +357,15 @@ export const clusterPhase: P = {
       await ctx.journal?.mark('cluster', n.name, 'done');
       task.output(`${n.name}: ready`);
     };
-    // the first controller, then the other controllers one at a time (etcd quorum), then the workers together
+    // files on every node at once (the k3s binary is the big upload), then the first controller, the
+    // other controllers one at a time (etcd quorum), the workers together
+    const staged = await settleLimit(nodes, ctx.config.ssh.concurrency, async (n) => {
+      const changed = await ctx.driver.install(host(ctx, n.name), n, await specFor(ctx, n), art);
+      if (changed.length) task.output(`${n.name}: ${changed.length} file(s) in place`);
+    });
+    const stageFailed = staged.flatMap((r, i) => (r.status === 'rejected' ? [{ n: nodes[i]!, e: r.reason as unknown }] : []));
+    if (stageFailed.length === 1) throw stageFailed[0]!.e;
+    if (stageFailed.length) throw new PalisadeError('install.cluster', `cannot put the cluster files on ${stageFailed.length} host(s)`, { details: stageFailed.map((f) => ({ path: f.n.name, message: errorMessage(f.e) })) });
     for (const n of nodes.filter((x) => x.role !== 'agent')) {
       ctx.signal.throwIfAborted();
       await one(n);

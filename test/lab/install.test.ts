@@ -17,6 +17,9 @@ const cli = join(repo, 'installer/bin/palisade.js');
 const work = join(repo, '.cache', 'lab-install', String(process.pid));
 const env = { ...process.env, PALISADE_PASSPHRASE: 'lab install passphrase 42', CI: '1' };
 const figures: Record<string, number> = {};
+const phaseTimes: Record<string, Record<string, number>> = {};
+const durations = (dir: string, cluster: string): Record<string, number> =>
+  Object.fromEntries(Object.entries(journal(dir, cluster).phases as Record<string, { durationMs?: number }>).map(([k, v]) => [k, Math.round(v.durationMs ?? 0)]));
 
 interface Run { code: number; stdout: string; stderr: string; ms: number }
 
@@ -132,6 +135,7 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     const r = await install(dir4);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     figures.full4Ms = r.ms;
+    phaseTimes.full4 = durations(dir4, 'lab');
     expect(r.stdout).toMatch(/palisade appliance "lab" is installed and verified/);
     expect(r.stdout).toMatch(/API +https:\/\/palisade\.lab\.internal:6443/);
     const state = join(dir4, '.palisade', 'lab');
@@ -269,11 +273,12 @@ describe('palisade install on a single host', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/palisade appliance "solo" is installed and verified/);
     if (solo) figures.full1Ms = r.ms;
+    phaseTimes.full1 = durations(dir, 'solo');
     const again = await install(dir);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^up to date/m);
     mkdirSync(join(repo, '.cache', 'bench'), { recursive: true });
-    const out = { ...figures, ratio4to1: figures.full1Ms ? figures.full4Ms! / figures.full1Ms : undefined, noopFraction: figures.noopMs! / figures.full4Ms!, at: new Date().toISOString() };
+    const out = { ...figures, ratio4to1: figures.full1Ms ? figures.full4Ms! / figures.full1Ms : undefined, noopFraction: figures.noopMs! / figures.full4Ms!, phases: phaseTimes, at: new Date().toISOString() };
     writeFileSync(join(repo, '.cache', 'bench', 'install.json'), JSON.stringify(out, null, 2));
     process.stderr.write(`install figures: ${JSON.stringify(out)}\n`);
   });
