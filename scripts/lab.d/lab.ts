@@ -12,7 +12,7 @@
  * 10.231.0.0/24. Every resource is recorded in DIR/state.json before or as it is made;
  * `down` (and `up`, for a killed run's leftovers) removes exactly those.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -553,6 +553,14 @@ function sshOk(sshConfig: string, host: string, timeoutSec: number): boolean {
   return run('ssh', ['-F', sshConfig, '-o', `ConnectTimeout=${timeoutSec}`, host, 'true'], { check: false, timeoutMs: (timeoutSec + 5) * 1000 }).code === 0;
 }
 
+function sshOkAsync(sshConfig: string, host: string, timeoutSec: number): Promise<boolean> {
+  return new Promise((res) => {
+    const c = spawn('ssh', ['-F', sshConfig, '-o', `ConnectTimeout=${timeoutSec}`, host, 'true'], { stdio: 'ignore', timeout: (timeoutSec + 5) * 1000 });
+    c.on('error', () => res(false));
+    c.on('close', (code) => res(code === 0));
+  });
+}
+
 function palisadeYaml(info: LabInfo): string {
   const q = (s: string) => JSON.stringify(s);
   const cpus = Number(run('nproc', []).stdout.trim()) || 1;
@@ -644,7 +652,7 @@ function down(dir: string): void {
   say(`down in ${elapsed()}`);
 }
 
-function status(dir: string, json: boolean): void {
+async function status(dir: string, json: boolean): Promise<void> {
   const state = readState(dir);
   const info = readJson<LabInfo>(join(dir, 'lab.json'));
   if (!state) {
@@ -654,13 +662,14 @@ function status(dir: string, json: boolean): void {
   }
   const procs = state.resources.filter((r) => r.kind === 'process') as { what: string; pid: number; start: string }[];
   const alive = (what: string) => procs.some((p) => p.what === what && procAlive(p.pid, p.start));
-  const hosts = (info?.hosts ?? []).map((h) => ({
+  const reach = await Promise.all((info?.hosts ?? []).map((h) => sshOkAsync(info!.sshConfigPath, h.name, 3)));
+  const hosts = (info?.hosts ?? []).map((h, i) => ({
     name: h.name,
     address: h.address,
     role: h.role,
     behind: h.behind,
     running: alive(`${h.name} nspawn`),
-    ssh: info ? sshOk(info.sshConfigPath, h.name, 3) : false,
+    ssh: reach[i]!,
     loopDevice: h.loopDevice,
     loopAttached: loopsOf(join(dir, 'hosts', h.name, 'disk.img')).includes(h.loopDevice),
     tpm: h.tpm ? alive(`${h.name} swtpm`) : undefined,
