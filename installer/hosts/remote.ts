@@ -102,97 +102,118 @@ export class SshHost implements RemoteHost {
   private run(line: string, shown: string, opts: ExecOptions, stdinPrefix?: Buffer, sudo = false): Promise<ExecResult> {
     if (this.closed) return Promise.reject(new PalisadeError('ssh.disconnected', `${where(this.target)}: the SSH connection is closed`, { hint: 'the host may have rebooted or dropped the connection; run again' }));
     opts.signal?.throwIfAborted();
-    return this.channels.use(
-      () =>
-        new Promise<ExecResult>((resolve, reject) => {
-          // sshd starts each session in a new session (setsid): the shell's pid is its process
-          // group, which a timeout kills as a whole. The pid comes first on stderr and is cut off.
-          this.client.exec(`printf '${PID_MARK}%d\\n' "$$" >&2; ${line}`, (err, ch: ClientChannel) => {
-            if (err) {
-              reject(new PalisadeError('ssh.channel', `${where(this.target)}: cannot start a command: ${err.message}`, { hint: 'the connection may have dropped, or sshd refuses more sessions (MaxSessions)', cause: err }));
-              return;
+    return this.channels.use(async () => {
+      // sshd starts each session in a new session (setsid): the shell's pid is its process
+      // group, which a timeout kills as a whole. The pid comes first on stderr and is cut off.
+      return new Promise<ExecResult>((resolve, reject) => {
+        // listeners go on in the open callback itself: a quick command's output and exit
+        // status can arrive in the same read as the channel confirmation
+        this.openSession(`printf '${PID_MARK}%d\\n' "$$" >&2; ${line}`, (ch) => {
+          const out: Buffer[] = [];
+          const errOut: Buffer[] = [];
+          let head: Buffer | undefined = Buffer.alloc(0);
+          let pid: number | undefined;
+          let code: number | undefined;
+          let signal: string | undefined;
+          let settled = false;
+          const timeoutMs = opts.timeoutMs ?? this.opts.commandTimeoutMs;
+          const stop = (error: unknown) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            opts.signal?.removeEventListener('abort', onAbort);
+            try {
+              ch.signal('KILL');
+            } catch {
+              // not all servers take signals; the process group is killed below
             }
-            const out: Buffer[] = [];
-            const errOut: Buffer[] = [];
-            let head: Buffer | undefined = Buffer.alloc(0);
-            let pid: number | undefined;
-            let code: number | undefined;
-            let signal: string | undefined;
-            let settled = false;
-            const timeoutMs = opts.timeoutMs ?? this.opts.commandTimeoutMs;
-            const stop = (error: unknown) => {
-              if (settled) return;
-              settled = true;
-              clearTimeout(timer);
-              opts.signal?.removeEventListener('abort', onAbort);
-              try {
-                ch.signal('KILL');
-              } catch {
-                // not all servers take signals; the process group is killed below
-              }
-              ch.close();
-              if (pid) this.killGroup(pid, sudo);
-              reject(error);
-            };
-            const timer = setTimeout(() => {
-              const stderr = Buffer.concat(errOut).toString('utf8');
-              stop(
-                new PalisadeError('ssh.exec-timeout', `${this.name}: command timed out after ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was stopped: ${short(shown)}`, {
-                  hint: 'the host may be overloaded or the command hangs; raise ssh.commandTimeoutSeconds if it is just slow',
-                  details: stderr ? [{ path: this.name, message: lastLines(stderr, 4) }] : [],
+            ch.close();
+            if (pid) this.killGroup(pid, sudo);
+            reject(error);
+          };
+          const timer = setTimeout(() => {
+            const stderr = Buffer.concat(errOut).toString('utf8');
+            stop(
+              new PalisadeError('ssh.exec-timeout', `${this.name}: command timed out after ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was stopped: ${short(shown)}`, {
+                hint: 'the host may be overloaded or the command hangs; raise ssh.commandTimeoutSeconds if it is just slow',
+                details: stderr ? [{ path: this.name, message: lastLines(stderr, 4) }] : [],
+              }),
+            );
+          }, timeoutMs);
+          const onAbort = () => stop(opts.signal?.reason ?? new Error('aborted'));
+          opts.signal?.addEventListener('abort', onAbort, { once: true });
+          ch.on('data', (c: Buffer) => {
+            out.push(c);
+            opts.onStdout?.(c);
+          });
+          ch.stderr.on('data', (c: Buffer) => {
+            if (head) {
+              head = Buffer.concat([head, c]);
+              const nl = head.indexOf(10);
+              if (nl < 0) return;
+              const m = new RegExp(`^${PID_MARK}(\\d+)$`).exec(head.subarray(0, nl).toString('latin1'));
+              if (m) pid = Number(m[1]);
+              c = m ? head.subarray(nl + 1) : head;
+              head = undefined;
+              if (c.length === 0) return;
+            }
+            errOut.push(c);
+            opts.onStderr?.(c);
+          });
+          ch.on('exit', (c: number | null, sig?: string) => {
+            if (typeof c === 'number') code = c;
+            if (sig) signal = sig.replace(/^SIG/, '');
+          });
+          ch.on('error', (e: Error) => log.debug(`${this.name}: channel: ${e.message}`));
+          ch.on('close', () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            opts.signal?.removeEventListener('abort', onAbort);
+            if (head?.length) errOut.unshift(head);
+            const stdout = Buffer.concat(out).toString('utf8');
+            const stderr = Buffer.concat(errOut).toString('utf8');
+            if (code === undefined && signal === undefined) {
+              // sshd always reports an exit status or signal: none means the connection went away
+              reject(
+                new PalisadeError('ssh.disconnected', `${this.name}: the SSH connection was lost while running: ${short(shown)}`, {
+                  hint: 'the host may have rebooted, or the network or sshd dropped the session (keepalives found it dead); check the host, then run again',
                 }),
               );
-            }, timeoutMs);
-            const onAbort = () => stop(opts.signal?.reason ?? new Error('aborted'));
-            opts.signal?.addEventListener('abort', onAbort, { once: true });
-            ch.on('data', (c: Buffer) => {
-              out.push(c);
-              opts.onStdout?.(c);
-            });
-            ch.stderr.on('data', (c: Buffer) => {
-              if (head) {
-                head = Buffer.concat([head, c]);
-                const nl = head.indexOf(10);
-                if (nl < 0) return;
-                const m = new RegExp(`^${PID_MARK}(\\d+)$`).exec(head.subarray(0, nl).toString('latin1'));
-                if (m) pid = Number(m[1]);
-                c = m ? head.subarray(nl + 1) : head;
-                head = undefined;
-                if (c.length === 0) return;
-              }
-              errOut.push(c);
-              opts.onStderr?.(c);
-            });
-            ch.on('exit', (c: number | null, sig?: string) => {
-              if (typeof c === 'number') code = c;
-              if (sig) signal = sig.replace(/^SIG/, '');
-            });
-            ch.on('error', (e: Error) => log.debug(`${this.name}: channel: ${e.message}`));
-            ch.on('close', () => {
-              if (settled) return;
-              settled = true;
-              clearTimeout(timer);
-              opts.signal?.removeEventListener('abort', onAbort);
-              if (head?.length) errOut.unshift(head);
-              const stdout = Buffer.concat(out).toString('utf8');
-              const stderr = Buffer.concat(errOut).toString('utf8');
-              if (code === undefined && signal === undefined) {
-                // sshd always reports an exit status or signal: none means the connection went away
-                reject(
-                  new PalisadeError('ssh.disconnected', `${this.name}: the SSH connection was lost while running: ${short(shown)}`, {
-                    hint: 'the host may have rebooted, or the network or sshd dropped the session (keepalives found it dead); check the host, then run again',
-                  }),
-                );
-                return;
-              }
-              resolve({ code: code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : 255), stdout, stderr });
-            });
-            if (stdinPrefix) ch.write(stdinPrefix);
-            if (opts.stdin !== undefined) ch.end(opts.stdin);
-            else ch.end();
+              return;
+            }
+            resolve({ code: code ?? (signal ? 128 + (SIGNALS[signal] ?? 0) : 255), stdout, stderr });
           });
-        }),
-    );
+          if (stdinPrefix) ch.write(stdinPrefix);
+          if (opts.stdin !== undefined) ch.end(opts.stdin);
+          else ch.end();
+        }).catch(reject);
+      });
+    });
+  }
+
+  /**
+   * Open a session channel running `line`. sshd frees a session slot a moment after the
+   * channel closes, so a refused open (MaxSessions reached) is tried again a few times.
+   */
+  private async openSession(line: string, onOpen: (ch: ClientChannel) => void): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await new Promise<void>((resolve, reject) =>
+          this.client.exec(line, (err, ch) => {
+            if (err) return reject(err);
+            onOpen(ch);
+            resolve();
+          }),
+        );
+      } catch (e) {
+        const err = e as Error;
+        if (this.closed || attempt >= 6 || !/open fail|prohibited|resource/i.test(err.message)) {
+          throw new PalisadeError('ssh.channel', `${where(this.target)}: cannot start a command: ${err.message}`, { hint: 'the connection may have dropped, or sshd refuses more sessions (MaxSessions)', cause: e });
+        }
+        await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+      }
+    }
   }
 
   /** Stop a timed-out or aborted command and everything it started (its process group). */
