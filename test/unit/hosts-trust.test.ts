@@ -140,6 +140,18 @@ describe('palisade hosts trust', () => {
     expect(readFileSync(path, 'utf8')).toContain(`hostKey: ${a.hostKeyFingerprint}`);
   });
 
+  it('keys already trusted by ssh.knownHosts are pinned without asking; a revoked one is not', async () => {
+    writeFileSync(join(dir, 'operator_known_hosts'), `[127.0.0.1]:${a.port} ${a.hostKeyPub.split(' ').slice(0, 2).join(' ')}\n@revoked * ${b.hostKeyPub.split(' ').slice(0, 2).join(' ')}\n`);
+    const path = writeConfig('kh.yaml', host('host1', a.port) + host('host2', b.port).replace('controller', 'worker'));
+    writeFileSync(path, readFileSync(path, 'utf8').replace('ssh:\n', 'ssh:\n  knownHosts: operator_known_hosts # relative to this file\n'));
+    const r = await palisade(['hosts', 'trust', '-c', path]);
+    expect(r.stdout).toMatch(/host1 .*trusted by known_hosts/);
+    expect(r.stdout).toMatch(/host2 .*REVOKED/);
+    expect(r.code).toBe(1);
+    const doc = parseDocument(readFileSync(path, 'utf8')).toJS() as { hosts: Array<{ hostKey?: string }> };
+    expect(doc.hosts.map((h) => h.hostKey)).toEqual([a.hostKeyFingerprint, undefined]);
+  });
+
   it('the jump host key is pinned first, then the hosts behind it are reached through it', async () => {
     const path = writeConfig(
       'jump.yaml',
