@@ -143,34 +143,74 @@ function net(slot: number): Net {
   };
 }
 
-/** Claims a free /27 slot (mkdir is the lock); a claim whose owner no longer records it is stale. */
+/**
+ * Claims a /27 slot: /run/palisade-lab/slot-N (mkdir is the lock) holds the owning lab dir. A claim
+ * its owner does not record is stale. When no slot is free, a lab whose every process is gone (a
+ * killed run nobody cleared, e.g. after its session ended) is taken down by its own records.
+ */
 function claimSlot(dir: string, prefer?: number): { slot: number; claim: string } {
   mkdirSync(CLAIMS, { recursive: true });
-  const order = [...(prefer !== undefined ? [prefer] : []), ...Array.from({ length: SLOTS }, (_, i) => i).filter((i) => i !== prefer)];
-  for (const slot of order) {
-    const claim = join(CLAIMS, `slot-${slot}`);
-    if (existsSync(`/sys/class/net/plab${slot}-br`)) continue; // in use by a lab we know nothing about
+  // PALISADE_LAB_SLOTS="5,6" limits the slots this lab may take (tests of slot exhaustion)
+  const allowed = process.env.PALISADE_LAB_SLOTS ? process.env.PALISADE_LAB_SLOTS.split(',').map(Number) : Array.from({ length: SLOTS }, (_, i) => i);
+  const order = [...(prefer !== undefined && allowed.includes(prefer) ? [prefer] : []), ...allowed.filter((i) => i !== prefer && i >= 0 && i < SLOTS)];
+  const claimPath = (slot: number) => join(CLAIMS, `slot-${slot}`);
+  const take = (slot: number): boolean => {
     try {
-      mkdirSync(claim);
+      mkdirSync(claimPath(slot));
     } catch {
-      let owner = '';
-      try {
-        owner = readFileSync(join(claim, 'owner'), 'utf8').trim();
-      } catch {}
-      const ownerState = owner ? readJson<LabState>(statePath(owner)) : undefined;
-      const live = owner !== dir && ownerState?.resources.some((r) => r.kind === 'slot' && r.claim === claim);
-      if (live) continue;
-      rmSync(claim, { recursive: true, force: true });
-      try {
-        mkdirSync(claim);
-      } catch {
-        continue;
-      }
+      return false;
     }
-    writeFileSync(join(claim, 'owner'), `${dir}\n`);
-    return { slot, claim };
+    writeFileSync(join(claimPath(slot), 'owner'), `${dir}\n`);
+    return true;
+  };
+  const ownerOfClaim = (slot: number): { owner: string; state?: LabState } => {
+    let owner = '';
+    try {
+      owner = readFileSync(join(claimPath(slot), 'owner'), 'utf8').trim();
+    } catch {}
+    const state = owner ? readJson<LabState>(statePath(owner)) : undefined;
+    const recorded = state?.resources.some((r) => r.kind === 'slot' && r.claim === claimPath(slot));
+    return { owner, state: recorded ? state : undefined };
+  };
+  const bridgeUp = (slot: number) => existsSync(`/sys/class/net/plab${slot}-br`);
+
+  for (const slot of order) {
+    if (!existsSync(claimPath(slot))) {
+      if (!bridgeUp(slot) && take(slot)) return { slot, claim: claimPath(slot) };
+      continue;
+    }
+    const { owner, state } = ownerOfClaim(slot);
+    if (state && owner !== dir) continue;
+    if (bridgeUp(slot)) continue; // a stale claim, but something made that bridge: leave the slot alone
+    rmSync(claimPath(slot), { recursive: true, force: true });
+    if (take(slot)) return { slot, claim: claimPath(slot) };
   }
-  throw new LabError(`no free lab slot: ${SLOTS} labs are up (scripts/lab status --dir … ; scripts/lab down --dir …)`);
+
+  for (const slot of order) {
+    const { owner, state } = ownerOfClaim(slot);
+    if (!state || labAlive(owner, state)) continue;
+    say(`no free slot: the lab in ${owner} (slot ${slot}) has no process left; taking it down by its records`);
+    const problems = teardown(state, (m) => say(`  ${m}`));
+    if (problems.length) {
+      say(`  could not clear it: ${problems.join('; ')}`);
+      continue;
+    }
+    rmSync(join(owner, 'lab.json'), { force: true });
+    rmSync(statePath(owner), { force: true });
+    rmSync(claimPath(slot), { recursive: true, force: true });
+    if (!bridgeUp(slot) && take(slot)) return { slot, claim: claimPath(slot) };
+  }
+  throw new LabError(`no free lab slot: all ${allowed.length} are taken by running labs (/run/palisade-lab/slot-N/owner names each lab dir: scripts/lab down --dir DIR)`);
+}
+
+/** A lab is alive while any process it recorded runs, or a scripts/lab holds its lock. */
+function labAlive(dir: string, state: LabState): boolean {
+  if (state.resources.some((r) => r.kind === 'process' && procAlive(r.pid, r.start))) return true;
+  try {
+    const [pid, start] = readFileSync(join(dir, 'lock'), 'utf8').trim().split(' ');
+    if (pid && start && procAlive(Number(pid), start)) return true;
+  } catch {}
+  return false;
 }
 
 // ---------------------------------------------------------------- cgroups
