@@ -51,6 +51,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await closeAll(open);
+  labSsh(first.name, 'rm -f /etc/sudoers.d/opspw');
 });
 
 describe('every lab host from palisade.yaml', () => {
@@ -144,15 +145,13 @@ describe('sudo as ops (passwordless)', () => {
   });
 });
 
+const password = "pw with 'quotes' $(and) spaces";
+
 describe('sudo that asks for a password', () => {
   const user = 'opspw';
-  const password = "pw with 'quotes' $(and) spaces";
   beforeAll(() => {
     root(first.name, `id ${user} >/dev/null 2>&1 || useradd -m -s /bin/bash ${user}; chpasswd`, `${user}:${password}\n`);
     root(first.name, `install -d -m 700 -o ${user} -g ${user} /home/${user}/.ssh && install -m 600 -o ${user} -g ${user} /root/.ssh/authorized_keys /home/${user}/.ssh/authorized_keys && echo '${user} ALL=(ALL:ALL) ALL' > /etc/sudoers.d/${user} && chmod 440 /etc/sudoers.d/${user}`);
-  });
-  afterAll(() => {
-    root(first.name, `rm -f /etc/sudoers.d/${user}`);
   });
 
   it('takes the password from PALISADE_SUDO_PASSWORD, on stdin first, never in argv; the command still gets its stdin', async () => {
@@ -179,6 +178,46 @@ describe('sudo that asks for a password', () => {
     expect(n.code).toBe('ssh.sudo-password-needed');
     expect(n.hint).toContain('PALISADE_SUDO_PASSWORD');
   });
+});
+
+describe('sudo password asked on the terminal', () => {
+  it('asks once on the TTY (not echoed), and the command runs as root', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join, resolve } = await import('node:path');
+    const { spawn } = await import('node:child_process');
+    const repo = resolve(import.meta.dirname, '../..');
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-tty-'));
+    const t = target(first.name, { user: 'opspw' });
+    const script = join(dir, 'run.mts');
+    writeFileSync(
+      script,
+      `import { connectHost } from ${JSON.stringify(join(repo, 'installer/hosts/index.ts'))};
+const h = await connectHost(${JSON.stringify(t)}, { env: {} });
+const a = await h.exec('id -u', { sudo: true });
+const b = await h.exec('id -un', { sudo: true });
+process.stdout.write('RESULT ' + a.stdout.trim() + ' ' + b.stdout.trim() + '\\n');
+await h.close();
+`,
+    );
+    // `script` gives the child a pseudo-terminal, as an operator's shell would
+    const child = spawn('script', ['-qec', `${join(repo, 'node_modules/.bin/tsx')} ${script}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PALISADE_SUDO_PASSWORD: '' } });
+    let out = '';
+    let answered = false;
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (!answered && /sudo password for opspw/.test(out)) {
+        answered = true;
+        child.stdin.write(`${password}\r`);
+      }
+    });
+    const code = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? 1)));
+    rmSync(dir, { recursive: true, force: true });
+    expect(out).toContain('RESULT 0 root');
+    expect(out.match(/sudo password for/g)).toHaveLength(1);
+    expect(out).not.toContain('quotes');
+    expect(code).toBe(0);
+  }, 60_000);
 });
 
 describe.runIf(behind)('jump host', () => {
