@@ -236,4 +236,43 @@ describe('a lab killed halfway, brought up again and taken down', () => {
     const st = spawnSync(join(repo, 'scripts/lab'), ['status', '--dir', dir, '--json'], { encoding: 'utf8' });
     expect(JSON.parse(st.stdout).up).toBe(false);
   });
+
+  it('when no slot is free, a lab with no process left is taken down by its records and its slot reused', () => {
+    const free = [0, 1, 2, 3, 4, 5, 6, 7].filter((n) => !existsSync(`/run/palisade-lab/slot-${n}`) && !existsSync(`/sys/class/net/plab${n}-br`));
+    expect(free.length, 'a free slot for this test').toBeGreaterThan(0);
+    const slot = String(free[free.length - 1]);
+    const dead = `${dir}-dead`;
+    mkdirSync(dead, { recursive: true });
+    writeFileSync(join(dead, 'owner.pid'), `${process.pid}\n`);
+    const env = { ...process.env, PALISADE_LAB_SLOTS: slot };
+    const run = (args: string[]) => spawnSync(join(repo, 'scripts/lab'), args, { encoding: 'utf8', timeout: 300_000, env });
+    try {
+      expect(run(['up', '1', '--dir', dead]).status).toBe(0);
+      const deadState = JSON.parse(readFileSync(join(dead, 'state.json'), 'utf8')) as LabState;
+      expect(deadState.slot).toBe(Number(slot));
+      // the slot is taken by a live lab: refused
+      const refused = run(['up', '1', '--dir', dir]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/no free lab slot/);
+      // its processes stopped from outside: the next lab takes it down and takes the slot
+      for (const r of deadState.resources) {
+        if (r.kind === 'process') {
+          try {
+            process.kill(r.pid, 'SIGKILL');
+          } catch {}
+        }
+      }
+      const up = run(['up', '1', '--dir', dir]);
+      expect(up.status, up.stderr).toBe(0);
+      expect(up.stderr).toContain(`the lab in ${dead} (slot ${slot}) has no process left`);
+      expect(existsSync(join(dead, 'state.json'))).toBe(false);
+      expect(leftovers(deadState).filter((l) => !l.startsWith('netns') && !l.startsWith('link') && !l.startsWith('slot') && !l.startsWith('cgroup'))).toEqual([]);
+      expect(run(['down', '--dir', dir]).status).toBe(0);
+      expect(leftovers(deadState)).toEqual([]);
+    } finally {
+      run(['down', '--dir', dead]);
+      run(['down', '--dir', dir]);
+      rmSync(dead, { recursive: true, force: true });
+    }
+  });
 });
