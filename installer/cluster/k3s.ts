@@ -76,11 +76,6 @@ export class K3sDriver implements ClusterDriver {
     return files.filter((f) => current.get(f.path) !== `${f.sha256} ${f.mode.toString(8)}`);
   }
 
-  private async serviceActive(host: RemoteHost, role: NodeSpec['role']): Promise<boolean> {
-    const r = await host.exec(sh`systemctl is-active ${unitName(role)}`, { sudo: true });
-    return r.stdout.trim() === 'active';
-  }
-
   /**
    * inactive; stale: running, but one of its files is newer than its start (written by a run that
    * stopped before the restart); current.

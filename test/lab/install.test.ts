@@ -49,6 +49,9 @@ function writeConfig(dir: string, cluster: string, hosts: Array<{ name: string; 
   // the lab hosts run no NTP client; this machine (the admin side) has a default route; the lab's
   // data disks are loop files on a machine shared with other tests, so fdatasync latency is noise
   c.preflight = { ignore: [...new Set([...(c.preflight?.ignore ?? []), 'time.sync', 'airgap.route', 'disk.latency', ...waive])] };
+  // a cheap key-slot KDF: the 2 shared cores would otherwise spend most of the install in argon2,
+  // which says nothing about the install itself (BENCHMARKS.md "Install" says so)
+  c.encryption = { ...c.encryption, iterTimeMs: 100, pbkdfMemoryKiB: 32768 };
   writeFileSync(join(dir, 'palisade.yaml'), stringify(c));
 }
 
