@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { Client, type ConnectConfig } from 'ssh2';
+import { PalisadeError } from '../core/errors.ts';
 import { retry } from '../core/retry.ts';
 import { log } from '../core/log.ts';
 import { credentialsFor } from './credentials.ts';
@@ -16,6 +17,8 @@ export interface ClientOptions {
   retryBaseDelayMs: number;
   /** host-key algorithms to prefer, e.g. the types known_hosts holds for the host */
   hostKeyAlgorithms?: string[];
+  /** offer only these host-key algorithms */
+  hostKeyAlgorithmsOnly?: string[];
   /** only exchange keys: stop right after the host key is seen (for `hosts trust`) */
   keyOnly?: boolean;
   signal?: AbortSignal;
@@ -79,7 +82,11 @@ function connectOnce(t: HostTarget, o: ClientOptions, sock: Duplex | undefined, 
       keepaliveInterval: o.keepaliveMs,
       keepaliveCountMax: 3,
       ...(sock ? { sock: sock as unknown as ConnectConfig['sock'] } : {}),
-      ...(o.hostKeyAlgorithms?.length ? { algorithms: { serverHostKey: { prepend: o.hostKeyAlgorithms } as never } } : {}),
+      ...(o.hostKeyAlgorithmsOnly?.length
+        ? { algorithms: { serverHostKey: o.hostKeyAlgorithmsOnly as never } }
+        : o.hostKeyAlgorithms?.length
+          ? { algorithms: { serverHostKey: { prepend: o.hostKeyAlgorithms } as never } }
+          : {}),
       ...cfg,
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
         Promise.resolve()
@@ -113,10 +120,33 @@ function connectOnce(t: HostTarget, o: ClientOptions, sock: Duplex | undefined, 
 export async function connectClient(t: HostTarget, o: ClientOptions, jump?: Client): Promise<{ client?: Client; decision: TrustDecision }> {
   const creds = o.keyOnly ? { description: 'no key (key exchange only)' } : await credentialsFor(t);
   const { description, ...auth } = creds;
+  const attempt = async (opts: ClientOptions) => {
+    const sock = jump ? await forwardOut(jump, t, opts.connectTimeoutMs).catch((e) => Promise.reject(connectError(t, e, description))) : undefined;
+    return connectOnce(t, opts, sock, opts.keyOnly ? {} : auth, description);
+  };
   return retry(
     async () => {
-      const sock = jump ? await forwardOut(jump, t, o.connectTimeoutMs).catch((e) => Promise.reject(connectError(t, e, description))) : undefined;
-      return connectOnce(t, o, sock, o.keyOnly ? {} : auth, description);
+      // ssh2 prefers ed25519; a pin of the host's RSA or ECDSA key is not a changed key:
+      // look for the pinned key among the host's other keys before calling it a change
+      const other = async () => {
+        const alg = t.hostKey && !o.hostKeyAlgorithmsOnly ? await findPinnedAlgorithm(t, o, attempt) : undefined;
+        if (alg) log.debug(`${where(t)}: the pinned key is the host's ${alg} key`);
+        return alg;
+      };
+      let r: { client?: Client; decision: TrustDecision };
+      try {
+        r = await attempt(o);
+      } catch (e) {
+        const alg = e instanceof PalisadeError && e.code === 'ssh.hostkey-changed' ? await other() : undefined;
+        if (!alg) throw e;
+        return attempt({ ...o, hostKeyAlgorithmsOnly: [alg] });
+      }
+      // key-only mode answers with the decision instead of throwing
+      if (o.keyOnly && !r.decision.ok && r.decision.reason === 'changed') {
+        const alg = await other();
+        if (alg) return attempt({ ...o, hostKeyAlgorithmsOnly: [alg] });
+      }
+      return r;
     },
     {
       attempts: o.attempts,
@@ -126,4 +156,19 @@ export async function connectClient(t: HostTarget, o: ClientOptions, jump?: Clie
       ...(o.signal ? { signal: o.signal } : {}),
     },
   );
+}
+
+const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512'];
+
+/** Which host-key algorithm makes the host present its pinned key (key exchange only, no credentials). */
+async function findPinnedAlgorithm(t: HostTarget, o: ClientOptions, attempt: (o: ClientOptions) => Promise<{ decision: TrustDecision }>): Promise<string | undefined> {
+  for (const alg of HOST_KEY_ALGORITHMS) {
+    try {
+      const { decision } = await attempt({ ...o, keyOnly: true, hostKeyAlgorithmsOnly: [alg] });
+      if (decision.ok) return alg;
+    } catch {
+      // the host has no key of this type
+    }
+  }
+  return undefined;
 }

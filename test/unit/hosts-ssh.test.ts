@@ -246,6 +246,23 @@ describe('host keys', () => {
     expect(e.hint).toContain('--replace');
   });
 
+  it("a pin of the host's RSA key (not the ed25519 one ssh2 prefers) is found, not called a change", async () => {
+    const rsaHostKey = join(work, 'rsa_host_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaHostKey], { stdio: 'ignore' });
+    const multi = await startSshd({ keysFrom: sshd, extraConfig: [`HostKey ${rsaHostKey}`] });
+    try {
+      const rsaFp = execFileSync('ssh-keygen', ['-lf', `${rsaHostKey}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
+      const h = await connectHost(target({ port: multi.port, hostKey: rsaFp }));
+      expect((await h.exec('echo rsa-pinned')).stdout).toBe('rsa-pinned\n');
+      await h.close();
+      // a pin that matches none of its keys is still a change
+      const e = await failure(connectHost(target({ port: multi.port, hostKey: `SHA256:${'C'.repeat(43)}` })));
+      expect(e.code).toBe('ssh.hostkey-changed');
+    } finally {
+      await multi.stop();
+    }
+  });
+
   it('an unknown key is refused and its fingerprint (as ssh-keygen -lf shows it) is shown with how to pin it', async () => {
     const { hostKey: _, ...noPin } = target();
     const e = await failure(connectHost({ ...noPin, pinPath: 'hosts[0].hostKey' }));

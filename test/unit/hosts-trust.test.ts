@@ -131,6 +131,22 @@ describe('palisade hosts trust', () => {
     expect(after).toContain(`hostKey: ${a.hostKeyFingerprint} # old key`);
   });
 
+  it("a pin of the host's RSA key (one of several host keys) is recognised as matching", async () => {
+    const { execFileSync } = await import('node:child_process');
+    const rsaHostKey = join(dir, 'rsa_host_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsaHostKey], { stdio: 'ignore' });
+    const multi = await startSshd({ keysFrom: a, extraConfig: [`HostKey ${rsaHostKey}`] });
+    try {
+      const rsaFp = execFileSync('ssh-keygen', ['-lf', `${rsaHostKey}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
+      const path = writeConfig('rsa-pin.yaml', host('host1', multi.port, `    hostKey: ${rsaFp}\n`));
+      const r = await palisade(['hosts', 'trust', '-c', path]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`host1 .*ssh-rsa +${rsaFp.replace(/[+/]/g, '\\$&')} +pinned \\(matches\\)`));
+    } finally {
+      await multi.stop();
+    }
+  });
+
   it('an unreachable host is reported, the others are still pinned', async () => {
     const dead = await freePort();
     const path = writeConfig('dead.yaml', host('host1', a.port) + host('host2', dead).replace('controller', 'worker'));
