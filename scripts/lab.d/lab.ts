@@ -18,6 +18,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, re
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { advertisementSigningKeys, jwkThumbprint } from '../../installer/encryption/jwk.ts';
+import { FQDN, machineSizing, palisadeYaml, roleOf } from './config.ts';
 import { loopsOf, readState, StateRecorder, statePath, teardown } from './state.ts';
 import { childrenOf, LabError, parseSize, procAlive, procStart, readJson, run, sleep, startDetached, tryRun, writeAtomic } from './sys.ts';
 import type { LabHost, LabInfo, LabState } from './types.ts';
@@ -27,7 +28,6 @@ const repo = resolve(here, '../..');
 const CACHE = process.env.PALISADE_LAB_CACHE ?? '/var/cache/palisade-lab';
 const CLAIMS = '/run/palisade-lab';
 const SLOTS = 8; // 10.231.0.0/24 in /27 slots
-const FQDN = 'palisade.lab.internal';
 const TPM_PORT = 2321;
 const TANG_PORTS = [7500, 7501];
 
@@ -276,10 +276,6 @@ interface HostPlan {
   hostKeyLine?: string;
   loopDevice?: string;
   nspawnPid?: number;
-}
-
-function roleOf(i: number, count: number): 'controller' | 'worker' {
-  return i <= (count >= 3 ? 3 : 1) ? 'controller' : 'worker';
 }
 
 async function up(opts: UpOptions): Promise<void> {
@@ -546,7 +542,8 @@ async function up(opts: UpOptions): Promise<void> {
       }),
     ),
   };
-  writeAtomic(info.configPath, palisadeYaml(info), 0o644);
+  const sizing = machineSizing(Number(run('nproc', []).stdout.trim()) || 1, Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0));
+  writeAtomic(info.configPath, palisadeYaml(info, { ...sizing, diskBytes: opts.diskDefault }), 0o644);
   writeAtomic(join(dir, 'lab.json'), `${JSON.stringify(info, null, 2)}\n`);
   say(`up in ${elapsed()}: ${dir}/lab.json, ${dir}/palisade.yaml (ssh -F ${sshConfig} host1)`);
   process.stdout.write(`${join(dir, 'lab.json')}\n`);
@@ -601,81 +598,6 @@ function sshOkAsync(sshConfig: string, host: string, timeoutSec: number): Promis
   });
 }
 
-function palisadeYaml(info: LabInfo): string {
-  const q = (s: string) => JSON.stringify(s);
-  const cpus = Number(run('nproc', []).stdout.trim()) || 1;
-  const memGiB = Math.max(1, Math.floor(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024 / 1024 / 2));
-  const minDisk = Math.min(...info.hosts.map((h) => h.diskBytes));
-  const diskGB = Math.max(0.1, Math.floor((minDisk / 1e9) * 10) / 10);
-  const jump = info.hosts.find((h) => info.hosts.some((x) => x.behind === h.name));
-  const endpoint = (h: LabHost, indent: string) =>
-    [`address: ${h.address}`, `port: ${h.port}`, `user: root`, `privateKey: ${q(info.keyPath)}`, `hostKey: ${q(h.hostKey)}`].map((l) => `${indent}${l}`).join('\n');
-  return `# Written by \`scripts/lab up\` for the lab in ${info.dir} (slot ${info.slot}, ${info.subnet}).
-# Every \`lab up\` writes it anew; copy it elsewhere to keep changes.
-apiVersion: palisade/v1
-
-cluster:
-  name: lab
-  fqdn: ${FQDN}           # in each host's /etc/hosts (first controller)
-  podCidr: 10.42.0.0/16
-  serviceCidr: 10.43.0.0/16
-
-airGapped: true                     # the lab hosts have no default route
-
-# The lab hosts share this machine: ${cpus} CPU(s); memory and disk as the lab gives them.
-sizing:
-  profile: custom
-  custom:
-    controller: { cpus: ${cpus}, memoryGiB: ${memGiB}, diskGB: ${diskGB} }
-    worker: { cpus: ${cpus}, memoryGiB: ${memGiB}, diskGB: ${diskGB} }
-
-ssh:
-  concurrency: 10
-  connectTimeoutSeconds: 10
-  commandTimeoutSeconds: 600
-  keepaliveSeconds: 15
-${
-  jump
-    ? `
-jumpHost:                           # ${jump.name}; hosts with viaJumpHost are reachable only through it
-${endpoint(jump, '  ')}
-`
-    : ''
-}
-hosts:
-${info.hosts
-  .map(
-    (h) => `  - name: ${h.name}
-    role: ${h.role}
-${endpoint(h, '    ')}
-    dataDisk: ${h.dataDisk}              # ${h.loopDevice} on this machine, ${h.diskBytes} bytes${h.behind ? `\n    viaJumpHost: true` : ''}`,
-  )
-  .join('\n')}
-
-encryption:
-  mode: tang
-  tang:
-${info.services.tang.map((t) => `    - url: ${t.url}\n      thumbprint: ${t.thumbprint}`).join('\n')}
-  wipe: false
-  # device-mapper is absent on this machine: disks are formatted and bound, not opened.
-  allowUnopened: true
-
-registry:
-  port: 5000
-
-maintenanceWindows: []
-
-# Waived checks still run and show as "waived" with what they measured.
-preflight:
-  ignore:
-    # This machine plays the admin workstation and has a default route to the internet;
-    # the lab hosts themselves have none, and their airgap.route check stays on.
-    - airgap.route@(admin)
-    # The lab's data disks are loop files on this machine's shared disk: their sync
-    # latency says nothing about the datacenter's disks.
-    - disk.latency
-`;
-}
 
 // ---------------------------------------------------------------- down / status
 
