@@ -545,7 +545,11 @@ async function up(opts: UpOptions): Promise<void> {
   const sizing = machineSizing(Number(run('nproc', []).stdout.trim()) || 1, Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0));
   writeAtomic(info.configPath, palisadeYaml(info, { ...sizing, diskBytes: opts.diskDefault }), 0o644);
   writeAtomic(join(dir, 'lab.json'), `${JSON.stringify(info, null, 2)}\n`);
-  say(`up in ${elapsed()}: ${dir}/lab.json, ${dir}/palisade.yaml (ssh -F ${sshConfig} host1)`);
+  for (const h of info.hosts) {
+    say(`  ${h.name.padEnd(7)} ${h.address.padEnd(13)} ${h.role.padEnd(10)} ${h.hostKey}  disk ${h.loopDevice}${h.tpm ? ' tpm' : ''}${h.behind ? `  behind ${h.behind}` : ''}`);
+  }
+  say(`  tang ${tang.map((t) => t.url).join(' ')}, ntp ${n.services}`);
+  say(`up in ${elapsed()}: ${dir}/lab.json, ${dir}/palisade.yaml (scripts/lab ssh --dir ${dir} host1)`);
   process.stdout.write(`${join(dir, 'lab.json')}\n`);
 }
 
