@@ -65,6 +65,27 @@ export const keysCommands: CommandModule = {
         }),
       );
 
+    common(keys.command('show').description('public facts of one entry (with --pem its certificate chain, e.g. the root CA for clients); never its value'))
+      .argument('<name>', 'entry name (see `palisade keys list`)')
+      .option('--keystore <file>', 'another keystore file, e.g. a recovery copy (no config needed)')
+      .option('--pem', 'print the certificate (and its chain) as PEM')
+      .action(
+        action(async (name: string, o: Common & { pem?: boolean }) => {
+          const ops = await load.ops();
+          const c = await ops.openClusterKeystore(flags(o));
+          const e = c.ks.get(name);
+          if (!e) throw usageError('keys.unknown', `no keystore entry named ${name}`, 'see `palisade keys list`');
+          if (o.pem) {
+            const pem = e.kind === 'jwt-signing-key' ? e.meta?.publicKey : e.meta?.cert ? e.meta.cert + (e.meta.chain ?? '') : undefined;
+            if (!pem) throw usageError('keys.no-pem', `${name} (${e.kind}) has no certificate or public key to print`);
+            process.stdout.write(pem);
+            return;
+          }
+          const d = ops.describeEntry(e);
+          process.stdout.write(Object.entries(d).map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`).join('\n') + '\n');
+        }),
+      );
+
     common(keys.command('rotate').description('replace one entry with a new version; the old one stays as NAME@prev until pruned'))
       .argument('<name>', 'entry name (see `palisade keys list`)')
       .action(

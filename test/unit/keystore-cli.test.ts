@@ -38,6 +38,12 @@ describe('palisade keys', () => {
     const json = JSON.parse((await run(['keys', 'list', '-o', 'json'])).stdout);
     expect(json.entries).toHaveLength(18);
     expect(json.entries.find((e: { name: string }) => e.name === 'tls/api')).toMatchObject({ kind: 'tls-server', subject: 'CN=palisade.lab.internal', ip: expect.stringContaining('10.231.0.100') });
+    const show = await run(['keys', 'show', 'ca/root', '--pem']);
+    expect(show.stdout).toBe(ks.get('ca/root')!.meta!.cert);
+    const tok = await run(['keys', 'show', 'secret/join-token']);
+    expect(tok.stdout).toMatch(/^name: +secret\/join-token\nkind: +join-token\nfingerprint: +sha256:[0-9a-f]{16}\n/);
+    expect(tok.stdout).not.toContain(ks.get('secret/join-token')!.value);
+    expect((await run(['keys', 'show', 'secret/join-token', '--pem'])).stderr).toMatch(/has no certificate or public key to print/);
     for (const e of ks.list()) {
       expect(r.stdout).not.toContain(e.value.slice(0, 40));
       expect(JSON.stringify(json)).not.toContain(e.value.slice(-40));
