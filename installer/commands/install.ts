@@ -44,8 +44,9 @@ export const installCommands: CommandModule = {
           if (o.output === 'json') {
             process.stdout.write(JSON.stringify({ phase: 'install', status: r.ok ? (o.dryRun ? 'planned' : r.upToDate ? 'up-to-date' : 'done') : r.interrupted ? 'interrupted' : 'failed', durationMs: r.durationMs, ...(o.dryRun ? { plan: r.plan } : {}) }) + '\n');
           } else if (o.dryRun) {
+            const changes = r.plan.filter((p) => p.lines.length && !p.readOnly);
             const lines = r.plan.filter((p) => p.lines.length).map((p) => `  ${p.phase}${p.host ? ` @ ${p.host}` : ''}: ${p.lines.join('; ')}`);
-            process.stdout.write(lines.length ? `dry run: the install would\n${lines.join('\n')}\nnothing was changed\n` : 'dry run: up to date; nothing would change\n');
+            process.stdout.write(changes.length ? `dry run: the install would\n${lines.join('\n')}\nnothing was changed\n` : 'dry run: up to date; nothing would change (then verify and report)\n');
           } else if (r.ok) {
             process.stdout.write(r.upToDate ? `up to date: nothing to change (checked in ${secs} s)\n` : `${out.summary ?? 'installed\n'}done in ${secs} s\n`);
           }

@@ -78,7 +78,7 @@ export async function runPhases<C>(o: RunOptions<C>): Promise<RunResult> {
       } catch (e) {
         lines = [...p.dryRun(o.ctx, host), `(state not checked: ${errorMessage(e)})`];
       }
-      result.plan.push({ phase: p.id, ...(host ? { host } : {}), lines });
+      result.plan.push({ phase: p.id, ...(host ? { host } : {}), lines, ...(p.readOnly ? { readOnly: true } : {}) });
       t.title = `${host ?? p.title}: ${lines.length ? 'would run' : 'up to date'}`;
       if (lines.length) t.output = lines.join('\n');
       ev('planned', { plan: lines });

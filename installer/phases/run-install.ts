@@ -86,7 +86,8 @@ export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
 
   const ctx: InstallContext = {
     config, configPath: path, baseDir, stateDir: dir, bundlePath: o.bundle, trustedKey, dryRun: !!o.dryRun, yes: !!o.yes, runId,
-    journal: o.dryRun ? undefined : journal,
+    // under --dry-run the journal is read (what finished before), never written
+    journal,
     driver: o.driver ?? k3sDriver,
     signal: ac.signal,
     connect: o.connect ?? ((c, b) => connectHosts(c, b)),
@@ -101,7 +102,6 @@ export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
     result = await runPhases({
       phases: INSTALL_PHASES, ctx,
       ...(journal ? { journal } : {}),
-      ...(o.dryRun ? { journal: undefined } : {}),
       ...(o.from ? { from: o.from } : {}),
       ...(o.only ? { only: o.only } : {}),
       dryRun: !!o.dryRun,

@@ -82,7 +82,7 @@ export interface RunResult {
   interrupted: boolean;
   failed?: { phase: string; host?: string; error: unknown };
   /** dry-run plan lines per phase */
-  plan: Array<{ phase: string; host?: string; lines: string[] }>;
+  plan: Array<{ phase: string; host?: string; lines: string[]; readOnly?: boolean }>;
   notes: Array<{ phase: string; host?: string; note: string }>;
   durationMs: number;
 }

@@ -173,6 +173,9 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     expect(r.stdout).toMatch(/^up to date: nothing to change/m);
     expect(hostState(names4)).toBe(before);
     figures.noopMs = r.ms;
+    const dry = await install(dir4, '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^dry run: up to date; nothing would change/m);
   });
 
   it('palisade status shows every host healthy', async () => {
