@@ -42,8 +42,9 @@ const PRELUDE = [
 function section(name: SectionName, o: ProbeOptions): string {
   switch (name) {
     case 'clock':
-      // first, so the admin can bracket it between sending the script and receiving the first bytes
-      return 'm clock\nnowns';
+      // first, and read before anything is printed: the admin brackets it between sending the
+      // script and the first bytes back, so no output may leave before the clock is read
+      return 'clock_ns=$(nowns)\nm clock\necho "$clock_ns"';
     case 'identity':
       return [
         'm identity',

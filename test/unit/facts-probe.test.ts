@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gatherFacts } from '../../installer/facts/index.ts';
 import { parseProbeOutput } from '../../installer/facts/parse.ts';
+import { clockSkew } from '../../installer/preflight/checks.ts';
 import { probeScript } from '../../installer/facts/probe.ts';
 import type { ExecOptions, ExecResult, RemoteHost } from '../../installer/hosts/types.ts';
 
@@ -110,5 +111,26 @@ describe.skipIf(!canUnshare)('missing tools (a private mount namespace hides the
     expect(f.diskLatency!.samples).toBeGreaterThanOrEqual(5);
     // the data disk size from sysfs when blockdev is missing
     expect(f.dataDisk?.sizeBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('the clock bracket', () => {
+  it('holds the true offset when the host clock is slow to read (nothing is printed before the clock is read)', async () => {
+    // a host clock 2.5 s ahead whose `date` takes 300 ms to answer: output sent before the
+    // read would start the bracket too early and put the offset below it
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-slow-date-'));
+    try {
+      const real = execFileSync('sh', ['-c', 'command -v date'], { encoding: 'utf8' }).trim();
+      writeFileSync(join(dir, 'date'), `#!/bin/sh\nsleep 0.3\nns=$(${real} +%s%N)\necho $((ns + 2500000000))\n`);
+      chmodSync(join(dir, 'date'), 0o755);
+      const host = new ShHost('slow', '127.0.0.1', (c) => ['/bin/sh', ['-c', c.replace('export LC_ALL=C PATH=', `export LC_ALL=C PATH=${dir}:`)]]);
+      const f = await gatherFacts(host, { fqdn: 'localhost', diskLatency: false });
+      const s = clockSkew(f)!;
+      expect(s, JSON.stringify(f.time)).toBeDefined();
+      expect(s.lowMs).toBeLessThanOrEqual(2500 + 5);
+      expect(s.highMs).toBeGreaterThanOrEqual(2500 - 5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
