@@ -55,24 +55,27 @@ function connectOnce(t: HostTarget, o: ClientOptions, sock: Duplex | undefined, 
     let decision: TrustDecision | undefined;
     let settled = false;
     const q = hostKeyQuery(t);
-    const fail = (e: unknown) => {
+    const fail = (e: unknown, aborted = false) => {
       if (settled) return;
       settled = true;
+      o.signal?.removeEventListener('abort', onAbort);
       // a failed attempt leaves no socket behind, whatever state the handshake was in
       destroySocket(client);
-      if (decision && !decision.ok) reject(hostKeyError(q, decision));
+      if (aborted) reject(e);
+      else if (decision && !decision.ok) reject(hostKeyError(q, decision));
       else reject(connectError(t, e, keyDesc));
     };
+    const onAbort = () => fail(o.signal?.reason ?? new Error('aborted'), true);
     client.on('error', fail);
     client.on('close', () => fail(Object.assign(new Error('Connection lost before handshake'), { level: 'client-socket', code: 'ECONNRESET' })));
     client.on('ready', () => {
       if (settled) return;
       settled = true;
+      o.signal?.removeEventListener('abort', onAbort);
       client.removeAllListeners('error');
       client.on('error', (e) => log.debug(`${t.name}: ssh: ${e.message}`));
       resolve({ client, decision: decision! });
     });
-    const onAbort = () => fail(o.signal?.reason ?? new Error('aborted'));
     o.signal?.addEventListener('abort', onAbort, { once: true });
     client.connect({
       host: t.address,
@@ -96,6 +99,7 @@ function connectOnce(t: HostTarget, o: ClientOptions, sock: Duplex | undefined, 
               decision = d;
               if (o.keyOnly && !settled) {
                 settled = true;
+                o.signal?.removeEventListener('abort', onAbort);
                 resolve({ decision: d });
                 destroySocket(client);
                 return;

@@ -420,6 +420,14 @@ describe('many hosts', () => {
     }
   });
 
+  it('an aborted connect stops at once with the abort reason', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('operator pressed ctrl-c')), 150);
+    const t0 = Date.now();
+    await expect(connectHost(target({ port: silentPort }), { connectTimeoutMs: 5000, signal: ac.signal })).rejects.toThrow('operator pressed ctrl-c');
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
   it('a dead port alone fails in well under a second per attempt', async () => {
     const t0 = Date.now();
     const { failures } = await connectHosts(config([{ port: await freePort() }]), work, { retryBaseDelayMs: 50 });
