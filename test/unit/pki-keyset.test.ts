@@ -109,7 +109,7 @@ describe('the CA chain and leaf certificates, checked by openssl', () => {
     const edLeaf = await issueCertificate(edRoot, { commonName: 'e.example', dnsNames: ['e.example'], usage: 'client', algorithm: 'ed25519' });
     expect(openssl('x509', '-in', file('ed.pem', edLeaf.certPem), '-text', '-noout')).toMatch(/Signature Algorithm: ED25519[\s\S]*Public Key Algorithm: ED25519/);
     expect(openssl('verify', '-CAfile', file('ed-root.pem', edRoot.certPem), join(dir, 'ed.pem'))).toMatch(/OK/);
-  });
+  }, 120_000);
 });
 
 async function serve(cert: { certPem: string; keyPem: string; chainPem: string }, extra: { requestCert?: boolean; ca?: string } = {}) {
