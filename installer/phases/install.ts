@@ -366,15 +366,26 @@ export const clusterPhase: P = {
     const stageFailed = staged.flatMap((r, i) => (r.status === 'rejected' ? [{ n: nodes[i]!, e: r.reason as unknown }] : []));
     if (stageFailed.length === 1) throw stageFailed[0]!.e;
     if (stageFailed.length) throw new PalisadeError('install.cluster', `cannot put the cluster files on ${stageFailed.length} host(s)`, { details: stageFailed.map((f) => ({ path: f.n.name, message: errorMessage(f.e) })) });
-    for (const n of nodes.filter((x) => x.role !== 'agent')) {
-      ctx.signal.throwIfAborted();
-      await one(n);
-    }
-    const agents = nodes.filter((x) => x.role === 'agent');
-    const settled = await settleLimit(agents, ctx.config.ssh.concurrency, one);
-    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ n: agents[i]!, e: r.reason as unknown }] : []));
+    const [firstNode, ...rest] = nodes;
+    await one(firstNode!);
+    // once the first controller is up: the other controllers one at a time, the workers meanwhile
+    const servers = rest.filter((x) => x.role === 'server');
+    const agents = rest.filter((x) => x.role === 'agent');
+    const [sr, ar] = await Promise.allSettled([
+      (async () => {
+        for (const n of servers) {
+          ctx.signal.throwIfAborted();
+          await one(n);
+        }
+      })(),
+      settleLimit(agents, ctx.config.ssh.concurrency, one),
+    ]);
+    const failed = [
+      ...(sr.status === 'rejected' ? [{ n: undefined, e: sr.reason as unknown }] : []),
+      ...(ar.status === 'fulfilled' ? ar.value.flatMap((r, i) => (r.status === 'rejected' ? [{ n: agents[i]!, e: r.reason as unknown }] : [])) : [{ n: undefined, e: ar.reason as unknown }]),
+    ];
     if (failed.length === 1) throw failed[0]!.e;
-    if (failed.length) throw new PalisadeError('install.cluster', `${failed.length} worker(s) did not join`, { details: failed.map((f) => ({ path: f.n.name, message: errorMessage(f.e) })) });
+    if (failed.length) throw new PalisadeError('install.cluster', `${failed.length} node(s) did not join`, { details: failed.map((f) => ({ path: f.n?.name ?? 'controllers', message: errorMessage(f.e) })) });
     const kc = await ctx.driver.kubeconfig(api, ctx.config.cluster.fqdn);
     await writeFileAtomic(stateFiles(ctx.stateDir).kubeconfig, kc, { mode: 0o600, mkdirp: true });
     task.output(`kubeconfig: ${stateFiles(ctx.stateDir).kubeconfig}`);

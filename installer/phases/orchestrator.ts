@@ -95,7 +95,7 @@ export async function runPhases<C>(o: RunOptions<C>): Promise<RunResult> {
     try {
       await p.run(o.ctx, phaseTask(t, p.id, host), host);
     } catch (e) {
-      const interrupted = e instanceof Interrupted || (signal.aborted && (e as Error)?.name === 'AbortError');
+      const interrupted = e instanceof Interrupted || signal.aborted;
       const msg = redact.apply(errorMessage(e));
       if (!o.dryRun) await journal?.mark(p.id, host, 'failed', { error: interrupted ? 'interrupted' : msg });
       ev(interrupted ? 'interrupted' : 'failed', { message: msg });
@@ -162,7 +162,7 @@ export async function runPhases<C>(o: RunOptions<C>): Promise<RunResult> {
 
   function recordFailure(phase: string, host: string | undefined, error: unknown): void {
     result.ok = false;
-    if (error instanceof Interrupted || (signal.aborted && (error as Error)?.name === 'AbortError')) result.interrupted = true;
+    if (error instanceof Interrupted || signal.aborted) result.interrupted = true;
     result.failed ??= { phase, ...(host ? { host } : {}), error: result.interrupted ? new Interrupted() : error };
   }
 

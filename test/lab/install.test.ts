@@ -244,7 +244,7 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
       const closed = new Promise<number>((res) => p.on('close', (code) => res(code ?? 1)));
       let downed = false;
       while (p.exitCode === null && !downed) {
-        if (journal(dir4, 'lab')?.phases?.cluster?.hosts?.host2?.status === 'running') {
+        if (journal(dir4, 'lab')?.phases?.cluster?.hosts?.host1?.status === 'running') {
           link('down');
           downed = true;
         }

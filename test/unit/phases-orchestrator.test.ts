@@ -154,6 +154,14 @@ describe('orchestrator', () => {
     expect(c.log).toEqual(['a', 'c']);
   });
 
+  it('a step that fails with any error after Ctrl-C counts as interrupted', async () => {
+    const ac = new AbortController();
+    const ph = [fake('a', { run: async () => { ac.abort(); throw new Error('2 node(s) did not join'); } })];
+    const r = await runPhases({ phases: ph, ctx: ctx(), output: 'silent', signal: ac.signal });
+    expect(r.interrupted).toBe(true);
+    expect(r.failed?.error).toBeInstanceOf(Interrupted);
+  });
+
   it('--output json writes one event per line to stdout', async () => {
     const lines: string[] = [];
     const orig = process.stdout.write.bind(process.stdout);
