@@ -39,7 +39,7 @@ export interface InstallContext {
   keystore?: Keystore;
   keys?: KeySet;
   artifacts?: ClusterArtifacts;
-  /** the encrypt phase found every disk as configured in this run (verify need not probe them again) */
+  /** the encrypt phase found every disk as configured, or applied and verified it, in this run (verify need not probe them again) */
   disksInPlace?: boolean;
   /** timings and results for the report */
   report: {

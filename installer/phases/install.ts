@@ -232,6 +232,8 @@ export const encryptPhase: P = {
         details: bad.map((h) => ({ path: h.host, message: h.error?.message ?? 'failed', ...(h.error?.hint ? { hint: h.error.hint } : {}) })),
       });
     }
+    // apply verified every disk it touched (header, pins, escrowed key): verify need not do it again
+    ctx.disksInPlace = true;
   },
   dryRun: (ctx) => [`encrypt the data disks (${ctx.config.encryption.mode}); recovery keys go to the keystore first`],
 };
@@ -484,7 +486,7 @@ export async function verifyInstall(ctx: InstallContext): Promise<VerifyResult> 
     return `${(await manifestObjects(ctx)).length} object(s) present`;
   });
   const encrypting = ctx.config.encryption.mode !== 'none' || ctx.config.hosts.some((h) => h.encryption?.mode && h.encryption.mode !== 'none');
-  if (encrypting && ctx.disksInPlace) checks.push({ name: 'data disks bound', ok: true, detail: 'LUKS2 headers and bindings as configured (read by the encrypt phase in this run)' });
+  if (encrypting && ctx.disksInPlace) checks.push({ name: 'data disks bound', ok: true, detail: 'LUKS2 headers and bindings as configured (checked by the encrypt phase in this run)' });
   else if (encrypting) {
     await add('data disks bound', async () => {
       const s = await encryptionStatus({ config: ctx.config, hosts: [...ctx.hosts.values()] });
