@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (pure logic, seconds) and `lab` (integration against the
-// rehearsal hosts; one shared lab per run, test files one after another).
+// Three projects:
+//   unit         pure logic, no processes or servers (seconds: `npx vitest run --project unit`)
+//   integration  on this machine: the CLI as a child process, real sshd, registry and openssl on loopback
+//   lab          against the rehearsal hosts (one shared lab per run, test files one after another)
 export default defineConfig({
   test: {
     projects: [
@@ -10,6 +12,14 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       {
