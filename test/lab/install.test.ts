@@ -269,12 +269,19 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
 describe('palisade install on a single host', () => {
   it('installs one controller (registry, cluster, keys) and re-runs as a no-op', async () => {
     const lab = getLab();
-    const solo = lab.hosts.find((h) => !names4.includes(h.name));
+    // a fresh host this machine reaches directly (the registry is seeded from here); else host4,
+    // taken out of the 3+1 cluster and its disk formatted anew
+    const solo = lab.hosts.find((h) => !names4.includes(h.name) && !h.behind);
     const target = solo?.name ?? 'host4';
     if (!solo) uninstallCluster(names4);
     const dir = join(work, 'solo');
     // the lab points the FQDN at host1 in every /etc/hosts; the prepare phase points it at this host
     writeConfig(dir, 'solo', [{ name: target, role: 'controller' }], ['dns.fqdn']);
+    if (!solo) {
+      const c = parse(readFileSync(join(dir, 'palisade.yaml'), 'utf8')) as Record<string, any>;
+      c.encryption.wipe = true; // its disk holds the 3+1 cluster's LUKS header, whose key is in that cluster's keystore
+      writeFileSync(join(dir, 'palisade.yaml'), stringify(c));
+    }
     const r = await install(dir);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toMatch(/palisade appliance "solo" is installed and verified/);
