@@ -217,8 +217,9 @@ export const encryptPhase: P = {
     if (ctx.config.encryption.mode === 'none' && !ctx.config.hosts.some((h) => h.encryption?.mode && h.encryption.mode !== 'none')) return false;
     const ks = await keystoreOf(ctx, false);
     const { facts } = await gatherAll(ctx.config, [...ctx.hosts.values()], ctx.config.ssh.concurrency);
-    const plan = planEncryption({ config: ctx.config, facts, ...(ks ? { escrow: escrowIndex(ctx.config, ks) } : {}) });
-    const work = planHasWork(plan);
+    // no keystore yet holds no recovery key: a palisade-made disk is then not ours to keep
+    const plan = planEncryption({ config: ctx.config, facts, escrow: ks ? escrowIndex(ctx.config, ks) : new Map() });
+    const work = planHasWork(plan); // a refusal counts: the run then stops with its reasons
     ctx.disksInPlace = !work && plan.hosts.every((h) => h.blockers.length === 0);
     return work;
   },
