@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sh } from '../core/quote.ts';
+import { raw, sh } from '../core/quote.ts';
 
 /**
  * Host preparation for the cluster, as pure functions: the files to write
@@ -26,7 +26,23 @@ export interface PrepareInput {
   fqdn: string;
   /** where the FQDN points: the VIP, or the first controller */
   fqdnAddress: string;
+  /** for tests (default /etc/hosts) */
+  hostsFile?: string;
 }
+
+/** True (exit 0) when our line is there and no other live line maps the FQDN. */
+export function hostsCheck(i: PrepareInput): string {
+  return sh`awk -v f=${i.fqdn} -v want=${hostsLine(i)} '$0 == want { ok = 1; next } /^[[:space:]]*#/ { next } { for (n = 2; n <= NF; n++) { if (substr($n, 1, 1) == "#") break; if ($n == f) bad = 1 } } END { exit !(ok && !bad) }' ${i.hostsFile ?? PREPARE_FILES.hosts}`;
+}
+
+/** Our line last; an older one of ours dropped; another live line mapping the FQDN commented out (kept, marked). */
+export function hostsRewrite(i: PrepareInput): string {
+  const f = i.hostsFile ?? PREPARE_FILES.hosts;
+  return sh`awk -v f=${i.fqdn} -v want=${hostsLine(i)} -v mark=${` ${MARK}`} 'length($0) >= length(mark) && substr($0, length($0) - length(mark) + 1) == mark { next } /^[[:space:]]*#/ { print; next } { m = 0; for (n = 2; n <= NF; n++) { if (substr($n, 1, 1) == "#") break; if ($n == f) m = 1 } if (m) print "# " $0 " ${raw(REPLACED)}"; else print } END { print want }' ${f} > ${`${f}.palisade.tmp`} && cat ${`${f}.palisade.tmp`} > ${f} && rm -f ${`${f}.palisade.tmp`}`;
+}
+
+/** marks a line of the operator's that mapped the FQDN elsewhere (undo: drop the leading "# " and this mark) */
+export const REPLACED = '# palisade: replaced';
 
 export function sysctlFile(): string {
   return `# written by palisade: what the cluster network needs\n${SYSCTLS.map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
@@ -44,7 +60,7 @@ export function prepareProbe(i: PrepareInput): string {
     sh`[ "$(sha256sum < ${PREPARE_FILES.modules} 2>/dev/null | cut -d' ' -f1)" = ${sha(modulesFile())} ] || echo 'TODO modules'`,
     // swap configured at boot (a container host may see swap it cannot turn off: the run notes it)
     `! grep -qE '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null || echo 'TODO swap'`,
-    sh`grep -qxF ${hostsLine(i)} ${PREPARE_FILES.hosts} || echo 'TODO hosts'`,
+    `${hostsCheck(i)} || echo 'TODO hosts'`,
   ].join('\n');
 }
 
@@ -69,7 +85,7 @@ export function prepareScript(i: PrepareInput): string {
     `if [ -n "$(tail -n +2 /proc/swaps 2>/dev/null)" ]; then swapoff -a 2>/dev/null || echo 'NOTE skipped: host cannot turn swap off (swapoff failed)'; fi`,
     `if grep -qE '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null; then sed -i.palisade-bak -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# \\1 ${MARK}: swap off/' /etc/fstab; fi`,
     // the FQDN resolves on every host (replace an older palisade line)
-    sh`sed -i ${`/ ${MARK}$/d`} ${PREPARE_FILES.hosts} && echo ${hostsLine(i)} >> ${PREPARE_FILES.hosts}`,
+    hostsRewrite(i),
     'true',
   ];
   return lines.join('\n');

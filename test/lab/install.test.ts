@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getLab, labSsh } from './lab.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -72,6 +72,23 @@ function uninstallCluster(names: string[]): void {
   }
 }
 
+/** Leave a host as the lab made it: no cluster, no registry, no palisade files, a blank data disk. */
+function cleanHosts(names: string[]): void {
+  for (const n of names) {
+    const r = labSsh(
+      n,
+      [
+        'systemctl stop k3s k3s-agent palisade-registry 2>/dev/null; systemctl disable k3s k3s-agent palisade-registry >/dev/null 2>&1',
+        'rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /usr/local/bin/k3s /etc/systemd/system/k3s.service /etc/systemd/system/k3s-agent.service /etc/systemd/system/palisade-registry.service /etc/palisade /usr/local/lib/palisade /var/lib/palisade/registry /etc/sysctl.d/90-palisade.conf /etc/modules-load.d/palisade.conf',
+        "sed -i -E '/ # palisade$/d; s/^# (.*) # palisade: replaced$/\\1/' /etc/hosts; if [ -f /etc/crypttab ]; then sed -i '/^palisade-/d' /etc/crypttab; fi; systemctl daemon-reload",
+        'wipefs -a -q /dev/vdb 2>/dev/null; dd if=/dev/zero of=/dev/vdb bs=1M count=20 conv=fsync status=none; true',
+      ].join('\n'),
+      { timeoutMs: 120_000 },
+    );
+    expect(r.code, `${n}: ${r.stderr}`).toBe(0);
+  }
+}
+
 function journal(dir: string, cluster: string): any {
   try {
     return JSON.parse(readFileSync(join(dir, '.palisade', cluster, 'journal.json'), 'utf8'));
@@ -103,6 +120,8 @@ async function interruptAt(dir: string, host: string, signal: NodeJS.Signals): P
   return { code, stdout, stderr, ms: performance.now() - t0 };
 }
 
+afterAll(() => cleanHosts(getLab().hosts.map((h) => h.name)));
+
 const cluster4 = [
   { name: 'host1', role: 'controller' as const },
   { name: 'host2', role: 'controller' as const },
@@ -113,6 +132,8 @@ const names4 = cluster4.map((h) => h.name);
 const dir4 = join(work, 'lab4');
 
 beforeAll(() => {
+  // a fresh start whatever ran before on the shared lab, and the same state left for what runs after
+  cleanHosts(getLab().hosts.map((h) => h.name));
   mkdirSync(work, { recursive: true });
   const b = spawnSync(join(repo, 'scripts/bundle/build-test-bundle'), ['--work', join(work, 'bundle-work')], { encoding: 'utf8' });
   expect(b.status, b.stderr).toBe(0);

@@ -3,7 +3,11 @@ import { parseConfig } from '../../installer/config/load.ts';
 import { renderManifests, renderTemplate, objectMatches } from '../../installer/cluster/manifests.ts';
 import { nodeSpecs, registryUrl, clusterSpec } from '../../installer/phases/install-context.ts';
 import { INSTALL_PHASES } from '../../installer/phases/install.ts';
-import { parseNotes, parseProbe, prepareProbe, prepareScript } from '../../installer/phases/prepare.ts';
+import { hostsCheck, hostsRewrite, parseNotes, parseProbe, prepareProbe, prepareScript } from '../../installer/phases/prepare.ts';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { selectPhases } from '../../installer/phases/orchestrator.ts';
 
 const yaml = `apiVersion: palisade/v1
@@ -39,9 +43,28 @@ describe('prepare hosts', () => {
   const i = { fqdn: 'palisade.lab.internal', fqdnAddress: '10.231.0.10' };
   it('probe and script name the FQDN line and the files', () => {
     expect(prepareProbe(i)).toContain("'10.231.0.10 palisade.lab.internal # palisade'");
+    expect(prepareScript(i)).toContain('palisade: replaced');
     expect(prepareScript(i)).toContain('/etc/sysctl.d/90-palisade.conf');
     expect(prepareScript(i)).toMatch(/modprobe br_netfilter/);
   });
+  it('/etc/hosts: our line is added once, an operator line mapping the FQDN elsewhere is commented out and kept', () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'hosts-')), 'hosts');
+    writeFileSync(f, '127.0.0.1 localhost\n10.231.0.99 palisade.lab.internal\n10.0.0.5 other.lab.internal # note\n# 1.2.3.4 palisade.lab.internal\n');
+    const hi = { ...i, hostsFile: f };
+    const ok = () => spawnSync('bash', ['-c', hostsCheck(hi)]).status === 0;
+    expect(ok()).toBe(false);
+    execFileSync('bash', ['-c', hostsRewrite(hi)]);
+    const once = readFileSync(f, 'utf8');
+    expect(once).toBe('127.0.0.1 localhost\n# 10.231.0.99 palisade.lab.internal # palisade: replaced\n10.0.0.5 other.lab.internal # note\n# 1.2.3.4 palisade.lab.internal\n10.231.0.10 palisade.lab.internal # palisade\n');
+    expect(ok()).toBe(true);
+    execFileSync('bash', ['-c', hostsRewrite(hi)]);
+    expect(readFileSync(f, 'utf8')).toBe(once);
+    // pointed elsewhere later: our old line goes, the new one comes
+    execFileSync('bash', ['-c', hostsRewrite({ ...hi, fqdnAddress: '10.231.0.20' })]);
+    expect(readFileSync(f, 'utf8').match(/palisade\.lab\.internal # palisade$/gm)).toHaveLength(1);
+    expect(readFileSync(f, 'utf8')).toContain('10.231.0.20 palisade.lab.internal # palisade\n');
+  });
+
   it('parses TODO and NOTE lines', () => {
     expect(parseProbe('TODO sysctl\nTODO hosts\n')).toEqual(['sysctl', 'hosts']);
     expect(parseProbe('')).toEqual([]);
