@@ -215,7 +215,7 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     expect(events).toContainEqual(expect.objectContaining({ phase: 'prepare', host: 'host3', status: 'done' }));
     expect(events).toContainEqual(expect.objectContaining({ phase: 'prepare', host: 'host1', status: 'skipped' }));
     expect(events.at(-1)).toMatchObject({ phase: 'install', status: 'done' });
-    expect(labSsh('host3', 'grep -c "palisade.lab.internal # palisade" /etc/hosts').stdout.trim()).toBe('1');
+    expect(labSsh('host3', 'grep -c "palisade.lab.internal # palisade$" /etc/hosts').stdout.trim()).toBe('1');
   });
 
   it('Ctrl-C in the cluster phase stops between steps, releases the locks, and the next run resumes', async () => {
