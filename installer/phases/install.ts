@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -18,6 +19,7 @@ import { createKeystore, keystoreExists, openKeystore } from '../keystore/index.
 import type { Keystore } from '../keystore/types.ts';
 import { ensureKeySet, keySetSpecs, keySetView, KEY_NAMES, type KeySet } from '../pki/keyset.ts';
 import { evaluate } from '../preflight/report.ts';
+import { tlsOver, viaHost, type OpenStream } from '../hosts/tunnel.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { seedRegistry } from '../registry/seed.ts';
 import { installRegistry, REGISTRY_SERVICE, DEFAULT_PATHS as REGISTRY_PATHS } from '../registry/service.ts';
@@ -255,6 +257,11 @@ export const keysPhase: P = {
   dryRun: (ctx) => [`generate the CA chain, certificates and service secrets into ${ctx.keystorePath}`],
 };
 
+/** A host behind the jump host is not reachable from here: HTTPS to it goes through its own SSH connection (TLS verified as usual). */
+function tunnelTo(ctx: InstallContext, name: string): { connect?: OpenStream } {
+  return ctx.config.hosts.find((h) => h.name === name)?.viaJumpHost ? { connect: viaHost(host(ctx, name)) } : {};
+}
+
 async function registryState(ctx: InstallContext): Promise<string | undefined> {
   const keys = await keysOf(ctx);
   const h = host(ctx, registryHostConfig(ctx.config).name);
@@ -263,7 +270,7 @@ async function registryState(ctx: InstallContext): Promise<string | undefined> {
   const [active, sum] = r.stdout.trim().split('\n');
   if (active?.trim() !== 'active') return `${REGISTRY_SERVICE} is ${active?.trim() || 'not installed'}`;
   if (sum?.trim() !== want) return 'its certificate is not the one in the keystore';
-  const c = new RegistryClient({ url: registryUrl(ctx.config), ca: keys.rootCa.certPem, username: keys.secrets.registry.username, password: keys.secrets.registry.password, attempts: 1 });
+  const c = new RegistryClient({ ...(await registryAccess(ctx)), attempts: 1 });
   try {
     await c.ping();
   } catch (e) {
@@ -289,7 +296,7 @@ export const registryPhase: P = {
       htpasswd: reg.htpasswd ? `${reg.htpasswd.trim()}\n` : { username: reg.username, password: reg.password },
       port: ctx.config.registry.port,
       storageDir: registryStorage(ctx.config),
-      health: { url: registryUrl(ctx.config), ca: keys.rootCa.certPem, username: reg.username, password: reg.password },
+      health: { url: registryUrl(ctx.config), ca: keys.rootCa.certPem, username: reg.username, password: reg.password, ...tunnelTo(ctx, h.name) },
     });
     task.output(`${r.url}: ${r.changed.length} file(s) changed${r.restarted ? ', restarted' : ''}`);
   },
@@ -298,7 +305,7 @@ export const registryPhase: P = {
 
 const registryAccess = async (ctx: InstallContext) => {
   const keys = await keysOf(ctx);
-  return { url: registryUrl(ctx.config), ca: keys.rootCa.certPem, username: keys.secrets.registry.username, password: keys.secrets.registry.password };
+  return { url: registryUrl(ctx.config), ca: keys.rootCa.certPem, username: keys.secrets.registry.username, password: keys.secrets.registry.password, ...tunnelTo(ctx, registryHostConfig(ctx.config).name) };
 };
 
 export const seedPhase: P = {
@@ -433,9 +440,10 @@ export const secretsPhase: P = {
 };
 
 /** GET /readyz on one controller, addressed by IP but verified as the FQDN, with the kubeconfig's credentials. */
-function apiReady(address: string, fqdn: string, kc: { ca: string; cert: string; key: string }): Promise<string> {
+function apiReady(address: string, fqdn: string, kc: { ca: string; cert: string; key: string }, connect?: OpenStream): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: address, port: API_PORT, path: '/readyz', servername: fqdn, ca: kc.ca, cert: kc.cert, key: kc.key, timeout: 10_000 }, (res) => {
+    const via = connect ? { createConnection: tlsOver(connect) } : {};
+    const req = request({ host: address, port: API_PORT, path: '/readyz', servername: fqdn, ca: kc.ca, cert: kc.cert, key: kc.key, timeout: 10_000, ...via }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => (res.statusCode === 200 ? resolve(body.trim()) : reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`))));
@@ -462,7 +470,7 @@ export async function verifyInstall(ctx: InstallContext): Promise<VerifyResult> 
     }
   };
   const kc = kubeconfigCreds(await readFile(stateFiles(ctx.stateDir).kubeconfig, 'utf8'));
-  await Promise.all(controllers(ctx.config).map((c) => add(`API ${ctx.config.cluster.fqdn} on ${c.name}`, () => apiReady(c.address, ctx.config.cluster.fqdn, kc))));
+  await Promise.all(controllers(ctx.config).map((c) => add(`API ${ctx.config.cluster.fqdn} on ${c.name}`, () => apiReady(c.address, ctx.config.cluster.fqdn, kc, tunnelTo(ctx, c.name).connect))));
   if (ctx.config.cluster.vip) await add(`API on VIP ${ctx.config.cluster.vip}`, () => apiReady(ctx.config.cluster.vip!, ctx.config.cluster.fqdn, kc));
   await add('nodes Ready', async () => {
     const list = await ctx.driver.get(apiHost(ctx), 'nodes');
@@ -576,7 +584,7 @@ export const reportPhase: P = {
       fqdn,
       generatedAt: new Date().toISOString(),
       bundle: ctx.bundle ? { name: ctx.bundle.manifest.name, version: ctx.bundle.manifest.version, path: ctx.bundlePath } : undefined,
-      versions: { palisade: process.env.npm_package_version ?? '0.1.0', cluster: await ctx.driver.version(apiHost(ctx)).catch(() => undefined) },
+      versions: { palisade: (createRequire(import.meta.url)('../../package.json') as { version: string }).version, cluster: await ctx.driver.version(apiHost(ctx)).catch(() => undefined) },
       hosts: ctx.config.hosts.map((h) => ({ name: h.name, role: h.role, address: h.address })),
       endpoints: { api: `https://${fqdn}:${API_PORT}`, registry: registryUrl(ctx.config), ingress: `https://${fqdn}` },
       certificates: certificateSummary(keys),
