@@ -30,16 +30,29 @@ export function hostKeyQuery(t: HostTarget): HostKeyQuery {
 
 /** A TCP stream to `t` opened by the jump host's sshd (direct-tcpip). */
 export function forwardOut(jump: Client, t: HostTarget, timeoutMs: number): Promise<Duplex> {
+  return directTcp(jump, t.address, t.port, timeoutMs, 'jump host');
+}
+
+/**
+ * A TCP stream to `address`:`port` opened by the sshd at the other end of `client` (direct-tcpip);
+ * failures carry the errno code a local connect would have (ECONNREFUSED, EHOSTUNREACH, ETIMEDOUT).
+ */
+export function directTcp(client: Client, address: string, port: number, timeoutMs: number, label: string): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { level: 'client-timeout' })), timeoutMs);
-    jump.forwardOut('127.0.0.1', 0, t.address, t.port, (err, stream) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      reject(Object.assign(new Error(`${label}: no channel to ${address}:${port} after ${timeoutMs / 1000} s`), { level: 'client-timeout', code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    client.forwardOut('127.0.0.1', 0, address, port, (err, stream) => {
       clearTimeout(timer);
+      if (timedOut) return void stream?.destroy();
       if (!err) return resolve(stream);
       const reason = String((err as Error & { reason?: unknown }).reason ?? '');
       const msg = err.message.replace(/^\(SSH\) /, '');
-      // the jump host's sshd could not open the TCP connection: same meaning as a local ECONNREFUSED etc.
+      // the far sshd could not open the TCP connection: same meaning as a local ECONNREFUSED etc.
       const code = /refused/i.test(msg) ? 'ECONNREFUSED' : /unreachable|no route/i.test(msg) ? 'EHOSTUNREACH' : /timed out/i.test(msg) ? 'ETIMEDOUT' : reason === '1' ? 'EPERM' : 'ECONNREFUSED';
-      reject(Object.assign(new Error(`jump host: ${msg}`), { code }));
+      reject(Object.assign(new Error(`${label}: ${msg}`), { code }));
     });
   });
 }

@@ -2,16 +2,20 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { Semaphore } from '../core/limit.ts';
 import { log, redact } from '../core/log.ts';
 import { shq, sh } from '../core/quote.ts';
+import { directTcp } from './connect.ts';
 import { where } from './errors.ts';
 import { sudoPassword, SUDO_PASSWORD_ENV } from './sudo.ts';
 import type { HostTarget } from './target.ts';
 import type { ExecOptions, ExecResult, RemoteHost, UploadOptions } from './types.ts';
 
+/** time for the host's sshd to open a forwarded TCP connection */
+const TUNNEL_TIMEOUT_MS = 15_000;
 /** sessions opened at once on one connection (OpenSSH's MaxSessions defaults to 10) */
 const CHANNELS_PER_HOST = 8;
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
@@ -329,6 +333,12 @@ export class SshHost implements RemoteHost {
     } finally {
       if (staging) await this.run(sh`rm -rf -- ${staging}`, 'rm staging', { timeoutMs: 30_000 }).catch(() => undefined);
     }
+  }
+
+  /** direct-tcpip through this connection (not a session: does not count against MaxSessions) */
+  openTunnel(port: number, host = '127.0.0.1'): Promise<Duplex> {
+    if (this.closed) return Promise.reject(Object.assign(new Error(`${this.name}: the SSH connection is closed`), { code: 'ECONNRESET' }));
+    return directTcp(this.client, host, port, TUNNEL_TIMEOUT_MS, `${this.name} (through SSH)`);
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 /**
  * The SSH transport's public API. Everything that works on a host (facts,
  * encryption, registry service, cluster driver) takes a `RemoteHost`, so tests
@@ -44,5 +46,12 @@ export interface RemoteHost {
    * rename into place with the mode asked for. `source` is a local path or the bytes.
    */
   upload(source: string | Buffer, remotePath: string, opts?: UploadOptions): Promise<void>;
+  /**
+   * A TCP stream to `port` on `host` as this host sees it (default its own
+   * loopback, 127.0.0.1), carried by the SSH connection: reaches services on a
+   * host that is only reachable through the jump host. Optional: transports
+   * without it cannot tunnel.
+   */
+  openTunnel?(port: number, host?: string): Promise<Duplex>;
   close(): Promise<void>;
 }

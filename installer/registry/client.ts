@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { basicAuth, parseChallenges, parseTokenResponse, scopeFor, tokenUrl, type Challenge } from './auth.ts';
 import { DigestMismatchError, RegistryHttpError, isTransient, registryError } from './errors.ts';
+import type { OpenStream } from '../hosts/tunnel.ts';
 import { Transport, drain, readBody, type HttpRequest, type HttpResponse } from './http.ts';
 import { INDEX_TYPES, MANIFEST_TYPES, sha256Digest } from '../bundle/oci.ts';
 import { PalisadeError } from '../core/errors.ts';
@@ -18,6 +19,8 @@ export interface RegistryClientOptions {
   url: string;
   /** PEM of the CA that issued the registry's certificate */
   ca?: string | Buffer;
+  /** open each connection through this (e.g. `viaHost(registryHost)` when it is behind the jump host); TLS is verified as usual */
+  connect?: OpenStream;
   username?: string;
   password?: string;
   /** total attempts per operation (default 5) */
@@ -86,7 +89,7 @@ export class RegistryClient {
 
   constructor(private readonly opts: RegistryClientOptions) {
     this.base = normalizeRegistryUrl(opts.url);
-    this.transport = new Transport(this.base.protocol === 'https:', opts.ca, opts.timeoutMs);
+    this.transport = new Transport(this.base.protocol === 'https:', opts.ca, opts.timeoutMs, opts.connect);
     if (opts.password) redact.add(opts.password);
   }
 

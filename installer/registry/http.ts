@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
+import { tlsOver, type CreateConnection, type OpenStream } from '../hosts/tunnel.ts';
 
 /**
  * One keep-alive HTTP(S) transport per registry, with the registry's CA pinned
@@ -36,12 +37,25 @@ export const TLS_ERROR_CODES = new Set([
   'CERT_UNTRUSTED', 'CERT_REJECTED', 'EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG',
 ]);
 
+/** An https.Agent whose TLS runs over streams from `open` (e.g. an SSH tunnel), verified as usual. */
+class TunnelAgent extends https.Agent {
+  private readonly via: CreateConnection;
+  constructor(opts: https.AgentOptions, open: OpenStream) {
+    super(opts);
+    this.via = tlsOver(open);
+  }
+  override createConnection(options: https.RequestOptions, cb?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    return this.via(options, cb ?? (() => undefined));
+  }
+}
+
 export class Transport {
   private readonly agent: http.Agent;
-  constructor(readonly secure: boolean, ca?: string | Buffer, readonly defaultTimeoutMs = 120_000) {
-    this.agent = secure
-      ? new https.Agent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) })
-      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+  /** `connect`: open each connection's stream this way (https only), e.g. through a host's SSH connection */
+  constructor(readonly secure: boolean, ca?: string | Buffer, readonly defaultTimeoutMs = 120_000, connect?: OpenStream) {
+    if (connect && !secure) throw new Error('a tunnelled registry connection must be https');
+    const opts = { keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) };
+    this.agent = connect ? new TunnelAgent(opts, connect) : secure ? new https.Agent(opts) : new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
   request(req: HttpRequest): Promise<HttpResponse> {

@@ -8,6 +8,7 @@ import type { Bundle } from '../bundle/open.ts';
 import { PalisadeError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';
 import { sh } from '../core/quote.ts';
+import type { OpenStream } from '../hosts/tunnel.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 
 /**
@@ -55,7 +56,7 @@ export interface InstallRegistryOptions {
   httpSecret?: string;
   paths?: Partial<RegistryPaths>;
   /** health check from this machine over HTTPS (recommended); without it only the host side is checked */
-  health?: { url?: string; ca: string | Buffer; username: string; password: string };
+  health?: { url?: string; ca: string | Buffer; username: string; password: string; connect?: OpenStream };
   /** seconds to wait for the service to answer (default 30) */
   timeoutSeconds?: number;
 }
@@ -186,7 +187,7 @@ export async function waitHealthy(host: RemoteHost, o: Pick<InstallRegistryOptio
     if (state?.trim() === 'failed') break;
     if (state?.trim() === 'active' && listening && listening.trim() !== '') {
       if (!o.health) return;
-      const client = new RegistryClient({ url, ca: o.health.ca, username: o.health.username, password: o.health.password, attempts: 1 });
+      const client = new RegistryClient({ url, ca: o.health.ca, username: o.health.username, password: o.health.password, attempts: 1, ...(o.health.connect ? { connect: o.health.connect } : {}) });
       try {
         await client.ping();
         return;
