@@ -290,9 +290,11 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
 describe('palisade install on a single host', () => {
   it('installs one controller (registry, cluster, keys) and re-runs as a no-op', async () => {
     const lab = getLab();
-    // a fresh host this machine reaches directly (the registry is seeded from here); else host4,
+    // a fresh host behind the jump host (host5: only SSH reaches it, so the registry health check,
+    // the seed and the API check go through its SSH connection); else any fresh host; else host4,
     // taken out of the 3+1 cluster and its disk formatted anew
-    const solo = lab.hosts.find((h) => !names4.includes(h.name) && !h.behind);
+    const fresh = lab.hosts.filter((h) => !names4.includes(h.name));
+    const solo = fresh.find((h) => h.behind) ?? fresh[0];
     const target = solo?.name ?? 'host4';
     if (!solo) uninstallCluster(names4);
     const dir = join(work, 'solo');
