@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { action, type CommandModule } from './types.ts';
+import { action, parseOutputFormat, type CommandModule } from './types.ts';
 // implementations load when a command runs, so `palisade --help` and other commands start faster
 const load = {
   build: () => import('../bundle/build.ts'),
@@ -18,10 +18,7 @@ import { printJson, renderTable } from '../core/output.ts';
 
 const MiB = 1 << 20;
 const fmtBytes = (n: number): string => (n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(2)} GiB` : n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
-const output = (v: string): 'text' | 'json' => {
-  if (v !== 'text' && v !== 'json') throw usageError('usage.output', `--output must be text or json, not ${v}`);
-  return v;
-};
+const output = parseOutputFormat;
 
 export const bundleCommands: CommandModule = {
   register(program: Command) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, type CommandModule } from './types.ts';
+import { action, parseOutputFormat, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import { usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
@@ -44,7 +44,7 @@ async function fqdnOf(o: CertFlags): Promise<string> {
 }
 
 async function check(o: CertFlags) {
-  if (o.output !== 'text' && o.output !== 'json') throw usageError('usage.output', `--output must be text or json, not ${o.output}`);
+  parseOutputFormat(o.output);
   const fqdn = await fqdnOf(o);
   const imp = await load.import();
   const checked = await imp.checkCertificateFiles({ cert: o.cert, key: o.key, chain: o.chain, ca: o.ca, p12: o.p12, keyPassphraseFile: o.keyPassphraseFile, fqdn });

@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { action, type CommandModule } from './types.ts';
+import { action, parseOutputFormat, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig, type LoadedConfig } from '../config/load.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
@@ -34,10 +34,6 @@ function common(cmd: Command): Command {
     .option('--allow-unopened', 'accept hosts without device-mapper: format and bind the disks, leave them closed')
     .option('--keystore <file>', 'keystore holding the recovery keys (default: the cluster keystore in .palisade/<cluster>/ beside the config)')
     .option('--passphrase-file <file>', 'file holding the keystore passphrase (or set PALISADE_PASSPHRASE; a terminal prompts)');
-}
-
-function checkOutput(o: CommonFlags): void {
-  if (o.output !== 'text' && o.output !== 'json') throw usageError('usage.output', `--output must be "text" or "json", not "${o.output}"`);
 }
 
 /** --host names, checked against the config (comma lists accepted). */
@@ -148,7 +144,7 @@ export const encryptionCommands: CommandModule = {
 
     common(enc.command('plan').description('show what apply would do to each data disk; changes nothing (exit 1 when a disk is refused or a host blocked)')).action(
       action(async (o: CommonFlags) => {
-        checkOutput(o);
+        parseOutputFormat(o.output);
         const s = await connect(o);
         try {
           const e = await load.encryption();
@@ -185,7 +181,7 @@ export const encryptionCommands: CommandModule = {
       .option('-y, --yes', 'confirm formatting the disks the plan formats (their contents are lost)')
       .action(
         action(async (o: CommonFlags & { yes?: boolean }) => {
-          checkOutput(o);
+          parseOutputFormat(o.output);
           const s = await connect(o);
           try {
             reportFailures(s.failures);
@@ -239,7 +235,7 @@ export const encryptionCommands: CommandModule = {
 
     common(enc.command('status').description('verify every encrypted disk: header, bindings, pins release a key, escrowed recovery key opens it')).action(
       action(async (o: CommonFlags) => {
-        checkOutput(o);
+        parseOutputFormat(o.output);
         const s = await connect(o);
         try {
           const e = await load.encryption();

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { action, type CommandModule } from './types.ts';
+import { action, parseOutputFormat, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
-import { usageError } from '../core/errors.ts';
 import { printJson } from '../core/output.ts';
 
 // implementations load when a command runs (ssh2 is heavy), so other commands start faster
@@ -34,7 +33,7 @@ export const hostsCommands: CommandModule = {
       .option('-o, --output <format>', 'text or json', 'text')
       .action(
         action(async (o: { config: string; output: string }) => {
-          if (o.output !== 'text' && o.output !== 'json') throw usageError('usage.output', `--output must be text or json, not ${o.output}`);
+          parseOutputFormat(o.output);
           const loaded = await loadConfig(o.config);
           const { checkHosts, renderChecks } = await load.check();
           const checks = await checkHosts(loaded);

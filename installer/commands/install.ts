@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { action, type CommandModule } from './types.ts';
+import { action, parseOutputFormat, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
-import { isPalisadeError, PalisadeError, usageError, EXIT } from '../core/errors.ts';
+import { isPalisadeError, PalisadeError, EXIT } from '../core/errors.ts';
 
 interface InstallFlags {
   config: string;
@@ -31,7 +31,7 @@ export const installCommands: CommandModule = {
       .option('-o, --output <format>', 'text, or json (one event per line)', 'text')
       .action(
         action(async (o: InstallFlags) => {
-          if (o.output !== 'text' && o.output !== 'json') throw usageError('usage.output', `--output must be text or json, not ${o.output}`);
+          parseOutputFormat(o.output);
           const loaded = await loadConfig(o.config);
           const { runInstall } = await import('../phases/run-install.ts');
           const out = await runInstall({

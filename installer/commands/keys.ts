@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, type CommandModule } from './types.ts';
+import { action, parseOutputFormat, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import { usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
@@ -52,7 +52,7 @@ export const keysCommands: CommandModule = {
       .option('-o, --output <format>', 'text or json', 'text')
       .action(
         action(async (o: Common & { output: string }) => {
-          if (o.output !== 'text' && o.output !== 'json') throw usageError('usage.output', `--output must be text or json, not ${o.output}`);
+          parseOutputFormat(o.output);
           const ops = await load.ops();
           const c = await ops.openClusterKeystore(flags(o));
           const rows = c.ks.list().map(ops.describeEntry);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, type CommandModule } from './types.ts';
+import { action, parseOutputFormat, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
 import { usageError } from '../core/errors.ts';
 import { printJson } from '../core/output.ts';
@@ -19,7 +19,7 @@ export const preflightCommands: CommandModule = {
       .option('-o, --output <format>', 'text or json', 'text')
       .action(
         action(async (o: { config: string; local?: boolean; host: string[]; ignore: string[]; diskProbe: boolean; output: string }) => {
-          if (o.output !== 'text' && o.output !== 'json') throw usageError('usage.output', `--output must be text or json, not ${o.output}`);
+          parseOutputFormat(o.output);
           if (o.local && o.host.length) throw usageError('usage.preflight', '--local and --host do not go together', '--local checks this machine; --host picks hosts from palisade.yaml');
           const { config, baseDir } = await loadConfig(o.config);
           const { runPreflight } = await import('../preflight/run.ts');

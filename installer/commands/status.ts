@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { action, type CommandModule } from './types.ts';
+import { action, parseOutputFormat, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
-import { usageError } from '../core/errors.ts';
 import { printJson, renderTable } from '../core/output.ts';
 
 export const statusCommands: CommandModule = {
@@ -13,7 +12,7 @@ export const statusCommands: CommandModule = {
       .option('-o, --output <format>', 'text or json', 'text')
       .action(
         action(async (o: { config: string; output: string }) => {
-          if (o.output !== 'text' && o.output !== 'json') throw usageError('usage.output', `--output must be text or json, not ${o.output}`);
+          parseOutputFormat(o.output);
           const loaded = await loadConfig(o.config);
           const [{ clusterStatus, renderStatus }, { k3sDriver }, { connectHosts }] = await Promise.all([import('../phases/status.ts'), import('../cluster/k3s.ts'), import('../hosts/index.ts')]);
           const s = await clusterStatus({ loaded, driver: k3sDriver, connect: (c, b) => connectHosts(c, b) });

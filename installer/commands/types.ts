@@ -1,3 +1,4 @@
+import { usageError } from '../core/errors.ts';
 import type { Command } from 'commander';
 
 /**
@@ -24,4 +25,10 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
     const code = await fn(...args);
     exitCode = typeof code === 'number' ? code : 0;
   };
+}
+
+/** The `-o, --output <format>` value of every command that prints a report. */
+export function parseOutputFormat(value: string): 'text' | 'json' {
+  if (value !== 'text' && value !== 'json') throw usageError('usage.output', `--output must be text or json, not "${value}"`);
+  return value;
 }

@@ -62,7 +62,7 @@ describe('palisade encryption', () => {
   it('--output must be text or json', async () => {
     const r = await cli(['encryption', 'status', '-c', await configFile('tang'), '--output', 'yaml']);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('--output must be "text" or "json"');
+    expect(r.err).toContain('--output must be text or json, not "yaml"');
   });
 
   it('with encryption off, plan and apply say so and connect to nothing', async () => {
