@@ -159,32 +159,14 @@ export function teardown(state: LabState, log: (s: string) => void = () => {}): 
   // 2. anything still inside our namespaces (a machine whose nspawn died first, a tangd connection).
   for (const r of rs) {
     if (r.kind !== 'netns') continue;
-    let pids = netnsPids(r.name);
-    for (let i = 0; i < 40 && pids.length; i++) {
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {}
-      }
-      sleepSync(100);
-      pids = netnsPids(r.name);
-    }
+    const pids = killUntilGone(() => netnsPids(r.name));
     if (pids.length) problems.push(`processes left in netns ${r.name}: ${pids.join(' ')}`);
   }
 
   // 2b. anything left in a machine's own cgroups (ours: only the lab puts processes there).
   for (const r of rs) {
     if (r.kind !== 'cgroup') continue;
-    let pids = cgroupPids(r.path);
-    for (let i = 0; i < 40 && pids.length; i++) {
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {}
-      }
-      sleepSync(100);
-      pids = cgroupPids(r.path);
-    }
+    const pids = killUntilGone(() => cgroupPids(r.path));
     if (pids.length) problems.push(`processes left in cgroup ${r.path}: ${pids.join(' ')}`);
   }
 
@@ -239,4 +221,19 @@ export function teardown(state: LabState, log: (s: string) => void = () => {}): 
     }
   }
   return problems;
+}
+
+/** SIGKILL what `list` finds until it finds nothing (4 s at most); returns what is left. */
+function killUntilGone(list: () => number[]): number[] {
+  let pids = list();
+  for (let i = 0; i < 40 && pids.length; i++) {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    sleepSync(100);
+    pids = list();
+  }
+  return pids;
 }
