@@ -36,6 +36,10 @@ export interface InstallContext {
   hosts: Map<string, RemoteHost>;
   hostLocks?: HostLocks;
   facts: Map<string, HostFacts>;
+  /** /etc/machine-id of each connected host (read by the connect phase) */
+  machineIds?: Map<string, string>;
+  /** hosts preflight has not passed on as the machines they are now (new or replaced) */
+  uncheckedHosts?: string[];
   keystore?: Keystore;
   keys?: KeySet;
   artifacts?: ClusterArtifacts;

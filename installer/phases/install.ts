@@ -26,6 +26,7 @@ import { installRegistry, REGISTRY_SERVICE, DEFAULT_PATHS as REGISTRY_PATHS } fr
 import { verifyRegistry } from '../registry/verify.ts';
 import { acquireHostLocks } from '../state/host-lock.ts';
 import { stateFiles } from '../state/paths.ts';
+import { readCheckedHosts, uncheckedHosts, writeCheckedHosts } from '../state/checked-hosts.ts';
 import {
   clusterSpec, controllers, firstController, host, keySetInput, nodeSpecs, registryHostConfig, registryStorage, registryUrl,
   type InstallContext, type VerifyResult,
@@ -152,6 +153,16 @@ export const connectPhase: P = {
       ctx.hostLocks = await acquireHostLocks([...ctx.hosts.values()], { runId: ctx.runId, concurrency: ctx.config.ssh.concurrency });
       for (const t of ctx.hostLocks.tookOver) task.note(`${t.host}: took over a stale install lock of pid ${t.previous.pid} on ${t.previous.admin}`);
     }
+    ctx.machineIds = await readMachineIds(ctx);
+    const checkedFile = stateFiles(ctx.stateDir).checkedHosts;
+    const checked = await readCheckedHosts(checkedFile);
+    if (checked === undefined && ctx.journal?.phase('preflight')?.status === 'done') {
+      // preflight passed before its hosts were recorded: these are the hosts it passed on
+      if (!ctx.dryRun) await writeCheckedHosts(checkedFile, Object.fromEntries(ctx.machineIds));
+      ctx.uncheckedHosts = [];
+    } else {
+      ctx.uncheckedHosts = uncheckedHosts(checked ?? {}, ctx.machineIds);
+    }
     task.output(`${hosts.size} host(s) connected${ctx.dryRun ? '' : ' and locked'}`);
   },
   dryRun: (ctx) => [`connect to ${allHosts(ctx).join(', ')}`],
@@ -162,8 +173,8 @@ export const factsPhase: P = {
   title: 'Gather host facts',
   readOnly: true,
   perHost: allHosts,
-  // facts feed preflight, which gates the first install only
-  shouldRun: (ctx) => ctx.journal?.phase('preflight')?.status !== 'done',
+  // facts feed preflight, which gates the first install, and a host that is new or replaced since
+  shouldRun: (ctx, i) => ctx.journal?.phase('preflight')?.status !== 'done' || (ctx.uncheckedHosts ?? []).includes(i.host!),
   async run(ctx, task, name) {
     const hc = ctx.config.hosts.find((h) => h.name === name)!;
     const f = await gatherFacts(host(ctx, name!), { fqdn: ctx.config.cluster.fqdn, ...(hc.dataDisk ? { dataDisk: hc.dataDisk } : {}) });
@@ -177,13 +188,17 @@ export const preflightPhase: P = {
   id: 'preflight',
   title: 'Preflight checks',
   readOnly: true,
-  shouldRun: (ctx, i) => i.journal?.status !== 'done',
+  shouldRun: (ctx, i) => i.journal?.status !== 'done' || (ctx.uncheckedHosts ?? []).length > 0,
   async run(ctx, task) {
-    for (const h of ctx.config.hosts) {
+    // after a first install only new or replaced hosts are checked: the others now hold the
+    // appliance's own ports and encrypted disks, which preflight would call taken
+    const firstRun = ctx.journal?.phase('preflight')?.status !== 'done';
+    const targets = ctx.config.hosts.filter((h) => firstRun || (ctx.uncheckedHosts ?? []).includes(h.name));
+    for (const h of targets) {
       if (!ctx.facts.has(h.name)) ctx.facts.set(h.name, await gatherFacts(host(ctx, h.name), { fqdn: ctx.config.cluster.fqdn, ...(h.dataDisk ? { dataDisk: h.dataDisk } : {}) }));
     }
     const admin = await localFacts({ fqdn: ctx.config.cluster.fqdn }).catch(() => undefined);
-    const r = evaluate({ config: ctx.config, hosts: ctx.config.hosts.map((h) => ({ config: h, facts: ctx.facts.get(h.name)! })), ...(admin ? { admin } : {}), ignore: ctx.config.preflight.ignore });
+    const r = evaluate({ config: ctx.config, hosts: targets.map((h) => ({ config: h, facts: ctx.facts.get(h.name)! })), ...(admin ? { admin } : {}), ignore: ctx.config.preflight.ignore });
     const fails = r.findings.filter((f) => f.status === 'fail');
     if (fails.length) {
       throw new PalisadeError('install.preflight', `preflight: ${fails.length} check(s) failed; nothing was changed`, {
@@ -191,7 +206,16 @@ export const preflightPhase: P = {
         hint: 'fix each failure (or waive it in preflight.ignore with a reason), then run the install again; `palisade preflight` shows the full table',
       });
     }
-    task.output(`${r.summary.pass} passed, ${r.summary.warn} warnings, ${r.summary.waived} waived`);
+    if (!ctx.dryRun && ctx.machineIds) {
+      const file = stateFiles(ctx.stateDir).checkedHosts;
+      const checked = (await readCheckedHosts(file)) ?? {};
+      for (const h of targets) {
+        const id = ctx.machineIds.get(h.name);
+        if (id) checked[h.name] = id;
+      }
+      await writeCheckedHosts(file, checked);
+    }
+    task.output(`${r.summary.pass} passed, ${r.summary.warn} warnings, ${r.summary.waived} waived${firstRun ? '' : ` (new or replaced: ${targets.map((h) => h.name).join(', ')})`}`);
   },
   dryRun: () => ['check every host against the sizing profile (palisade preflight)'],
 };
@@ -605,3 +629,14 @@ export const INSTALL_PHASES: readonly P[] = [
   bundlePhase, connectPhase, factsPhase, preflightPhase, preparePhase, encryptPhase, keysPhase,
   registryPhase, seedPhase, clusterPhase, secretsPhase, verifyPhase, reportPhase,
 ];
+
+/** /etc/machine-id of every connected host: who the host is, for preflight's "already checked". */
+async function readMachineIds(ctx: InstallContext): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  await settleLimit([...ctx.hosts], ctx.config.ssh.concurrency, async ([name, h]) => {
+    const r = await h.exec('cat /etc/machine-id');
+    const id = r.stdout.trim();
+    if (r.code === 0 && /^[0-9a-f]{32}$/.test(id)) ids.set(name, id);
+  });
+  return ids;
+}

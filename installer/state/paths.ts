@@ -12,4 +12,6 @@ export const stateFiles = (dir: string) => ({
   report: join(dir, 'install-report.json'),
   summary: join(dir, 'install-report.txt'),
   keystore: join(dir, 'keystore.json'),
+  /** machine-ids of the hosts preflight passed on */
+  checkedHosts: join(dir, 'preflight-hosts.json'),
 });
