@@ -514,6 +514,13 @@ async function up(opts: UpOptions): Promise<void> {
   );
   say(`${hosts.length} host(s) answer SSH (${elapsed()})`);
 
+  // a datacenter host keeps time before anyone installs on it: wait for chrony's first
+  // sync (a few seconds after boot) so a preflight run right away sees the lab as it will be
+  const unsynced = (
+    await Promise.all(hosts.map(async (h) => ((await sshRunAsync(sshConfig, h.name, 'chronyc waitsync 60 0 0 0.5 >/dev/null', 40)) ? undefined : h.name)))
+  ).filter((x): x is string => x !== undefined);
+  say(unsynced.length ? `not time-synchronised after 30 s: ${unsynced.join(', ')} (\`scripts/lab ssh HOST chronyc sources\`)` : `${hosts.length} host(s) synchronised to the lab NTP server (${elapsed()})`);
+
   const info: LabInfo = {
     dir,
     slot,
@@ -595,8 +602,13 @@ function sshOk(sshConfig: string, host: string, timeoutSec: number): boolean {
 }
 
 function sshOkAsync(sshConfig: string, host: string, timeoutSec: number): Promise<boolean> {
+  return sshRunAsync(sshConfig, host, 'true', timeoutSec);
+}
+
+/** Run a command on a lab host; true when it exits 0 within timeoutSec (+5 s). */
+function sshRunAsync(sshConfig: string, host: string, command: string, timeoutSec: number): Promise<boolean> {
   return new Promise((res) => {
-    const c = spawn('ssh', ['-F', sshConfig, '-o', `ConnectTimeout=${timeoutSec}`, host, 'true'], { stdio: 'ignore', timeout: (timeoutSec + 5) * 1000 });
+    const c = spawn('ssh', ['-F', sshConfig, '-o', `ConnectTimeout=${Math.min(timeoutSec, 10)}`, host, command], { stdio: 'ignore', timeout: (timeoutSec + 5) * 1000 });
     c.on('error', () => res(false));
     c.on('close', (code) => res(code === 0));
   });
