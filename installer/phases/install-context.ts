@@ -38,8 +38,8 @@ export interface InstallContext {
   facts: Map<string, HostFacts>;
   /** /etc/machine-id of each connected host (read by the connect phase) */
   machineIds?: Map<string, string>;
-  /** hosts preflight has not passed on as the machines they are now (new or replaced) */
-  uncheckedHosts?: string[];
+  /** hosts preflight must check in this run: all of them until it has passed once, then the new or replaced ones */
+  preflightTargets?: string[];
   keystore?: Keystore;
   keys?: KeySet;
   artifacts?: ClusterArtifacts;

@@ -156,12 +156,14 @@ export const connectPhase: P = {
     ctx.machineIds = await readMachineIds(ctx);
     const checkedFile = stateFiles(ctx.stateDir).checkedHosts;
     const checked = await readCheckedHosts(checkedFile);
-    if (checked === undefined && ctx.journal?.phase('preflight')?.status === 'done') {
+    if (ctx.journal?.phase('preflight')?.status !== 'done') {
+      ctx.preflightTargets = ctx.config.hosts.map((h) => h.name);
+    } else if (checked === undefined) {
       // preflight passed before its hosts were recorded: these are the hosts it passed on
       if (!ctx.dryRun) await writeCheckedHosts(checkedFile, Object.fromEntries(ctx.machineIds));
-      ctx.uncheckedHosts = [];
+      ctx.preflightTargets = [];
     } else {
-      ctx.uncheckedHosts = uncheckedHosts(checked ?? {}, ctx.machineIds);
+      ctx.preflightTargets = uncheckedHosts(checked, ctx.machineIds);
     }
     task.output(`${hosts.size} host(s) connected${ctx.dryRun ? '' : ' and locked'}`);
   },
@@ -174,7 +176,7 @@ export const factsPhase: P = {
   readOnly: true,
   perHost: allHosts,
   // facts feed preflight, which gates the first install, and a host that is new or replaced since
-  shouldRun: (ctx, i) => ctx.journal?.phase('preflight')?.status !== 'done' || (ctx.uncheckedHosts ?? []).includes(i.host!),
+  shouldRun: (ctx, i) => (ctx.preflightTargets ?? allHosts(ctx)).includes(i.host!),
   async run(ctx, task, name) {
     const hc = ctx.config.hosts.find((h) => h.name === name)!;
     const f = await gatherFacts(host(ctx, name!), { fqdn: ctx.config.cluster.fqdn, ...(hc.dataDisk ? { dataDisk: hc.dataDisk } : {}) });
@@ -188,12 +190,13 @@ export const preflightPhase: P = {
   id: 'preflight',
   title: 'Preflight checks',
   readOnly: true,
-  shouldRun: (ctx, i) => i.journal?.status !== 'done' || (ctx.uncheckedHosts ?? []).length > 0,
+  shouldRun: (ctx, i) => i.journal?.status !== 'done' || (ctx.preflightTargets ?? []).length > 0,
   async run(ctx, task) {
-    // after a first install only new or replaced hosts are checked: the others now hold the
-    // appliance's own ports and encrypted disks, which preflight would call taken
-    const firstRun = ctx.journal?.phase('preflight')?.status !== 'done';
-    const targets = ctx.config.hosts.filter((h) => firstRun || (ctx.uncheckedHosts ?? []).includes(h.name));
+    // once preflight has passed only new or replaced hosts are checked: the others now hold
+    // the appliance's own ports and encrypted disks, which preflight would call taken
+    const names = ctx.preflightTargets ?? allHosts(ctx);
+    const firstRun = names.length === ctx.config.hosts.length;
+    const targets = ctx.config.hosts.filter((h) => names.includes(h.name));
     for (const h of targets) {
       if (!ctx.facts.has(h.name)) ctx.facts.set(h.name, await gatherFacts(host(ctx, h.name), { fqdn: ctx.config.cluster.fqdn, ...(h.dataDisk ? { dataDisk: h.dataDisk } : {}) }));
     }
