@@ -156,14 +156,14 @@ export const connectPhase: P = {
     ctx.machineIds = await readMachineIds(ctx);
     const checkedFile = stateFiles(ctx.stateDir).checkedHosts;
     const checked = await readCheckedHosts(checkedFile);
-    if (ctx.journal?.phase('preflight')?.status !== 'done') {
-      ctx.preflightTargets = ctx.config.hosts.map((h) => h.name);
-    } else if (checked === undefined) {
+    if (checked !== undefined) {
+      ctx.preflightTargets = uncheckedHosts(checked, ctx.machineIds);
+    } else if (ctx.journal?.phase('preflight')?.status === 'done') {
       // preflight passed before its hosts were recorded: these are the hosts it passed on
       if (!ctx.dryRun) await writeCheckedHosts(checkedFile, Object.fromEntries(ctx.machineIds));
       ctx.preflightTargets = [];
     } else {
-      ctx.preflightTargets = uncheckedHosts(checked, ctx.machineIds);
+      ctx.preflightTargets = allHosts(ctx);
     }
     task.output(`${hosts.size} host(s) connected${ctx.dryRun ? '' : ' and locked'}`);
   },
@@ -190,7 +190,8 @@ export const preflightPhase: P = {
   id: 'preflight',
   title: 'Preflight checks',
   readOnly: true,
-  shouldRun: (ctx, i) => i.journal?.status !== 'done' || (ctx.preflightTargets ?? []).length > 0,
+  // the hosts it has passed on are recorded, so a failed re-check of one host does not put the others back in
+  shouldRun: (ctx) => (ctx.preflightTargets ?? allHosts(ctx)).length > 0,
   async run(ctx, task) {
     // once preflight has passed only new or replaced hosts are checked: the others now hold
     // the appliance's own ports and encrypted disks, which preflight would call taken
