@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type PalisadeConfig } from '../../installer/config/schema.ts';
-import { PalisadeError } from '../../installer/core/errors.ts';
 import { redact } from '../../installer/core/log.ts';
 import { shq } from '../../installer/core/quote.ts';
 import { closeAll, connectHost, connectHosts, type HostTarget } from '../../installer/hosts/index.ts';
 import type { RemoteHost } from '../../installer/hosts/types.ts';
 import { freePort, startSshd, type Sshd } from '../fixtures/sshd.ts';
+import { failure } from '../fixtures/errors.ts';
 
 let sshd: Sshd;
 let work: string;
@@ -46,16 +46,6 @@ async function connect(over: Partial<HostTarget> = {}, opts: Parameters<typeof c
   const h = await connectHost(target(over), opts);
   open.push(h);
   return h;
-}
-
-async function failure(p: Promise<unknown>): Promise<PalisadeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(PalisadeError);
-    return e as PalisadeError;
-  }
-  throw new Error('expected a failure');
 }
 
 function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {

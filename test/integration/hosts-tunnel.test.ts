@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PalisadeError } from '../../installer/core/errors.ts';
 import { closeAll, connectHost } from '../../installer/hosts/index.ts';
 import { tlsOver, viaHost, type OpenStream } from '../../installer/hosts/tunnel.ts';
 import type { RemoteHost } from '../../installer/hosts/types.ts';
@@ -24,6 +23,7 @@ import type { TestBundle } from '../../scripts/bundle/build-test-bundle.ts';
 import { freePort, makeTestPki, startRegistry, type RunningRegistry, type TestPki } from '../fixtures/bundle/harness.ts';
 import { smallBundle } from '../fixtures/bundle/small-bundle.ts';
 import { startSshd, type Sshd } from '../fixtures/sshd.ts';
+import { failure } from '../fixtures/errors.ts';
 
 const BEHIND = '10.231.0.254';
 const PASSWORD = 'tunnel password';
@@ -70,16 +70,6 @@ const access = (o: { port?: number; ca?: string; address?: string } = {}) => ({
   password: PASSWORD,
   attempts: 1,
 });
-
-async function failure(p: Promise<unknown>): Promise<PalisadeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(PalisadeError);
-    return e as PalisadeError;
-  }
-  throw new Error('expected a failure');
-}
 
 function get(open: OpenStream, o: { servername: string; ca: string }): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type LoadedConfig } from '../../installer/config/load.ts';
-import { PalisadeError } from '../../installer/core/errors.ts';
 import { shq } from '../../installer/core/quote.ts';
 import { closeAll, configTargets, connectHost, connectHosts, type HostTarget } from '../../installer/hosts/index.ts';
 import type { RemoteHost } from '../../installer/hosts/types.ts';
 import { getLab, labSsh } from './lab.ts';
+import { failure } from '../fixtures/errors.ts';
 
 const lab = getLab();
 const behind = lab.hosts.find((h) => h.behind);
@@ -34,16 +34,6 @@ async function connect(name: string, over: Partial<HostTarget> = {}, opts: Param
   const h = await connectHost(target(name, over), opts);
   open.push(h);
   return h;
-}
-
-async function failure(p: Promise<unknown>): Promise<PalisadeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(PalisadeError);
-    return e as PalisadeError;
-  }
-  throw new Error('expected a failure');
 }
 
 beforeAll(async () => {
