@@ -6,7 +6,8 @@ import { writeFileAtomic } from '../core/atomic.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { redact } from '../core/log.ts';
 import { decrypt, encrypt, type Payload } from './format.ts';
-import { acquireLock } from './lock.ts';
+import { acquireFileLock } from '../core/lock.ts';
+import { hostname } from 'node:os';
 import type { KeyEntry, Keystore } from './types.ts';
 
 /**
@@ -78,7 +79,15 @@ class FileKeystore implements Keystore {
   /** Write under the lock, refusing when another process changed the file since we read it. */
   private async write(passphrase: string): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const lock = await acquireLock(`${this.path}.lock`, { what: `the keystore ${this.path}`, ...(this.opts.lockWaitMs !== undefined ? { waitMs: this.opts.lockWaitMs } : {}) });
+    const lock = await acquireFileLock(`${this.path}.lock`, {
+      command: process.argv.slice(2, 4).join(' '),
+      waitMs: this.opts.lockWaitMs ?? 5000,
+      releaseOnExit: false,
+      busy: (owner, path) =>
+        new PalisadeError('keystore.locked', `the keystore ${this.path} is locked by process ${owner.pid} on ${owner.hostname}${owner.command ? ` (palisade ${owner.command})` : ''} since ${owner.startedAt}`, {
+          hint: owner.hostname === hostname() ? 'wait for that command to finish, then run this one again' : `that process runs on another machine; if it is gone, remove ${path}`,
+        }),
+    });
     try {
       const current = await readFile(this.path).then(sha, (e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT') return undefined;
@@ -95,7 +104,7 @@ class FileKeystore implements Keystore {
       await writeFileAtomic(this.path, data, { mode: 0o600, mkdirp: true });
       this.onDisk = sha(data);
     } finally {
-      await lock.release();
+      lock.release();
     }
   }
 

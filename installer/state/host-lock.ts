@@ -3,7 +3,7 @@ import { PalisadeError, errorMessage } from '../core/errors.ts';
 import { settleLimit } from '../core/limit.ts';
 import { sh } from '../core/quote.ts';
 import type { RemoteHost } from '../hosts/types.ts';
-import { pidAlive } from './lock.ts';
+import { pidAlive } from '../core/lock.ts';
 
 /**
  * A lock on each target host, so a second workstation cannot install onto the

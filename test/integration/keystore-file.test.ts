@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stateDir, stateFiles } from '../../installer/state/paths.ts';
-import { acquireLock, createKeystore, keystorePath, openKeystore, resolvePassphrase, type TtyInput as TtyInputForTest } from '../../installer/keystore/index.ts';
+import { acquireFileLock } from '../../installer/core/lock.ts';
+import { createKeystore, keystorePath, openKeystore, resolvePassphrase, type TtyInput as TtyInputForTest } from '../../installer/keystore/index.ts';
 
 const kdf = { N: 1024, r: 8, p: 1 };
 const PASS = 'correct horse battery staple';
@@ -145,16 +146,17 @@ describe('keystore lock', () => {
 
   it('O_EXCL: a second acquire waits for the first to release', async () => {
     const p = join(mkdtempSync(join(tmpdir(), 'lock-')), 'k.lock');
-    const first = await acquireLock(p);
+    const busy = () => new Error('held');
+    const first = await acquireFileLock(p, { command: 'test', busy });
     const order: string[] = [];
-    const second = acquireLock(p, { waitMs: 3000 }).then((l) => {
+    const second = acquireFileLock(p, { command: 'test', waitMs: 3000, busy }).then((l) => {
       order.push('second');
       return l;
     });
     await new Promise((r) => setTimeout(r, 250));
     order.push('release');
-    await first.release();
-    await (await second).release();
+    first.release();
+    (await second).release();
     expect(order).toEqual(['release', 'second']);
   });
 });
