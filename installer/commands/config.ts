@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { z } from 'zod';
+import { strictJsonSchema } from '../config/strict.ts';
 import type { Command } from 'commander';
 import { action, type CommandModule } from './types.ts';
 import { configSchema } from '../config/schema.ts';
@@ -45,7 +45,7 @@ export const configCommands: CommandModule = {
       .description('print the JSON Schema of palisade.yaml (for editor completion)')
       .action(
         action(() => {
-          printJson(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }));
+          printJson(strictJsonSchema(configSchema));
         }),
       );
   },

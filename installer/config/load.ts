@@ -4,7 +4,9 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, encryptionSchema, type PalisadeConfig } from './schema.ts';
 import { semanticProblems } from './semantic.ts';
+import { dropEmptySections, unknownFields } from './strict.ts';
 import { usageError, type ErrorDetail } from '../core/errors.ts';
+import { nearestName } from '../core/suggest.ts';
 export { resolveConfigPath } from './paths.ts';
 
 export const DEFAULT_CONFIG_PATH = 'palisade.yaml';
@@ -31,10 +33,10 @@ function hintFor(issue: z.core.$ZodIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
       return issue.input === undefined ? 'add this field' : `write a ${issue.expected} here`;
-    case 'unrecognized_keys':
-      return 'remove it, or check its spelling against `palisade config schema`';
-    case 'invalid_value':
-      return `use one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_value': {
+      const near = typeof issue.input === 'string' ? nearestName(issue.input, issue.values.filter((v): v is string => typeof v === 'string')) : undefined;
+      return `${near ? `did you mean \`${near}\`? ` : ''}use one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    }
     case 'too_small':
     case 'too_big':
       return 'change the value to fit the limit';
@@ -43,11 +45,14 @@ function hintFor(issue: z.core.$ZodIssue): string | undefined {
   }
 }
 
+const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
+
+/** zod's issues as problems; unknown fields are left to unknownFields(), which covers every depth. */
 export function schemaProblems(error: z.ZodError): ErrorDetail[] {
-  return error.issues.map((issue) => {
+  return error.issues.filter((issue) => issue.code !== 'unrecognized_keys').map((issue) => {
     let message = issue.message;
-    if (issue.code === 'invalid_type') message = issue.input === undefined ? 'is required' : `expected ${issue.expected}, got ${typeof issue.input}`;
-    if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (issue.code === 'invalid_type') message = issue.input === undefined ? 'is required' : `expected ${issue.expected}, got ${typeName(issue.input)}`;
+    if (issue.code === 'invalid_value' && typeof issue.input === 'string') message = `"${issue.input}" is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     const hint = hintFor(issue);
     return { path: formatPath(issue.path), message, ...(hint ? { hint } : {}) };
   });
@@ -86,11 +91,20 @@ function looseView(raw: unknown): PalisadeConfig {
   } as unknown as PalisadeConfig;
 }
 
-/** A key written with only a comment under it (`bundle:`) parses as null: treat it as absent. */
-function dropNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(dropNulls);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
-  return v;
+/** Aliases are expanded by toJS: more than this many is a resource-exhaustion document (a "billion laughs"), not a config. */
+const MAX_ALIASES = 100;
+
+/**
+ * A field reported as required whose misspelling is reported as unknown
+ * (`cluster.fdqn` → did you mean `fqdn`?) is one mistake: keep the unknown-field line.
+ */
+function withoutRequiredTypos(problems: ErrorDetail[]): ErrorDetail[] {
+  const suggested = new Set<string>();
+  for (const p of problems) {
+    const m = /did you mean `([^`]+)`/.exec(p.message);
+    if (m && p.path) suggested.add(p.path.replace(/(\.|^)[^.[\]]+$/, (_all, dot: string) => `${dot}${m[1]}`));
+  }
+  return problems.filter((p) => !(p.message === 'is required' && p.path && suggested.has(p.path)));
 }
 
 /** Parse and validate config text; throws one usage error listing every problem. */
@@ -106,14 +120,26 @@ export async function parseConfig(text: string, path: string): Promise<LoadedCon
       doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : path, message: e.message.split('\n')[0] ?? e.message })),
     );
   }
-  const raw: unknown = dropNulls(doc.toJS());
-  const parsed = configSchema.safeParse(raw ?? {});
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    throw usageError(
+      'config.yaml',
+      `${path} expands too many YAML aliases (more than ${MAX_ALIASES}): refused as a resource-exhaustion document`,
+      'write the values out instead of nesting aliases (*name) of aliases',
+      [{ path, message: e instanceof Error ? e.message : String(e) }],
+    );
+  }
+  const raw: unknown = dropEmptySections(configSchema, js ?? {});
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
   // Semantic checks also run on a file the schema rejected, on the parts that are
   // well-formed, so the operator sees every problem in one pass.
-  const problems = [
+  const problems = withoutRequiredTypos([
+    ...unknownFields(configSchema, raw),
     ...(parsed.success ? [] : schemaProblems(parsed.error)),
     ...(await semanticProblems(parsed.success ? parsed.data : looseView(raw), baseDir)),
-  ];
+  ]);
   if (!parsed.success || problems.length > 0) {
     throw usageError('config.invalid', `${path} has ${problems.length} problem(s)`, 'correct each field listed above, then run `palisade validate` again', problems);
   }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -17,12 +18,25 @@ const port = z.number().int().min(1, 'must be between 1 and 65535').max(65535, '
 
 const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be an IPv4 address like 10.0.0.5');
 const cidr = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/, 'must be an IPv4 CIDR like 10.42.0.0/16');
-const address = z.string().min(1, 'must not be empty').describe('IP address or resolvable host name');
+// An address reaches ssh and shell commands: only an IP or an RFC 1123 host name.
+const rfc1123HostName = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const address = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((v) => isIP(v) !== 0 || rfc1123HostName.test(v), 'must be an IP address or an RFC 1123 host name (letters, digits, "-" and ".")')
+  .describe('IP address or resolvable host name');
+// The portable POSIX user name: letters, digits, ".", "_", "-", not starting with "-".
+const userName = z
+  .string()
+  .regex(/^(?!\.{1,2}$)[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$/, 'must be a portable POSIX user name (letters, digits, ".", "_", "-"; not starting with "-"; at most 32 characters)');
+// A pattern, not zod's prefix check, which JSON Schema only has as a non-standard format.
+const devicePath = z.string().regex(/^\/dev\//, 'must be a device path like /dev/sdb');
+const absolutePath = z.string().regex(/^\//, 'must be an absolute path');
 
 export const sshEndpointSchema = z.object({
   address: address,
   port: port.default(22).describe('SSH port'),
-  user: z.string().min(1).default('root').describe('SSH user; a non-root user needs sudo'),
+  user: userName.default('root').describe('SSH user; a non-root user needs sudo'),
   privateKey: z.string().min(1).optional().describe('path to the SSH private key (relative to this file); omit to use ssh-agent'),
   hostKey: fingerprint.optional().describe('pinned SSH host key fingerprint (SHA256:…); `palisade hosts trust` records it'),
 });
@@ -34,7 +48,7 @@ export const tangServerSchema = z.object({
 
 export const encryptionSchema = z.object({
   mode: z.enum(['none', 'tpm2', 'tang', 'tpm2+tang', 'passphrase']).default('none').describe('how data disks are unlocked at boot'),
-  disks: z.array(z.string().startsWith('/dev/', 'must be a device path like /dev/sdb')).optional().describe('disks to encrypt (default: the host dataDisk)'),
+  disks: z.array(devicePath).optional().describe('disks to encrypt (default: the host dataDisk)'),
   tang: z.array(tangServerSchema).default([]).describe('Tang servers (modes tang and tpm2+tang)'),
   threshold: z.number().int().min(1).optional().describe('how many pins must agree (Shamir); default: all'),
   tpm2: z.object({ pcrs: z.array(z.number().int().min(0).max(23)).default([7]).describe('PCRs the TPM policy binds to') }).default({ pcrs: [7] }),
@@ -45,7 +59,7 @@ export const encryptionSchema = z.object({
   pbkdfMemoryKiB: z.number().int().min(32).max(4194304).optional().describe('argon2 memory cost in KiB for the recovery key slot (default: cryptsetup benchmark)'),
   iterTimeMs: z.number().int().min(1).optional().describe('key-slot unlock time in ms the PBKDF is tuned to (default: cryptsetup, 2000)'),
   pbkdfIterations: z.number().int().min(4).optional().describe('fixed PBKDF cost for the recovery key slot instead of cryptsetup\'s benchmark (argon2 passes, or pbkdf2 iterations, min 1000); the key is 256 random bits, so a low cost is safe; labs and slow hosts'),
-  mountPoint: z.string().startsWith('/', 'must be an absolute path').optional().describe('where the first encrypted disk is mounted once opened (default /var/lib/palisade)'),
+  mountPoint: absolutePath.optional().describe('where the first encrypted disk is mounted once opened (default /var/lib/palisade)'),
 });
 
 /**
@@ -65,7 +79,7 @@ export const encryptionOverrideSchema = z.object({
 export const hostSchema = sshEndpointSchema.extend({
   name: hostName.describe('host name, unique in the cluster'),
   role: z.enum(['controller', 'worker']).describe('controller runs the control plane; worker runs workloads'),
-  dataDisk: z.string().startsWith('/dev/', 'must be a device path like /dev/sdb').optional().describe('data disk device for appliance data'),
+  dataDisk: devicePath.optional().describe('data disk device for appliance data'),
   viaJumpHost: z.boolean().default(false).describe('reach this host through the jump host'),
   encryption: encryptionOverrideSchema.optional().describe('per-host override of the cluster encryption settings'),
 });
@@ -95,7 +109,8 @@ export const configSchema = z
       name: hostName.describe('cluster name; names the state directory .palisade/<name>'),
       fqdn: z
         .string()
-        .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a fully qualified domain name like palisade.example.internal')
+        // no /i flag: JSON Schema patterns carry no flags, so the schema would differ
+        .regex(/^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/, 'must be a fully qualified domain name like palisade.example.internal')
         .describe('the appliance FQDN operators and clusters use'),
       vip: ipv4.optional().describe('virtual IP for the API and ingress (optional)'),
       podCidr: cidr.default('10.42.0.0/16'),
@@ -119,7 +134,7 @@ export const configSchema = z
       .object({
         port: port.default(5000),
         host: hostName.optional().describe('host that runs the pack registry (default: the first controller)'),
-        storageDir: z.string().startsWith('/', 'must be an absolute path').optional().describe('registry storage root on the registry host, on the encrypted data disk (default /var/lib/palisade/registry)'),
+        storageDir: absolutePath.optional().describe('registry storage root on the registry host, on the encrypted data disk (default /var/lib/palisade/registry)'),
       })
       .default({ port: 5000 }),
     bundle: z

@@ -55,7 +55,7 @@ hosts:
   - {name: b, address: 1.2.3.5, role: boss}
 extra: 1
 `);
-    expect(p).toEqual(['cluster.name', 'cluster.fqdn', 'hosts[0].port', 'hosts[1].role', '(top level)']);
+    expect(p).toEqual(['extra', 'cluster.name', 'cluster.fqdn', 'hosts[0].port', 'hosts[1].role']);
   });
 
   it('combines schema and semantic problems in one pass', async () => {
