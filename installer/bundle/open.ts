@@ -33,20 +33,34 @@ export interface Bundle {
 }
 
 /** Files up to this size are read whole (manifests, indexes, configs). */
-const MAX_READ = 64 << 20;
+export const MAX_READ = 64 << 20;
+/** bundle.yaml lists components, a few KiB each: anything near this size is not one palisade wrote */
+export const MAX_MANIFEST = 4 << 20;
 
-export async function readAll(stream: Readable, limit = MAX_READ): Promise<Buffer> {
+const tooLarge = (what: string, limit: number): PalisadeError =>
+  new PalisadeError('bundle.file-too-large', `${what} is larger than ${limit >> 20} MiB, more than any bundle palisade builds holds there`, {
+    hint: 'the bundle is damaged or was crafted: do not use it; get it again from the release',
+  });
+
+/** Read a whole (small) file of a bundle; `what` names it in the refusal when it is over `limit`. */
+export async function readAll(stream: Readable, limit = MAX_READ, what = 'a bundle file'): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of stream) {
     n += (c as Buffer).length;
     if (n > limit) {
       stream.destroy();
-      throw new Error(`file larger than ${limit} bytes`);
+      throw tooLarge(what, limit);
     }
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** Read bundle.yaml, refusing an oversize one before reading it. */
+export async function readManifestBytes(source: BundleSource): Promise<Buffer> {
+  if ((source.entries.get(MANIFEST_FILE)?.size ?? 0) > MAX_MANIFEST) throw tooLarge(`${source.root}: ${MANIFEST_FILE}`, MAX_MANIFEST);
+  return readAll(source.createReadStream(MANIFEST_FILE), MAX_MANIFEST, `${source.root}: ${MANIFEST_FILE}`);
 }
 
 export async function openBundle(path: string): Promise<Bundle> {
@@ -56,7 +70,7 @@ export async function openBundle(path: string): Promise<Bundle> {
       hint: 'give the bundle directory or .tar written by `palisade bundle build`',
     });
   }
-  const manifestBytes = await readAll(source.createReadStream(MANIFEST_FILE));
+  const manifestBytes = await readManifestBytes(source);
   const manifest = parseManifest(manifestBytes.toString('utf8'));
   let tmp: string | undefined;
   let counter = 0;
@@ -76,7 +90,7 @@ export async function openBundle(path: string): Promise<Bundle> {
       }
       return source.createReadStream(p, range);
     },
-    read: async (p) => readAll(bundle.open(p)),
+    read: async (p) => readAll(bundle.open(p), MAX_READ, `${path}: ${p}`),
     localPath: async (p) => {
       if (source.kind === 'dir') {
         if (!source.entries.has(p)) bundle.open(p);

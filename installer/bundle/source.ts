@@ -126,13 +126,17 @@ async function openTar(file: string, hash: boolean): Promise<BundleSource> {
     } else if (header.type === 'link') fail(unsupported(file, header.name, 'a hard link'));
     else fail(unsupported(file, header.name, `a ${header.type ?? 'special'} entry`));
     stream.on('end', next);
+    // a truncated archive fails the entry's stream too; the pipeline below reports it once
+    stream.on('error', () => undefined);
     stream.resume();
   });
   try {
     await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), extract);
   } catch (e) {
-    throw new PalisadeError('bundle.not-a-bundle', `${file} is not a readable tar archive (${(e as Error).message})`, {
-      hint: 'a bundle is a directory or a plain, uncompressed .tar; decompress a .tar.gz first', cause: e,
+    const truncated = /unexpected end/i.test((e as Error).message);
+    throw new PalisadeError('bundle.not-a-bundle', truncated ? `${file} is truncated: the tar archive ends in the middle of an entry` : `${file} is not a readable tar archive (${(e as Error).message})`, {
+      hint: truncated ? 'the copy is incomplete: copy the bundle again from the release and check its size' : 'a bundle is a directory or a plain, uncompressed .tar; decompress a .tar.gz first',
+      cause: e,
     });
   }
   if (problem) throw problem;

@@ -4,7 +4,7 @@ import { CHECKSUMS_FILE, MANIFEST_FILE, META_FILES, SIGNATURE_FILE, parseChecksu
 import { hashAll } from './hash.ts';
 import { readLayoutIndex, resolveManifest, type LayoutReader } from './layout.ts';
 import { parseManifest, type BundleManifest } from './manifest.ts';
-import { readAll } from './open.ts';
+import { MAX_READ, readAll, readManifestBytes } from './open.ts';
 import { REF_NAME, formatImageRef } from './oci.ts';
 import { comparePaths } from './paths.ts';
 import { keyFingerprint, loadPublicKey, parseSignature, signatureValid } from './signing.ts';
@@ -52,12 +52,12 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
   const add = (code: string, p: string | undefined, message: string): void => {
     problems.push({ code, ...(p ? { path: p } : {}), message });
   };
-  const read = (p: string): Promise<Buffer> => readAll(source.createReadStream(p));
+  const read = (p: string): Promise<Buffer> => readAll(source.createReadStream(p), MAX_READ, `${path}: ${p}`);
 
   // 1. signature over bundle.yaml
   let manifestBytes: Buffer | undefined;
   let signedBy: string | undefined;
-  if (source.entries.has(MANIFEST_FILE)) manifestBytes = await read(MANIFEST_FILE);
+  if (source.entries.has(MANIFEST_FILE)) manifestBytes = await readManifestBytes(source);
   else add('bundle.missing-file', MANIFEST_FILE, `${MANIFEST_FILE} is missing`);
   if (!source.entries.has(SIGNATURE_FILE)) {
     add('bundle.signature-missing', SIGNATURE_FILE, `${SIGNATURE_FILE} is missing: the bundle is not signed`);
@@ -160,7 +160,7 @@ async function checkComponents(
   const reader: LayoutReader = {
     has: (p) => source.entries.has(p),
     size: (p) => source.entries.get(p)?.size,
-    read: (p) => readAll(source.createReadStream(p)),
+    read: (p) => readAll(source.createReadStream(p), MAX_READ, `${source.root}: ${p}`),
   };
   const layouts = new Map<string, Awaited<ReturnType<typeof readLayoutIndex>> | null>();
   for (const c of [...manifest.components.images, ...manifest.components.packs]) {
