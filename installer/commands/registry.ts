@@ -21,6 +21,7 @@ export interface RegistryAccessFlags {
   ca?: string;
   username?: string;
   passwordFile?: string;
+  tokenRealm?: string;
 }
 
 /** Registry URL, CA and credentials from flags; the password from a file or PALISADE_REGISTRY_PASSWORD, never argv. */
@@ -43,7 +44,7 @@ export async function registryAccess(o: RegistryAccessFlags): Promise<RegistryCl
   } else if (process.env.PALISADE_REGISTRY_PASSWORD) password = process.env.PALISADE_REGISTRY_PASSWORD;
   if (password) redact.add(password);
   if (password !== undefined && !o.username) throw usageError('registry.username', 'a registry password was given without --username');
-  return { url: o.registry, ...(ca ? { ca } : {}), ...(o.username ? { username: o.username } : {}), ...(password !== undefined ? { password } : {}) };
+  return { url: o.registry, ...(ca ? { ca } : {}), ...(o.username ? { username: o.username } : {}), ...(password !== undefined ? { password } : {}), ...(o.tokenRealm ? { tokenRealm: o.tokenRealm } : {}) };
 }
 
 function accessOptions(cmd: Command): Command {
@@ -51,7 +52,8 @@ function accessOptions(cmd: Command): Command {
     .requiredOption('--registry <url>', 'registry URL, https://host:port')
     .option('--ca <file>', "PEM of the CA that issued the registry's certificate")
     .option('--username <name>', 'registry user')
-    .option('--password-file <file>', 'file holding the password (or set PALISADE_REGISTRY_PASSWORD)');
+    .option('--password-file <file>', 'file holding the password (or set PALISADE_REGISTRY_PASSWORD)')
+    .option('--token-realm <url>', "https URL of the registry's token service, when it is on another address (the credentials go only to the registry and this service)");
 }
 
 const positiveInt = (v: string, flag: string): number => {

@@ -70,3 +70,14 @@ export function tokenUrl(challenge: Challenge, scopes: string[]): URL {
   for (const s of wanted) u.searchParams.append('scope', s);
   return u;
 }
+
+/**
+ * May a request to `target` carry the registry credentials? Only over TLS, and
+ * only to the registry's own origin or the token service the operator named
+ * (a registry must not be able to send them anywhere by its answers: a realm,
+ * a Location or a Link header).
+ */
+export function mayReceiveCredentials(target: URL, registry: URL, tokenRealm?: URL): boolean {
+  if (target.protocol !== 'https:') return false;
+  return target.origin === registry.origin || (tokenRealm !== undefined && tokenRealm.protocol === 'https:' && target.origin === tokenRealm.origin);
+}

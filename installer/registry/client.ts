@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { basicAuth, parseChallenges, parseTokenResponse, scopeFor, tokenUrl, type Challenge } from './auth.ts';
+import { basicAuth, mayReceiveCredentials, parseChallenges, parseTokenResponse, scopeFor, tokenUrl, type Challenge } from './auth.ts';
 import { DigestMismatchError, RegistryHttpError, isTransient, registryError } from './errors.ts';
 import type { OpenStream } from '../hosts/tunnel.ts';
 import { Transport, drain, readBody, type HttpRequest, type HttpResponse } from './http.ts';
@@ -23,6 +23,11 @@ export interface RegistryClientOptions {
   connect?: OpenStream;
   username?: string;
   password?: string;
+  /**
+   * https URL of the token service the registry's bearer challenges may name, when
+   * it is not on the registry's own origin; the credentials go nowhere else
+   */
+  tokenRealm?: string;
   /** total attempts per operation (default 5) */
   attempts?: number;
   baseDelayMs?: number;
@@ -47,8 +52,14 @@ const ACCEPT_MANIFESTS = [...MANIFEST_TYPES, ...INDEX_TYPES].join(', ');
 export const DEFAULT_CHUNK_SIZE = 64 << 20;
 
 export function normalizeRegistryUrl(url: string): URL {
-  const u = new URL(/^[a-z]+:\/\//i.test(url) ? url : `https://${url}`);
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new PalisadeError('registry.url', `registry URL ${url} must be https://host:port`, { exitCode: 2 });
+  let u: URL;
+  try {
+    u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `https://${url}`);
+  } catch {
+    throw new PalisadeError('registry.url', `registry URL ${JSON.stringify(url)} is not a URL`, { hint: 'give it as https://host:port', exitCode: 2 });
+  }
+  // credentials and images travel to the registry: never in the clear
+  if (u.protocol !== 'https:') throw new PalisadeError('registry.url', `registry URL ${url} must be https://host:port (${u.protocol.replace(/:$/, '')} is not accepted)`, { hint: 'the pack registry is always served over TLS', exitCode: 2 });
   u.pathname = '/';
   u.search = '';
   return u;
@@ -87,9 +98,12 @@ export class RegistryClient {
   /** counters for reports and tests */
   readonly stats = { requests: 0, retries: 0 };
 
+  private readonly tokenRealm: URL | undefined;
+
   constructor(private readonly opts: RegistryClientOptions) {
     this.base = normalizeRegistryUrl(opts.url);
-    this.transport = new Transport(this.base.protocol === 'https:', opts.ca, opts.timeoutMs, opts.connect);
+    this.tokenRealm = opts.tokenRealm === undefined ? undefined : tokenRealmUrl(opts.tokenRealm);
+    this.transport = new Transport(true, opts.ca, opts.timeoutMs, opts.connect);
     if (opts.password) redact.add(opts.password);
   }
 
@@ -124,7 +138,9 @@ export class RegistryClient {
     }
   }
 
-  private authHeader(scopes: string[]): string | undefined {
+  private authHeader(scopes: string[], url: URL): string | undefined {
+    // a Location or Link to another origin is followed without the registry's credentials or tokens
+    if (url.origin !== this.base.origin) return undefined;
     if (this.bearer) {
       const t = this.tokens.get(scopes.join(' '));
       if (t && t.expires > Date.now()) return `Bearer ${t.token}`;
@@ -140,10 +156,21 @@ export class RegistryClient {
     } catch {
       throw new PalisadeError('registry.auth', `${this.base.origin} asked for a bearer token without saying where to get it`);
     }
-    const tokenTransport = url.origin === this.base.origin ? this.transport : new Transport(url.protocol === 'https:', this.opts.ca, this.opts.timeoutMs);
+    const withCredentials = this.opts.username !== undefined && this.opts.password !== undefined;
+    if (url.protocol !== 'https:') {
+      throw new PalisadeError('registry.auth', `${this.base.origin} sent its token service as ${url.origin}, which is not TLS: no credentials or token requests go there`, {
+        hint: 'serve the token service over https',
+      });
+    }
+    if (withCredentials && !mayReceiveCredentials(url, this.base, this.tokenRealm)) {
+      throw new PalisadeError('registry.auth', `${this.base.origin} sent its token service as ${url.origin}, another origin: the registry credentials were not sent there`, {
+        hint: `if ${url.origin} is your registry's token service, name it with --token-realm ${url.origin}`,
+      });
+    }
+    const tokenTransport = url.origin === this.base.origin ? this.transport : new Transport(true, this.opts.ca, this.opts.timeoutMs);
     try {
       const headers: Record<string, string> = { 'User-Agent': 'palisade' };
-      if (this.opts.username !== undefined && this.opts.password !== undefined) headers.Authorization = basicAuth(this.opts.username, this.opts.password);
+      if (withCredentials) headers.Authorization = basicAuth(this.opts.username as string, this.opts.password as string);
       const res = await tokenTransport.request({ method: 'GET', url, headers });
       this.stats.requests++;
       const body = await readBody(res, 1 << 20);
@@ -180,12 +207,20 @@ export class RegistryClient {
    */
   async send(req: Omit<HttpRequest, 'url'> & { url: URL | string; scopes: string[]; ok: number[] }): Promise<HttpResponse> {
     const url = typeof req.url === 'string' ? this.url(req.url) : req.url;
+    if (url.protocol !== 'https:') throw insecureUrl(this.base, url);
+    const sameOrigin = url.origin === this.base.origin;
     for (let round = 0; ; round++) {
       const headers: Record<string, string | number> = { 'User-Agent': 'palisade', ...(req.headers ?? {}) };
-      const auth = this.authHeader(req.scopes);
+      const auth = this.authHeader(req.scopes, url);
       if (auth) headers.Authorization = auth;
       this.stats.requests++;
       const res = await this.transport.request({ ...req, url, headers, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
+      if (res.status === 401 && !sameOrigin) {
+        drain(res);
+        throw new PalisadeError('registry.auth', `${this.base.origin} sent palisade on to ${url.origin}, which asks for credentials: the registry's credentials go only to the registry`, {
+          hint: 'configure the registry to keep uploads and listings on its own address',
+        });
+      }
       if (res.status === 401 && round === 0) {
         drain(res);
         const challenges = parseChallenges(res.headers['www-authenticate']);
@@ -245,6 +280,7 @@ export class RegistryClient {
       if (res.status === 200) return res.body;
       drain(res);
       const loc = new URL(String(res.headers.location), this.base);
+      if (loc.protocol !== 'https:') throw insecureUrl(this.base, loc);
       const r2 = await this.transport.request({ method: 'GET', url: loc });
       if (r2.status !== 200) {
         drain(r2);
@@ -463,6 +499,25 @@ export class RegistryClient {
   catalog(): Promise<string[]> {
     return this.paged('/v2/_catalog?n=1000', 'repositories', scopeFor(undefined, false));
   }
+}
+
+function insecureUrl(base: URL, url: URL): PalisadeError {
+  return new PalisadeError('registry.insecure-url', `${base.origin} sent palisade on to ${url.origin}, which is not TLS: refused`, {
+    hint: 'the registry and everything it points at must be served over https',
+  });
+}
+
+function tokenRealmUrl(realm: string): URL {
+  let u: URL | undefined;
+  try {
+    u = new URL(realm);
+  } catch {
+    u = undefined;
+  }
+  if (!u || u.protocol !== 'https:') {
+    throw new PalisadeError('registry.token-realm', `token realm ${JSON.stringify(realm)} must be an https:// URL`, { hint: 'give the URL of the token service, e.g. https://auth.example:5001/token', exitCode: 2 });
+  }
+  return u;
 }
 
 export { isTransient };

@@ -56,7 +56,9 @@ async function bundleWithManifestOf(size: number, asTar: boolean): Promise<strin
   const f = join(work, `big-manifest-${size}.tar`);
   const p = tar.pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
+  p.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
   const done = new Promise<void>((r) => p.on('end', () => r()));
   p.entry({ name: 'bundle.yaml' }, text);
   p.finalize();

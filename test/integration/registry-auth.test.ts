@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign, X509Certificate } from 'node:crypto';
-import http from 'node:http';
+import type http from 'node:http';
+import https from 'node:https';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,7 @@ describe('bearer token auth against the real registry', () => {
   const calls: Array<{ scopes: string[]; user: string | undefined; ok: boolean }> = [];
   /** JWT exp relative to now, while the response still says 300 s; the registry allows 60 s of clock skew, so -58 lives ~2 s */
   let jwtLife = 300;
+  let realm = '';
   const USER = 'robot';
   const PASSWORD = 'token-password';
 
@@ -60,7 +62,7 @@ describe('bearer token auth against the real registry', () => {
     const key = createPrivateKey(await readFile(join(pki.dir, 'token.key')));
     const certDer = new X509Certificate(await readFile(join(pki.dir, 'token.crt'))).raw.toString('base64');
     const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
-    tokenServer = http.createServer((req, res) => {
+    tokenServer = https.createServer({ key: pki.keyPem, cert: pki.certPem }, (req, res) => {
       const u = new URL(req.url ?? '/', 'http://x');
       const auth = req.headers.authorization ?? '';
       const [user, pass] = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString().split(':');
@@ -85,7 +87,7 @@ describe('bearer token auth against the real registry', () => {
     });
     await new Promise<void>((r) => tokenServer.listen(0, '127.0.0.1', r));
     const a = tokenServer.address();
-    const realm = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/token`;
+    realm = `https://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/token`;
     reg = await startRegistry({ dir: join(work, 'reg'), pki, auth: { token: { realm, service: 'palisade-test-registry', issuer: 'palisade-test-issuer', rootCertBundle: join(pki.dir, 'token.crt') } } });
   });
   afterAll(async () => {
@@ -95,7 +97,7 @@ describe('bearer token auth against the real registry', () => {
   });
 
   it('seeds with tokens scoped per repository (including the mount source) and verifies', async () => {
-    const r = await seedRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD, bundle: tb.path });
+    const r = await seedRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD, tokenRealm: realm, bundle: tb.path });
     expect(r.blobs.uploaded).toBeGreaterThan(0);
     expect(r.blobs.mounted).toBeGreaterThan(0);
     expect(calls.length).toBeGreaterThan(0);
@@ -104,12 +106,12 @@ describe('bearer token auth against the real registry', () => {
     expect(all).toContain('repository:palisade/test-app-1:pull,push');
     // a cross-repository mount asks for pull on the source as well
     expect(calls.some((c) => c.scopes.some((s) => s.endsWith(':pull,push')) && c.scopes.some((s) => /^repository:[^:]+:pull$/.test(s)))).toBe(true);
-    const v = await verifyRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD, bundle: tb.path });
+    const v = await verifyRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD, tokenRealm: realm, bundle: tb.path });
     expect(v.ok).toBe(true);
   });
 
   it('lists the catalog with a registry:catalog:* token', async () => {
-    const client = new RegistryClient({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD });
+    const client = new RegistryClient({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD, tokenRealm: realm });
     try {
       expect(await client.catalog()).toContain('packs/k3s');
       expect(calls.at(-1)?.scopes).toContain('registry:catalog:*');
@@ -125,13 +127,13 @@ describe('bearer token auth against the real registry', () => {
       proxy.decide = (req) => (req.method === 'PATCH' ? { delayMs: 150 } : 'pass');
       const t = await smallBundle(join(work, 'bundle-expiring'), { images: 2, layerSize: 128 << 10 });
       const before = calls.length;
-      const r = await seedRegistry({ url: proxy.url, ca: pki.caPem, username: USER, password: PASSWORD, bundle: t.path, chunkSize: 16 << 10, concurrency: 2 });
+      const r = await seedRegistry({ url: proxy.url, ca: pki.caPem, username: USER, password: PASSWORD, tokenRealm: realm, bundle: t.path, chunkSize: 16 << 10, concurrency: 2 });
       expect(r.bytes.uploaded).toBe(r.bytes.total);
       // some request was refused with the dead token and answered again with a fresh one
       expect(proxy.requests.some((q) => q.status === 401 && q.method === 'PATCH')).toBe(true);
       expect(calls.length - before).toBeGreaterThan(2);
       jwtLife = 300;
-      expect((await verifyRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD, bundle: t.path, deep: true })).ok).toBe(true);
+      expect((await verifyRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD, tokenRealm: realm, bundle: t.path, deep: true })).ok).toBe(true);
     } finally {
       jwtLife = 300;
       await proxy.stop();
@@ -139,7 +141,7 @@ describe('bearer token auth against the real registry', () => {
   });
 
   it('reports a token service refusal as registry.auth', async () => {
-    await expect(seedRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: 'nope', bundle: tb.path })).rejects.toMatchObject({
+    await expect(seedRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: 'nope', tokenRealm: realm, bundle: tb.path })).rejects.toMatchObject({
       code: 'registry.auth',
       message: expect.stringContaining('token service'),
     });
