@@ -47,6 +47,22 @@ export interface Payload {
 /** OWASP's scrypt minimum is N=2^17, r=8, p=1 (128 MiB, ~0.3 s here). */
 export const DEFAULT_KDF = { N: 2 ** 17, r: 8, p: 1 } as const;
 
+/**
+ * The header is read before anything is authenticated, so it must not choose
+ * what the derivation costs: only what palisade writes is accepted (r=8, p=1,
+ * N a power of two from 2^10, the cheap setting tests use, to 2^18, twice the
+ * default), at most 256 MiB and well under a second.
+ */
+export const KDF_BOUNDS = { minLogN: 10, maxLogN: 18, r: 8, p: 1 } as const;
+
+export function kdfSupported(k: { N?: unknown; r?: unknown; p?: unknown }): boolean {
+  const { N, r, p } = k;
+  return (
+    typeof N === 'number' && Number.isInteger(N) && N >= 2 ** KDF_BOUNDS.minLogN && N <= 2 ** KDF_BOUNDS.maxLogN && (N & (N - 1)) === 0 &&
+    r === KDF_BOUNDS.r && p === KDF_BOUNDS.p
+  );
+}
+
 function scrypt(passphrase: string, salt: Buffer, k: { N: number; r: number; p: number }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scryptCb(passphrase.normalize('NFC'), salt, 64, { N: k.N, r: k.r, p: k.p, maxmem: 256 * k.N * k.r + 32 * 1024 * 1024 }, (e, key) => (e ? reject(e) : resolve(key)));
@@ -57,6 +73,8 @@ const checkValue = (macKey: Buffer): string => createHmac('sha256', macKey).upda
 
 export async function encrypt(payload: Payload, passphrase: string, o: { purpose?: string; kdf?: { N: number; r: number; p: number } } = {}): Promise<Buffer> {
   const k = o.kdf ?? DEFAULT_KDF;
+  // never write a keystore this palisade would refuse to read
+  if (!kdfSupported(k)) throw new Error(`scrypt parameters N=${k.N} r=${k.r} p=${k.p} are outside what a keystore may use`);
   const salt = randomBytes(16);
   const nonce = randomBytes(12);
   const derived = await scrypt(passphrase, salt, k);
@@ -103,9 +121,10 @@ export function readHeader(data: Buffer, path: string): { header: Header; header
     throw new PalisadeError('keystore.version', `${path} is keystore format version ${String(h.version)}; this palisade reads version ${VERSION}`, { hint: 'use the palisade release that wrote it' });
   }
   const k = h.kdf;
-  if (!k || k.name !== 'scrypt' || ![k.N, k.r, k.p].every((x) => Number.isInteger(x) && x > 0) || k.N > 2 ** 22 || k.r * k.p > 64 || (k.N & (k.N - 1)) !== 0 || h.cipher !== 'aes-256-gcm') {
-    throw damaged(path, 'unsupported or implausible key-derivation or cipher parameters in the header');
+  if (!k || typeof k !== 'object' || k.name !== 'scrypt' || !kdfSupported(k) || typeof k.salt !== 'string' || Buffer.from(k.salt, 'base64').length !== 16) {
+    throw damaged(path, `key-derivation parameters in the header are not ones palisade writes (scrypt N=2^${KDF_BOUNDS.minLogN}..2^${KDF_BOUNDS.maxLogN}, r=${KDF_BOUNDS.r}, p=${KDF_BOUNDS.p}, 16-byte salt)`);
   }
+  if (h.cipher !== 'aes-256-gcm' || typeof h.nonce !== 'string' || Buffer.from(h.nonce, 'base64').length !== 12) throw damaged(path, 'the cipher or nonce in the header is not one palisade writes');
   const body = Buffer.from(data.subarray(nl + 1).toString('ascii').trim(), 'base64');
   if (body.length < 17) throw damaged(path, 'the encrypted body is missing or truncated');
   return { header: h, headerLine, body };
