@@ -207,6 +207,13 @@ export class K3sDriver implements ClusterDriver {
     return t ? (JSON.parse(t) as KubeObject) : undefined;
   }
 
+  async list(api: RemoteHost, kind: string, o: { labelSelector?: string } = {}): Promise<KubeObject[]> {
+    const r = await this.kubectl(api, ['get', kind, '--all-namespaces', ...(o.labelSelector ? ['-l', o.labelSelector] : []), '-o', 'json']);
+    if (r.code !== 0) throw new PalisadeError('cluster.get', `${api.name}: kubectl get ${kind} failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`);
+    const t = r.stdout.trim();
+    return t ? ((JSON.parse(t) as KubeObject).items ?? []) : [];
+  }
+
   async delete(api: RemoteHost, kind: string, name: string, namespace?: string): Promise<boolean> {
     const r = await this.kubectl(api, ['delete', kind, name, ...(namespace ? ['-n', namespace] : []), '--ignore-not-found']);
     if (r.code !== 0) throw new PalisadeError('cluster.delete', `${api.name}: kubectl delete ${kind} ${name} failed: ${lastLine(r.stderr)}`);

@@ -10,6 +10,7 @@ import { hostsCommands } from './hosts.ts';
 import { preflightCommands } from './preflight.ts';
 import { installCommands } from './install.ts';
 import { statusCommands } from './status.ts';
+import { accessCommands } from './access.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
@@ -24,4 +25,5 @@ export const commandModules: CommandModule[] = [
   encryptionCommands,
   installCommands,
   statusCommands,
+  accessCommands,
 ];

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { accessSchema } from '../access/schema.ts';
 
 /**
  * palisade.yaml. Every field has a description: they become the JSON Schema
@@ -144,6 +145,7 @@ export const configSchema = z
     preflight: z
       .object({ ignore: z.array(z.string()).default([]).describe('check ids waived for this site') })
       .default({ ignore: [] }),
+    access: accessSchema.optional().describe('tenants, projects and teams: OIDC sign-in and namespace RBAC (`palisade access`)'),
   })
   .strict();
 

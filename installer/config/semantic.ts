@@ -1,6 +1,7 @@
 import type { PalisadeConfig } from './schema.ts';
 import type { ErrorDetail } from '../core/errors.ts';
 import { fileMode, resolveConfigPath } from './paths.ts';
+import { accessProblems } from '../access/semantic.ts';
 
 /** Checks a schema cannot express: uniqueness, quorum, files on disk, cross-field rules. */
 export async function semanticProblems(config: PalisadeConfig, baseDir: string): Promise<ErrorDetail[]> {
@@ -73,6 +74,13 @@ export async function semanticProblems(config: PalisadeConfig, baseDir: string):
         problems.push({ path: `hosts[${i}].dataDisk`, message: 'is required when disk encryption is on', hint: 'name the data disk device, e.g. dataDisk: /dev/sdb' });
       }
     });
+  }
+  if (config.access) {
+    problems.push(...accessProblems(config.access));
+    const ca = config.access.oidc?.caFile;
+    if (ca && (await fileMode(resolveConfigPath({ baseDir }, ca))) === undefined) {
+      problems.push({ path: 'access.oidc.caFile', message: `${resolveConfigPath({ baseDir }, ca)} does not exist or cannot be read`, hint: 'fix the path (relative paths are relative to the config file)' });
+    }
   }
   return problems;
 }

@@ -74,6 +74,20 @@ describe('k3s stand-in', () => {
     expect(kubectl(kc1, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'nope' } })).status).toBe(1);
     expect(kubectl(kc1, ['get', 'secret', 'x', '-n', 'palisade-system']).status).toBe(1);
     expect(kubectl(kc1, ['get', 'secret', 'x', '-n', 'palisade-system', '--ignore-not-found', '-o', 'json'])).toMatchObject({ status: 0, stdout: '' });
+    // the kinds tenant access is made of, listed across namespaces by label as the driver lists them
+    const owned = { 'palisade.io/owner': 'access' };
+    const access = JSON.stringify({ kind: 'List', items: [
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'palisade:project-viewer', labels: owned }, rules: [] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'rb', namespace: 'palisade-system', labels: owned }, subjects: [], roleRef: { kind: 'ClusterRole', name: 'palisade:project-viewer' } },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'np', namespace: 'palisade-system', labels: { other: 'x' } }, spec: { podSelector: {} } },
+    ] });
+    expect(kubectl(kc1, ['apply', '-f', '-'], access).stdout).toBe('clusterrole/palisade:project-viewer created\nrolebinding/rb created\nnetworkpolicy/np created\n');
+    const names = (kind: string, sel: string) => (JSON.parse(kubectl(kc2, ['get', kind, '--all-namespaces', '-l', sel, '-o', 'json']).stdout) as { items: Array<{ metadata: { name: string } }> }).items.map((i) => i.metadata.name);
+    expect(names('rolebindings', 'palisade.io/owner=access')).toEqual(['rb']);
+    expect(names('networkpolicies', 'palisade.io/owner=access')).toEqual([]);
+    expect(names('networkpolicies', 'other')).toEqual(['np']);
+    expect(names('clusterroles', 'palisade.io/owner=access')).toEqual(['palisade:project-viewer']);
+    expect(kubectl(kc1, ['delete', 'rolebinding', 'rb', '-n', 'palisade-system']).stdout).toBe('rolebinding "rb" deleted\n');
     // the serving certificate covers the tls-san and is issued by the CA in the kubeconfig
     const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(spawnSync('cat', [kc1], { encoding: 'utf8' }).stdout)![1]!, 'base64').toString();
     await writeFile(join(d, 'ca.crt'), ca);
