@@ -1,17 +1,15 @@
 import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
 import { EXIT, formatError, isPalisadeError } from './core/errors.ts';
 import { log } from './core/log.ts';
 import { commandModules } from './commands/index.ts';
 import { takeExitCode } from './commands/types.ts';
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
-
+import { versionLine } from './core/build-info.ts';
 
 export function buildProgram(): Command {
   const program = new Command('palisade')
     .description('Install and upgrade the palisade management appliance on air-gapped hosts, over SSH, from a signed offline bundle.')
-    .version(pkg.version, '-V, --version', 'print the palisade version')
+    .version(versionLine(), '-V, --version', 'print the palisade version and the commit it was built from')
     .option('-v, --verbose', 'log more detail (to stderr)')
     .option('-q, --quiet', 'log errors only')
     .showHelpAfterError('(run with --help for usage)')

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { buildInfo } from '../core/build-info.ts';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
@@ -40,6 +40,8 @@ export interface BuildOptions {
   created?: string;
   concurrency?: number;
   onStep?: (message: string) => void;
+  /** palisade's single executable, shipped as bin/palisade (checksummed and signed like every file) */
+  executable?: { path: string; version: string };
 }
 
 export interface BuildResult {
@@ -51,7 +53,10 @@ export interface BuildResult {
   bytes: number;
 }
 
-const toolVersion = (): string => (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+/** bin/palisade: the single executable the operator takes out of the bundle onto the jump host */
+export const EXECUTABLE_NAME = 'palisade';
+
+const toolVersion = (): string => buildInfo().version;
 
 const fsReader: LayoutReader = {
   has: (p) => existsSync(p),
@@ -96,6 +101,13 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
   for (const [i, b] of spec.binaries.entries()) {
     await requireFile(b.source, `binaries[${i}]`);
     add({ path: `bin/${nameOf(b)}`, src: b.source, mode: 0o755 });
+  }
+  const withExecutable = [...spec.binaries];
+  if (opts.executable) {
+    if (spec.binaries.some((b) => nameOf(b) === EXECUTABLE_NAME)) throw usageError('release.duplicate', `${opts.spec.path}: lists a binary named ${EXECUTABLE_NAME}, which the build adds itself`, 'remove that entry from the release spec');
+    await requireFile(opts.executable.path, 'the palisade executable');
+    add({ path: `bin/${EXECUTABLE_NAME}`, src: opts.executable.path, mode: 0o755 });
+    withExecutable.push({ source: opts.executable.path, name: EXECUTABLE_NAME, version: opts.executable.version });
   }
   for (const [i, f] of spec.files.entries()) {
     await requireFile(f.source, `files[${i}]`);
@@ -182,7 +194,7 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
     digests.set(f.path, r);
   });
   const digestOf = (p: string): { sha256: string; size: number } => digests.get(p) as { sha256: string; size: number };
-  for (const b of spec.binaries) {
+  for (const b of withExecutable) {
     const p = `bin/${nameOf(b)}`;
     binaries.push({ name: nameOf(b), path: p, ...(b.version ? { version: b.version } : {}), ...digestOf(p) });
   }

@@ -1,11 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { listResources, readResource } from '../core/build-info.ts';
 import type { KubeObject } from './types.ts';
 
-/** manifests/ at the repository root */
-export const MANIFESTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'manifests');
 
 /** Fill `{{ name }}` placeholders (JSON-escaped, so a value cannot break out of its quotes); an unknown name is an error. */
 export function renderTemplate(text: string, values: Readonly<Record<string, string>>, where = 'template'): KubeObject[] {
@@ -19,11 +17,18 @@ export function renderTemplate(text: string, values: Readonly<Record<string, str
     .filter((o): o is KubeObject => !!o);
 }
 
-/** Every manifest of the directory (sorted by file name; the namespace first). */
-export async function renderManifests(values: Readonly<Record<string, string>>, dir = MANIFESTS_DIR): Promise<KubeObject[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort((a, b) => (a === 'namespace.yaml' ? -1 : b === 'namespace.yaml' ? 1 : a.localeCompare(b)));
+/**
+ * Every manifest (sorted by file name; the namespace first): the program's own manifests/
+ * (embedded in the single executable), or the .yaml files of `dir` when given.
+ */
+export async function renderManifests(values: Readonly<Record<string, string>>, dir?: string): Promise<KubeObject[]> {
+  const names = dir === undefined ? listResources('manifests') : await readdir(dir);
+  const files = names.filter((f) => f.endsWith('.yaml')).sort((a, b) => (a === 'namespace.yaml' ? -1 : b === 'namespace.yaml' ? 1 : a.localeCompare(b)));
   const out: KubeObject[] = [];
-  for (const f of files) out.push(...renderTemplate(await readFile(join(dir, f), 'utf8'), values, f));
+  for (const f of files) {
+    const text = dir === undefined ? readResource(`manifests/${f}`) : await readFile(join(dir, f), 'utf8');
+    out.push(...renderTemplate(text, values, f));
+  }
   return out;
 }
 

@@ -4,6 +4,7 @@ import { action, parseOutputFormat, type CommandModule } from './types.ts';
 // implementations load when a command runs, so `palisade --help` and other commands start faster
 const load = {
   build: () => import('../bundle/build.ts'),
+  executable: () => import('../bundle/executable.ts'),
   open: () => import('../bundle/open.ts'),
   signing: () => import('../bundle/signing.ts'),
   spec: () => import('../bundle/spec.ts'),
@@ -48,13 +49,18 @@ export const bundleCommands: CommandModule = {
       .requiredOption('--key <file>', 'Ed25519 private key from `palisade bundle keygen`')
       .requiredOption('--out <path>', 'output: a directory, or a file ending in .tar')
       .option('--version <v>', 'override the release version')
+      .option('--executable <file>', 'the palisade single executable for bin/palisade (default: this program when it is the executable, else dist/palisade from `npm run build:exe`)')
+      .option('--no-executable', 'leave bin/palisade out (the site must then bring its own palisade)')
       .action(
-        action(async (o: { spec: string; key: string; out: string; version?: string }) => {
+        action(async (o: { spec: string; key: string; out: string; version?: string; executable: string | boolean }) => {
           const spec = await (await load.spec()).loadSpec(o.spec);
           const key = await (await load.signing()).loadPrivateKey(o.key);
-          const r = await (await load.build()).buildBundle({ spec, key, out: o.out, ...(o.version ? { version: o.version } : {}), onStep: (m) => log.info(m) });
+          const executable = o.executable === false ? undefined : (await load.executable()).resolveExecutable(typeof o.executable === 'string' ? o.executable : undefined);
+          const r = await (await load.build()).buildBundle({ spec, key, out: o.out, ...(o.version ? { version: o.version } : {}), ...(executable ? { executable } : {}), onStep: (m) => log.info(m) });
           const c = r.manifest.components;
           process.stdout.write(`built ${r.path}: ${r.manifest.name} ${r.manifest.version}, ${c.binaries.length} binaries, ${c.files.length} files, ${c.images.length} images, ${c.packs.length} packs (${r.files} files, ${fmtBytes(r.bytes)}), signed by ${r.keyId}\n`);
+          const exe = c.binaries.find((b) => b.path === 'bin/palisade');
+          if (exe) process.stdout.write(`bin/palisade sha256 ${exe.sha256} (publish it with the release notes; operators compare it before first use)\n`);
         }),
       );
 

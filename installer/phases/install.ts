@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { buildInfo } from '../core/build-info.ts';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -612,7 +612,7 @@ export const reportPhase: P = {
       fqdn,
       generatedAt: new Date().toISOString(),
       bundle: ctx.bundle ? { name: ctx.bundle.manifest.name, version: ctx.bundle.manifest.version, path: ctx.bundlePath } : undefined,
-      versions: { palisade: (createRequire(import.meta.url)('../../package.json') as { version: string }).version, cluster: await ctx.driver.version(apiHost(ctx)).catch(() => undefined) },
+      versions: { palisade: buildInfo().version, cluster: await ctx.driver.version(apiHost(ctx)).catch(() => undefined) },
       hosts: ctx.config.hosts.map((h) => ({ name: h.name, role: h.role, address: h.address })),
       endpoints: { api: `https://${fqdn}:${API_PORT}`, registry: registryUrl(ctx.config), ingress: `https://${fqdn}` },
       certificates: certificateSummary(keys),
