@@ -29,19 +29,28 @@ const require = createRequire(compiled);
 const vm = require('node:vm');
 const Module = require('node:module');
 const source = readFileSync(compiled, 'utf8');
+// V8 accepts a cache made for another source of the same length: the cache names its build
+let buildId = '';
+try {
+  buildId = JSON.parse(readFileSync(join(root, 'dist', 'build.json'), 'utf8')).builtAt ?? '';
+} catch {
+  buildId = '';
+}
+const header = Buffer.from(`palisade ${buildId}\n`);
 let cachedData;
 try {
-  cachedData = readFileSync(codeCache);
+  const c = readFileSync(codeCache);
+  if (buildId && c.subarray(0, header.length).equals(header)) cachedData = c.subarray(header.length);
 } catch {
   cachedData = undefined;
 }
 const script = new vm.Script(Module.wrap(source), { filename: compiled, cachedData });
-if (cachedData === undefined || script.cachedDataRejected) {
+if (buildId && (cachedData === undefined || script.cachedDataRejected)) {
   // written at exit, so the functions this run compiled are in it; atomic for concurrent starts
   process.once('exit', () => {
     try {
       const tmp = `${codeCache}.${process.pid}`;
-      writeFileSync(tmp, script.createCachedData());
+      writeFileSync(tmp, Buffer.concat([header, script.createCachedData()]));
       renameSync(tmp, codeCache);
     } catch {
       // a read-only install runs without the cache

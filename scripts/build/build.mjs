@@ -5,7 +5,7 @@
 // Plain JavaScript on purpose: the palisade entry calls it to rebuild stale output
 // before TypeScript tooling is involved.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -128,6 +128,7 @@ export async function buildCompiled({ root = ROOT, quiet = false } = {}) {
     plugins: [leaveOutNativeAddons],
     logLevel: 'warning',
   });
+  rmSync(join(dist, 'palisade.cjs.v8cache'), { force: true });
   renameSync(tmp, join(dist, 'palisade.cjs'));
   writeFileSync(join(dist, 'build.json'), JSON.stringify({ ...info, fingerprint }, null, 2) + '\n');
   if (!quiet) {

@@ -40,7 +40,7 @@ export async function buildExecutable({ force = false, quiet = false } = {}) {
   const config = join(DIST, 'sea-config.json');
   const assets = Object.fromEntries(resourceFiles().map((r) => [r, join(ROOT, r)]));
   writeFileSync(config, JSON.stringify({ main: join(DIST, 'palisade.cjs'), output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2));
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const tmp = `${EXECUTABLE}.${process.pid}.tmp`;
   copyFileSync(process.execPath, tmp);
   chmodSync(tmp, 0o755);

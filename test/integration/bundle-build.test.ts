@@ -13,6 +13,7 @@ import { generateSigningKey } from '../../installer/bundle/signing.ts';
 import { loadSpec, parseSpec } from '../../installer/bundle/spec.ts';
 import { verifyBundle } from '../../installer/bundle/verify.ts';
 import { REPO_ROOT, TEST_SPEC, type TestBundle } from '../../scripts/bundle/build-test-bundle.ts';
+import { buildExecutable } from '../../scripts/build/sea.mjs';
 import { generateTestImages } from '../../scripts/bundle/test-images.ts';
 import { smallBundle } from '../fixtures/bundle/small-bundle.ts';
 
@@ -145,14 +146,16 @@ describe('bundle CLI', () => {
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
 
-  it('keygen, build, verify, inspect', async () => {
+  it('keygen, build (with the single executable as bin/palisade), verify, inspect', async () => {
+    const exe = await buildExecutable({ quiet: true });
     const key = join(work, 'cli', 'release.key');
     await mkdir(join(work, 'cli'));
     expect((await cli(['bundle', 'keygen', '--out', key])).code).toBe(0);
     const out = join(work, 'cli', 'b.tar');
     const env = { ...process.env, PALISADE_TEST_IMAGES: tb.imagesLayout };
     const b2 = await run(process.execPath, [join(REPO_ROOT, 'installer/bin/palisade.js'), 'bundle', 'build', '--spec', join(work, 'small', 'release.yaml'), '--key', key, '--out', out], { env });
-    expect(b2.stdout).toMatch(/^built .*b\.tar: small 1\.0\.0, 1 binaries, 1 files, 3 images, 2 packs/);
+    expect(b2.stdout).toMatch(/^built .*b\.tar: small 1\.0\.0, 2 binaries, 1 files, 3 images, 2 packs/);
+    expect(b2.stdout).toContain(`bin/palisade sha256 ${exe.sha256}`);
     const v = await cli(['bundle', 'verify', out, '--trusted-key', key.replace(/\.key$/, '.pub')]);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^OK .*signed by trusted key SHA256:/);
@@ -163,5 +166,6 @@ describe('bundle CLI', () => {
     const i = await cli(['bundle', 'inspect', out]);
     expect(i.stdout).toContain('image (index)  palisade/test-multiarch');
     expect(i.stdout).toContain('pack (k8s)');
+    expect(i.stdout).toMatch(new RegExp(`binary +bin/palisade +\\S+ +sha256:${exe.sha256.slice(0, 12)}`));
   });
 });
