@@ -1,10 +1,11 @@
+import { K3S_PATHS } from '../cluster/k3s-render.ts';
 import type { OidcConfig } from './schema.ts';
 
 /**
  * OIDC settings → the kube-apiserver flags k3s passes on (`kube-apiserver-arg` in each
  * controller's config.yaml). Changing them restarts the API servers one at a time.
  */
-export const OIDC_CA_PATH = '/etc/rancher/k3s/palisade-oidc-ca.crt';
+export const OIDC_CA_PATH = K3S_PATHS.oidcCa;
 
 export function oidcApiServerArgs(oidc: OidcConfig | undefined, hasCa: boolean): string[] {
   if (!oidc) return [];

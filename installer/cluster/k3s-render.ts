@@ -11,6 +11,7 @@ export const K3S_PATHS = {
   config: '/etc/rancher/k3s/config.yaml',
   registries: '/etc/rancher/k3s/registries.yaml',
   registryCa: '/etc/rancher/k3s/palisade-registry-ca.crt',
+  oidcCa: '/etc/rancher/k3s/palisade-oidc-ca.crt',
   kubeconfig: '/etc/rancher/k3s/k3s.yaml',
   /** written once the node was ready once: a node with it is never reset */
   initialized: '/etc/rancher/k3s/.palisade-initialized',
@@ -35,6 +36,7 @@ export function renderK3sConfig(node: NodeSpec, spec: ClusterSpec): string {
     if (node.role === 'first') lines.push('cluster-init: true');
     lines.push('tls-san:', ...[spec.fqdn, ...(spec.vip ? [spec.vip] : []), node.address].map((s) => `  - ${q(s)}`));
     lines.push('secrets-encryption: true', `cluster-cidr: ${q(spec.podCidr)}`, `service-cidr: ${q(spec.serviceCidr)}`, 'write-kubeconfig-mode: "0600"');
+    if (spec.apiServerArgs?.length) lines.push('kube-apiserver-arg:', ...spec.apiServerArgs.map((a) => `  - ${q(a)}`));
   }
   lines.push(`node-ip: ${q(node.address)}`);
   return lines.join('\n') + '\n';

@@ -55,6 +55,7 @@ export class K3sDriver implements ClusterDriver {
     ];
     const reg = renderRegistries(spec);
     if (reg && spec.registry) files.push(text(K3S_PATHS.registries, reg, 0o600), text(K3S_PATHS.registryCa, spec.registry.caPem, 0o644));
+    if (spec.oidcCaPem && node.role !== 'agent') files.push(text(K3S_PATHS.oidcCa, spec.oidcCaPem, 0o644));
     if (art.imagesTarball) {
       const base = art.imagesTarball.replace(/^.*\//, '');
       files.push({ path: `${imagesDir(spec)}/${base}`, source: art.imagesTarball, sha256: await fileSha(art.imagesTarball), mode: 0o644 });

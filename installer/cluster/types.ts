@@ -34,6 +34,10 @@ export interface ClusterSpec {
   registry?: RegistryMirror;
   /** where the cluster keeps its state (on the encrypted volume when it is open) */
   dataDir?: string;
+  /** extra kube-apiserver flags for every controller (`name=value`, e.g. the OIDC settings) */
+  apiServerArgs?: string[];
+  /** PEM of the CA of the OIDC issuer, put on every controller */
+  oidcCaPem?: string;
 }
 
 export interface ClusterArtifacts {

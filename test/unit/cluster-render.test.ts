@@ -13,6 +13,7 @@ const spec: ClusterSpec = {
   serviceCidr: '10.43.0.0/16',
   firstServer: { name: 'host1', address: '10.231.0.10' },
   registry: { endpoint: '10.231.0.10:5000', username: 'palisade', password: 'p@ss: word', caPem: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n' },
+  apiServerArgs: ['oidc-issuer-url=https://idp.x/r', 'oidc-required-claim=hd=a b'],
 };
 const first: NodeSpec = { name: 'host1', address: '10.231.0.10', role: 'first' };
 const second: NodeSpec = { name: 'host2', address: '10.231.0.11', role: 'server' };
@@ -33,6 +34,12 @@ describe('k3s config.yaml', () => {
   it('agent: token and server only, no server-side keys', () => {
     const c = parse(renderK3sConfig(agent, spec)) as Record<string, unknown>;
     expect(Object.keys(c).sort()).toEqual(['node-ip', 'node-name', 'server', 'token']);
+  });
+  it('API server flags (OIDC) go to every controller, never to an agent', () => {
+    const args = ['oidc-issuer-url=https://idp.x/r', 'oidc-groups-prefix=oidc:'];
+    expect((parse(renderK3sConfig(first, { ...spec, apiServerArgs: args })) as Record<string, unknown>)['kube-apiserver-arg']).toEqual(args);
+    expect((parse(renderK3sConfig(second, { ...spec, apiServerArgs: args })) as Record<string, unknown>)['kube-apiserver-arg']).toEqual(args);
+    expect((parse(renderK3sConfig(agent, { ...spec, apiServerArgs: args })) as Record<string, unknown>)['kube-apiserver-arg']).toBeUndefined();
   });
   it('the k3s stand-in reads the same values back (its YAML subset covers what we write)', () => {
     const standin = join(import.meta.dirname, '..', '..', 'scripts', 'bundle', 'k3s-standin', 'k3s');
