@@ -7,6 +7,7 @@ import { sh } from '../core/quote.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 import { API_PORT, dataDirOf, imagesDir, K3S_PATHS, renderK3sConfig, renderK3sUnit, renderRegistries, rewriteKubeconfig, unitName, unitPath } from './k3s-render.ts';
 import type { ClusterArtifacts, ClusterDriver, ClusterSpec, KubeObject, NodeCheck, NodeSpec, WaitOptions } from './types.ts';
+import * as upgrade from './k3s-upgrade.ts';
 
 /**
  * k3s, installed as its documented air-gap install does it: the binary to
@@ -188,8 +189,52 @@ export class K3sDriver implements ClusterDriver {
     return true;
   }
 
-  private async kubectl(api: RemoteHost, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    return api.exec(sh`${K3S_PATHS.binary} kubectl ${args}`, { sudo: true, ...(stdin !== undefined ? { stdin } : {}) });
+  private async kubectl(api: RemoteHost, args: string[], stdin?: string, timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }> {
+    return api.exec(sh`${K3S_PATHS.binary} kubectl ${args}`, { sudo: true, ...(stdin !== undefined ? { stdin } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
+  }
+
+  private readonly kubectlFn = (api: RemoteHost, args: string[], o: { timeoutMs?: number } = {}) => this.kubectl(api, args, undefined, o.timeoutMs);
+
+  async readyz(host: RemoteHost): Promise<boolean> {
+    const r = await host.exec(sh`${K3S_PATHS.binary} kubectl get --raw /readyz`, { sudo: true });
+    return r.code === 0 && r.stdout.trim() === 'ok';
+  }
+
+  cordon(api: RemoteHost, node: string, on: boolean): Promise<void> {
+    return upgrade.cordon(this.kubectlFn, api, node, on);
+  }
+
+  drain(api: RemoteHost, node: string, o: { timeoutMs: number; force?: boolean }): Promise<void> {
+    return upgrade.drain(this.kubectlFn, api, node, o);
+  }
+
+  async swapBinary(host: RemoteHost, _node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<boolean> {
+    const sums = { binary: await fileSha(art.binary), ...(art.imagesTarball ? { images: await fileSha(art.imagesTarball) } : {}) };
+    return upgrade.swapBinary(host, spec, art, sums);
+  }
+
+  restoreBinary(host: RemoteHost): Promise<boolean> {
+    return upgrade.restoreBinary(host);
+  }
+
+  restart(host: RemoteHost, node: NodeSpec): Promise<void> {
+    return upgrade.restart(host, node);
+  }
+
+  async waitReadyAt(host: RemoteHost, node: NodeSpec, api: RemoteHost, version: string, o: WaitOptions = {}): Promise<void> {
+    const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    let seen: string | undefined;
+    // the unit may still report the old process for a moment after the restart
+    while (Date.now() < deadline) {
+      o.signal?.throwIfAborted();
+      const n = await this.get(api, 'node', node.name).catch(() => undefined);
+      seen = (n?.status as { nodeInfo?: { kubeletVersion?: string } } | undefined)?.nodeInfo?.kubeletVersion;
+      if (seen === version) break;
+      o.onProgress?.(`waiting: ${node.name} reports ${seen ?? 'no version yet'}, not ${version}`);
+      await sleep(500, undefined, o.signal ? { signal: o.signal } : undefined);
+    }
+    if (seen !== version) throw new PalisadeError('cluster.version', `${node.name}: the node still reports ${seen ?? 'no version'} after the restart, not ${version}`, { hint: `check \`journalctl -u ${unitName(node.role)}\` on ${node.name}` });
+    await this.waitReady(host, node, api, { ...o, timeoutMs: Math.max(1000, deadline - Date.now()) });
   }
 
   async apply(api: RemoteHost, objects: ReadonlyArray<Record<string, unknown>>): Promise<string[]> {

@@ -78,6 +78,21 @@ export interface ClusterDriver {
   /** the admin kubeconfig with its server rewritten to https://<fqdn>:6443 */
   kubeconfig(api: RemoteHost, fqdn: string): Promise<string>;
   version(host: RemoteHost): Promise<string | undefined>;
+
+  // ---- rolling upgrade, one node at a time ----
+  /** the node's own API server answers /readyz (asked on the host) */
+  readyz(host: RemoteHost): Promise<boolean>;
+  /** mark the node unschedulable (on) or schedulable again */
+  cordon(api: RemoteHost, node: string, on: boolean): Promise<void>;
+  /** evict the node's pods, respecting Pod Disruption Budgets; a timeout names the pods that block it */
+  drain(api: RemoteHost, node: string, o: { timeoutMs: number; force?: boolean }): Promise<void>;
+  /** replace the binary and images tarball atomically, keeping the previous ones; true when something changed */
+  swapBinary(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<boolean>;
+  /** put the previous binary back; false when none was kept */
+  restoreBinary(host: RemoteHost, node: NodeSpec): Promise<boolean>;
+  restart(host: RemoteHost, node: NodeSpec): Promise<void>;
+  /** wait until the node is Ready and reports `version` (kubelet and binary) */
+  waitReadyAt(host: RemoteHost, node: NodeSpec, api: RemoteHost, version: string, o?: WaitOptions): Promise<void>;
 }
 
 export interface WaitOptions {

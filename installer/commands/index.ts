@@ -11,6 +11,7 @@ import { preflightCommands } from './preflight.ts';
 import { installCommands } from './install.ts';
 import { statusCommands } from './status.ts';
 import { accessCommands } from './access.ts';
+import { upgradeCommands } from './upgrade.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
@@ -26,4 +27,5 @@ export const commandModules: CommandModule[] = [
   installCommands,
   statusCommands,
   accessCommands,
+  upgradeCommands,
 ];

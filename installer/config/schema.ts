@@ -97,10 +97,14 @@ export const sizingSchema = z.object({
 });
 
 export const maintenanceWindowSchema = z.object({
-  days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1),
-  start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)'),
-  duration: z.string().regex(/^\d+[hm]$/, 'must be like "4h" or "90m"'),
-  timezone: z.string().default('UTC'),
+  days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1).describe('days the window starts on (in its time zone)'),
+  start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)').describe('wall-clock start in the time zone; may end after midnight'),
+  duration: z
+    .string()
+    .regex(/^(?=\d)(\d+h)?(\d+m)?$/, 'must be like "4h", "90m" or "1h30m"')
+    .refine((s) => { const m = /^(?:(\d+)h)?(?:(\d+)m)?$/.exec(s); const min = m ? Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0) : 0; return min > 0 && min <= 7 * 24 * 60; }, 'must be more than 0 and at most 168h')
+    .describe('elapsed length of the window (a DST change inside it does not stretch or shrink it)'),
+  timezone: z.string().default('UTC').describe('IANA time zone, e.g. Europe/Berlin'),
 });
 
 export const configSchema = z
@@ -142,6 +146,13 @@ export const configSchema = z
       .object({ trustedKey: z.string().optional().describe('Ed25519 public key (PEM or path) that must have signed the bundle') })
       .default({}),
     maintenanceWindows: z.array(maintenanceWindowSchema).default([]).describe('upgrades run only inside these windows'),
+    upgrade: z
+      .object({
+        workerConcurrency: z.number().int().min(1).max(64).default(1).describe('workers upgraded at once (controllers always go one at a time)'),
+        drainTimeout: z.string().regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, 'must be like "5m", "90s" or "1h"').default('5m').describe('how long a drain may wait for Pod Disruption Budgets before the upgrade stops'),
+      })
+      .default({ workerConcurrency: 1, drainTimeout: '5m' })
+      .describe('rolling upgrades (`palisade upgrade`)'),
     preflight: z
       .object({ ignore: z.array(z.string()).default([]).describe('check ids waived for this site') })
       .default({ ignore: [] }),

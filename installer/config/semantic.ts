@@ -2,6 +2,7 @@ import type { PalisadeConfig } from './schema.ts';
 import type { ErrorDetail } from '../core/errors.ts';
 import { fileMode, resolveConfigPath } from './paths.ts';
 import { accessProblems } from '../access/semantic.ts';
+import { windowZoneProblems } from '../upgrade/zones.ts';
 
 /** Checks a schema cannot express: uniqueness, quorum, files on disk, cross-field rules. */
 export async function semanticProblems(config: PalisadeConfig, baseDir: string): Promise<ErrorDetail[]> {
@@ -82,6 +83,7 @@ export async function semanticProblems(config: PalisadeConfig, baseDir: string):
       problems.push({ path: 'access.oidc.caFile', message: `${resolveConfigPath({ baseDir }, ca)} does not exist or cannot be read`, hint: 'fix the path (relative paths are relative to the config file)' });
     }
   }
+  problems.push(...windowZoneProblems(config.maintenanceWindows ?? []));
   return problems;
 }
 

@@ -56,11 +56,16 @@ registry:
 bundle:
   # trustedKey: keys/bundle-signing.pub   # Ed25519 key that must have signed the bundle
 
-# Upgrades run only inside these windows.
+# Upgrades run only inside these windows: wall-clock start in an IANA time zone,
+# elapsed duration, may cross midnight. \`palisade upgrade windows\` lists the next ones.
 maintenanceWindows: []
 #  - days: [sat, sun]
 #    start: "02:00"
 #    duration: 4h
-#    timezone: UTC
+#    timezone: Europe/Berlin
+
+# upgrade:
+#   workerConcurrency: 1        # workers upgraded at once
+#   drainTimeout: 5m            # a drain blocked longer than this stops the upgrade
 `;
 }

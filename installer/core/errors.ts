@@ -3,7 +3,7 @@
  * Anything that is the operator's mistake (bad input, unreachable host, refused
  * certificate) is a PalisadeError and is printed without a stack trace.
  */
-export type ExitCode = 0 | 1 | 2 | 3 | 130;
+export type ExitCode = 0 | 1 | 2 | 3 | 75 | 130;
 
 export const EXIT = {
   ok: 0,
@@ -13,6 +13,8 @@ export const EXIT = {
   usage: 2,
   /** an internal error (a bug): printed with its stack */
   internal: 3,
+  /** stopped cleanly because the next step does not fit in a maintenance window: run again in the next one (EX_TEMPFAIL) */
+  window: 75,
   interrupted: 130,
 } as const;
 

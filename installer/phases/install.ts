@@ -468,7 +468,7 @@ export const secretsPhase: P = {
 };
 
 /** GET /readyz on one controller, addressed by IP but verified as the FQDN, with the kubeconfig's credentials. */
-function apiReady(address: string, fqdn: string, kc: { ca: string; cert: string; key: string }, connect?: OpenStream): Promise<string> {
+export function apiReady(address: string, fqdn: string, kc: { ca: string; cert: string; key: string }, connect?: OpenStream): Promise<string> {
   return new Promise((resolve, reject) => {
     const via = connect ? { createConnection: tlsOver(connect) } : {};
     const req = request({ host: address, port: API_PORT, path: '/readyz', servername: fqdn, ca: kc.ca, cert: kc.cert, key: kc.key, timeout: 10_000, ...via }, (res) => {
@@ -482,7 +482,7 @@ function apiReady(address: string, fqdn: string, kc: { ca: string; cert: string;
   });
 }
 
-function kubeconfigCreds(text: string): { ca: string; cert: string; key: string } {
+export function kubeconfigCreds(text: string): { ca: string; cert: string; key: string } {
   const k = parse(text) as { clusters: Array<{ cluster: Record<string, string> }>; users: Array<{ user: Record<string, string> }> };
   const d = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString();
   return { ca: d(k.clusters[0]?.cluster['certificate-authority-data']), cert: d(k.users[0]?.user['client-certificate-data']), key: d(k.users[0]?.user['client-key-data']) };
