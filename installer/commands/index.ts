@@ -12,6 +12,7 @@ import { installCommands } from './install.ts';
 import { statusCommands } from './status.ts';
 import { accessCommands } from './access.ts';
 import { upgradeCommands } from './upgrade.ts';
+import { hardenCommands } from './harden.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
@@ -28,4 +29,5 @@ export const commandModules: CommandModule[] = [
   statusCommands,
   accessCommands,
   upgradeCommands,
+  hardenCommands,
 ];

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { accessSchema } from '../access/schema.ts';
+import { hardeningSchema } from './hardening.ts';
 
 /**
  * palisade.yaml. Every field has a description: they become the JSON Schema
@@ -157,6 +158,7 @@ export const configSchema = z
       .object({ ignore: z.array(z.string()).default([]).describe('check ids waived for this site') })
       .default({ ignore: [] }),
     access: accessSchema.optional().describe('tenants, projects and teams: OIDC sign-in and namespace RBAC (`palisade access`)'),
+    hardening: hardeningSchema.default({ profile: 'baseline', exceptions: [] }).describe('host hardening (install and `palisade harden`)'),
   })
   .strict();
 

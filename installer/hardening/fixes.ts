@@ -1,0 +1,122 @@
+import { sh } from '../core/quote.ts';
+import { SSHD_CONFIG, SSHD_CONFIG_DIR, SSHD_DROPIN, SYSCTL_FILE } from './targets.ts';
+import type { Fix } from './types.ts';
+
+/**
+ * Host commands for fixes, as pure builders (apply.ts runs them). Each is
+ * idempotent: run twice, the second run finds the host as the first left it.
+ * Nothing here is secret, so contents travel as quoted arguments.
+ */
+type Of<K extends Fix['kind']> = Extract<Fix, { kind: K }>;
+
+const PRELUDE = 'export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** write a small file whole: temp file beside it, then rename */
+export function writeFileCommand(path: string, content: string, mode: number): string {
+  const tmp = `${path}.palisade-tmp`;
+  return sh`printf '%s' ${content} > ${tmp} && chmod ${mode.toString(8).padStart(4, '0')} ${tmp} && chown root:root ${tmp} && mv -f ${tmp} ${path}`;
+}
+
+export function modesScript(fixes: readonly Of<'mode'>[]): string {
+  return [PRELUDE, 'set -e', ...fixes.map((f) => sh`chown ${`${f.owner}:${f.group}`} ${f.path} && chmod ${f.mode.toString(8).padStart(4, '0')} ${f.path}`)].join('\n');
+}
+
+export function filesScript(fixes: readonly Of<'file'>[]): string {
+  const last = new Map(fixes.map((f) => [f.path, f]));
+  return [PRELUDE, 'set -e', ...[...last.values()].map((f) => writeFileCommand(f.path, f.content, f.mode))].join('\n');
+}
+
+/** key = value lines of palisade's sysctl file: what it held, with these fixes over it */
+export function sysctlFileContent(previous: string | undefined, fixes: readonly Of<'sysctl'>[]): string {
+  const m = new Map<string, string>();
+  for (const l of (previous ?? '').split('\n')) {
+    const x = /^\s*([a-z0-9_.-]+)\s*=\s*(\S+)\s*$/i.exec(l);
+    if (x) m.set(x[1]!, x[2]!);
+  }
+  for (const f of fixes) m.set(f.key, f.value);
+  return `# written by palisade harden: CIS kernel parameters a Kubernetes node can live with\n${[...m].map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
+}
+
+export function sysctlScript(content: string, fixes: readonly Of<'sysctl'>[]): string {
+  return [PRELUDE, 'set -e', 'install -d -m 0755 /etc/sysctl.d', writeFileCommand(SYSCTL_FILE, content, 0o644), ...fixes.map((f) => sh`sysctl -q -w ${`${f.key}=${f.value}`} >/dev/null`)].join('\n');
+}
+
+/**
+ * Purge only what was asked: apt-get simulates first, and when it would also
+ * remove other packages (something depends on them) nothing is done and the
+ * script says which (exit 3). Works offline: removal downloads nothing.
+ */
+export function purgeScript(packages: readonly string[]): string {
+  return [
+    PRELUDE,
+    'export DEBIAN_FRONTEND=noninteractive',
+    sh`want=' '${packages.join(' ')}' '`,
+    sh`extra=$(apt-get -s -q purge ${[...packages]} 2>/dev/null | awk '$1 == "Purg" || $1 == "Remv" { print $2 }' | while read -r p; do case "$want" in *" $p "*) ;; *) printf '%s ' "$p";; esac; done)`,
+    'if [ -n "$extra" ]; then echo "EXTRA $extra"; exit 3; fi',
+    sh`apt-get -y -q purge ${[...packages]} >/dev/null`,
+  ].join('\n');
+}
+
+export function disableScript(units: readonly string[]): string {
+  return [PRELUDE, sh`systemctl disable --now ${[...units]} >/dev/null 2>&1 || true`, sh`systemctl mask ${[...units]} >/dev/null`].join('\n');
+}
+
+// ---- sshd ----
+
+/** Directive lines of palisade's drop-in (its earlier content, then these over it), keywords as OpenSSH spells them. */
+export function sshdDropinContent(previous: string | undefined, directives: Record<string, string>): string {
+  const m = new Map<string, [string, string]>();
+  for (const l of (previous ?? '').split('\n')) {
+    const x = /^\s*([A-Za-z]+)\s+(.+?)\s*$/.exec(l);
+    if (x && !l.trim().startsWith('#')) m.set(x[1]!.toLowerCase(), [x[1]!, x[2]!]);
+  }
+  for (const [k, v] of Object.entries(directives)) m.set(k.toLowerCase(), [k, v]);
+  const body = [...m.values()].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => `${k} ${v}`);
+  return `# written by palisade harden (CIS Debian 12, 5.1); first in ${SSHD_CONFIG_DIR}, so these values win\n${body.join('\n')}\n`;
+}
+
+export const SSHD_PREVIOUS = `${SSHD_DROPIN}.palisade-prev`;
+const ABSENT = `${SSHD_DROPIN}.palisade-absent`;
+const CONFIG_PREVIOUS = `${SSHD_CONFIG}.palisade-prev`;
+const INCLUDE = `Include ${SSHD_CONFIG_DIR}/*.conf`;
+
+const RELOAD = 'if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q ssh.service; then systemctl reload ssh.service; elif command -v systemctl >/dev/null 2>&1 && systemctl is-active -q sshd.service; then systemctl reload sshd.service; else kill -HUP "$(cat /run/sshd.pid)"; fi';
+
+/**
+ * Step 1 of an sshd change: keep the previous drop-in (or a note that there was
+ * none) and sshd_config, write the new drop-in, make sure sshd_config includes
+ * the directory, then `sshd -t`. If sshd refuses it, put the previous files back
+ * and exit 3 with sshd's words; sshd is not reloaded. Otherwise reload.
+ */
+export function sshdWriteScript(content: string): string {
+  return [
+    PRELUDE,
+    'set -u',
+    sh`if [ -e ${SSHD_DROPIN} ]; then cp -p ${SSHD_DROPIN} ${SSHD_PREVIOUS}; rm -f ${ABSENT}; else : > ${ABSENT}; rm -f ${SSHD_PREVIOUS}; fi`,
+    sh`cp -p ${SSHD_CONFIG} ${CONFIG_PREVIOUS}`,
+    sh`install -d -m 0755 ${SSHD_CONFIG_DIR}`,
+    writeFileCommand(SSHD_DROPIN, content, 0o600),
+    // Debian's sshd_config includes the directory first; one that does not gets the line on top
+    sh`grep -qiE '^[[:space:]]*Include[[:space:]]+/etc/ssh/sshd_config\\.d/\\*\\.conf' ${SSHD_CONFIG} || sed -i ${`1i ${INCLUDE}`} ${SSHD_CONFIG}`,
+    'out=$(sshd -t 2>&1); rc=$?',
+    `if [ $rc -ne 0 ]; then ${sshdRestoreLines().join('; ')}; printf 'SSHD_T %s\\n' "$out"; exit 3; fi`,
+    RELOAD,
+  ].join('\n');
+}
+
+function sshdRestoreLines(): string[] {
+  return [
+    sh`if [ -e ${ABSENT} ]; then rm -f ${SSHD_DROPIN} ${ABSENT}; elif [ -e ${SSHD_PREVIOUS} ]; then mv -f ${SSHD_PREVIOUS} ${SSHD_DROPIN}; fi`,
+    sh`if [ -e ${CONFIG_PREVIOUS} ]; then mv -f ${CONFIG_PREVIOUS} ${SSHD_CONFIG}; fi`,
+  ];
+}
+
+/** The fresh login failed: put the previous files back, check them and reload. */
+export function sshdRestoreScript(): string {
+  return [PRELUDE, 'set -u', ...sshdRestoreLines(), 'sshd -t || exit 4', RELOAD].join('\n');
+}
+
+/** The fresh login worked: the kept copies are not needed any more. */
+export function sshdCommitScript(): string {
+  return [PRELUDE, sh`rm -f ${SSHD_PREVIOUS} ${ABSENT} ${CONFIG_PREVIOUS}`].join('\n');
+}
