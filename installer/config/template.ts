@@ -67,5 +67,13 @@ maintenanceWindows: []
 # upgrade:
 #   workerConcurrency: 1        # workers upgraded at once
 #   drainTimeout: 5m            # a drain blocked longer than this stops the upgrade
+
+# Host hardening (install, and \`palisade harden\`): baseline follows CIS Debian 12 where a
+# Kubernetes node can; \`palisade harden --dry-run\` lists every rule. none: no hardening.
+hardening:
+  profile: baseline
+  exceptions: []
+  #  - rule: ssh.x11
+  #    reason: the site's operators run X clients over SSH
 `;
 }

@@ -67,7 +67,7 @@ export function disableScript(units: readonly string[]): string {
 export function sshdDropinContent(previous: string | undefined, directives: Record<string, string>): string {
   const m = new Map<string, [string, string]>();
   for (const l of (previous ?? '').split('\n')) {
-    const x = /^\s*([A-Za-z]+)\s+(.+?)\s*$/.exec(l);
+    const x = /^\s*([A-Za-z][A-Za-z0-9]*)\s+(.+?)\s*$/.exec(l);
     if (x && !l.trim().startsWith('#')) m.set(x[1]!.toLowerCase(), [x[1]!, x[2]!]);
   }
   for (const [k, v] of Object.entries(directives)) m.set(k.toLowerCase(), [k, v]);
@@ -80,7 +80,10 @@ const ABSENT = `${SSHD_DROPIN}.palisade-absent`;
 const CONFIG_PREVIOUS = `${SSHD_CONFIG}.palisade-prev`;
 const INCLUDE = `Include ${SSHD_CONFIG_DIR}/*.conf`;
 
-const RELOAD = 'if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q ssh.service; then systemctl reload ssh.service; elif command -v systemctl >/dev/null 2>&1 && systemctl is-active -q sshd.service; then systemctl reload sshd.service; else kill -HUP "$(cat /run/sshd.pid)"; fi';
+// sshd re-executes itself on SIGHUP and listens again a moment later: wait for that (at most 5 s)
+const WAIT_LISTEN = `sleep 0.3; p=$(sshd -T 2>/dev/null | awk '$1 == "port" { print $2; exit }'); i=0; while [ $i -lt 50 ] && command -v ss >/dev/null 2>&1 && ! ss -Htln | awk '{ print $4 }' | grep -qE "[:.]\${p:-22}$"; do sleep 0.1; i=$((i + 1)); done`;
+const RELOAD_ONLY = 'if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q ssh.service; then systemctl reload ssh.service; elif command -v systemctl >/dev/null 2>&1 && systemctl is-active -q sshd.service; then systemctl reload sshd.service; else kill -HUP "$(cat /run/sshd.pid)"; fi';
+const RELOAD = `${RELOAD_ONLY}\n${WAIT_LISTEN}`;
 
 /**
  * Step 1 of an sshd change: keep the previous drop-in (or a note that there was

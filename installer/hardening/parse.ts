@@ -31,7 +31,6 @@ export function parseHardeningProbe(stdout: string, o: { host: string; loginUser
     // list keywords (acceptenv, listenaddress, hostkey) repeat: keep every value
     sshd[k] = sshd[k] === undefined ? v : `${sshd[k]} ${v}`;
   }
-  if (Object.keys(sshd).length === 0) problems.push('sshd -T printed nothing (no OpenSSH server, or its config does not parse)');
 
   const check = lines(s, 'sshdcheck');
   const rc = Number(/^rc=(\d+)$/.exec(check.at(-1) ?? '')?.[1] ?? 1);
@@ -85,7 +84,7 @@ export function parseHardeningProbe(stdout: string, o: { host: string; loginUser
     container: (lines(s, 'virt')[0] ?? 'none').trim() || 'none',
     sshd,
     sshdValid: rc === 0,
-    ...(rc !== 0 ? { sshdError: sshdError || `sshd -t exited ${rc}` } : {}),
+    ...(rc === 127 ? { sshdError: 'no sshd' } : rc !== 0 ? { sshdError: sshdError || `sshd -t exited ${rc}` } : {}),
     supported,
     files,
     text,

@@ -85,7 +85,7 @@ export async function runHarden(o: HardenOptions): Promise<HardenReport> {
   const targets = new Map(configTargets(o.config, o.baseDir).map((t) => [t.name, t]));
   const connectOpts = await configConnectOptions(o.config, o.baseDir);
   const prove = o.proveLogin ?? (async (name: string) => {
-    const fresh = await connectHost(targets.get(name)!, { ...connectOpts, attempts: 1 });
+    const fresh = await connectHost(targets.get(name)!, { ...connectOpts, attempts: 3 });
     try {
       await fresh.exec('true', { check: true, timeoutMs: 20_000 });
     } finally {

@@ -30,7 +30,9 @@ export const BANNER_TEXT = 'Authorized use only. Activity on this system is moni
 const get = (s: HostState, k: string): string | undefined => s.sshd[k.toLowerCase()];
 
 function needSshd(s: HostState): CheckResult | undefined {
-  if (Object.keys(s.sshd).length === 0) return { status: 'na', detail: 'no OpenSSH server settings could be read (sshd -T printed nothing)' };
+  // a config sshd refuses is the operator's to mend: palisade changes nothing on top of it
+  if (!s.sshdValid && s.sshdError !== 'no sshd') return { status: 'fail', manual: true, detail: `sshd -t fails, so sshd's settings cannot be read or changed safely: ${s.sshdError ?? ''}`.trim() };
+  if (Object.keys(s.sshd).length === 0) return { status: 'na', detail: 'no OpenSSH server on this host' };
   return undefined;
 }
 

@@ -1,0 +1,126 @@
+/**
+ * Hardening, OS patches and scans on real hosts (nspawn machines with OpenSSH), in a private
+ * 2-host lab of this file (host1 controller, host2 worker): every test here changes hosts, and
+ * the shared lab stays as the other files expect it. The tests run in order and share the lab.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../installer/config/load.ts';
+import { runHarden, type HardenReport } from '../../installer/hardening/run.ts';
+import type { Rule } from '../../installer/hardening/types.ts';
+import type { LabInfo } from '../../scripts/lab.d/types.ts';
+
+const repo = resolve(import.meta.dirname, '../..');
+const dir = join(repo, '.cache/labs', `hardening-${process.pid}`);
+let lab: LabInfo;
+
+function labCmd(args: string[]): void {
+  const r = spawnSync(join(repo, 'scripts/lab'), args, { encoding: 'utf8', timeout: 15 * 60_000 });
+  if (r.status !== 0) throw new Error(`scripts/lab ${args.join(' ')}: ${r.stderr}`);
+}
+function onHost(host: string, cmd: string): string {
+  return execFileSync('ssh', ['-F', lab.sshConfigPath, host, cmd], { encoding: 'utf8', timeout: 120_000 });
+}
+function palisade(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(repo, 'installer/bin/palisade.js'), ...args, '-c', lab.configPath], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, CI: '1' } });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+function harden(extra: string[] = []): HardenReport {
+  const r = palisade(['harden', '--output', 'json', ...extra]);
+  try {
+    return JSON.parse(r.stdout) as HardenReport;
+  } catch {
+    throw new Error(`palisade harden ${extra.join(' ')} exit ${r.code}: ${r.stderr}`);
+  }
+}
+const by = (r: HardenReport, host: string, status: string) => r.hosts.find((h) => h.host === host)!.outcomes.filter((o) => o.status === status).map((o) => o.rule).sort();
+/** what a host's hardening touches, to tell "changed" from "unchanged" */
+const snapshot = (host: string) => onHost(host, 'stat -c "%n %a %U:%G %Y" /etc/ssh/sshd_config /etc/ssh/sshd_config.d/* /etc/issue /etc/issue.net /etc/cron.d 2>/dev/null; sshd -T | sort | sha256sum');
+
+beforeAll(() => {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'owner.pid'), `${process.pid}\n`);
+  labCmd(['up', '2', '--dir', dir]);
+  lab = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as LabInfo;
+}, 600_000);
+
+afterAll(() => {
+  spawnSync(join(repo, 'scripts/lab'), ['down', '--dir', dir], { timeout: 300_000 });
+  rmSync(dir, { recursive: true, force: true });
+}, 600_000);
+
+describe('palisade harden', () => {
+  it('a dry run on a fresh host says what it would fix and changes nothing', () => {
+    const before = snapshot('host1');
+    const r = harden(['--dry-run', '--host', 'host1']);
+    expect(r.dryRun).toBe(true);
+    expect(by(r, 'host1', 'would-fix')).toEqual(expect.arrayContaining(['ssh.max-auth-tries', 'ssh.macs', 'ssh.x11', 'banner.issue']));
+    expect(r.hosts.map((h) => h.host)).toEqual(['host1']);
+    expect(snapshot('host1')).toBe(before);
+  });
+
+  it('hardens fresh hosts: what it should changes, sysctls of a container are not applicable with why, palisade still logs in', () => {
+    const r = harden();
+    expect(r.ok, JSON.stringify(r.hosts.flatMap((h) => h.outcomes.filter((o) => o.status === 'failed')))).toBe(true);
+    for (const h of ['host1', 'host2']) {
+      expect(by(r, h, 'fixed')).toEqual(expect.arrayContaining(['ssh.max-auth-tries', 'ssh.login-grace', 'ssh.macs', 'ssh.x11', 'ssh.banner', 'ssh.client-alive', 'ssh.config-mode']));
+      expect(by(r, h, 'failed')).toEqual([]);
+      const host = r.hosts.find((x) => x.host === h)!;
+      expect(host.container).toBe('systemd-nspawn');
+      expect(host.outcomes.find((o) => o.rule === 'sysctl.log-martians')).toMatchObject({ status: 'not-applicable', detail: expect.stringMatching(/read-only in a systemd-nspawn container/) });
+      expect(host.outcomes.find((o) => o.rule === 'sysctl.ip-forward')!.title).toMatch(/pod traffic/);
+    }
+    // the host's own sshd says so, and OpenSSH (not only palisade's client) still gets in with the key
+    const t = onHost('host1', 'sshd -T');
+    expect(t).toMatch(/^maxauthtries 4$/m);
+    expect(t).toMatch(/^x11forwarding no$/m);
+    expect(t).toMatch(/^banner \/etc\/issue\.net$/m);
+    expect(t).not.toMatch(/^macs .*hmac-sha1/m);
+    expect(onHost('host1', 'stat -c %a /etc/ssh/sshd_config').trim()).toBe('600');
+    expect(onHost('host2', 'echo in').trim()).toBe('in');
+    expect(palisade(['hosts', 'check']).code).toBe(0);
+  });
+
+  it('a second run changes nothing', () => {
+    const before = ['host1', 'host2'].map(snapshot);
+    const r = harden();
+    expect(r.summary.fixed).toBe(0);
+    expect(r.summary.failed).toBe(0);
+    expect(r.hosts.every((h) => h.changes.length === 0)).toBe(true);
+    expect(['host1', 'host2'].map(snapshot)).toEqual(before);
+  });
+
+  it('a planted sshd option that sshd -t refuses: palisade leaves sshd alone and says why', () => {
+    onHost('host2', "printf 'MaxAuthTries many\\n' > /etc/ssh/sshd_config.d/50-planted.conf; chmod 600 /etc/ssh/sshd_config.d/50-planted.conf; sed -i 's/^MaxAuthTries 4$/MaxAuthTries 5/' /etc/ssh/sshd_config.d/00-palisade-hardening.conf");
+    try {
+      const before = snapshot('host2');
+      const r = harden(['--host', 'host2']);
+      const f = r.hosts[0]!.outcomes.find((o) => o.rule === 'ssh.max-auth-tries')!;
+      expect(f.status).toBe('manual');
+      expect(f.detail).toMatch(/sshd -t fails.*50-planted\.conf/);
+      expect(snapshot('host2')).toBe(before);
+      expect(onHost('host2', 'echo still in').trim()).toBe('still in');
+    } finally {
+      onHost('host2', 'rm -f /etc/ssh/sshd_config.d/50-planted.conf');
+    }
+    const again = harden(['--host', 'host2']);
+    expect(again.hosts[0]!.outcomes.find((o) => o.rule === 'ssh.max-auth-tries')!.status).toBe('fixed');
+  });
+
+  it('a planted sshd option that locks palisade out after the reload is rolled back, and palisade still logs in', async () => {
+    // a key exchange palisade's SSH client does not speak: sshd -t accepts it, a fresh login cannot
+    const kexOnly: Rule = {
+      id: 'planted.kex', title: 'planted', area: 'ssh',
+      check: (s) => (s.sshd.kexalgorithms === 'sntrup761x25519-sha512@openssh.com' ? { status: 'pass', detail: 'set' } : { status: 'fail', detail: 'not set', fixes: [{ kind: 'sshd', directives: { KexAlgorithms: 'sntrup761x25519-sha512@openssh.com' } }] }),
+    };
+    const { config, baseDir } = await loadConfig(lab.configPath);
+    const before = snapshot('host1');
+    const r = await runHarden({ config, baseDir, only: ['host1'], rules: [kexOnly] });
+    expect(r.hosts[0]!.outcomes[0]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/fresh key login failed.*no matching key exchange.*restored and reloaded, a fresh login works again/) });
+    expect(snapshot('host1')).toBe(before);
+    expect(onHost('host1', 'sshd -T | grep ^kexalgorithms')).toMatch(/curve25519-sha256/);
+    expect(palisade(['hosts', 'check']).code).toBe(0);
+  });
+});
