@@ -2,7 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, formatError, isPalisadeError } from './core/errors.ts';
 import { log } from './core/log.ts';
 import { commandModules } from './commands/index.ts';
-import { takeExitCode } from './commands/types.ts';
+import { argvWantsJson, takeExitCode } from './commands/types.ts';
+import { unknownCommand } from './commands/unknown.ts';
 
 import { versionLine } from './core/build-info.ts';
 
@@ -28,6 +29,8 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
+    const unknown = unknownCommand(program, argv.slice(2));
+    if (unknown) throw unknown;
     await program.parseAsync(argv);
     return takeExitCode();
   } catch (e) {
@@ -37,6 +40,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     process.stderr.write(formatError(e) + '\n');
+    // a script that asked for JSON gets the refusal as JSON too (the text stays on stderr for people)
+    if (isPalisadeError(e) && argvWantsJson(argv)) {
+      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), details: e.details } }, null, 2)}\n`);
+    }
     return isPalisadeError(e) ? e.exitCode : EXIT.internal;
   }
 }

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { action, parseOutputFormat, type CommandModule } from './types.ts';
+import { action, emit, parseOutputFormat, withOutput, type CommandModule } from './types.ts';
 // implementations load when a command runs, so `palisade --help` and other commands start faster
 const load = {
   build: () => import('../bundle/build.ts'),
@@ -25,12 +25,13 @@ export const bundleCommands: CommandModule = {
   register(program: Command) {
     const bundle = program.command('bundle').description('the signed offline bundle: keygen, build, verify, inspect');
 
-    bundle
-      .command('keygen')
+    withOutput(bundle
+      .command('keygen'))
       .description('create an Ed25519 key pair for signing bundles (KEY 0600 + KEY.pub)')
       .option('--out <file>', 'private key file', 'bundle-signing.key')
       .action(
-        action(async (o: { out: string }) => {
+        action(async (o: { out: string; output: string }) => {
+          parseOutputFormat(o.output);
           const pub = `${o.out.replace(/\.key$/, '')}.pub`;
           for (const f of [o.out, pub]) {
             if (await access(f).then(() => true, () => false)) throw usageError('bundle.keygen-exists', `${f} already exists`, 'keep your existing key, or remove it first (bundles signed with it will no longer verify against a new key)');
@@ -38,12 +39,12 @@ export const bundleCommands: CommandModule = {
           const k = (await load.signing()).generateSigningKey();
           await writeFileAtomic(o.out, k.privateKeyPem, { mode: 0o600 });
           await writeFileAtomic(pub, k.publicKeyPem, { mode: 0o644 });
-          process.stdout.write(`wrote ${o.out} (private, keep it off the install sites) and ${pub}\nkey ${k.keyId}\nset bundle.trustedKey in palisade.yaml to ${pub} (or paste its PEM)\n`);
+          emit(o.output, { ok: true, privateKey: o.out, publicKey: pub, keyId: k.keyId }, `wrote ${o.out} (private, keep it off the install sites) and ${pub}\nkey ${k.keyId}\nset bundle.trustedKey in palisade.yaml to ${pub} (or paste its PEM)`);
         }),
       );
 
-    bundle
-      .command('build')
+    withOutput(bundle
+      .command('build'))
       .description('build a signed bundle from a release spec (images/release/*.yaml)')
       .requiredOption('--spec <file>', 'release spec')
       .requiredOption('--key <file>', 'Ed25519 private key from `palisade bundle keygen`')
@@ -52,15 +53,19 @@ export const bundleCommands: CommandModule = {
       .option('--executable <file>', 'the palisade single executable for bin/palisade (default: this program when it is the executable, else dist/palisade from `npm run build:exe`)')
       .option('--no-executable', 'leave bin/palisade out (the site must then bring its own palisade)')
       .action(
-        action(async (o: { spec: string; key: string; out: string; version?: string; executable: string | boolean }) => {
+        action(async (o: { spec: string; key: string; out: string; version?: string; executable: string | boolean; output: string }) => {
+          parseOutputFormat(o.output);
           const spec = await (await load.spec()).loadSpec(o.spec);
           const key = await (await load.signing()).loadPrivateKey(o.key);
           const executable = o.executable === false ? undefined : (await load.executable()).resolveExecutable(typeof o.executable === 'string' ? o.executable : undefined);
           const r = await (await load.build()).buildBundle({ spec, key, out: o.out, ...(o.version ? { version: o.version } : {}), ...(executable ? { executable } : {}), onStep: (m) => log.info(m) });
           const c = r.manifest.components;
-          process.stdout.write(`built ${r.path}: ${r.manifest.name} ${r.manifest.version}, ${c.binaries.length} binaries, ${c.files.length} files, ${c.images.length} images, ${c.packs.length} packs (${r.files} files, ${fmtBytes(r.bytes)}), signed by ${r.keyId}\n`);
           const exe = c.binaries.find((b) => b.path === 'bin/palisade');
-          if (exe) process.stdout.write(`bin/palisade sha256 ${exe.sha256} (publish it with the release notes; operators compare it before first use)\n`);
+          emit(
+            o.output,
+            { ok: true, path: r.path, name: r.manifest.name, version: r.manifest.version, components: { binaries: c.binaries.length, files: c.files.length, images: c.images.length, packs: c.packs.length }, files: r.files, bytes: r.bytes, signedBy: r.keyId, ...(exe ? { executable: { path: exe.path, sha256: exe.sha256 } } : {}) },
+            `built ${r.path}: ${r.manifest.name} ${r.manifest.version}, ${c.binaries.length} binaries, ${c.files.length} files, ${c.images.length} images, ${c.packs.length} packs (${r.files} files, ${fmtBytes(r.bytes)}), signed by ${r.keyId}${exe ? `\nbin/palisade sha256 ${exe.sha256} (publish it with the release notes; operators compare it before first use)` : ''}`,
+          );
         }),
       );
 

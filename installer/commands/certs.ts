@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, parseOutputFormat, type CommandModule } from './types.ts';
+import { action, emit, parseOutputFormat, withOutput, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import { usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
@@ -122,14 +122,15 @@ export const certsCommands: CommandModule = {
         }),
       );
 
-    certs
-      .command('show')
+    withOutput(certs
+      .command('show'))
       .description('show the stored FQDN certificate (never its key)')
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .option('--passphrase-file <file>', 'file holding the keystore passphrase (or set PALISADE_PASSPHRASE; a terminal prompts)')
       .option('--pem', 'print the certificate chain as PEM')
       .action(
-        action(async (o: { config: string; passphraseFile?: string; pem?: boolean }) => {
+        action(async (o: { config: string; passphraseFile?: string; pem?: boolean; output: string }) => {
+          parseOutputFormat(o.output);
           const ops = await load.ops();
           const imp = await load.import();
           const { loadCertificates } = await load.pem();
@@ -137,15 +138,31 @@ export const certsCommands: CommandModule = {
           const e = c.ks.get(imp.INGRESS_ENTRY);
           if (!e?.meta?.cert) throw usageError('cert.none', `no imported certificate in ${c.path}`, 'import one with `palisade certs import --cert F --key F`; until then the generated fallback certificate (tls/ingress-fallback) serves the FQDN');
           const m = e.meta;
-          if (o.pem) {
+          if (o.pem && o.output !== 'json') {
             process.stdout.write(m.cert! + (m.chain ?? ''));
             return;
           }
           const leaf = loadCertificates(Buffer.from(m.cert!), 'keystore')[0]!;
           const intermediates = m.chain ? loadCertificates(Buffer.from(m.chain), 'keystore') : [];
           const root = m.root ? loadCertificates(Buffer.from(m.root), 'keystore')[0] : undefined;
-          process.stdout.write(`${imp.INGRESS_ENTRY} for ${m.fqdn ?? '?'} (imported ${(m.importedAt ?? e.createdAt ?? '').slice(0, 10)})\n${imp.describeCertificate({ leaf, intermediates, root })}\n`);
           const days = (leaf.notAfter.getTime() - Date.now()) / 86_400_000;
+          emit(
+            o.output,
+            {
+              name: imp.INGRESS_ENTRY,
+              fqdn: m.fqdn ?? null,
+              importedAt: m.importedAt ?? e.createdAt ?? null,
+              subject: leaf.subject,
+              issuer: leaf.issuer,
+              notBefore: leaf.notBefore.toISOString(),
+              notAfter: leaf.notAfter.toISOString(),
+              daysLeft: Math.floor(days),
+              fingerprint: leaf.fingerprint,
+              chain: [...intermediates.map((c) => c.subject), ...(root ? [root.subject] : [])],
+              ...(o.pem ? { pem: m.cert! + (m.chain ?? '') } : {}),
+            },
+            `${imp.INGRESS_ENTRY} for ${m.fqdn ?? '?'} (imported ${(m.importedAt ?? e.createdAt ?? '').slice(0, 10)})\n${imp.describeCertificate({ leaf, intermediates, root })}`,
+          );
           if (days < 30) log.warn(days <= 0 ? 'the certificate has EXPIRED' : `the certificate expires in ${Math.ceil(days)} days`);
         }),
       );

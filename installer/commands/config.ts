@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import { strictJsonSchema } from '../config/strict.ts';
 import type { Command } from 'commander';
-import { action, type CommandModule } from './types.ts';
+import { action, emit, withOutput, type CommandModule } from './types.ts';
 import { configSchema } from '../config/schema.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
 import { configTemplate } from '../config/template.ts';
@@ -11,31 +11,35 @@ import { printJson } from '../core/output.ts';
 
 export const configCommands: CommandModule = {
   register(program: Command) {
-    program
-      .command('init')
+    withOutput(program
+      .command('init'))
       .description('write a commented palisade.yaml to start from')
       .option('-c, --config <file>', 'where to write it', DEFAULT_CONFIG_PATH)
       .option('--cluster <name>', 'cluster name')
       .option('--fqdn <name>', 'appliance FQDN')
       .option('--force', 'overwrite an existing file')
       .action(
-        action(async (o: { config: string; cluster?: string; fqdn?: string; force?: boolean }) => {
+        action(async (o: { config: string; cluster?: string; fqdn?: string; force?: boolean; output: string }) => {
           const exists = await access(o.config).then(() => true, () => false);
           if (exists && !o.force) throw usageError('init.exists', `${o.config} already exists`, 'pass --force to overwrite it, or -c to write elsewhere');
           await writeFileAtomic(o.config, configTemplate(o), { mode: 0o644 });
-          process.stdout.write(`wrote ${o.config}: edit the hosts, then run \`palisade validate -c ${o.config}\`\n`);
+          emit(o.output, { ok: true, path: o.config }, `wrote ${o.config}: edit the hosts, then run \`palisade validate -c ${o.config}\``);
         }),
       );
 
-    program
-      .command('validate')
+    withOutput(program
+      .command('validate'))
       .description('check palisade.yaml: every problem with its field path, exit 2 if any')
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .action(
-        action(async (o: { config: string }) => {
-          const { config } = await loadConfig(o.config);
+        action(async (o: { config: string; output: string }) => {
+          const { config, path } = await loadConfig(o.config);
           const controllers = config.hosts.filter((h) => h.role === 'controller').length;
-          process.stdout.write(`${o.config} is valid: cluster ${config.cluster.name}, ${controllers} controller(s), ${config.hosts.length - controllers} worker(s)\n`);
+          emit(
+            o.output,
+            { ok: true, path, cluster: config.cluster.name, fqdn: config.cluster.fqdn, controllers, workers: config.hosts.length - controllers, hosts: config.hosts.map((h) => h.name) },
+            `${o.config} is valid: cluster ${config.cluster.name}, ${controllers} controller(s), ${config.hosts.length - controllers} worker(s)`,
+          );
         }),
       );
 

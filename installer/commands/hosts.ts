@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, parseOutputFormat, type CommandModule } from './types.ts';
+import { action, parseOutputFormat, withOutput, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
 import { printJson } from '../core/output.ts';
 
@@ -13,16 +13,23 @@ export const hostsCommands: CommandModule = {
   register(program: Command) {
     const hosts = program.command('hosts').description('SSH to the hosts: pin their host keys, check they are reachable');
 
-    hosts
-      .command('trust')
+    withOutput(hosts
+      .command('trust'))
       .description('show each host key fingerprint and pin the ones you accept in palisade.yaml (comments are kept)')
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .option('-y, --yes', 'pin new keys without asking (compare the fingerprints with the hosts first)')
       .option('--replace', 'also replace pinned keys that CHANGED (only after checking why on the host console)')
       .action(
-        action(async (o: { config: string; yes?: boolean; replace?: boolean }) => {
+        action(async (o: { config: string; yes?: boolean; replace?: boolean; output: string }) => {
+          const json = parseOutputFormat(o.output) === 'json';
           const loaded = await loadConfig(o.config);
-          return (await load.pin()).trustHosts(loaded, { ...(o.yes ? { yes: true } : {}), ...(o.replace ? { replace: true } : {}) });
+          const { trustHosts } = await load.pin();
+          return trustHosts(loaded, {
+            ...(o.yes ? { yes: true } : {}),
+            ...(o.replace ? { replace: true } : {}),
+            // the tables and sentences go to stderr so the questions still make sense; stdout has the one document
+            ...(json ? { out: (t: string) => void process.stderr.write(t), report: (r) => printJson(r) } : {}),
+          });
         }),
       );
 

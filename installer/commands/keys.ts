@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, parseOutputFormat, type CommandModule } from './types.ts';
+import { action, emit, parseOutputFormat, withOutput, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import { usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
@@ -15,12 +15,13 @@ type Algorithm = (typeof ALGORITHMS)[number];
 
 interface Common {
   config: string;
+  output: string;
   keystore?: string;
   passphraseFile?: string;
 }
 
 const common = (c: Command): Command =>
-  c
+  withOutput(c)
     .option('-c, --config <file>', 'config file (cluster name, FQDN, hosts)', DEFAULT_CONFIG_PATH)
     .option('--passphrase-file <file>', 'file holding the keystore passphrase (or set PALISADE_PASSPHRASE; a terminal prompts)');
 
@@ -35,21 +36,24 @@ export const keysCommands: CommandModule = {
       .option('--algorithm <alg>', `key type for new certificates: ${ALGORITHMS.join(', ')}`, 'ecdsa-p256')
       .action(
         action(async (o: Common & { algorithm: string }) => {
+          parseOutputFormat(o.output);
           if (!ALGORITHMS.includes(o.algorithm as Algorithm)) throw usageError('keys.algorithm', `--algorithm must be one of ${ALGORITHMS.join(', ')}, not ${o.algorithm}`);
           const ops = await load.ops();
           const c = await ops.openClusterKeystore(flags(o), { create: true, needConfig: true });
           const t0 = performance.now();
           const r = await ops.generateKeys(c, o.algorithm as Algorithm);
           log.debug(`key set: ${r.made.length} entries made in ${Math.round(performance.now() - t0)} ms`);
-          if (r.made.length === 0) process.stdout.write(`nothing to do: all ${r.total} entries are in ${c.path}\n`);
-          else process.stdout.write(`${c.created ? 'created' : 'updated'} ${c.path}: ${r.made.length} new entr${r.made.length === 1 ? 'y' : 'ies'} (${r.made.join(', ')})\n`);
-          if (c.created) process.stdout.write('keep an offline copy: `palisade keys export-recovery FILE` (under a separate recovery passphrase)\n');
+          const text =
+            r.made.length === 0
+              ? `nothing to do: all ${r.total} entries are in ${c.path}`
+              : `${c.created ? 'created' : 'updated'} ${c.path}: ${r.made.length} new entr${r.made.length === 1 ? 'y' : 'ies'} (${r.made.join(', ')})`;
+          const advice = c.created ? '\nkeep an offline copy: `palisade keys export-recovery FILE` (under a separate recovery passphrase)' : '';
+          emit(o.output, { ok: true, keystore: c.path, created: c.created, made: r.made, total: r.total }, text + advice);
         }),
       );
 
     common(keys.command('list').description('names, kinds, fingerprints, creation and expiry dates (never values)'))
       .option('--keystore <file>', 'another keystore file, e.g. a recovery copy (no config needed)')
-      .option('-o, --output <format>', 'text or json', 'text')
       .action(
         action(async (o: Common & { output: string }) => {
           parseOutputFormat(o.output);
@@ -71,6 +75,7 @@ export const keysCommands: CommandModule = {
       .option('--pem', 'print the certificate (and its chain) as PEM')
       .action(
         action(async (name: string, o: Common & { pem?: boolean }) => {
+          parseOutputFormat(o.output);
           const ops = await load.ops();
           const c = await ops.openClusterKeystore(flags(o));
           const e = c.ks.get(name);
@@ -78,11 +83,12 @@ export const keysCommands: CommandModule = {
           if (o.pem) {
             const pem = e.kind === 'jwt-signing-key' ? e.meta?.publicKey : e.meta?.cert ? e.meta.cert + (e.meta.chain ?? '') : undefined;
             if (!pem) throw usageError('keys.no-pem', `${name} (${e.kind}) has no certificate or public key to print`);
+            if (o.output === 'json') return void emit(o.output, { name, kind: e.kind, pem }, '');
             process.stdout.write(pem);
             return;
           }
           const d = ops.describeEntry(e);
-          process.stdout.write(Object.entries(d).map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`).join('\n') + '\n');
+          emit(o.output, d, Object.entries(d).map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`).join('\n'));
         }),
       );
 
@@ -90,11 +96,15 @@ export const keysCommands: CommandModule = {
       .argument('<name>', 'entry name (see `palisade keys list`)')
       .action(
         action(async (name: string, o: Common) => {
+          parseOutputFormat(o.output);
           const ops = await load.ops();
           const c = await ops.openClusterKeystore(flags(o), { needConfig: true });
           const r = await ops.rotateEntry(c, name);
-          process.stdout.write(`rotated ${r.name}; the previous version is kept as ${r.previous} until \`palisade keys prune ${r.name}\`\n`);
-          for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
+          emit(
+            o.output,
+            { ok: true, name: r.name, previous: r.previous, notes: r.notes },
+            [`rotated ${r.name}; the previous version is kept as ${r.previous} until \`palisade keys prune ${r.name}\``, ...r.notes.map((n) => `note: ${n}`)].join('\n'),
+          );
         }),
       );
 
@@ -102,10 +112,11 @@ export const keysCommands: CommandModule = {
       .argument('[name]', 'entry name')
       .action(
         action(async (name: string | undefined, o: Common) => {
+          parseOutputFormat(o.output);
           const ops = await load.ops();
           const c = await ops.openClusterKeystore(flags(o));
           const gone = await ops.pruneEntries(c, name);
-          process.stdout.write(gone.length ? `pruned ${gone.join(', ')}\n` : 'nothing to prune\n');
+          emit(o.output, { ok: true, pruned: gone }, gone.length ? `pruned ${gone.join(', ')}` : 'nothing to prune');
         }),
       );
 
@@ -113,13 +124,14 @@ export const keysCommands: CommandModule = {
       .option('--new-passphrase-file <file>', 'file holding the new passphrase (or set PALISADE_NEW_PASSPHRASE; a terminal prompts twice)')
       .action(
         action(async (o: Common & { newPassphraseFile?: string }) => {
+          parseOutputFormat(o.output);
           const ops = await load.ops();
           const { resolvePassphrase } = await load.keystore();
           const c = await ops.openClusterKeystore(flags(o));
           const next = await resolvePassphrase({ create: true, env: 'PALISADE_NEW_PASSPHRASE', fileOption: '--new-passphrase-file', label: 'new keystore passphrase', ...(o.newPassphraseFile ? { file: o.newPassphraseFile } : {}) });
           if (next === c.passphrase) throw usageError('keys.passphrase-same', 'the new passphrase is the current one; nothing was changed');
           await c.ks.changePassphrase(next);
-          process.stdout.write(`${c.path} is now encrypted under the new passphrase\n`);
+          emit(o.output, { ok: true, keystore: c.path }, `${c.path} is now encrypted under the new passphrase`);
         }),
       );
 
@@ -129,6 +141,7 @@ export const keysCommands: CommandModule = {
       .option('--force', 'overwrite FILE')
       .action(
         action(async (file: string, o: Common & { recoveryPassphraseFile?: string; force?: boolean }) => {
+          parseOutputFormat(o.output);
           const ops = await load.ops();
           const { resolvePassphrase, keystoreExists } = await load.keystore();
           if (!o.force && (await keystoreExists(file))) throw usageError('keys.export-exists', `${file} already exists`, 'pass --force to replace it, or choose another file');
@@ -136,7 +149,11 @@ export const keysCommands: CommandModule = {
           const rec = await resolvePassphrase({ create: true, env: 'PALISADE_RECOVERY_PASSPHRASE', fileOption: '--recovery-passphrase-file', label: 'recovery passphrase', ...(o.recoveryPassphraseFile ? { file: o.recoveryPassphraseFile } : {}) });
           if (rec === c.passphrase) throw usageError('keys.recovery-same', 'the recovery passphrase must differ from the keystore passphrase', 'choose a separate passphrase and keep it apart from the copy');
           await c.ks.exportTo(file, rec);
-          process.stdout.write(`wrote ${file}: ${c.ks.list().length} entries, encrypted under the recovery passphrase (mode 0600)\nread it with \`palisade keys list --keystore ${file}\`; store it offline, away from the passphrase\n`);
+          emit(
+            o.output,
+            { ok: true, file, entries: c.ks.list().length },
+            `wrote ${file}: ${c.ks.list().length} entries, encrypted under the recovery passphrase (mode 0600)\nread it with \`palisade keys list --keystore ${file}\`; store it offline, away from the passphrase`,
+          );
         }),
       );
   },

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, type CommandModule } from './types.ts';
+import { action, emit, parseOutputFormat, withOutput, type CommandModule } from './types.ts';
 import { registryAccess, type RegistryAccessFlags } from './registry.ts';
 import { printJson, renderTable } from '../core/output.ts';
 
@@ -16,24 +16,26 @@ export const packCommands: CommandModule = {
   register(program: Command) {
     const pack = program.command('pack').description('packs (cluster profile layers): validate, build, list');
 
-    pack
-      .command('validate')
+    withOutput(pack
+      .command('validate'))
       .description('check a pack directory: pack.json, values.yaml, manifests/')
       .argument('<dir>', 'pack directory')
       .action(
-        action(async (dir: string) => {
+        action(async (dir: string, o: { output: string }) => {
+          parseOutputFormat(o.output);
           const p = await (await load.pack()).loadPack(dir);
-          process.stdout.write(`${dir} is a valid pack: ${p.meta.name} ${p.meta.version} (${p.meta.layer}), ${p.files.length} files\n`);
+          emit(o.output, { ok: true, dir, name: p.meta.name, version: p.meta.version, layer: p.meta.layer, files: p.files.length }, `${dir} is a valid pack: ${p.meta.name} ${p.meta.version} (${p.meta.layer}), ${p.files.length} files`);
         }),
       );
 
-    pack
-      .command('build')
+    withOutput(pack
+      .command('build'))
       .description('build a pack into an OCI artifact in an image layout (as packs/<name>:<version>)')
       .argument('<dir>', 'pack directory')
       .requiredOption('--out <layout>', 'OCI image layout directory (created or added to)')
       .action(
-        action(async (dir: string, o: { out: string }) => {
+        action(async (dir: string, o: { out: string; output: string }) => {
+          parseOutputFormat(o.output);
           const p = await (await load.pack()).loadPack(dir);
           const art = await (await load.artifact()).buildPackArtifact(p);
           const w = await (await load.writer()).LayoutWriter.open(o.out);
@@ -41,7 +43,7 @@ export const packCommands: CommandModule = {
           await w.writeBlob(art.manifestBytes, art.manifest.digest);
           w.tag(art.manifest, `${art.repository}:${art.tag}`);
           await w.close();
-          process.stdout.write(`built ${art.repository}:${art.tag} ${art.manifest.digest} into ${o.out}\n`);
+          emit(o.output, { ok: true, repository: art.repository, tag: art.tag, digest: art.manifest.digest, layout: o.out }, `built ${art.repository}:${art.tag} ${art.manifest.digest} into ${o.out}`);
         }),
       );
 
@@ -55,6 +57,7 @@ export const packCommands: CommandModule = {
       .option('-o, --output <format>', 'text or json', 'text')
       .action(
         action(async (o: RegistryAccessFlags & { output: string }) => {
+          parseOutputFormat(o.output);
           const { RegistryClient } = await load.client();
           const client = new RegistryClient(await registryAccess(o));
           try {

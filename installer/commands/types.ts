@@ -32,3 +32,17 @@ export function parseOutputFormat(value: string): 'text' | 'json' {
   if (value !== 'text' && value !== 'json') throw usageError('usage.output', `--output must be text or json, not "${value}"`);
   return value;
 }
+
+/** The `-o, --output` option, for a command that prints a report or a result. */
+export const withOutput = (c: Command, text = 'text or json'): Command => c.option('-o, --output <format>', text, 'text');
+
+/** Print a command's result: its JSON document, or the sentence(s) for a person. */
+export function emit(format: string, json: unknown, text: string): void {
+  if (parseOutputFormat(format) === 'json') process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  else process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+}
+
+/** Is this run asked for JSON (`-o json`, `--output json`, `--output=json`)? For errors printed before a command parses its flags. */
+export function argvWantsJson(args: readonly string[]): boolean {
+  return args.some((a, i) => ((a === '-o' || a === '--output') && args[i + 1] === 'json') || a === '--output=json' || a === '-ojson');
+}

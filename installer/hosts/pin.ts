@@ -131,6 +131,8 @@ export interface TrustRunOptions {
   confirm?: (question: string) => Promise<boolean>;
   out?: (text: string) => void;
   interactive?: boolean;
+  /** the outcome as data (`--output json`) */
+  report?: (r: { ok: boolean; pinned: string[]; hosts: Array<Omit<HostKeyScan, 'error'> & { error?: string }> }) => void;
 }
 
 /** `palisade hosts trust`: show every host key, ask, then pin the accepted ones. Returns the exit code. */
@@ -164,5 +166,7 @@ export async function trustHosts(loaded: LoadedConfig, o: TrustRunOptions = {}):
   } else out('nothing to pin\n');
   for (const s of changed) out(`${s.name}: the host key CHANGED and was NOT pinned; if the host was reinstalled, verify the new key on its console and run \`palisade hosts trust --replace\`\n`);
   const bad = scans.filter((s) => s.status === 'error' || s.status === 'revoked' || (s.status === 'changed' && !o.replace));
-  return bad.length > 0 || (fresh.length > 0 && !pins.some((p) => fresh.includes(p))) ? 1 : 0;
+  const code = bad.length > 0 || (fresh.length > 0 && !pins.some((p) => fresh.includes(p))) ? 1 : 0;
+  o.report?.({ ok: code === 0, pinned: pins.map((s) => s.name), hosts: scans.map(({ error, ...s }) => ({ ...s, ...(error ? { error: error.message.split('\n')[0] ?? '' } : {}) })) });
+  return code;
 }
