@@ -32,8 +32,8 @@ beforeAll(async () => {
 
 describe('unknown commands', () => {
   it.each([
-    [['upgrade', '--help'], 'upgrade'],
-    [['backup', '--help'], 'backup'],
+    [['frobnicate', '--help'], 'frobnicate'],
+    [['nosuch', 'sub', '--help'], 'nosuch'],
     [['help', 'nosuch'], 'nosuch'],
     [['nosuch'], 'nosuch'],
     [['keys', 'lst', '--help'], 'keys lst'],
