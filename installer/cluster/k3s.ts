@@ -6,7 +6,8 @@ import { redact } from '../core/log.ts';
 import { sh } from '../core/quote.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 import { API_PORT, dataDirOf, imagesDir, K3S_PATHS, renderK3sConfig, renderK3sUnit, renderRegistries, rewriteKubeconfig, unitName, unitPath } from './k3s-render.ts';
-import type { ClusterArtifacts, ClusterDriver, ClusterSpec, KubeObject, NodeCheck, NodeSpec, WaitOptions } from './types.ts';
+import { clearDatastore, clusterResetRestore, listSnapshots, saveSnapshot, stopService } from './k3s-snapshot.ts';
+import type { ClusterArtifacts, ClusterDriver, ClusterSpec, KubeObject, NodeCheck, NodeSpec, SnapshotRef, WaitOptions } from './types.ts';
 import * as upgrade from './k3s-upgrade.ts';
 
 /**
@@ -266,10 +267,27 @@ export class K3sDriver implements ClusterDriver {
     return r.stdout.includes('deleted');
   }
 
-  async snapshot(api: RemoteHost, name: string): Promise<string> {
-    const r = await api.exec(sh`${K3S_PATHS.binary} etcd-snapshot save --name ${name}`, { sudo: true });
-    if (r.code !== 0) throw new PalisadeError('cluster.snapshot', `${api.name}: etcd snapshot failed: ${lastLine(r.stderr) || `exit ${r.code}`}`);
-    return lastLine(r.stdout) || lastLine(r.stderr);
+  snapshot(api: RemoteHost, name: string): Promise<SnapshotRef> {
+    return saveSnapshot(api, name);
+  }
+
+  snapshots(host: RemoteHost): Promise<SnapshotRef[]> {
+    return listSnapshots(host);
+  }
+
+  stopService(host: RemoteHost, node: NodeSpec): Promise<void> {
+    return stopService(host, node);
+  }
+
+  async restoreSnapshot(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, snapshotPath: string): Promise<void> {
+    // the files first: on a rebuilt host the binary and config.yaml (with the original token) are not there yet
+    await this.install(host, node, spec, art);
+    await stopService(host, node);
+    await clusterResetRestore(host, snapshotPath);
+  }
+
+  clearDatastore(host: RemoteHost, _node: NodeSpec, spec: ClusterSpec): Promise<boolean> {
+    return clearDatastore(host, dataDirOf(spec));
   }
 
   async kubeconfig(api: RemoteHost, fqdn: string): Promise<string> {

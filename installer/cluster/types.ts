@@ -74,7 +74,16 @@ export interface ClusterDriver {
   /** every object of a kind, in all namespaces, optionally those a label selector picks (`k=v,k2=v2`) */
   list(api: RemoteHost, kind: string, o?: { labelSelector?: string }): Promise<KubeObject[]>;
   delete(api: RemoteHost, kind: string, name: string, namespace?: string): Promise<boolean>;
-  snapshot(api: RemoteHost, name: string): Promise<string>;
+  // ---- datastore snapshots and the restore from one (backup, restore) ----
+  /** take a datastore snapshot on a controller; returns where it is on that host */
+  snapshot(api: RemoteHost, name: string): Promise<SnapshotRef>;
+  snapshots(host: RemoteHost): Promise<SnapshotRef[]>;
+  /** stop the node's cluster service (a no-op when it is not running) */
+  stopService(host: RemoteHost, node: NodeSpec): Promise<void>;
+  /** rebuild the datastore of this stopped controller from a snapshot file on it; the spec's token must be the original one */
+  restoreSnapshot(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, snapshotPath: string): Promise<void>;
+  /** remove a stopped controller's datastore so it rejoins from the restored one; true when there was one */
+  clearDatastore(host: RemoteHost, node: NodeSpec, spec: ClusterSpec): Promise<boolean>;
   /** the admin kubeconfig with its server rewritten to https://<fqdn>:6443 */
   kubeconfig(api: RemoteHost, fqdn: string): Promise<string>;
   version(host: RemoteHost): Promise<string | undefined>;
@@ -93,6 +102,14 @@ export interface ClusterDriver {
   restart(host: RemoteHost, node: NodeSpec): Promise<void>;
   /** wait until the node is Ready and reports `version` (kubelet and binary) */
   waitReadyAt(host: RemoteHost, node: NodeSpec, api: RemoteHost, version: string, o?: WaitOptions): Promise<void>;
+}
+
+export interface SnapshotRef {
+  name: string;
+  /** absolute path on the host that took it */
+  path: string;
+  size: number;
+  createdAt?: string;
 }
 
 export interface WaitOptions {

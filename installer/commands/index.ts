@@ -13,6 +13,7 @@ import { statusCommands } from './status.ts';
 import { accessCommands } from './access.ts';
 import { upgradeCommands } from './upgrade.ts';
 import { hardenCommands } from './harden.ts';
+import { backupCommands } from './backup.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
@@ -30,4 +31,5 @@ export const commandModules: CommandModule[] = [
   accessCommands,
   upgradeCommands,
   hardenCommands,
+  backupCommands,
 ];

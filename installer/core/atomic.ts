@@ -1,6 +1,8 @@
 import { open, rename, unlink, mkdir } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { close as fsClose, createWriteStream, fchmod, fsync, open as fsOpen } from 'node:fs';
+import { promisify } from 'node:util';
 
 export interface AtomicWriteOptions {
   /** file mode, e.g. 0o600; applied to the temp file before any byte is written */
@@ -42,4 +44,59 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   } finally {
     await dh.close();
   }
+}
+
+export interface AtomicFile {
+  /** the temp file's stream: write everything, then commit() */
+  readonly stream: NodeJS.WritableStream;
+  /** fsync, rename over the target, fsync the directory */
+  commit(): Promise<void>;
+  /** remove the temp file (after a failure); the target is untouched */
+  abort(): Promise<void>;
+}
+
+/**
+ * The streaming form of writeFileAtomic, for files too big to hold in memory
+ * (backups): the same temp name, mode before the first byte, fsync and rename.
+ */
+export async function createAtomicFile(path: string, opts: AtomicWriteOptions = {}): Promise<AtomicFile> {
+  const dir = dirname(path);
+  if (opts.mkdirp) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const mode = opts.mode ?? 0o644;
+  // a plain descriptor: a FileHandle's close waits on the stream that holds it
+  const fd = await promisify(fsOpen)(tmp, 'wx', mode);
+  await promisify(fchmod)(fd, mode);
+  const stream = createWriteStream('', { fd, autoClose: false });
+  let closed = false;
+  const closeFd = async () => {
+    if (closed) return;
+    closed = true;
+    await promisify(fsClose)(fd);
+  };
+  return {
+    stream,
+    async commit() {
+      if (!stream.writableFinished) await new Promise<void>((res, rej) => stream.once('error', rej).end(() => res()));
+      await promisify(fsync)(fd);
+      await closeFd();
+      try {
+        await rename(tmp, path);
+      } catch (e) {
+        await unlink(tmp).catch(() => undefined);
+        throw e;
+      }
+      const dh = await open(dir, 'r');
+      try {
+        await dh.sync();
+      } finally {
+        await dh.close();
+      }
+    },
+    async abort() {
+      stream.destroy();
+      await closeFd().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+    },
+  };
 }

@@ -12,7 +12,7 @@ import { directTcp } from './connect.ts';
 import { where } from './errors.ts';
 import { sudoPassword, SUDO_PASSWORD_ENV } from './sudo.ts';
 import type { HostTarget } from './target.ts';
-import type { ExecOptions, ExecResult, RemoteHost, UploadOptions } from './types.ts';
+import type { ExecOptions, ExecResult, RemoteFile, RemoteHost, UploadOptions } from './types.ts';
 
 /** time for the host's sshd to open a forwarded TCP connection */
 const TUNNEL_TIMEOUT_MS = 15_000;
@@ -332,6 +332,29 @@ export class SshHost implements RemoteHost {
       if (r.code !== 0) throw new PalisadeError('ssh.upload', `${this.name}: cannot put ${remotePath} in place (exit code ${r.code}): ${lastLines(r.stderr, 3)}`, { hint: opts.owner ? `check that the owner "${opts.owner}" exists on the host` : 'check the directory permissions on the host' });
     } finally {
       if (staging) await this.run(sh`rm -rf -- ${staging}`, 'rm staging', { timeoutMs: 30_000 }).catch(() => undefined);
+    }
+  }
+
+  async download(remotePath: string, opts: { sudo?: boolean } = {}): Promise<RemoteFile> {
+    const viaSudo = opts.sudo === true && this.user !== 'root';
+    // the digest and the staged copy come from one command, so they are of the same bytes
+    const script = viaSudo
+      ? sh`set -e; d=$(mktemp -d /tmp/palisade-download.XXXXXXXXXX); install -m 0600 -o ${this.user} -- ${remotePath} "$d/data"; chown ${this.user} "$d"; echo "$d/data"; stat -c %s "$d/data"; sha256sum < "$d/data" | cut -d' ' -f1`
+      : sh`set -e; echo ${remotePath}; stat -c %s ${remotePath}; sha256sum < ${remotePath} | cut -d' ' -f1`;
+    const r = await this.exec(script, { sudo: viaSudo });
+    if (r.code !== 0) throw new PalisadeError('ssh.download', `${this.name}: cannot read ${remotePath}: ${lastLines(r.stderr, 2) || `exit code ${r.code}`}`);
+    const [path, size, sha256] = r.stdout.trim().split('\n').map((l) => l.trim());
+    const staged = viaSudo ? posix.dirname(path!) : undefined;
+    const cleanup = async () => {
+      if (staged?.startsWith('/tmp/palisade-download.')) await this.run(sh`rm -rf -- ${staged}`, 'rm staging', { timeoutMs: 30_000 }).catch(() => undefined);
+    };
+    try {
+      const sftp = await this.sftp();
+      const stream = sftp.createReadStream(path!, { highWaterMark: WRITE_CHUNK });
+      return { size: Number(size), sha256: sha256!, stream, close: cleanup };
+    } catch (e) {
+      await cleanup();
+      throw e;
     }
   }
 

@@ -35,6 +35,16 @@ export interface UploadOptions {
   owner?: string;
 }
 
+/** A file being read from a host (see RemoteHost.download). */
+export interface RemoteFile {
+  size: number;
+  stream: import('node:stream').Readable;
+  /** SHA-256 of the file as the host computed it before sending */
+  sha256: string;
+  /** remove what was staged on the host; call once the stream is read (or abandoned) */
+  close(): Promise<void>;
+}
+
 export interface RemoteHost {
   /** the host's name in palisade.yaml */
   readonly name: string;
@@ -53,5 +63,11 @@ export interface RemoteHost {
    * without it cannot tunnel.
    */
   openTunnel?(port: number, host?: string): Promise<Duplex>;
+  /**
+   * Read a file over SFTP, streamed; with `sudo`, a root-only file is first copied (0600) to a
+   * private directory of the session user. The caller checks the bytes against `sha256`.
+   * Optional: transports without it cannot bring files back.
+   */
+  download?(remotePath: string, opts?: { sudo?: boolean }): Promise<RemoteFile>;
   close(): Promise<void>;
 }
