@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PalisadeError } from '../core/errors.ts';
 import { redact } from '../core/log.ts';
 import { sh } from '../core/quote.ts';
+import { filesToWrite, syncFiles, type DesiredFile } from '../hosts/files.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 import { API_PORT, dataDirOf, imagesDir, K3S_PATHS, renderK3sConfig, renderK3sUnit, renderRegistries, rewriteKubeconfig, unitName, unitPath } from './k3s-render.ts';
 import { clearDatastore, clusterResetRestore, listSnapshots, saveSnapshot, stopService } from './k3s-snapshot.ts';
@@ -19,39 +18,17 @@ import * as upgrade from './k3s-upgrade.ts';
  * something changed. Secrets (token, registry password) reach the host inside
  * files uploaded with mode 0600, never on a command line.
  */
-interface DesiredFile {
-  path: string;
-  /** bytes, or a local file */
-  source: Buffer | string;
-  sha256: string;
-  mode: number;
-}
-
-const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-const fileSums = new Map<string, Promise<string>>();
-function fileSha(path: string): Promise<string> {
-  let p = fileSums.get(path);
-  if (!p) {
-    p = new Promise<string>((resolve, reject) => {
-      const h = createHash('sha256');
-      createReadStream(path).on('data', (c) => h.update(c)).on('error', reject).on('end', () => resolve(h.digest('hex')));
-    });
-    fileSums.set(path, p);
-  }
-  return p;
-}
-
 const DEFAULT_TIMEOUT_MS = 180_000;
 
 export class K3sDriver implements ClusterDriver {
   readonly name = 'k3s';
 
   async desiredFiles(node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<DesiredFile[]> {
-    const text = (path: string, s: string, mode: number): DesiredFile => ({ path, source: Buffer.from(s), sha256: sha(s), mode });
+    const text = (path: string, s: string, mode: number): DesiredFile => ({ path, source: Buffer.from(s), mode });
     redact.add(spec.token);
     if (spec.registry) redact.add(spec.registry.password);
     const files: DesiredFile[] = [
-      { path: K3S_PATHS.binary, source: art.binary, sha256: await fileSha(art.binary), mode: 0o755 },
+      { path: K3S_PATHS.binary, source: art.binary, mode: 0o755 },
       text(K3S_PATHS.config, renderK3sConfig(node, spec), 0o600),
       text(unitPath(node.role), renderK3sUnit(node.role), 0o644),
     ];
@@ -60,23 +37,9 @@ export class K3sDriver implements ClusterDriver {
     if (spec.oidcCaPem && node.role !== 'agent') files.push(text(K3S_PATHS.oidcCa, spec.oidcCaPem, 0o644));
     if (art.imagesTarball) {
       const base = art.imagesTarball.replace(/^.*\//, '');
-      files.push({ path: `${imagesDir(spec)}/${base}`, source: art.imagesTarball, sha256: await fileSha(art.imagesTarball), mode: 0o644 });
+      files.push({ path: `${imagesDir(spec)}/${base}`, source: art.imagesTarball, mode: 0o644 });
     }
     return files;
-  }
-
-  /** Files whose content or mode differs on the host. */
-  private async differing(host: RemoteHost, files: DesiredFile[]): Promise<DesiredFile[]> {
-    const r = await host.exec(
-      `for f in ${files.map((f) => sh`${f.path}`).join(' ')}; do if [ -f "$f" ]; then printf '%s %s %s\\n' "$(sha256sum < "$f" | cut -d' ' -f1)" "$(stat -c '%a' "$f")" "$f"; else echo "- - $f"; fi; done`,
-      { sudo: true, check: true },
-    );
-    const current = new Map<string, string>();
-    for (const line of r.stdout.trim().split('\n')) {
-      const [sum, mode, ...p] = line.split(' ');
-      current.set(p.join(' '), `${sum} ${mode}`);
-    }
-    return files.filter((f) => current.get(f.path) !== `${f.sha256} ${f.mode.toString(8)}`);
   }
 
   /**
@@ -95,7 +58,7 @@ export class K3sDriver implements ClusterDriver {
 
   async check(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts, api?: RemoteHost): Promise<NodeCheck> {
     const files = await this.desiredFiles(node, spec, art);
-    const changed = (await this.differing(host, files)).map((f) => f.path);
+    const changed = (await filesToWrite(host, files)).map((f) => f.path);
     const state = await this.serviceState(host, node, files);
     if (state === 'stale') changed.push(`${unitName(node.role)} (running with older files)`);
     const active = state !== 'inactive';
@@ -104,12 +67,8 @@ export class K3sDriver implements ClusterDriver {
   }
 
   async install(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<string[]> {
-    const files = await this.differing(host, await this.desiredFiles(node, spec, art));
-    const dirs = [...new Set(files.map((f) => f.path.replace(/\/[^/]+$/, '')))];
-    if (dirs.length) await host.exec(sh`install -d -m 0755 ${dirs}`, { sudo: true, check: true });
-    for (const f of files) await host.upload(f.source, f.path, { mode: f.mode, sudo: true, owner: 'root:root' });
-    if (files.length) await host.exec('systemctl daemon-reload', { sudo: true, check: true });
-    return files.map((f) => f.path);
+    // the service is started by bringUp (its "stale" check restarts it when a file is newer than its start)
+    return (await syncFiles(host, await this.desiredFiles(node, spec, art))).written;
   }
 
   /** install, then (re)start the service when something changed or it is not running, then wait for it */

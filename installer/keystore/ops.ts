@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { PalisadeConfig } from '../config/schema.ts';
+import { topology } from '../config/topology.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { ensureKeySet, keySetSpecs, renewEntry, KEY_NAMES, type KeySetInput } from '../pki/keyset.ts';
 import type { KeyAlgorithm } from '../pki/x509.ts';
@@ -19,7 +20,7 @@ export function keySetInput(config: PalisadeConfig, algorithm?: KeyAlgorithm): K
     fqdn: config.cluster.fqdn,
     vip: config.cluster.vip,
     hosts: config.hosts.map((h) => ({ name: h.name, address: h.address, role: h.role })),
-    registryHost: config.registry.host,
+    registryHost: topology(config).registry.host.name,
     serviceCidr: config.cluster.serviceCidr,
     ...(algorithm ? { algorithm } : {}),
   };

@@ -1,22 +1,30 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { resolveTrustedKey } from '../bundle/trust.ts';
 import { k3sDriver } from '../cluster/k3s.ts';
 import type { ClusterDriver } from '../cluster/types.ts';
 import type { LoadedConfig } from '../config/load.ts';
+import { topology } from '../config/topology.ts';
 import { EXIT, PalisadeError, usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
-import { closeAll, connectHosts } from '../hosts/index.ts';
+import { connectHosts } from '../hosts/index.ts';
 import { keystorePath } from '../keystore/index.ts';
+import { keySetInput } from '../keystore/ops.ts';
 import { resolvePassphrase } from '../keystore/passphrase.ts';
 import { Journal } from '../state/journal.ts';
 import { acquireLocalLock, type LocalLock } from '../state/lock.ts';
 import { stateDir, stateFiles } from '../state/paths.ts';
-import { INSTALL_PHASES, renderSummary, type InstallReport } from './install.ts';
-import type { InstallContext } from './install-context.ts';
-import { runPhases } from './orchestrator.ts';
-import type { PhaseEvent, RunResult } from './types.ts';
+import type { InstallContext } from './install/context.ts';
+import { INSTALL_PHASES } from './install/index.ts';
+import { KeyAccess } from './install/shared/keys.ts';
+import { renderSummary, type InstallReport } from './install/shared/report.ts';
+import { journalRecorder } from './journal-recorder.ts';
+import { renderersFor, type OutputMode } from './render/index.ts';
+import { runPhases, selectPhases } from './runner.ts';
+import type { RunObserver, RunResult } from './types.ts';
 
+/** `palisade install`: check the flags, confirm, lock, journal, run the phases, release everything however the run ends. */
 export interface InstallOptions {
   loaded: LoadedConfig;
   bundle: string;
@@ -25,12 +33,13 @@ export interface InstallOptions {
   from?: string;
   only?: string;
   yes?: boolean;
-  output?: 'text' | 'json' | 'silent';
+  output?: OutputMode;
   passphraseFile?: string;
-  /** for tests */
+  /** another SSH transport (tests) */
   connect?: InstallContext['connect'];
   driver?: ClusterDriver;
-  onEvent?: (e: PhaseEvent) => void;
+  /** more observers of the run (tests) */
+  observers?: RunObserver[];
   signal?: AbortSignal;
 }
 
@@ -50,11 +59,12 @@ async function confirm(o: InstallOptions): Promise<void> {
   if (!/^y(es)?$/i.test(a.trim())) throw new PalisadeError('install.cancelled', 'cancelled: nothing was changed', { exitCode: EXIT.failure });
 }
 
-/** `palisade install`: lock, journal, run the phases, release everything however the run ends. */
 export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
   const { config, baseDir, path } = o.loaded;
   const dir = stateDir(baseDir, config.cluster.name);
   const files = stateFiles(dir);
+  // flags first: a wrong --from/--only is said before anything is asked
+  selectPhases(INSTALL_PHASES, { from: o.from, only: o.only });
   const trustedKey = await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: path, configExplicit: true });
   await confirm(o);
   const runId = randomUUID();
@@ -66,6 +76,7 @@ export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
     journal = await Journal.open(files.journal, config.cluster.name);
     await journal.startRun(runId, 'install');
   } else {
+    // a dry run reads the journal (what finished before), never writes it
     journal = (await Journal.read(files.journal)) ? await Journal.open(files.journal, config.cluster.name) : undefined;
   }
 
@@ -84,18 +95,15 @@ export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  const ksPath = keystorePath(baseDir, config.cluster.name);
   const ctx: InstallContext = {
-    config, configPath: path, baseDir, stateDir: dir, bundlePath: o.bundle, trustedKey, dryRun: !!o.dryRun, yes: !!o.yes, runId,
-    // under --dry-run the journal is read (what finished before), never written
-    journal,
+    config, topology: topology(config), configPath: path, baseDir, stateDir: dir, bundlePath: o.bundle, trustedKey, runId, journal,
     driver: o.driver ?? k3sDriver,
     signal: ac.signal,
     connect: o.connect ?? ((c, b) => connectHosts(c, b)),
-    passphrase: (create) => resolvePassphrase({ ...(o.passphraseFile ? { file: o.passphraseFile } : {}), create }),
-    keystorePath: keystorePath(baseDir, config.cluster.name),
-    hosts: new Map(),
-    facts: new Map(),
-    report: { startedAt: new Date().toISOString(), phases: {}, notes: [] },
+    keys: new KeyAccess({ path: ksPath, cluster: config.cluster.name, input: keySetInput(config), passphrase: (create) => resolvePassphrase({ ...(o.passphraseFile ? { file: o.passphraseFile } : {}), create }) }),
+    keystorePath: ksPath,
+    clusterTimeoutMs: Number(process.env.PALISADE_CLUSTER_TIMEOUT_MS ?? 300_000),
   };
   let result: RunResult | undefined;
   try {
@@ -106,24 +114,18 @@ export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
       ...(o.only ? { only: o.only } : {}),
       dryRun: !!o.dryRun,
       concurrency: config.ssh.concurrency,
-      output: o.output ?? 'text',
-      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      observers: [...(journal && !o.dryRun ? [journalRecorder(journal)] : []), ...renderersFor(o.output ?? 'text'), ...(o.observers ?? [])],
       signal: ac.signal,
     });
-    ctx.report.notes.push(...result.notes);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await ctx.hostLocks?.release().catch(() => undefined);
-    await closeAll(ctx.hosts);
-    await ctx.bundle?.close().catch(() => undefined);
     if (journal && !o.dryRun) await journal.endRun(runId, !result ? 'failed' : result.interrupted ? 'interrupted' : result.ok ? 'done' : 'failed').catch(() => undefined);
     lock?.release();
   }
   let summary: string | undefined;
   if (result.ok && !o.dryRun) {
     try {
-      const { readFile } = await import('node:fs/promises');
       summary = renderSummary(JSON.parse(await readFile(files.report, 'utf8')) as InstallReport);
     } catch {
       summary = undefined;

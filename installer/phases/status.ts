@@ -8,8 +8,8 @@ import type { RemoteHost } from '../hosts/types.ts';
 import { unitName } from '../cluster/k3s-render.ts';
 import { Journal, type JournalData } from '../state/journal.ts';
 import { stateDir, stateFiles } from '../state/paths.ts';
-import { firstController, nodeSpecs, registryHostConfig } from './install-context.ts';
-import type { InstallReport } from './install.ts';
+import { topology } from '../config/topology.ts';
+import type { InstallReport } from './install/shared/report.ts';
 import { REGISTRY_SERVICE } from '../registry/service.ts';
 
 /** `palisade status`: the journal, the install report (endpoints, certificate expiry) and the live hosts. */
@@ -37,10 +37,10 @@ export async function clusterStatus(o: {
   }
   const { hosts, failures } = await o.connect(config, baseDir);
   try {
-    const api = hosts.get(firstController(config).name);
+    const api = hosts.get(topology(config).firstController.name);
     const nodes = api ? await o.driver.get(api, 'nodes').catch(() => undefined) : undefined;
-    const regHost = registryHostConfig(config).name;
-    const rows = await settleLimit(nodeSpecs(config), config.ssh.concurrency, async (n): Promise<StatusReport['hosts'][number]> => {
+    const regHost = topology(config).registry.host.name;
+    const rows = await settleLimit(topology(config).nodes, config.ssh.concurrency, async (n): Promise<StatusReport['hosts'][number]> => {
       const h = hosts.get(n.name);
       const role = config.hosts.find((x) => x.name === n.name)!.role;
       if (!h) return { name: n.name, role, reachable: false, error: failures.find((f) => f.name === n.name)?.error.message ?? 'not connected' };
@@ -54,7 +54,7 @@ export async function clusterStatus(o: {
         ...(n.name === regHost ? { registry: reg?.trim() ?? 'unknown' } : {}),
       };
     });
-    const hostsOut: StatusReport['hosts'] = rows.map((r, i) => (r.status === 'fulfilled' ? r.value : { name: nodeSpecs(config)[i]!.name, role: '?', reachable: true, error: errorMessage(r.reason) }));
+    const hostsOut: StatusReport['hosts'] = rows.map((r, i) => (r.status === 'fulfilled' ? r.value : { name: topology(config).nodes[i]!.name, role: '?', reachable: true, error: errorMessage(r.reason) }));
     const phases = j ? Object.entries(j.phases).map(([id, p]) => ({ id, status: p.status, ...(p.finishedAt ? { finishedAt: p.finishedAt } : {}), ...(p.error ? { error: p.error } : {}) })) : [];
     const lastRun = j?.runs[j.runs.length - 1];
     return {

@@ -186,7 +186,7 @@ export const kernelBrNetfilter: HostCheck = (c) => {
   return f(c, 'kernel.br_netfilter', 'bridge netfilter', v ? 'pass' : v === false ? 'fail' : 'warn', v ? 'available' : v === false ? 'missing' : 'unknown', 'br_netfilter (pod traffic through iptables)', 'use a kernel with CONFIG_BRIDGE_NETFILTER (module br_netfilter)');
 };
 
-/** The sysctls the install's prepare phase writes (installer/phases/prepare.ts SYSCTLS; a test keeps the two equal). */
+/** The sysctls the install's prepare phase writes (installer/cluster/prepare.ts SYSCTLS; a test keeps the two equal). */
 export const INSTALL_SETS_SYSCTLS: readonly string[] = ['net.ipv4.ip_forward', 'net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables'];
 const setFix = (key: string, want: string) =>
   INSTALL_SETS_SYSCTLS.includes(key)

@@ -1,5 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderRegistryConfig, renderRegistryUnit } from './config.ts';
 import { RegistryClient } from './client.ts';
@@ -9,6 +8,7 @@ import { PalisadeError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';
 import { sh } from '../core/quote.ts';
 import type { OpenStream } from '../hosts/tunnel.ts';
+import { syncFiles, type DesiredFile } from '../hosts/files.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 
 /**
@@ -67,19 +67,10 @@ export interface InstallRegistryResult {
   url: string;
 }
 
-interface DesiredFile {
-  path: string;
-  data: Buffer;
-  mode: number;
-  owner: string;
-}
 
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-async function binaryBytes(o: InstallRegistryOptions): Promise<Buffer> {
-  if (Buffer.isBuffer(o.binary)) return o.binary;
-  if (typeof o.binary === 'string') return readFile(o.binary);
-  if (o.bundle) return readFile(await o.bundle.localPath('bin/registry'));
+async function binarySource(o: InstallRegistryOptions): Promise<Buffer | string> {
+  if (o.binary !== undefined) return o.binary;
+  if (o.bundle) return o.bundle.localPath('bin/registry');
   throw new PalisadeError('registry.install', 'installRegistry needs the registry binary (binary or bundle)');
 }
 
@@ -124,52 +115,26 @@ export async function installRegistry(host: RemoteHost, o: InstallRegistryOption
   redact.add(secret);
   const group = `root:${REGISTRY_USER}`;
   const desired: DesiredFile[] = [
-    { path: paths.binary, data: await binaryBytes(o), mode: 0o755, owner: 'root:root' },
+    { path: paths.binary, source: await binarySource(o), mode: 0o755, owner: 'root:root' },
     {
       path: files.config,
-      data: Buffer.from(renderRegistryConfig({ addr: `${o.listen ?? ''}:${o.port}`, storageDir: o.storageDir, certFile: files.cert, keyFile: files.key, htpasswdFile: files.htpasswd, httpSecret: secret })),
+      source: Buffer.from(renderRegistryConfig({ addr: `${o.listen ?? ''}:${o.port}`, storageDir: o.storageDir, certFile: files.cert, keyFile: files.key, htpasswdFile: files.htpasswd, httpSecret: secret })),
       mode: 0o640,
       owner: group,
     },
-    { path: files.cert, data: Buffer.from(o.cert), mode: 0o644, owner: 'root:root' },
-    { path: files.key, data: Buffer.from(o.key), mode: 0o640, owner: group },
-    { path: files.htpasswd, data: Buffer.from(htpasswd), mode: 0o640, owner: group },
+    { path: files.cert, source: Buffer.from(o.cert), mode: 0o644, owner: 'root:root' },
+    { path: files.key, source: Buffer.from(o.key), mode: 0o640, owner: group },
+    { path: files.htpasswd, source: Buffer.from(htpasswd), mode: 0o640, owner: group },
     {
       path: paths.unit,
-      data: Buffer.from(renderRegistryUnit({ binary: paths.binary, config: files.config, storageDir: o.storageDir, user: REGISTRY_USER, port: o.port })),
+      source: Buffer.from(renderRegistryUnit({ binary: paths.binary, config: files.config, storageDir: o.storageDir, user: REGISTRY_USER, port: o.port })),
       mode: 0o644,
       owner: 'root:root',
     },
   ];
 
-  // check: which files differ (content, mode or owner)
-  const probe = await host.exec(
-    `for f in ${desired.map((d) => sh`${d.path}`).join(' ')}; do if [ -f "$f" ]; then printf '%s %s %s\\n' "$(sha256sum < "$f" | cut -d' ' -f1)" "$(stat -c '%a %U:%G' "$f" | tr ' ' '_')" "$f"; else echo "- - $f"; fi; done`,
-    { sudo: true, check: true },
-  );
-  const current = new Map<string, { sum: string; meta: string }>();
-  for (const line of probe.stdout.trim().split('\n')) {
-    const [sum, meta, ...p] = line.split(' ');
-    current.set(p.join(' '), { sum: sum ?? '-', meta: meta ?? '-' });
-  }
-  const changed: string[] = [];
-  for (const d of desired) {
-    const cur = current.get(d.path);
-    const meta = `${d.mode.toString(8)}_${d.owner}`;
-    if (cur?.sum === sha256(d.data) && cur.meta === meta) continue;
-    await host.upload(d.data, d.path, { mode: d.mode, sudo: true, owner: d.owner });
-    changed.push(d.path);
-  }
-
-  // act: reload, enable, (re)start only when needed
-  if (changed.includes(paths.unit)) await host.exec('systemctl daemon-reload', { sudo: true, check: true });
-  await host.exec(sh`systemctl enable ${REGISTRY_SERVICE} 2>&1`, { sudo: true, check: true });
-  const active = (await host.exec(sh`systemctl is-active ${REGISTRY_SERVICE}`, { sudo: true })).stdout.trim() === 'active';
-  const restarted = changed.length > 0 || !active;
-  if (restarted) {
-    log.info(`${host.name}: ${active ? 'restarting' : 'starting'} ${REGISTRY_SERVICE}${changed.length ? ` (${changed.length} file(s) changed)` : ''}`);
-    await host.exec(sh`systemctl restart ${REGISTRY_SERVICE}`, { sudo: true, check: true });
-  }
+  // check, act: upload what differs (content, mode or owner), (re)start only when needed
+  const { written: changed, restarted } = await syncFiles(host, desired, { unit: REGISTRY_SERVICE, onRestart: (why) => log.info(`${host.name}: ${why}`) });
 
   // verify
   const url = o.health?.url ?? `https://${host.address}:${o.port}`;

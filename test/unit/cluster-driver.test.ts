@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { K3sDriver } from '../../installer/cluster/k3s.ts';
 import type { ClusterSpec, NodeSpec } from '../../installer/cluster/types.ts';
+import { contentSha256 } from '../../installer/hosts/files.ts';
 import type { ExecOptions, ExecResult, RemoteHost, UploadOptions } from '../../installer/hosts/types.ts';
 
 /** A host that answers commands from a script of [pattern, answer] pairs and records everything. */
@@ -56,7 +57,8 @@ describe('k3s driver', () => {
     const d = new K3sDriver();
     const art = { binary: await binary() };
     const files = await d.desiredFiles(first, spec, art);
-    const probe = files.map((f) => `${f.sha256} ${f.mode.toString(8)} ${f.path}`).join('\n');
+    const sums = await Promise.all(files.map((f) => contentSha256(f.source)));
+    const probe = files.map((f, i) => `${sums[i]} ${f.mode.toString(8)}_root:root ${f.path}`).join('\n');
     const h = new ScriptedHost('host1', [[/sha256sum/, { stdout: probe }]]);
     expect(await d.install(h, first, spec, art)).toEqual([]);
     expect(h.uploads).toEqual([]);

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../installer/config/load.ts';
 import { renderManifests, renderTemplate, objectMatches } from '../../installer/cluster/manifests.ts';
-import { nodeSpecs, registryUrl, clusterSpec } from '../../installer/phases/install-context.ts';
-import { INSTALL_PHASES } from '../../installer/phases/install.ts';
-import { hostsCheck, hostsRewrite, parseNotes, parseProbe, prepareProbe, prepareScript } from '../../installer/phases/prepare.ts';
+import { topology } from '../../installer/config/topology.ts';
+import { clusterSpec } from '../../installer/phases/install/shared/cluster.ts';
+import { INSTALL_PHASES } from '../../installer/phases/install/index.ts';
+import { hostsCheck, hostsRewrite, parseNotes, parseProbe, prepareProbe, prepareScript } from '../../installer/cluster/prepare.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { selectPhases } from '../../installer/phases/orchestrator.ts';
+import { selectPhases } from '../../installer/phases/runner.ts';
 
 const yaml = `apiVersion: palisade/v1
 cluster: { name: lab, fqdn: palisade.lab.internal }
@@ -28,8 +29,8 @@ describe('install phases', () => {
 
   it('node order: first controller, other controllers, workers; registry on the first controller', async () => {
     const { config } = await parseConfig(yaml, '/tmp/palisade.yaml');
-    expect(nodeSpecs(config).map((n) => `${n.name}:${n.role}`)).toEqual(['host1:first', 'host2:server', 'host3:server', 'host4:agent']);
-    expect(registryUrl(config)).toBe('https://10.231.0.10:5000');
+    expect(topology(config).nodes.map((n) => `${n.name}:${n.role}`)).toEqual(['host1:first', 'host2:server', 'host3:server', 'host4:agent']);
+    expect(topology(config).registry.url).toBe('https://10.231.0.10:5000');
   });
 
   it('cluster spec carries the token, the registry mirror with our CA, and the data dir', async () => {

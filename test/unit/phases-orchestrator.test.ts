@@ -2,9 +2,22 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runPhases, selectPhases, Interrupted } from '../../installer/phases/orchestrator.ts';
+import { journalRecorder } from '../../installer/phases/journal-recorder.ts';
+import { jsonRenderer } from '../../installer/phases/render/json.ts';
+import { runPhases as run, selectPhases, Interrupted, type RunOptions } from '../../installer/phases/runner.ts';
 import type { Phase, PhaseEvent } from '../../installer/phases/types.ts';
 import { Journal } from '../../installer/state/journal.ts';
+
+/** The runner with what the install command attaches: the journal recorder (not in a dry run) and an event sink. */
+const runPhases = <C>(o: Omit<RunOptions<C>, 'journal' | 'observers'> & { journal?: Journal; onEvent?: (e: PhaseEvent) => void; output?: 'silent' | 'json'; write?: (l: string) => void }) =>
+  run({
+    ...o,
+    observers: [
+      ...(o.journal && !o.dryRun ? [journalRecorder(o.journal)] : []),
+      ...(o.onEvent ? [{ event: o.onEvent }] : []),
+      ...(o.output === 'json' ? [jsonRenderer(o.write)] : []),
+    ],
+  });
 
 interface Ctx {
   log: string[];
@@ -27,9 +40,8 @@ function fake(id: string, o: Partial<Phase<Ctx>> & { perHostOn?: boolean } = {})
       c.log.push(key(host));
       if (c.failOn === key(host)) throw new Error(`${key(host)} broke`);
       task.output('working');
-      c.state.add(key(host));
+      await task.change(host, `do ${key(host)}`, async () => c.state.add(key(host)));
     },
-    dryRun: (_c, host) => [`would do ${key(host)}`],
     ...o,
   };
 }
@@ -129,14 +141,15 @@ describe('orchestrator', () => {
     expect(() => selectPhases(ph, { only: 'nope' })).toThrow(/--only nope: no such phase/);
   });
 
-  it('--dry-run plans without running (except always phases) and leaves the journal alone', async () => {
+  it('--dry-run plans from the same code as the run: changes are listed, none is made, the journal is left alone', async () => {
     const j = await journal();
     const c = ctx({ state: new Set(['a']) });
     const ph = [fake('setup', { always: true }), ...phases];
     const r = await runPhases({ phases: ph, ctx: c, journal: j, dryRun: true, output: 'silent' });
-    expect(c.log).toEqual(['setup']);
+    expect(c.state).toEqual(new Set(['a']));
     expect(r.plan.find((p) => p.phase === 'a')?.lines).toEqual([]);
-    expect(r.plan.filter((p) => p.phase === 'b').map((p) => p.lines[0]).sort()).toEqual(['would do b@h1', 'would do b@h2']);
+    expect(r.plan.filter((p) => p.phase === 'b').map((p) => p.lines[0]).sort()).toEqual(['do b@h1', 'do b@h2']);
+    expect(r.plan.find((p) => p.phase === 'setup')?.lines).toEqual(['do setup']);
     expect(j.data.phases).toEqual({});
   });
 
@@ -164,13 +177,7 @@ describe('orchestrator', () => {
 
   it('--output json writes one event per line to stdout', async () => {
     const lines: string[] = [];
-    const orig = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => (lines.push(s), true)) as typeof process.stdout.write;
-    try {
-      await runPhases({ phases: [fake('a'), fake('b', { perHostOn: true })], ctx: ctx(), output: 'json' });
-    } finally {
-      process.stdout.write = orig;
-    }
+    await runPhases({ phases: [fake('a'), fake('b', { perHostOn: true })], ctx: ctx(), output: 'json', write: (l) => lines.push(l) });
     const evs = lines.join('').trim().split('\n').map((l) => JSON.parse(l) as PhaseEvent);
     expect(evs.map((e) => `${e.phase}${e.host ? `@${e.host}` : ''}:${e.status}`)).toEqual(expect.arrayContaining(['a:running', 'a:done', 'b@h1:done', 'b@h2:done', 'b:done']));
     for (const e of evs) expect(Object.keys(e)).toEqual(expect.arrayContaining(['phase', 'status', 'durationMs']));

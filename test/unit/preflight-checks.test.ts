@@ -231,7 +231,7 @@ describe('host checks', () => {
 
 describe('fix texts tell the truth about what the install does', () => {
   it('the sysctls preflight says the install sets are the ones the prepare phase writes', async () => {
-    const { SYSCTLS } = await import('../../installer/phases/prepare.ts');
+    const { SYSCTLS } = await import('../../installer/cluster/prepare.ts');
     expect([...C.INSTALL_SETS_SYSCTLS].sort()).toEqual(SYSCTLS.map(([k]) => k).sort());
     expect(run(C.sysctlIpForward, facts((f) => (f.sysctls['net.ipv4.ip_forward'] = '0')))?.fix).toMatch(/^palisade install sets it/);
     expect(run(C.inotifyInstances, facts((f) => (f.sysctls['fs.inotify.max_user_instances'] = '128')))?.fix).toMatch(/palisade install does not set it/);

@@ -1,0 +1,116 @@
+import { b64, objectMatches, renderManifests } from '../../../cluster/manifests.ts';
+import type { ClusterArtifacts, ClusterSpec, KubeObject } from '../../../cluster/types.ts';
+import type { PalisadeConfig } from '../../../config/schema.ts';
+import { topology } from '../../../config/topology.ts';
+import { PalisadeError } from '../../../core/errors.ts';
+import { sh } from '../../../core/quote.ts';
+import { hostEncryptionSettings, DEFAULT_MOUNT_POINT } from '../../../encryption/index.ts';
+import type { RemoteHost } from '../../../hosts/types.ts';
+import type { KeySet } from '../../../pki/keyset.ts';
+import type { Outputs } from '../../types.ts';
+import type { InstallContext } from '../context.ts';
+import { BUNDLE } from '../outputs.ts';
+import { hostOf } from './hosts.ts';
+
+/**
+ * How the install phases reach the management cluster: the API host, each
+ * node's spec (with its data dir on the encrypted volume when mounted), the
+ * cluster files from the bundle, and the manifests palisade keeps in the cluster.
+ */
+export function clusterSpec(config: PalisadeConfig, keys: KeySet, dataDir?: string): ClusterSpec {
+  const t = topology(config);
+  return {
+    token: keys.secrets.joinToken,
+    fqdn: config.cluster.fqdn,
+    ...(config.cluster.vip ? { vip: config.cluster.vip } : {}),
+    podCidr: config.cluster.podCidr,
+    serviceCidr: config.cluster.serviceCidr,
+    firstServer: { name: t.firstController.name, address: t.firstController.address },
+    registry: { endpoint: t.registry.endpoint, username: keys.secrets.registry.username, password: keys.secrets.registry.password, caPem: keys.rootCa.certPem },
+    ...(dataDir ? { dataDir } : {}),
+  };
+}
+
+/** the host kubectl runs on: the first controller */
+export const apiHost = (ctx: InstallContext, outputs: Outputs): RemoteHost => hostOf(outputs, ctx.topology.firstController.name);
+
+const dataDirs = new WeakMap<Outputs, Map<string, Promise<string | undefined>>>();
+/** the cluster's data dir on a node: on the encrypted volume when it is mounted, else the driver's default (asked once per run) */
+export function dataDirFor(ctx: InstallContext, outputs: Outputs, name: string): Promise<string | undefined> {
+  let m = dataDirs.get(outputs);
+  if (!m) dataDirs.set(outputs, (m = new Map()));
+  let p = m.get(name);
+  if (!p) {
+    const hc = ctx.topology.host(name)!;
+    const mp = hostEncryptionSettings(ctx.config, hc).mountPoint ?? DEFAULT_MOUNT_POINT;
+    p = hostOf(outputs, name).exec(sh`mountpoint -q ${mp} && echo mounted || true`, { sudo: true }).then((r) => (r.stdout.trim() === 'mounted' ? `${mp}/k3s` : undefined));
+    m.set(name, p);
+  }
+  return p;
+}
+
+export async function specFor(ctx: InstallContext, outputs: Outputs, node: string): Promise<ClusterSpec> {
+  return clusterSpec(ctx.config, await ctx.keys.keySet(), await dataDirFor(ctx, outputs, node));
+}
+
+const artifacts = new WeakMap<object, Promise<ClusterArtifacts>>();
+/** the cluster binary and images tarball from the bundle, as local files */
+export function artifactsOf(outputs: Outputs): Promise<ClusterArtifacts> {
+  const b = outputs.get(BUNDLE);
+  let p = artifacts.get(b);
+  if (!p) {
+    p = (async () => {
+      if (!b.has('bin/k3s')) throw new PalisadeError('install.bundle', `the bundle ${b.path} has no bin/k3s`, { hint: 'build the bundle from a release spec that ships k3s' });
+      const images = [...b.files.keys()].find((f) => /^files\/k3s-airgap-images[^/]*\.tar(\.(zst|gz))?$/.test(f));
+      return { binary: await b.localPath('bin/k3s'), ...(images ? { imagesTarball: await b.localPath(images) } : {}) };
+    })();
+    artifacts.set(b, p);
+  }
+  return p;
+}
+
+/** The objects palisade keeps in the cluster: service secrets, CA, registry pull secret, ingress TLS. */
+export async function manifestObjects(ctx: InstallContext, outputs: Outputs): Promise<KubeObject[]> {
+  const k = await ctx.keys.keySet();
+  const reg = k.secrets.registry;
+  const imported = await ctx.keys.importedIngress();
+  const ingress = imported?.meta?.cert ? { cert: imported.meta.cert + (imported.meta.chain ?? ''), key: imported.value, source: 'imported' } : { cert: k.ingressFallback.chainPem, key: k.ingressFallback.keyPem, source: 'generated' };
+  const auth = b64(`${reg.username}:${reg.password}`);
+  const m = outputs.maybe(BUNDLE)?.manifest;
+  const t = ctx.topology;
+  return renderManifests({
+    secretsAtRestKey: b64(k.secrets.secretsAtRestKey),
+    jwtPrivateKey: b64(k.secrets.jwtSigningKey.privateKeyPem),
+    jwtPublicKey: b64(k.secrets.jwtSigningKey.publicKeyPem),
+    passwordSalt: b64(k.secrets.passwordSalt),
+    rootCaCert: b64(k.rootCa.certPem),
+    intermediateCaCert: b64(k.intermediateCa.certPem),
+    dockerConfigJson: b64(JSON.stringify({ auths: { [t.registry.endpoint]: { username: reg.username, password: reg.password, auth } } })),
+    ingressCert: b64(ingress.cert),
+    ingressKey: b64(ingress.key),
+    ingressSource: ingress.source,
+    fqdn: ctx.config.cluster.fqdn,
+    registry: t.registry.url,
+    bundle: m ? `${m.name} ${m.version}` : '',
+    version: m?.version ?? '',
+  });
+}
+
+/** The manifest objects missing from the cluster or different there (two kubectl calls, whatever the count). */
+export async function objectsOutOfPlace(ctx: InstallContext, outputs: Outputs): Promise<string[]> {
+  const api = apiHost(ctx, outputs);
+  const want = await manifestObjects(ctx, outputs);
+  const namespaces = [...new Set(want.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : [])))];
+  const live = new Map<string, KubeObject>();
+  const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  for (const o of want.filter((x) => !x.metadata.namespace)) {
+    const got = await ctx.driver.get(api, o.kind, o.metadata.name);
+    if (got) live.set(key(got), got);
+  }
+  for (const ns of namespaces) {
+    const kinds = [...new Set(want.filter((o) => o.metadata.namespace === ns).map((o) => `${o.kind.toLowerCase()}s`))].join(',');
+    const list = await ctx.driver.get(api, kinds, undefined, ns);
+    for (const o of list?.items ?? []) live.set(key(o), o);
+  }
+  return want.filter((o) => !objectMatches(o, live.get(key(o)))).map((o) => `${o.kind}/${o.metadata.name}`);
+}

@@ -1,0 +1,84 @@
+import { PalisadeError } from '../../../core/errors.ts';
+import { createKeystore, keystoreExists, openKeystore } from '../../../keystore/index.ts';
+import type { KeyEntry, Keystore } from '../../../keystore/types.ts';
+import { ensureKeySet, keySetSpecs, keySetView, KEY_NAMES, type EntrySink, type KeySet, type KeySetInput } from '../../../pki/keyset.ts';
+import type { PhaseTask } from '../../types.ts';
+
+/**
+ * The cluster's keystore and key set for one install run: opened once (the
+ * passphrase asked once), created only as a change (task.change), and the
+ * typed key set every phase that needs a key reads. Keys made in a dry run stay
+ * in memory, so later phases can plan with them; nothing is written.
+ */
+export interface KeyAccessOptions {
+  path: string;
+  cluster: string;
+  input: KeySetInput;
+  /** the keystore passphrase (env, file or prompt); `create` for a new keystore */
+  passphrase: (create: boolean) => Promise<string>;
+}
+
+export class KeyAccess {
+  private ks: Keystore | undefined;
+  private opened = false;
+  private view: KeySet | undefined;
+  constructor(private readonly o: KeyAccessOptions) {}
+
+  get path(): string {
+    return this.o.path;
+  }
+
+  /** The keystore when there is one. */
+  async keystore(): Promise<Keystore | undefined> {
+    if (!this.opened) {
+      if (await keystoreExists(this.o.path)) this.ks = await openKeystore(this.o.path, { passphrase: await this.o.passphrase(false) });
+      this.opened = true;
+    }
+    return this.ks;
+  }
+
+  /** The keystore, created as a change of `task` when there is none (undefined only in a dry run). */
+  async keystoreOrCreate(task: PhaseTask): Promise<Keystore | undefined> {
+    const ks = await this.keystore();
+    if (ks) return ks;
+    this.ks = await task.change(undefined, `create the keystore ${this.o.path}`, async () => createKeystore(this.o.path, { cluster: this.o.cluster, passphrase: await this.o.passphrase(true) }));
+    return this.ks;
+  }
+
+  /** Key set entries the keystore does not hold (all of them without a keystore). */
+  async missing(): Promise<string[]> {
+    const ks = await this.keystore();
+    return keySetSpecs(this.o.input).map((s) => s.name).filter((n) => !ks?.get(n));
+  }
+
+  /** Make what the keystore lacks and save it (one change); returns the names made. */
+  async ensure(task: PhaseTask): Promise<string[]> {
+    const ks = await this.keystoreOrCreate(task);
+    const added = new Map<string, KeyEntry>();
+    const sink: EntrySink = { get: (n) => added.get(n) ?? ks?.get(n), put: (e) => void added.set(e.name, e) };
+    const made = await ensureKeySet(this.o.input, sink);
+    if (made.length) {
+      await task.change(undefined, `generate ${made.length} key(s) (CA chain, certificates, service secrets) into ${this.o.path}`, async () => {
+        if (!ks) throw new Error('no keystore to save the keys to');
+        for (const e of added.values()) ks.put(e);
+        await ks.save();
+      });
+    }
+    this.view = keySetView(this.o.input, sink);
+    return made;
+  }
+
+  /** The key set (from the keystore, or made earlier in this run). */
+  async keySet(): Promise<KeySet> {
+    if (this.view) return this.view;
+    const ks = await this.keystore();
+    if (!ks || (await this.missing()).length) throw new PalisadeError('install.keys', 'the keystore does not hold the cluster keys yet', { hint: 'run the install from the `keys` phase (or without --from/--only)' });
+    this.view = keySetView(this.o.input, ks);
+    return this.view;
+  }
+
+  /** The FQDN certificate the operator imported (`certs import`), if any. */
+  async importedIngress(): Promise<KeyEntry | undefined> {
+    return (await this.keystore())?.get(KEY_NAMES.ingress);
+  }
+}
