@@ -1,4 +1,5 @@
 import { parseDocument } from 'yaml';
+import { API_PORT } from '../config/topology.ts';
 import type { ClusterSpec, NodeSpec } from './types.ts';
 
 /**
@@ -18,7 +19,7 @@ export const K3S_PATHS = {
   defaultDataDir: '/var/lib/rancher/k3s',
 } as const;
 
-export const API_PORT = 6443;
+export { API_PORT };
 
 export const unitName = (role: NodeSpec['role']): string => (role === 'agent' ? 'k3s-agent' : 'k3s');
 export const unitPath = (role: NodeSpec['role']): string => `/etc/systemd/system/${unitName(role)}.service`;

@@ -1,17 +1,13 @@
+import type { TopologyNode } from '../config/topology.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 
 /**
  * The management cluster's driver. The install phases and `palisade status`
  * talk to the cluster only through this; the k3s driver is the production one.
  */
-export type NodeRole = 'first' | 'server' | 'agent';
-
-export interface NodeSpec {
-  /** node name (the host's name in palisade.yaml) */
-  name: string;
-  address: string;
-  role: NodeRole;
-}
+export type { NodeRole } from '../config/topology.ts';
+/** a node: its name in palisade.yaml, address, role (config/topology.ts orders them) */
+export type NodeSpec = TopologyNode;
 
 export interface RegistryMirror {
   /** host:port of the seeded registry */

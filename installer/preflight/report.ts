@@ -1,4 +1,5 @@
 import type { HostConfig, PalisadeConfig, Role } from '../config/schema.ts';
+import { API_PORT, topology } from '../config/topology.ts';
 import { renderTable } from '../core/output.ts';
 import { summarizeFacts } from '../facts/summary.ts';
 import type { HostFacts } from '../facts/types.ts';
@@ -39,17 +40,16 @@ export interface PreflightReport {
 export const ADMIN = '(admin)';
 
 export function requiredPorts(config: PalisadeConfig, host: Pick<HostConfig, 'name' | 'role'>): number[] {
-  const registryHost = config.registry.host ?? config.hosts.find((h) => h.role === 'controller')?.name;
-  const ports = host.role === 'controller' ? [6443, 2379, 2380, 10250, 443] : [10250, 443];
+  const registryHost = topology(config).registry.host.name;
+  const ports = host.role === 'controller' ? [API_PORT, 2379, 2380, 10250, 443] : [10250, 443];
   if (host.name === registryHost && !ports.includes(config.registry.port)) ports.push(config.registry.port);
   return ports;
 }
 
 export function fqdnTargets(config: PalisadeConfig, inputs: HostInput[]): string[] {
   const out = new Set<string>();
-  if (config.cluster.vip) out.add(config.cluster.vip);
-  // every controller in the config, also those not checked in this run (--host)
-  for (const h of config.hosts) if (h.role === 'controller') out.add(h.address);
+  // the VIP and every controller in the config, also those not checked in this run (--host)
+  for (const a of topology(config).api.endpoints) out.add(a);
   for (const h of inputs.filter((x) => x.config.role === 'controller')) {
     out.add(h.config.address);
     for (const n of h.facts?.nics ?? []) if (!n.loopback) for (const a of n.addresses) if (a.scope !== 'link') out.add(a.address);
