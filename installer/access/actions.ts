@@ -4,7 +4,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { renderTable } from '../core/output.ts';
 import { closeAll, connectHosts } from '../hosts/index.ts';
-import { firstController } from '../phases/install-context.ts';
+import { topology } from '../config/topology.ts';
 import { applyAccess, type AccessApplyResult } from './apply.ts';
 import { explain, whoCan, type Explanation, type WhoCan } from './explain.ts';
 import { claimRegex, renderAccess, type RenderedAccess } from './render.ts';
@@ -41,7 +41,7 @@ export function whoCanAccess(loaded: LoadedConfig, o: { verb: string; resource: 
 }
 
 export async function applyAccessToCluster(loaded: LoadedConfig, o: { dryRun: boolean }): Promise<AccessApplyResult> {
-  const first = firstController(loaded.config);
+  const first = topology(loaded.config).firstController;
   const { hosts, failures } = await connectHosts(loaded.config, loaded.baseDir, { only: [first.name] });
   try {
     const api = hosts.get(first.name);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PalisadeError } from '../core/errors.ts';
 import { redact } from '../core/log.ts';
 import { sh } from '../core/quote.ts';
-import { filesToWrite, syncFiles, type DesiredFile } from '../hosts/files.ts';
+import { contentSha256, filesToWrite, syncFiles, type DesiredFile } from '../hosts/files.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 import { API_PORT, dataDirOf, imagesDir, K3S_PATHS, renderK3sConfig, renderK3sUnit, renderRegistries, rewriteKubeconfig, unitName, unitPath } from './k3s-render.ts';
 import { clearDatastore, clusterResetRestore, listSnapshots, saveSnapshot, stopService } from './k3s-snapshot.ts';
@@ -169,7 +169,7 @@ export class K3sDriver implements ClusterDriver {
   }
 
   async swapBinary(host: RemoteHost, _node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<boolean> {
-    const sums = { binary: await fileSha(art.binary), ...(art.imagesTarball ? { images: await fileSha(art.imagesTarball) } : {}) };
+    const sums = { binary: await contentSha256(art.binary), ...(art.imagesTarball ? { images: await contentSha256(art.imagesTarball) } : {}) };
     return upgrade.swapBinary(host, spec, art, sums);
   }
 

@@ -7,7 +7,7 @@ import { settleLimit } from '../core/limit.ts';
 import { sh } from '../core/quote.ts';
 import { viaHost } from '../hosts/tunnel.ts';
 import type { RemoteHost } from '../hosts/types.ts';
-import { apiReady, kubeconfigCreds } from '../phases/install.ts';
+import { apiReady, kubeconfigCreds } from '../cluster/api.ts';
 import { DEFAULT_PATHS as REGISTRY_PATHS, REGISTRY_SERVICE } from '../registry/service.ts';
 import type { BundleTarget, LiveNode, LiveState } from './plan.ts';
 
