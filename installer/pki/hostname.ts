@@ -1,12 +1,15 @@
 import { isIP } from 'node:net';
+import { getPublicSuffix } from 'tldts';
+import { printable } from '../core/printable.ts';
 
 /**
  * Does a certificate name cover a host name? RFC 6125 as browsers apply it:
  * names from the subjectAltName only (the CN is not a fallback when SANs
  * exist), a wildcard only as the whole leftmost label, standing for exactly
  * one label: `*.example.com` covers `a.example.com`, not `example.com`, not
- * `a.b.example.com`; no partial wildcards (`f*.example.com`), none under a
- * public suffix of one label (`*.com`), never an IP address.
+ * `a.b.example.com`; no partial wildcards (`f*.example.com`), none directly
+ * under a public suffix (`*.com`, `*.co.uk`: the ICANN section of the Public
+ * Suffix List, as browsers use it), never an IP address.
  */
 
 const norm = (s: string): string => s.trim().toLowerCase().replace(/\.$/, '');
@@ -19,8 +22,15 @@ export function patternProblem(pattern: string): PatternProblem {
   const labels = p.split('.');
   if (labels.slice(1).some((l) => l.includes('*'))) return 'wildcard-not-leftmost';
   if (labels[0] !== '*') return 'partial-wildcard';
-  if (labels.length < 3) return 'wildcard-too-broad';
+  if (isPublicSuffix(labels.slice(1).join('.'))) return 'wildcard-too-broad';
   return undefined;
+}
+
+/** A suffix under which anyone may register names; a one-label name (an unknown TLD, `internal`) counts too. */
+export function isPublicSuffix(name: string): boolean {
+  const n = norm(name);
+  if (!n.includes('.')) return true;
+  return getPublicSuffix(n, { allowPrivateDomains: false }) === n;
 }
 
 export function dnsNameMatches(pattern: string, host: string): boolean {
@@ -53,11 +63,11 @@ export interface CoverResult {
 /** Does a certificate with these SANs (and CN) cover `host`? With the precise reason when not. */
 export function certificateCovers(san: { dns: string[]; ip: string[] } | undefined, commonName: string | undefined, host: string): CoverResult {
   const h = norm(host);
-  const names = [...(san?.dns ?? []).map((d) => `DNS:${d}`), ...(san?.ip ?? []).map((i) => `IP:${i}`)];
+  const names = [...(san?.dns ?? []).map((d) => `DNS:${printable(d)}`), ...(san?.ip ?? []).map((i) => `IP:${i}`)];
   if (!san || (san.dns.length === 0 && san.ip.length === 0)) {
     return {
       ok: false,
-      reason: `the certificate has no subjectAltName${commonName ? ` (only the subject CN ${commonName})` : ''}: browsers, Go and kubectl ignore the CN, so it covers no name`,
+      reason: `the certificate has no subjectAltName${commonName ? ` (only the subject CN ${printable(commonName)})` : ''}: browsers, Go and kubectl ignore the CN, so it covers no name`,
     };
   }
   if (isIP(h)) {
@@ -66,18 +76,19 @@ export function certificateCovers(san: { dns: string[]; ip: string[] } | undefin
   }
   if (san.dns.some((d) => dnsNameMatches(d, h))) return { ok: true };
   const why: string[] = [];
-  for (const d of san.dns) {
-    const p = norm(d);
+  for (const raw of san.dns) {
+    const d = printable(raw);
+    const p = norm(raw);
     const problem = patternProblem(p);
     if (problem === 'partial-wildcard') why.push(`${d} is a partial wildcard, which clients do not accept`);
     else if (problem === 'wildcard-not-leftmost') why.push(`${d} has a wildcard outside the leftmost label, which clients do not accept`);
-    else if (problem === 'wildcard-too-broad') why.push(`${d} is a wildcard over a top-level domain, which clients do not accept`);
+    else if (problem === 'wildcard-too-broad') why.push(`${d} is a wildcard directly under the public suffix ${printable(p.slice(2))}, which clients do not accept`);
     else if (p.startsWith('*.')) {
       const base = p.slice(2);
-      if (h === base) why.push(`${d} does not cover ${base} itself (a wildcard stands for exactly one label)`);
+      if (h === base) why.push(`${d} does not cover ${printable(base)} itself (a wildcard stands for exactly one label)`);
       else if (h.endsWith(`.${base}`)) why.push(`${d} covers one label only, not ${h}`);
     }
   }
-  if (commonName && norm(commonName) === h) why.push(`the subject CN is ${commonName}, but the CN is ignored when the certificate has subjectAltNames`);
-  return { ok: false, reason: `the subjectAltNames (${names.join(', ')}) do not cover ${h}${why.length ? `: ${why.join('; ')}` : ''}` };
+  if (commonName && norm(commonName) === h) why.push(`the subject CN is ${printable(commonName)}, but the CN is ignored when the certificate has subjectAltNames`);
+  return { ok: false, reason: `the subjectAltNames (${names.join(', ')}) do not cover ${printable(h)}${why.length ? `: ${why.join('; ')}` : ''}` };
 }

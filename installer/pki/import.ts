@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
 import { PalisadeError, usageError } from '../core/errors.ts';
+import { printable } from '../core/printable.ts';
 import { redact } from '../core/log.ts';
 import type { KeyEntry } from '../keystore/types.ts';
 import type { CertInfo } from './inspect.ts';
@@ -66,7 +67,7 @@ export function refusal(fqdn: string, r: ValidationReport): PalisadeError {
   });
 }
 
-const san = (c: CertInfo): string => [...(c.san?.dns ?? []).map((d) => `DNS:${d}`), ...(c.san?.ip ?? []).map((i) => `IP:${i}`)].join(', ') || '(none)';
+const san = (c: CertInfo): string => [...(c.san?.dns ?? []).map((d) => `DNS:${printable(d)}`), ...(c.san?.ip ?? []).map((i) => `IP:${i}`)].join(', ') || '(none)';
 
 /** Subject, SANs, issuer chain, expiry: what the operator reads after import, check and show. */
 export function describeCertificate(r: Pick<ValidationReport, 'leaf' | 'intermediates' | 'root'>, now = new Date()): string {

@@ -1,4 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
+import { printable } from '../core/printable.ts';
 import * as der from './der.ts';
 import { CURVE_NAMES, NAME_ATTRS, OID, SIGNATURE_NAMES } from './oids.ts';
 import { KEY_USAGE_BITS, type KeyUsageName } from './x509.ts';
@@ -25,8 +26,10 @@ export interface CertInfo {
   signatureName: string;
   issuerDer: Buffer;
   subjectDer: Buffer;
+  /** the names for display: control characters escaped (see core/printable) */
   issuer: string;
   subject: string;
+  /** as written in the certificate (compare with this; show it through printable()) */
   commonName: string | undefined;
   notBefore: Date;
   notAfter: Date;
@@ -34,7 +37,10 @@ export interface CertInfo {
   basicConstraints: { ca: boolean; pathLength: number | undefined } | undefined;
   keyUsage: Set<KeyUsageName> | undefined;
   extKeyUsage: string[] | undefined;
+  /** as written in the certificate (compare with these; show them through printable()) */
   san: { dns: string[]; ip: string[]; other: number } | undefined;
+  /** a CA's nameConstraints: what names the certificates below it may hold */
+  nameConstraints: NameConstraints | undefined;
   subjectKeyId: string | undefined;
   authorityKeyId: string | undefined;
   /** subject and issuer names are the same */
@@ -42,6 +48,32 @@ export interface CertInfo {
   fingerprint: string;
 }
 
+/** One GeneralSubtree of a nameConstraints extension (RFC 5280 4.2.1.10). */
+export type Subtree =
+  | { type: 'dns'; name: string }
+  | { type: 'ip'; address: Buffer; mask: Buffer }
+  /** a form palisade does not check (email, URI, directory name, ...): its GeneralName tag */
+  | { type: 'other'; tag: number };
+
+export interface NameConstraints {
+  permitted: Subtree[];
+  excluded: Subtree[];
+}
+
+function subtrees(node: der.Node | undefined): Subtree[] {
+  return (node?.children ?? []).map((st) => {
+    const base = st.children[0];
+    if (!base) return { type: 'other', tag: -1 };
+    if (base.tag === 0x82) return { type: 'dns', name: base.body.toString('latin1') };
+    if (base.tag === 0x87 && (base.body.length === 8 || base.body.length === 32)) {
+      const half = base.body.length / 2;
+      return { type: 'ip', address: base.body.subarray(0, half), mask: base.body.subarray(half) };
+    }
+    return { type: 'other', tag: base.tag };
+  });
+}
+
+/** A Name as text for the operator, values escaped so a crafted certificate cannot drive the terminal. */
 export function formatName(nameDer: Buffer): string {
   const parts: string[] = [];
   for (const rdn of der.parse(nameDer).children) {
@@ -49,7 +81,7 @@ export function formatName(nameDer: Buffer): string {
       const [type, value] = atv.children;
       if (!type || !value) continue;
       const id = der.readOid(type);
-      parts.push(`${NAME_ATTRS[id] ?? id}=${der.readString(value)}`);
+      parts.push(`${NAME_ATTRS[id] ?? id}=${printable(der.readString(value))}`);
     }
   }
   return parts.reverse().join(', ');
@@ -130,6 +162,7 @@ export function inspectCertificate(certDer: Buffer): CertInfo {
     keyUsage: undefined,
     extKeyUsage: undefined,
     san: undefined,
+    nameConstraints: undefined,
     subjectKeyId: undefined,
     authorityKeyId: undefined,
     selfIssued: issuerDer.equals(subjectDer),
@@ -169,6 +202,12 @@ export function inspectCertificate(certDer: Buffer): CertInfo {
           else san.other++;
         }
         info.san = san;
+        break;
+      }
+      case OID.nameConstraints: {
+        const permitted = v.children.find((n) => n.tag === 0xa0);
+        const excluded = v.children.find((n) => n.tag === 0xa1);
+        info.nameConstraints = { permitted: subtrees(permitted), excluded: subtrees(excluded) };
         break;
       }
       case OID.subjectKeyIdentifier:

@@ -30,6 +30,7 @@ export const OID = {
   country: '2.5.4.6',
   // extensions
   subjectKeyIdentifier: '2.5.29.14',
+  nameConstraints: '2.5.29.30',
   keyUsage: '2.5.29.15',
   subjectAltName: '2.5.29.17',
   basicConstraints: '2.5.29.19',

@@ -1,4 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { printable } from '../core/printable.ts';
+import { nameConstraintProblems } from './constraints.ts';
 import { certificateCovers } from './hostname.ts';
 import type { CertInfo } from './inspect.ts';
 import { OID, WEAK_SIGNATURES } from './oids.ts';
@@ -166,6 +168,7 @@ export function validateCertificate(input: ValidationInput): ValidationReport {
     if (s) errors.push(s);
     if (!ca.selfIssued && WEAK_SIGNATURES.has(ca.signatureOid)) err('cert.weak-signature', `${what} is signed with ${ca.signatureName}; SHA-1 and MD5 signatures are refused by clients`);
   });
+  if (!broken) for (const p of nameConstraintProblems(path)) errors.push(p);
   if (leaf.notAfter.getTime() > now.getTime()) {
     const firstIssuerEnd = path.slice(1).reduce<Date | undefined>((m, c) => (!m || c.notAfter < m ? c.notAfter : m), undefined);
     if (firstIssuerEnd && firstIssuerEnd < leaf.notAfter && firstIssuerEnd.getTime() > now.getTime()) {
@@ -177,7 +180,7 @@ export function validateCertificate(input: ValidationInput): ValidationReport {
   const intermediates = path.slice(1).filter((c) => c !== root);
   const givenOrder = given.filter((c) => intermediates.includes(c));
   if (!broken && givenOrder.some((c, i) => c !== intermediates[i])) {
-    notes.push(`the chain was out of order; reordered to: ${[leaf, ...intermediates].map((c) => c.commonName ?? c.subject).join(' <- ')}`);
+    notes.push(`the chain was out of order; reordered to: ${[leaf, ...intermediates].map((c) => (c.commonName !== undefined ? printable(c.commonName) : c.subject)).join(' <- ')}`);
   }
   return { ok: errors.length === 0, errors, warnings: dedupe(warnings), notes, leaf, intermediates, root };
 }

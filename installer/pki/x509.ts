@@ -102,10 +102,11 @@ function keyUsageValue(usages: readonly KeyUsageName[]): Buffer {
   return der.bitString(Buffer.from([v]), 7 - last);
 }
 
-const ext = (id: string, critical: boolean, value: Buffer): Buffer =>
+export const ext = (id: string, critical: boolean, value: Buffer): Buffer =>
   critical ? der.seq(der.oid(id), der.bool(true), der.octets(value)) : der.seq(der.oid(id), der.octets(value));
 
-function ipBytes(ip: string): Buffer {
+/** The bytes of an IPv4 or IPv6 address as a certificate holds them (4 or 16). */
+export function ipBytes(ip: string): Buffer {
   const v = isIP(ip);
   if (v === 4) return Buffer.from(ip.split('.').map(Number));
   if (v === 6) {
@@ -136,6 +137,8 @@ export interface CertificateSpec {
   dnsNames?: string[];
   ipAddresses?: string[];
   serial?: Buffer;
+  /** further extensions, each a DER Extension (e.g. nameConstraints for a constrained CA) */
+  extensions?: Buffer[];
 }
 
 /** Build and sign a certificate; returns its DER. */
@@ -156,6 +159,7 @@ export function buildCertificate(spec: CertificateSpec): Buffer {
   if (san.length) exts.push(ext(OID.subjectAltName, false, der.seq(...san)));
   exts.push(ext(OID.subjectKeyIdentifier, false, der.octets(keyIdentifier(spki))));
   exts.push(ext(OID.authorityKeyIdentifier, false, der.seq(der.implicitPrim(0, keyIdentifier(issuerSpki)))));
+  exts.push(...(spec.extensions ?? []));
 
   const tbs = der.seq(
     der.explicit(0, der.int(2)),
