@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { printable } from '../core/printable.ts';
 import { redact } from '../core/log.ts';
 import type { KeyEntry } from '../keystore/types.ts';
 import type { CertInfo } from './inspect.ts';
-import { loadCertificates, loadPkcs12, loadPrivateKey } from './load.ts';
+import { MAX_INPUT_BYTES, inputTooLarge, loadCertificates, loadPkcs12, loadPrivateKey } from './load.ts';
 import { validateCertificate, type ValidationReport } from './validate.ts';
 import { certPem } from './x509.ts';
 import { KEY_NAMES } from './keyset.ts';
@@ -30,8 +30,13 @@ export interface CheckedCertificate {
 
 async function readInput(path: string, flag: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    const st = await stat(path);
+    if (st.isFile() && st.size > MAX_INPUT_BYTES) throw inputTooLarge(`${flag} ${path}`, st.size);
+    const data = await readFile(path);
+    if (data.length > MAX_INPUT_BYTES) throw inputTooLarge(`${flag} ${path}`, data.length);
+    return data;
   } catch (e) {
+    if (e instanceof PalisadeError) throw e;
     throw usageError('cert.file', `cannot read ${flag} ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'check the path');
   }
 }

@@ -15,15 +15,46 @@ interface PemBlock {
   body: Buffer;
 }
 
+/**
+ * A certificate, key or CA bundle file is at most a few hundred KiB (a full
+ * system CA bundle is ~200 KiB); anything larger is refused before it is read.
+ */
+export const MAX_INPUT_BYTES = 4 << 20;
+
+export function inputTooLarge(source: string, size: number): PalisadeError {
+  return new PalisadeError('cert.file-too-large', `${source} is ${(size / (1 << 20)).toFixed(1)} MiB; certificate, key and CA files are at most ${MAX_INPUT_BYTES >> 20} MiB`, {
+    hint: 'give the PEM or DER file itself (not an archive or a disk image)',
+    exitCode: 2,
+  });
+}
+
+const BEGIN_LINE = /^-----BEGIN ([A-Z0-9 ]+)-----\s*$/;
+
+/**
+ * The PEM blocks of a file, in one pass over its lines (linear time: a file of
+ * BEGIN lines without END costs no more than any other file of its size).
+ */
 export function pemBlocks(data: Buffer | string): PemBlock[] {
+  if (data.length > MAX_INPUT_BYTES) throw inputTooLarge('the PEM input', data.length);
   const text = (typeof data === 'string' ? data : data.toString('latin1')).replace(/\r\n?/g, '\n');
   const out: PemBlock[] = [];
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----\n([\s\S]*?)-----END \1-----/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const inner = m[2] ?? '';
-    // headers (Proc-Type, DEK-Info) end at the first blank line
-    const b64 = /^[A-Za-z-]+:/.test(inner) ? inner.slice(inner.indexOf('\n\n') + 2) : inner;
-    out.push({ label: m[1]!, text: `${m[0]}\n`, body: Buffer.from(b64.replace(/\s+/g, ''), 'base64') });
+  let open: { label: string; start: number; bodyStart: number } | undefined;
+  for (let pos = 0; pos < text.length; ) {
+    const nl = text.indexOf('\n', pos);
+    const end = nl < 0 ? text.length : nl;
+    const line = text.slice(pos, end);
+    if (line.startsWith('-----BEGIN ')) {
+      // a BEGIN inside an unfinished block starts over: the unfinished one is not a block
+      const m = BEGIN_LINE.exec(line);
+      open = m ? { label: m[1] as string, start: pos, bodyStart: end + 1 } : undefined;
+    } else if (open && line.trimEnd() === `-----END ${open.label}-----`) {
+      const inner = text.slice(open.bodyStart, pos);
+      // headers (Proc-Type, DEK-Info) end at the first blank line
+      const b64 = /^[A-Za-z-]+:/.test(inner) ? inner.slice(inner.indexOf('\n\n') + 2) : inner;
+      out.push({ label: open.label, text: `${text.slice(open.start, end)}\n`, body: Buffer.from(b64.replace(/\s+/g, ''), 'base64') });
+      open = undefined;
+    }
+    pos = end + 1;
   }
   return out;
 }
