@@ -132,6 +132,21 @@ export function verifySshSignature(keyBlob: Buffer, data: Buffer, signatureBlob:
   return false;
 }
 
+/** OpenSSH's default CASignatureAlgorithms: ssh-rsa (SHA-1) is not among them. */
+export const CA_SIGNATURE_ALGORITHMS: ReadonlySet<string> = new Set([
+  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256',
+  'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com',
+]);
+
+/** The algorithm name a signature blob (string alg, string sig) says it uses. */
+export function signatureAlgorithm(signatureBlob: Buffer): string {
+  try {
+    return new Reader(signatureBlob).string().toString('latin1');
+  } catch {
+    return '(unreadable)';
+  }
+}
+
 export type CertVerdict = { ok: true; caFingerprint: string } | { ok: false; reason: string };
 
 /**
@@ -139,7 +154,9 @@ export type CertVerdict = { ok: true; caFingerprint: string } | { ok: false; rea
  * (as sshd's client side checks: host type, principal, validity window, no unknown
  * critical options, CA signature)
  */
-export function checkHostCertificate(cert: OpenSshCertificate, o: { hostName: string; cas: readonly Buffer[]; now?: Date }): CertVerdict {
+export function checkHostCertificate(cert: OpenSshCertificate, o: { hostName: string; cas: readonly Buffer[]; revoked?: readonly Buffer[]; now?: Date }): CertVerdict {
+  // OpenSSH refuses a certificate whose CA key is @revoked, whatever else it says
+  if (o.revoked?.some((k) => k.equals(cert.caKey))) return { ok: false, reason: `its CA ${fingerprintOf(cert.caKey)} is marked @revoked` };
   if (cert.type !== 2) return { ok: false, reason: 'it is a user certificate, not a host certificate' };
   if (cert.principals.length > 0 && !cert.principals.includes(o.hostName)) return { ok: false, reason: `it is not valid for ${o.hostName} (principals: ${cert.principals.join(', ')})` };
   const now = BigInt(Math.floor((o.now ?? new Date()).getTime() / 1000));
@@ -148,6 +165,9 @@ export function checkHostCertificate(cert: OpenSshCertificate, o: { hostName: st
   if (cert.criticalOptions.length > 0) return { ok: false, reason: 'it has critical options palisade does not know' };
   const ca = o.cas.find((c) => c.equals(cert.caKey));
   if (!ca) return { ok: false, reason: `its CA ${fingerprintOf(cert.caKey)} is not a @cert-authority for this host` };
+  // OpenSSH (8.2+) no longer accepts ssh-rsa, RSA with SHA-1, as a CA signature (CASignatureAlgorithms)
+  const alg = signatureAlgorithm(cert.signature);
+  if (!CA_SIGNATURE_ALGORITHMS.has(alg)) return { ok: false, reason: `its CA signed it with ${alg}${alg === 'ssh-rsa' ? ' (RSA with SHA-1)' : ''}, which OpenSSH no longer accepts for certificates: re-sign it with rsa-sha2-512` };
   if (!verifySshSignature(ca, cert.signed, cert.signature)) return { ok: false, reason: 'its CA signature does not verify' };
   return { ok: true, caFingerprint: fingerprintOf(ca) };
 }

@@ -9,6 +9,7 @@ import { SshHost } from './remote.ts';
 import { configTargets, type HostTarget } from './target.ts';
 import { decideHostKey, type HostKeyQuery, type TrustStore } from './trust.ts';
 import { checkHostCertificate, parseCertificate, scanCertificates } from './cert.ts';
+import { fingerprintOf } from './fingerprint.ts';
 import type { RemoteHost } from './types.ts';
 
 export type { HostTarget } from './target.ts';
@@ -44,7 +45,7 @@ export function defaultTrustStore(knownHosts: readonly KnownHostsFile[] = [], o:
     async decide(q, key) {
       const d = decideHostKey(q, key, knownHosts);
       if (d.ok || d.reason !== 'unknown') return d;
-      const cas = lookupKnownHosts(knownHosts, q.address, q.port).cas;
+      const { cas, revoked } = lookupKnownHosts(knownHosts, q.address, q.port);
       if (cas.length === 0) return d;
       if (q.viaJump && !o.certificates) return { ...d, detail: 'known_hosts lists a @cert-authority for this host, but host certificates cannot be checked through the jump host; pin the key' };
       const certs = await (o.certificates ?? ((x: HostKeyQuery) => scanCertificates(x.address, x.port)))(q);
@@ -53,7 +54,11 @@ export function defaultTrustStore(knownHosts: readonly KnownHostsFile[] = [], o:
         try {
           const cert = parseCertificate(blob);
           if (!cert.key.equals(key)) continue;
-          const v = checkHostCertificate(cert, { hostName: q.address, cas: cas.map((e) => e.key) });
+          const revokedCa = revoked.find((e) => e.key.equals(cert.caKey));
+          if (revokedCa) {
+            return { ok: false, reason: 'revoked', fingerprint: d.fingerprint, keyType: d.keyType, expected: [], detail: `its certificate is signed by the CA ${fingerprintOf(cert.caKey)}, marked @revoked on line ${revokedCa.line} of known_hosts` };
+          }
+          const v = checkHostCertificate(cert, { hostName: q.address, cas: cas.map((e) => e.key), revoked: revoked.map((e) => e.key) });
           if (v.ok) return decideHostKey(q, key, knownHosts, { caFingerprint: v.caFingerprint, key: cert.key });
           why = `its certificate was refused: ${v.reason}`;
         } catch (e) {

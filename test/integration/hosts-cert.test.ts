@@ -26,8 +26,8 @@ function keygen(name: string, type: string): { path: string; blob: Buffer; line:
 }
 
 /** ssh-keygen -s: a certificate for `pubPath`; returns its blob */
-function sign(ca: string, pubPath: string, opts: { host?: boolean; principals?: string; validity?: string; id?: string }): Buffer {
-  execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', opts.id ?? 'test-host', ...(opts.host === false ? [] : ['-h']), ...(opts.principals ? ['-n', opts.principals] : []), '-V', opts.validity ?? '-5m:+1h', pubPath], { stdio: 'ignore' });
+function sign(ca: string, pubPath: string, opts: { host?: boolean; principals?: string; validity?: string; id?: string; alg?: string }): Buffer {
+  execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', opts.id ?? 'test-host', ...(opts.alg ? ['-t', opts.alg] : []), ...(opts.host === false ? [] : ['-h']), ...(opts.principals ? ['-n', opts.principals] : []), '-V', opts.validity ?? '-5m:+1h', pubPath], { stdio: 'ignore' });
   const certLine = readFileSync(pubPath.replace(/\.pub$/, '-cert.pub'), 'utf8').trim();
   return Buffer.from(certLine.split(' ')[1]!, 'base64');
 }
@@ -66,6 +66,22 @@ describe('host certificates (ssh-keygen -s) checked against CA keys', () => {
     // no principals: valid for any host name, as OpenSSH treats it
     expect(check(sign(ca.path, `${host().path}.pub`, {}))).toMatchObject({ ok: true });
   });
+
+  it('refuses an RSA CA signature made with ssh-rsa (SHA-1), as OpenSSH does; rsa-sha2-256/512 pass', () => {
+    const ca = keygen('ca-rsa-sha1', 'rsa');
+    const check = (blob: Buffer) => checkHostCertificate(parseCertificate(blob), { hostName: '10.0.0.5', cas: [ca.blob] });
+    const sha1 = sign(ca.path, `${host().path}.pub`, { alg: 'ssh-rsa' });
+    expect(check(sha1)).toMatchObject({ ok: false, reason: expect.stringContaining('ssh-rsa (RSA with SHA-1)') });
+    expect(check(sign(ca.path, `${host().path}.pub`, { alg: 'rsa-sha2-256' }))).toMatchObject({ ok: true });
+    expect(check(sign(ca.path, `${host().path}.pub`, { alg: 'rsa-sha2-512' }))).toMatchObject({ ok: true });
+  });
+
+  it('refuses a certificate whose CA key is @revoked, even though that CA is listed', () => {
+    const ca = keygen('ca-revoked', 'ed25519');
+    const cert = parseCertificate(sign(ca.path, `${host().path}.pub`, {}));
+    expect(checkHostCertificate(cert, { hostName: '10.0.0.5', cas: [ca.blob], revoked: [] })).toMatchObject({ ok: true });
+    expect(checkHostCertificate(cert, { hostName: '10.0.0.5', cas: [ca.blob], revoked: [ca.blob] })).toMatchObject({ ok: false, reason: expect.stringContaining('@revoked') });
+  });
 });
 
 describe('a real sshd with a host certificate', () => {
@@ -88,6 +104,15 @@ describe('a real sshd with a host certificate', () => {
     const h = await connectHost(target(), { knownHosts: [kh] });
     expect((await h.exec('echo certified')).stdout).toBe('certified\n');
     await h.close();
+  });
+
+  it('is refused as revoked when known_hosts marks its CA key @revoked (the presented key itself is not listed)', async () => {
+    const kh = parseKnownHosts(`@cert-authority [127.0.0.1]:${sshd.port} ${ca.line}\n@revoked * ${ca.line}\n`);
+    let err: unknown;
+    await connectHost(target(), { knownHosts: [kh] }).catch((e) => (err = e));
+    expect(err).toBeInstanceOf(PalisadeError);
+    expect((err as PalisadeError).code).toBe('ssh.hostkey-revoked');
+    expect((err as PalisadeError).message).toMatch(/signed by the CA SHA256:\S+, marked @revoked on line 2/);
   });
 
   it('is not trusted when known_hosts lists another CA: unknown, saying why', async () => {
