@@ -8,6 +8,7 @@ import { printJson, renderTable } from '../core/output.ts';
 const load = {
   ops: () => import('../keystore/ops.ts'),
   keystore: () => import('../keystore/index.ts'),
+  reveal: () => import('../keystore/reveal.ts'),
 };
 
 const ALGORITHMS = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] as const;
@@ -89,6 +90,56 @@ export const keysCommands: CommandModule = {
           }
           const d = ops.describeEntry(e);
           emit(o.output, d, Object.entries(d).map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`).join('\n'));
+        }),
+      );
+
+    common(keys.command('reveal').description('print one secret (a LUKS recovery key, the registry password…) for an emergency, or write it to a 0600 file; asks first, and records when and which in the keystore history'))
+      .argument('<name>', 'entry name (see `palisade keys list`)')
+      .option('--keystore <file>', 'another keystore file, e.g. a recovery copy (no config needed)')
+      .option('--out <file>', 'write the value to this file (mode 0600) instead of the terminal')
+      .option('--force', 'replace FILE if it exists')
+      .option('-y, --yes', 'do not ask (needed when there is no terminal to ask on)')
+      .action(
+        action(async (name: string, o: Common & { out?: string; force?: boolean; yes?: boolean }) => {
+          parseOutputFormat(o.output);
+          const ops = await load.ops();
+          const { revealEntry, revealable } = await load.reveal();
+          const c = await ops.openClusterKeystore(flags(o));
+          const e = revealable(c.ks, name);
+          const toTerminal = !o.out && process.stdout.isTTY === true;
+          const where = o.out ? `to ${o.out} (mode 0600)` : toTerminal ? 'on this terminal' : 'on stdout';
+          if (!o.yes) {
+            if (process.stdin.isTTY !== true) throw usageError('keys.reveal-confirm', `revealing ${name} needs confirmation and there is no terminal to ask on`, 'run it again with --yes');
+            const { askYesNo } = await import('../core/confirm.ts');
+            if (!(await askYesNo(`reveal the secret ${name} (${e.kind}) ${where}? The reveal is recorded in the keystore history`))) {
+              throw usageError('keys.reveal-declined', `${name} was not revealed`);
+            }
+          }
+          const json = o.output === 'json';
+          if (json && !o.out) {
+            const r = await revealEntry(c.ks, name, { kind: 'document' }, 'keys reveal');
+            return void printJson({ ok: true, name: r.name, kind: r.kind, value: r.value });
+          }
+          const r = await revealEntry(c.ks, name, o.out ? { kind: 'file', path: o.out, ...(o.force ? { force: true } : {}) } : { kind: 'stream', stream: process.stdout, label: toTerminal ? 'terminal' : 'stdout' }, 'keys reveal');
+          if (json) printJson({ ok: true, name: r.name, kind: r.kind, file: o.out });
+          else if (o.out) process.stdout.write(`wrote ${name} to ${o.out} (mode 0600); recorded in the keystore history\n`);
+          else process.stderr.write(`(${name} revealed; recorded in the keystore history)\n`);
+        }),
+      );
+
+    common(keys.command('history').description('what was done with the secrets: when which one was revealed or written to a file, and by which command (never a value)'))
+      .option('--keystore <file>', 'another keystore file, e.g. a recovery copy (no config needed)')
+      .action(
+        action(async (o: Common) => {
+          parseOutputFormat(o.output);
+          const ops = await load.ops();
+          const c = await ops.openClusterKeystore(flags(o));
+          const events = c.ks.history();
+          emit(
+            o.output,
+            { keystore: c.path, events },
+            events.length ? renderTable(['WHEN', 'EVENT', 'NAME', 'TO', 'BY'], events.map((e) => [e.at, e.event, e.name, e.to, e.by])) : 'no secret has been revealed from this keystore',
+          );
         }),
       );
 

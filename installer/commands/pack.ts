@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, emit, parseOutputFormat, withOutput, type CommandModule } from './types.ts';
-import { registryAccess, type RegistryAccessFlags } from './registry.ts';
+import { accessOptions, registryAccess, type RegistryAccessFlags } from './registry.ts';
 import { printJson, renderTable } from '../core/output.ts';
 
 // implementations load when a command runs, so other commands start faster
@@ -47,13 +47,7 @@ export const packCommands: CommandModule = {
         }),
       );
 
-    pack
-      .command('list')
-      .description('list the packs in a registry')
-      .requiredOption('--registry <url>', 'registry URL, https://host:port')
-      .option('--ca <file>', "PEM of the CA that issued the registry's certificate")
-      .option('--username <name>', 'registry user')
-      .option('--password-file <file>', 'file holding the password (or set PALISADE_REGISTRY_PASSWORD)')
+    accessOptions(pack.command('list').description("list the packs in a registry (default: the appliance's, found through -c)"))
       .option('-o, --output <format>', 'text or json', 'text')
       .action(
         action(async (o: RegistryAccessFlags & { output: string }) => {

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { askYesNo } from '../core/confirm.ts';
 import { parseDocument } from 'yaml';
 import type { LoadedConfig } from '../config/load.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
@@ -114,15 +114,7 @@ export function renderScans(scans: readonly HostKeyScan[]): string {
   );
 }
 
-export async function askYesNo(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const a = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
-    return /^y(es)?$/i.test(a.trim());
-  } finally {
-    rl.close();
-  }
-}
+export { askYesNo };
 
 export interface TrustRunOptions {
   yes?: boolean;

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { PalisadeError } from '../core/errors.ts';
-import type { KeyEntry } from './types.ts';
+import type { KeyEntry, KeystoreEvent } from './types.ts';
 
 /**
  * The keystore file: one JSON header line, then the base64 ciphertext.
@@ -42,6 +42,8 @@ export interface Payload {
   cluster: string;
   savedAt: string;
   entries: KeyEntry[];
+  /** what was done with the secrets (reveals); encrypted with them, so it cannot be edited unseen */
+  history?: KeystoreEvent[];
 }
 
 /** OWASP's scrypt minimum is N=2^17, r=8, p=1 (128 MiB, ~0.3 s here). */

@@ -5,4 +5,4 @@
  */
 export { createKeystore, keystoreExists, keystorePath, openKeystore, type KeystoreOptions } from './store.ts';
 export { resolvePassphrase, promptHidden, MIN_PASSPHRASE_LENGTH, type PassphraseSource, type TtyInput } from './passphrase.ts';
-export { PREVIOUS_SUFFIX, type KeyEntry, type KeyKind, type Keystore } from './types.ts';
+export { PREVIOUS_SUFFIX, type KeyEntry, type KeyKind, type Keystore, type KeystoreEvent } from './types.ts';

@@ -8,7 +8,7 @@ import { redact } from '../core/log.ts';
 import { decrypt, encrypt, type Payload } from './format.ts';
 import { acquireFileLock } from '../core/lock.ts';
 import { hostname } from 'node:os';
-import type { KeyEntry, Keystore } from './types.ts';
+import type { KeyEntry, Keystore, KeystoreEvent } from './types.ts';
 
 /**
  * The cluster's keystore in its state directory `.palisade/<cluster>/` beside
@@ -45,6 +45,7 @@ class FileKeystore implements Keystore {
     private onDisk: string | undefined,
     private readonly opts: KeystoreOptions,
     entries: KeyEntry[],
+    private readonly events: KeystoreEvent[] = [],
   ) {
     for (const e of entries) {
       this.entries.set(e.name, e);
@@ -72,8 +73,16 @@ class FileKeystore implements Keystore {
     return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name)).map((e) => ({ ...e }));
   }
 
+  history(): KeystoreEvent[] {
+    return this.events.map((e) => ({ ...e }));
+  }
+
+  record(event: Omit<KeystoreEvent, 'at'>): void {
+    this.events.push({ at: new Date().toISOString(), ...event });
+  }
+
   private payload(): Payload {
-    return { cluster: this.cluster, savedAt: new Date().toISOString(), entries: this.list() };
+    return { cluster: this.cluster, savedAt: new Date().toISOString(), entries: this.list(), history: this.history() };
   }
 
   /** Write under the lock, refusing when another process changed the file since we read it. */
@@ -134,7 +143,7 @@ export async function openKeystore(path: string, opts: KeystoreOptions): Promise
   }
   const { header, payload } = await decrypt(data, opts.passphrase, path);
   if (payload.cluster !== header.cluster) throw new PalisadeError('keystore.tampered', `${path}: the cluster name in the header does not match the contents`);
-  return new FileKeystore(path, payload.cluster, opts.passphrase, sha(data), opts, payload.entries);
+  return new FileKeystore(path, payload.cluster, opts.passphrase, sha(data), opts, payload.entries, Array.isArray(payload.history) ? payload.history : []);
 }
 
 /** A new, empty keystore (written at the first save). Refuses when the file exists. */

@@ -28,6 +28,21 @@ export interface KeyEntry extends EscrowEntry {
   expiresAt?: string;
 }
 
+/**
+ * Something done with a secret that the operator may need to account for later
+ * (who saw the registry password, when a recovery key left the keystore). Says
+ * when, which entry and where it went; never the value.
+ */
+export interface KeystoreEvent {
+  at: string;
+  event: 'revealed' | 'written-to-file';
+  name: string;
+  /** "terminal", "stdout", or the file it was written to */
+  to: string;
+  /** the command that did it, e.g. "keys reveal" */
+  by: string;
+}
+
 /** The previous version of NAME after `keys rotate NAME`, kept until `keys prune`. */
 export const PREVIOUS_SUFFIX = '@prev';
 
@@ -38,6 +53,10 @@ export interface Keystore extends EscrowStore {
   put(entry: KeyEntry): void;
   delete(name: string): boolean;
   list(): KeyEntry[];
+  /** events recorded with record(), oldest first */
+  history(): KeystoreEvent[];
+  /** add an event; kept at the next save() */
+  record(event: Omit<KeystoreEvent, 'at'>): void;
   /** encrypt and write atomically under the lock */
   save(): Promise<void>;
   /** re-encrypt under a new passphrase (atomically, under the lock) */
