@@ -14,6 +14,7 @@ import { accessCommands } from './access.ts';
 import { upgradeCommands } from './upgrade.ts';
 import { hardenCommands } from './harden.ts';
 import { backupCommands } from './backup.ts';
+import { patchCommands } from './patch.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
@@ -32,4 +33,5 @@ export const commandModules: CommandModule[] = [
   upgradeCommands,
   hardenCommands,
   backupCommands,
+  patchCommands,
 ];

@@ -7,6 +7,8 @@ import { buildBundle, type BuildResult } from '../../installer/bundle/build.ts';
 import { generateSigningKey } from '../../installer/bundle/signing.ts';
 import { loadSpec } from '../../installer/bundle/spec.ts';
 import { generateTestImages, type TestImage } from './test-images.ts';
+import { buildTestDeb, packageSetFiles } from './os-packages.ts';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { buildExecutable } from '../build/sea.mjs';
 
 /**
@@ -36,6 +38,10 @@ export interface TestBundleOptions {
   seed?: string;
   /** bin/palisade; `true`: the checkout's single executable (built first when stale) */
   executable?: boolean | { path: string; version: string };
+  /** .deb files for the OS package set (os/packages/ + os/Packages) */
+  osPackages?: string[];
+  /** extra files: a directory's files placed under `dir` in the bundle (vulndb/) */
+  extraDirs?: Array<{ source: string; dir: string }>;
   /** ship the k3s stand-in reporting this version (default: the spec's) */
   k3sVersion?: string;
   /** bundle.yaml version (default: the spec's) */
@@ -116,6 +122,8 @@ export async function buildTestBundle(o: TestBundleOptions): Promise<TestBundle>
     spec.spec.packs = await Promise.all(spec.spec.packs.map(async (p) => ({ dir: p.dir.endsWith('/k3s') ? await k3sPackAt(join(dir, 'packs'), p.dir, v) : await packFor(join(dir, 'packs'), p.dir, v) })));
   }
   if (o.bundleVersion) spec.spec.version = o.bundleVersion;
+  if (o.osPackages?.length) spec.spec.files.push(...packageSetFiles(o.osPackages, join(o.workDir, 'os-index')));
+  for (const x of o.extraDirs ?? []) for (const f of readdirSync(x.source).sort()) spec.spec.files.push({ source: join(x.source, f), name: f, dir: x.dir });
   const out = o.out ?? join(o.workDir, o.tar ? 'bundle.tar' : 'bundle');
   const executable = o.executable === true ? await checkoutExecutable() : o.executable || undefined;
   const build = await buildBundle({ spec, out, key: createPrivateKey(key.privateKeyPem), format: o.tar ? 'tar' : 'dir', ...(executable ? { executable } : {}) });
@@ -153,20 +161,33 @@ async function main(): Promise<void> {
       'no-executable': { type: 'boolean', default: false },
       'k3s-version': { type: 'string' },
       'k3s-versions': { type: 'string' },
+      'os-package': { type: 'string', multiple: true },
+      'test-os-packages': { type: 'boolean', default: false },
+      vulndb: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(`usage: scripts/bundle/build-test-bundle [--work DIR] [--out PATH] [--tar] [--images N] [--layers N] [--layer-mib N] [--spec FILE] [--no-executable]
+                                        [--os-package FILE.deb]... [--test-os-packages] [--vulndb DIR]
   bin/palisade is the checkout's single executable (built first when the sources changed; --no-executable leaves it out).
   Total image content is about images x layers x layer-mib MiB (the first layer is shared).
   --k3s-version V ships the k3s stand-in reporting V (e.g. v1.30.6+k3s1).
   --k3s-versions V1,V2,... builds one bundle per version, WORK/bundle-<V>, all signed by one key:
   an upgrade series (install the first, \`palisade upgrade\` to the next).
+  --os-package FILE.deb (repeatable) adds a package to the OS package set (os/packages/, indexed in os/Packages);
+  --test-os-packages adds palisade-patch-probe 1.1 (built with dpkg-deb; its postinst asks for a reboot);
+  --vulndb DIR adds a directory of OSV records and its metadata.json as vulndb/.
   Prints the bundle path and the public key path; the signing key stays in WORK/keys/.\n`);
     return;
   }
   const layerSize = Math.round(Number(values['layer-mib']) * MiB);
+  const debs = [...(values['os-package'] ?? []).map((p) => resolve(p))];
+  if (values['test-os-packages']) {
+    const d = resolve(values.work, 'debs');
+    mkdirSync(d, { recursive: true });
+    debs.push(buildTestDeb(d, { name: 'palisade-patch-probe', version: '1.1', reboot: true }));
+  }
   if (values['k3s-versions']) {
     const versions = values['k3s-versions'].split(',').map((v) => v.trim()).filter(Boolean);
     const rs = await buildTestBundles({ workDir: resolve(values.work), tar: values.tar, images: Number(values.images), layers: Number(values.layers), layerSize, ...(values.spec ? { spec: values.spec } : {}), executable: !values['no-executable'] }, versions);
@@ -179,6 +200,7 @@ async function main(): Promise<void> {
     images: Number(values.images), layers: Number(values.layers), layerSize, ...(values.spec ? { spec: values.spec } : {}),
     executable: !values['no-executable'],
     ...(values['k3s-version'] ? { k3sVersion: values['k3s-version'] } : {}),
+    ...(debs.length ? { osPackages: debs } : {}), ...(values.vulndb ? { extraDirs: [{ source: resolve(values.vulndb), dir: 'vulndb' }] } : {}),
   });
   const exe = r.build.manifest.components.binaries.find((b) => b.path === 'bin/palisade');
   process.stdout.write(`bundle: ${r.path}\n${r.build.files} files, ${(r.build.bytes / MiB).toFixed(1)} MiB, signed by ${r.build.keyId}\ntrusted key: ${r.publicKeyPath}\n${exe ? `bin/palisade sha256 ${exe.sha256}\n` : ''}`);

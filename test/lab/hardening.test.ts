@@ -11,10 +11,14 @@ import { loadConfig } from '../../installer/config/load.ts';
 import { runHarden, type HardenReport } from '../../installer/hardening/run.ts';
 import type { Rule } from '../../installer/hardening/types.ts';
 import type { LabInfo } from '../../scripts/lab.d/types.ts';
+import { buildTestBundle, type TestBundle } from '../../scripts/bundle/build-test-bundle.ts';
+import { buildTestDeb } from '../../scripts/bundle/os-packages.ts';
+import type { PatchReport } from '../../installer/hardening/patch/run.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const dir = join(repo, '.cache/labs', `hardening-${process.pid}`);
 let lab: LabInfo;
+let bundle: TestBundle;
 
 function labCmd(args: string[]): void {
   const r = spawnSync(join(repo, 'scripts/lab'), args, { encoding: 'utf8', timeout: 15 * 60_000 });
@@ -45,6 +49,14 @@ beforeAll(() => {
   labCmd(['up', '2', '--dir', dir]);
   lab = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as LabInfo;
 }, 600_000);
+
+/** the test bundle with an OS package set: palisade-patch-probe 1.1 (asks for a reboot, as kernel packages do) */
+async function patchBundle(): Promise<TestBundle> {
+  const work = join(dir, 'bundle-work');
+  mkdirSync(join(work, 'debs'), { recursive: true });
+  const deb = buildTestDeb(join(work, 'debs'), { name: 'palisade-patch-probe', version: '1.1', reboot: true });
+  return buildTestBundle({ workDir: work, images: 1, layers: 1, layerSize: 64 << 10, executable: false, osPackages: [deb] });
+}
 
 afterAll(() => {
   spawnSync(join(repo, 'scripts/lab'), ['down', '--dir', dir], { timeout: 300_000 });
@@ -122,5 +134,50 @@ describe('palisade harden', () => {
     expect(snapshot('host1')).toBe(before);
     expect(onHost('host1', 'sshd -T | grep ^kexalgorithms')).toMatch(/curve25519-sha256/);
     expect(palisade(['hosts', 'check']).code).toBe(0);
+  });
+});
+
+describe('palisade patch', () => {
+  beforeAll(async () => {
+    bundle = await patchBundle();
+    // every host has the old version, installed the way a site's image would have it
+    const old = buildTestDeb(dir, { name: 'palisade-patch-probe', version: '1.0' });
+    for (const h of ['host1', 'host2']) {
+      execFileSync('scp', ['-q', '-F', lab.sshConfigPath, old, `${h}:/tmp/old.deb`], { timeout: 60_000 });
+      onHost(h, 'dpkg -i /tmp/old.deb >/dev/null && rm -f /tmp/old.deb /run/reboot-required /run/reboot-required.pkgs');
+    }
+  }, 600_000);
+
+  const patch = (extra: string[] = []): PatchReport => {
+    const r = palisade(['patch', '--bundle', bundle.path, '--trusted-key', bundle.publicKeyPath, '--output', 'json', ...extra]);
+    try {
+      return JSON.parse(r.stdout) as PatchReport;
+    } catch {
+      throw new Error(`palisade patch exit ${r.code}: ${r.stderr}`);
+    }
+  };
+
+  it('upgrades the package on every host offline, says which hosts need a reboot, and reboots none', () => {
+    const boot = ['host1', 'host2'].map((h) => onHost(h, 'cat /proc/sys/kernel/random/boot_id').trim());
+    const dry = patch(['--dry-run']);
+    expect(dry.hosts.map((h) => h.planned)).toEqual([[{ name: 'palisade-patch-probe', from: '1.0', to: '1.1' }], [{ name: 'palisade-patch-probe', from: '1.0', to: '1.1' }]]);
+    expect(onHost('host1', 'cat /usr/share/palisade-patch-probe/VERSION').trim()).toBe('1.0');
+    const r = patch();
+    expect(r.ok).toBe(true);
+    for (const h of r.hosts) {
+      expect(h.changed).toEqual([{ name: 'palisade-patch-probe', from: '1.0', to: '1.1' }]);
+      expect(h).toMatchObject({ rebootNeeded: true, rebootReason: 'palisade-patch-probe' });
+      expect(onHost(h.host, "cat /usr/share/palisade-patch-probe/VERSION; dpkg-query -W -f='${Version}' palisade-patch-probe")).toBe('1.1\n1.1');
+    }
+    expect(r.reboot).toMatchObject({ hosts: ['host1', 'host2'], window: 'none', note: expect.stringMatching(/not rebooted; palisade\.yaml has no maintenance window/) });
+    expect(['host1', 'host2'].map((h) => onHost(h, 'cat /proc/sys/kernel/random/boot_id').trim())).toEqual(boot);
+    // nothing left behind in the staging directory
+    expect(onHost('host1', 'ls -A /var/cache/palisade/patches').trim()).toBe('');
+  });
+
+  it('a second run installs nothing and still says the reboot is pending', () => {
+    const r = patch();
+    expect(r.hosts.map((h) => [h.changed.length, h.current.map((c) => c.installed)])).toEqual([[0, ['1.1']], [0, ['1.1']]]);
+    expect(r.reboot.hosts).toEqual(['host1', 'host2']);
   });
 });
