@@ -102,6 +102,22 @@ const leaveOutNativeAddons = {
   },
 };
 
+/**
+ * The compiled program is CommonJS and the executable has no checkout: a module that finds
+ * files by `import.meta.url` would break there. Only core/build-info.ts may (for the source case).
+ */
+const noImportMeta = {
+  name: 'no-import-meta',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]installer[\\/].*\.ts$/ }, (a) => {
+      if (a.path.endsWith(join('core', 'build-info.ts'))) return undefined;
+      const text = readFileSync(a.path, 'utf8');
+      if (!/import\.meta\b/.test(text)) return undefined;
+      return { errors: [{ text: `${relative(ROOT, a.path)} uses import.meta: read run-time files with readResource() and the version with buildInfo() from installer/core/build-info.ts` }] };
+    });
+  },
+};
+
 /** Compile dist/palisade.cjs (written under a temporary name, then renamed: a concurrent start never sees half a file). */
 export async function buildCompiled({ root = ROOT, quiet = false } = {}) {
   const { build } = await import('esbuild');
@@ -125,7 +141,7 @@ export async function buildCompiled({ root = ROOT, quiet = false } = {}) {
     define: { PALISADE_BUILD: JSON.stringify(info) },
     // build-info.ts reads import.meta.url only when running from source
     logOverride: { 'empty-import-meta': 'silent' },
-    plugins: [leaveOutNativeAddons],
+    plugins: [leaveOutNativeAddons, noImportMeta],
     logLevel: 'warning',
   });
   rmSync(join(dist, 'palisade.cjs.v8cache'), { force: true });
