@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { PalisadeError } from '../core/errors.ts';
 import type { KubeObject } from '../cluster/types.ts';
 import type { RbacObjects, RoleBinding, Subject } from './rbac.ts';
 import { PROJECT_LABEL, TENANT_LABEL, builtinClusterRoles, clusterRoleName, owned } from './roles.ts';
 import { isRegexClaim, type AccessConfig, type QuotaConfig, type RoleBindingConfig } from './schema.ts';
+import { sha256Hex } from '../core/hash.ts';
 
 /**
  * `access:` → the Kubernetes objects that enforce it (pure). Namespaces carry their tenant
@@ -122,7 +122,7 @@ export const describeBinding = (b: RoleBindingConfig): string => `${b.team !== u
 /** A name that stays the same while the binding's who/role/scope do, whatever its place in the list. */
 function bindingName(b: RoleBindingConfig): string {
   const who = b.team !== undefined ? `team:${b.team}` : b.user !== undefined ? `user:${b.user}` : `group:${b.group}`;
-  const h = createHash('sha256').update(`${who}\n${b.role}\n${b.scope}`).digest('hex').slice(0, 10);
+  const h = sha256Hex(`${who}\n${b.role}\n${b.scope}`).slice(0, 10);
   return `palisade-${b.role.replace(/[^a-z0-9-]/g, '-').slice(0, 40)}-${h}`;
 }
 

@@ -1,5 +1,4 @@
 import type { KeyObject } from 'node:crypto';
-import { createHash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { buildInfo } from '../core/build-info.ts';
@@ -7,7 +6,6 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CHECKSUMS_FILE, MANIFEST_FILE, SIGNATURE_FILE, renderChecksums } from './checksums.ts';
-import { hashStream } from './hash.ts';
 import { collectBlobs, readLayoutIndex, resolveManifest, type LayoutReader } from './layout.ts';
 import { BUNDLE_API_VERSION, IMAGES_LAYOUT, PACKS_LAYOUT, renderManifest, type BundleManifest, type ImageComponent, type PackComponent } from './manifest.ts';
 import { MT, REF_NAME, blobPath, formatImageRef, parseImageRef, type Descriptor } from './oci.ts';
@@ -16,6 +14,7 @@ import { SBOM_PATH, generateSbom } from './sbom.ts';
 import { keyFingerprint, renderSignature, signManifest } from './signing.ts';
 import type { LoadedSpec } from './spec.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
+import { hashFile, hashParallelism, sha256Hex } from '../core/hash.ts';
 import { mapLimit } from '../core/limit.ts';
 import { buildPackArtifact } from '../registry/pack/artifact.ts';
 import { dependencyProblems, loadPack } from '../registry/pack/pack.ts';
@@ -185,8 +184,8 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
   // hash every file from disk, in parallel; image blobs must match their names
   step(`hashing ${plan.size} files`);
   const digests = new Map<string, { sha256: string; size: number }>();
-  await mapLimit([...plan.values()], opts.concurrency ?? 4, async (f) => {
-    const r = 'data' in f ? { sha256: createHash('sha256').update(f.data).digest('hex'), size: f.data.length } : await hashStream(createReadStream(f.src, { highWaterMark: 1 << 20 }));
+  await mapLimit([...plan.values()], opts.concurrency ?? hashParallelism(), async (f) => {
+    const r = 'data' in f ? { sha256: sha256Hex(f.data), size: f.data.length } : await hashFile(f.src);
     const m = /\/blobs\/sha256\/([0-9a-f]{64})$/.exec(f.path);
     if (m && m[1] !== r.sha256) {
       throw new PalisadeError('release.blob-mismatch', `${'src' in f ? f.src : f.path}: content is sha256:${r.sha256}, not the digest it is stored under`, { hint: 'the source image layout is damaged: pull or build the image again' });
@@ -208,7 +207,7 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
   const base = { apiVersion: BUNDLE_API_VERSION, name: spec.name, version: opts.version ?? spec.version, created, components } as const;
   const sbom = Buffer.from(JSON.stringify(generateSbom({ manifest: base, toolVersion: toolVersion(), sizes }), null, 2) + '\n');
   add({ path: SBOM_PATH, data: sbom, mode: 0o644 });
-  digests.set(SBOM_PATH, { sha256: createHash('sha256').update(sbom).digest('hex'), size: sbom.length });
+  digests.set(SBOM_PATH, { sha256: sha256Hex(sbom), size: sbom.length });
 
   const checksums = Buffer.from(renderChecksums(new Map([...digests].map(([p, d]) => [p, d.sha256]))));
   const manifest: BundleManifest = {
@@ -216,7 +215,7 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
     name: base.name,
     version: base.version,
     created,
-    checksums: { path: CHECKSUMS_FILE, sha256: createHash('sha256').update(checksums).digest('hex') },
+    checksums: { path: CHECKSUMS_FILE, sha256: sha256Hex(checksums) },
     sbom: SBOM_PATH,
     components,
   };

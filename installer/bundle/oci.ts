@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** OCI image-spec types and media types the bundle and the registry client share. */
@@ -50,9 +49,7 @@ export const manifestSchema = z.object({
 }).passthrough();
 export type ImageManifest = z.infer<typeof manifestSchema>;
 
-export function sha256Digest(data: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256Digest } from '../core/hash.ts';
 
 export function digestHex(digest: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +8,7 @@ import { CHECKSUMS_FILE, MANIFEST_FILE, parseChecksums } from './checksums.ts';
 import { parseManifest, type BundleManifest } from './manifest.ts';
 import { openSource, type BundleSource, type SourceEntry } from './source.ts';
 import { PalisadeError } from '../core/errors.ts';
+import { hashSink } from '../core/hash.ts';
 
 export interface Bundle {
   /** the path given to openBundle */
@@ -101,12 +101,17 @@ export async function openBundle(path: string): Promise<Bundle> {
       const dir = join(tmp, String(counter++));
       await mkdir(dir, { mode: 0o700 });
       const out = join(dir, basename(p));
-      const h = createHash('sha256');
+      const sink = hashSink();
       const input = bundle.open(p);
-      input.on('data', (c: Buffer) => h.update(c));
+      input.on('data', (c: Buffer) => {
+        if (!sink.update(c)) {
+          input.pause();
+          void sink.drained().then(() => input.resume());
+        }
+      });
       await pipeline(input, createWriteStream(out, { mode: 0o700 }));
       const want = checksums.get(p);
-      const got = h.digest('hex');
+      const got = (await sink.digest()).sha256;
       if (want !== got) {
         await rm(out, { force: true });
         throw new PalisadeError('bundle.digest-mismatch', `${path}: ${p} does not match checksums.txt${want ? '' : ' (not listed)'}`, { hint: 'run `palisade bundle verify`; the bundle is damaged or was tampered with' });

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { BundleManifest } from './manifest.ts';
 import { digestHex } from './oci.ts';
+import { sha256Hex } from '../core/hash.ts';
 
 /**
  * A CycloneDX 1.5 SBOM generated from what the bundle holds: every binary and
@@ -17,7 +17,7 @@ export interface SbomInput {
 
 /** A stable UUID (v5-shaped) from the content, so the same bundle gives the same SBOM. */
 function contentUuid(seed: string): string {
-  const h = createHash('sha256').update(seed).digest('hex');
+  const h = sha256Hex(seed);
   const v = (parseInt(h.slice(16, 17), 16) & 0x3) | 0x8;
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${v.toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

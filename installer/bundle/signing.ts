@@ -1,7 +1,8 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
+import { sha256Base64 } from '../core/hash.ts';
 
 /**
  * Bundle signatures: Ed25519 over the exact bytes of bundle.yaml. bundle.sig
@@ -19,7 +20,7 @@ export interface BundleSignature {
 export function keyFingerprint(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
   const der = pub.export({ type: 'spki', format: 'der' });
-  return `SHA256:${createHash('sha256').update(der).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${sha256Base64(der).replace(/=+$/, '')}`;
 }
 
 export function generateSigningKey(): { privateKeyPem: string; publicKeyPem: string; keyId: string } {

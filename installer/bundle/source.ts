@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { bundlePathProblem, normalizeBundlePath, symlinkEscapes } from './paths.ts';
 import { PalisadeError } from '../core/errors.ts';
+import { hashSink, type HashSink } from '../core/hash.ts';
 
 /**
  * Read access to a bundle's files without extracting it: a directory, or a plain
@@ -28,6 +28,8 @@ export interface BundleSource {
   readonly root: string;
   readonly entries: ReadonlyMap<string, SourceEntry>;
   createReadStream(path: string, range?: { start?: number; end?: number }): Readable;
+  /** the file on disk (a directory bundle), so it can be read by whoever hashes it */
+  localPath?(path: string): string;
 }
 
 const escapeError = (root: string, path: string, why: string): PalisadeError =>
@@ -41,7 +43,7 @@ const unsupported = (root: string, path: string, what: string): PalisadeError =>
   });
 
 export interface OpenSourceOptions {
-  /** hash every file of a tar while indexing it: one read of the archive instead of two */
+  /** hash every file of a tar while indexing it: one sequential read of the archive, hashed by the worker pool */
   hash?: boolean;
 }
 
@@ -82,6 +84,7 @@ async function openDir(root: string): Promise<BundleSource> {
     kind: 'dir',
     root,
     entries,
+    localPath: (p) => join(root, p),
     createReadStream: (p, range) => {
       if (!entries.has(p)) throw new Error(`no file ${p} in the bundle`);
       return createReadStream(join(root, p), { start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
@@ -93,6 +96,7 @@ async function openTar(file: string, hash: boolean): Promise<BundleSource> {
   const entries = new Map<string, SourceEntry>();
   const extract = tar.extract();
   let problem: PalisadeError | undefined;
+  const digests: Promise<void>[] = [];
   extract.on('entry', (header, stream, next) => {
     const name = normalizeBundlePath(header.name);
     // tar-stream records where the entry's data starts (after its header block)
@@ -114,12 +118,18 @@ async function openTar(file: string, hash: boolean): Promise<BundleSource> {
         const entry: SourceEntry = { path: name, size: header.size ?? 0, offset };
         entries.set(name, entry);
         if (hash) {
-          const h = createHash('sha256');
+          // the next entry is read while workers still hash this one; a full window pauses the read
+          const sink: HashSink = hashSink();
           stream.on('data', (c: unknown) => {
-            h.update(c as Buffer);
+            if (!sink.update(c as Buffer)) {
+              stream.pause();
+              void sink.drained().then(() => stream.resume());
+            }
           });
           stream.on('end', () => {
-            entry.sha256 = h.digest('hex');
+            digests.push(sink.digest().then((d) => {
+              entry.sha256 = d.sha256;
+            }));
           });
         }
       }
@@ -139,6 +149,7 @@ async function openTar(file: string, hash: boolean): Promise<BundleSource> {
       cause: e,
     });
   }
+  await Promise.all(digests);
   if (problem) throw problem;
   return {
     kind: 'tar',

@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import { createHash } from 'node:crypto';
 import { CHECKSUMS_FILE, SIGNATURE_FILE, parseChecksums } from './checksums.ts';
 import type { Bundle } from './open.ts';
 import { keyFingerprint, parseSignature, signatureValid } from './signing.ts';
 import { PalisadeError } from '../core/errors.ts';
+import { sha256Hex } from '../core/hash.ts';
 
 /**
  * The cheap half of verification, for consumers that hash what they read
@@ -21,6 +21,6 @@ export async function trustedChecksums(bundle: Bundle, key: KeyObject): Promise<
   if (!signatureValid(bundle.manifestBytes, sig, key)) fail('bundle.signature-bad', 'the signature does not match bundle.yaml');
   if (!bundle.has(CHECKSUMS_FILE)) fail('bundle.missing-file', 'checksums.txt is missing');
   const text = await bundle.read(CHECKSUMS_FILE);
-  if (createHash('sha256').update(text).digest('hex') !== bundle.manifest.checksums.sha256) fail('bundle.checksums-modified', 'checksums.txt does not match the digest in bundle.yaml');
+  if (sha256Hex(text) !== bundle.manifest.checksums.sha256) fail('bundle.checksums-modified', 'checksums.txt does not match the digest in bundle.yaml');
   return parseChecksums(text.toString('utf8'));
 }

@@ -1,7 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { createHash } from 'node:crypto';
 import { CHECKSUMS_FILE, MANIFEST_FILE, META_FILES, SIGNATURE_FILE, parseChecksums } from './checksums.ts';
-import { hashAll } from './hash.ts';
 import { readLayoutIndex, resolveManifest, type LayoutReader } from './layout.ts';
 import { parseManifest, type BundleManifest } from './manifest.ts';
 import { MAX_READ, readAll, readManifestBytes } from './open.ts';
@@ -10,6 +8,8 @@ import { comparePaths } from './paths.ts';
 import { keyFingerprint, loadPublicKey, parseSignature, signatureValid } from './signing.ts';
 import { openSource, type BundleSource } from './source.ts';
 import { PalisadeError, isPalisadeError } from '../core/errors.ts';
+import { mapLimit } from '../core/limit.ts';
+import { hashFiles, hashParallelism, hashStream, sha256Hex, type Digest } from '../core/hash.ts';
 
 export interface VerifyProblem {
   code: string;
@@ -31,7 +31,7 @@ export interface VerifyReport {
 }
 
 export interface VerifyOptions {
-  /** files hashed at once (default 4) */
+  /** files hashed at once (default: one per core) */
   concurrency?: number;
   onFile?: (path: string, size: number) => void;
 }
@@ -90,7 +90,7 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
   if (!source.entries.has(CHECKSUMS_FILE)) add('bundle.missing-file', CHECKSUMS_FILE, `${CHECKSUMS_FILE} is missing`);
   else {
     const text = await read(CHECKSUMS_FILE);
-    const got = createHash('sha256').update(text).digest('hex');
+    const got = sha256Hex(text);
     if (manifest && manifest.checksums.sha256 !== got) {
       add('bundle.checksums-modified', CHECKSUMS_FILE, `${CHECKSUMS_FILE} does not match the digest in ${MANIFEST_FILE} (${short(manifest.checksums.sha256)}…, file is ${short(got)}…)`);
     }
@@ -109,15 +109,7 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
     for (const p of listed.keys()) if (!source.entries.has(p)) add('bundle.missing-file', p, `${p} is listed in ${CHECKSUMS_FILE} but missing from the bundle`);
     for (const p of present) if (!listed.has(p)) add('bundle.unlisted-file', p, `${p} is in the bundle but not listed in ${CHECKSUMS_FILE}`);
   }
-  // a tar was hashed while it was indexed; a directory is hashed here, several files at once
-  const prehashed = present.every((p) => source.entries.get(p)?.sha256 !== undefined);
-  const hashes = prehashed
-    ? new Map(present.map((p) => {
-      const e = source.entries.get(p) as { sha256: string; size: number };
-      opts.onFile?.(p, e.size);
-      return [p, { sha256: e.sha256, size: e.size }] as const;
-    }))
-    : await hashAll(present, (p) => source.createReadStream(p), { concurrency: opts.concurrency ?? 4, onFile: opts.onFile });
+  const hashes = await hashEntries(source, present, opts);
   for (const p of present) {
     const h = hashes.get(p);
     if (!h) continue;
@@ -142,6 +134,30 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
     problems,
   };
   return report;
+}
+
+/** A tar was hashed while it was indexed; a directory's files are read and hashed by the worker pool, largest first. */
+async function hashEntries(source: BundleSource, present: readonly string[], opts: VerifyOptions): Promise<Map<string, Digest>> {
+  if (present.every((p) => source.entries.get(p)?.sha256 !== undefined)) {
+    return new Map(present.map((p) => {
+      const e = source.entries.get(p) as { sha256: string; size: number };
+      opts.onFile?.(p, e.size);
+      return [p, { sha256: e.sha256, size: e.size }] as const;
+    }));
+  }
+  const concurrency = opts.concurrency ?? hashParallelism();
+  const { localPath } = source;
+  if (localPath) {
+    const files = present.map((p) => ({ key: p, path: localPath(p), size: source.entries.get(p)?.size ?? 0 }));
+    return hashFiles(files, { concurrency, ...(opts.onFile ? { onFile: opts.onFile } : {}) });
+  }
+  const out = new Map<string, Digest>();
+  await mapLimit(present, concurrency, async (p) => {
+    const d = await hashStream(source.createReadStream(p));
+    out.set(p, d);
+    opts.onFile?.(p, d.size);
+  });
+  return out;
 }
 
 async function checkComponents(

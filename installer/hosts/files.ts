@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { hashFile, sha256Hex } from '../core/hash.ts';
 import { sh } from '../core/quote.ts';
 import type { RemoteHost } from './types.ts';
 
@@ -25,13 +24,10 @@ const localSums = new Map<string, Promise<string>>();
 
 /** SHA-256 of the content; a local file is hashed once per process (bundle files do not change under a run). */
 export function contentSha256(source: Buffer | string): Promise<string> {
-  if (Buffer.isBuffer(source)) return Promise.resolve(createHash('sha256').update(source).digest('hex'));
+  if (Buffer.isBuffer(source)) return Promise.resolve(sha256Hex(source));
   let p = localSums.get(source);
   if (!p) {
-    p = new Promise<string>((resolve, reject) => {
-      const h = createHash('sha256');
-      createReadStream(source).on('data', (c) => h.update(c)).on('error', reject).on('end', () => resolve(h.digest('hex')));
-    });
+    p = hashFile(source).then((d) => d.sha256);
     localSums.set(source, p);
   }
   return p;

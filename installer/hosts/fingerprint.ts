@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Base64 } from '../core/hash.ts';
 
 /**
  * OpenSSH fingerprint of a public key blob (the wire format, as in the base64
@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
  * Same as `ssh-keygen -lf`.
  */
 export function fingerprintOf(blob: Uint8Array): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${sha256Base64(blob).replace(/=+$/, '')}`;
 }
 
 /** The key type named at the start of a key blob (`ssh-ed25519`, `rsa-sha2-…` keys say `ssh-rsa`). */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -13,6 +13,7 @@ import { where } from './errors.ts';
 import { sudoPassword, SUDO_PASSWORD_ENV } from './sudo.ts';
 import type { HostTarget } from './target.ts';
 import type { ExecOptions, ExecResult, RemoteFile, RemoteHost, UploadOptions } from './types.ts';
+import { hashSink } from '../core/hash.ts';
 
 /** time for the host's sshd to open a forwarded TCP connection */
 const TUNNEL_TIMEOUT_MS = 15_000;
@@ -384,11 +385,11 @@ export class SshHost implements RemoteHost {
 
 /**
  * SFTP write of a file or bytes to `remote` (created 0600), streamed: the file is read
- * once, in packet-sized chunks hashed on the way, with several writes in flight.
+ * once, in packet-sized chunks hashed on the way (by a worker), with several writes in flight.
  * Resolves with the SHA-256 of what was sent.
  */
 async function put(sftp: SFTPWrapper, source: string | Buffer, remote: string): Promise<string> {
-  const hash = createHash('sha256');
+  const hash = hashSink();
   const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(remote, 'w', { mode: 0o600 }, (err, h) => (err ? reject(err) : resolve(h))));
   let failed: Error | undefined;
   try {
@@ -414,7 +415,7 @@ async function put(sftp: SFTPWrapper, source: string | Buffer, remote: string): 
           })() as unknown as AsyncIterable<Buffer>;
     for await (const chunk of chunks) {
       if (failed) break;
-      hash.update(chunk);
+      if (!hash.update(chunk)) await hash.drained();
       write(chunk);
       while (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
     }
@@ -423,5 +424,5 @@ async function put(sftp: SFTPWrapper, source: string | Buffer, remote: string): 
   } finally {
     await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
   }
-  return hash.digest('hex');
+  return (await hash.digest()).sha256;
 }

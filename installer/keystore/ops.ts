@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { PalisadeConfig } from '../config/schema.ts';
@@ -9,6 +8,7 @@ import type { KeyAlgorithm } from '../pki/x509.ts';
 import { resolvePassphrase } from './passphrase.ts';
 import { createKeystore, keystoreExists, keystorePath, openKeystore } from './store.ts';
 import { PREVIOUS_SUFFIX, type KeyEntry, type Keystore } from './types.ts';
+import { sha256Digest } from '../core/hash.ts';
 
 /**
  * What the `keys` and `certs` commands do, apart from parsing flags and printing.
@@ -63,7 +63,7 @@ export async function generateKeys(c: ClusterKeystore, algorithm?: KeyAlgorithm)
 }
 
 export const shortFingerprint = (e: KeyEntry): string => {
-  const fp = e.meta?.fingerprint ?? `sha256:${createHash('sha256').update(e.value).digest('hex')}`;
+  const fp = e.meta?.fingerprint ?? sha256Digest(e.value);
   return fp.slice(0, 'sha256:'.length + 16);
 };
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { stateDir, stateFiles } from '../state/paths.ts';
@@ -9,6 +8,7 @@ import { decrypt, encrypt, type Payload } from './format.ts';
 import { acquireFileLock } from '../core/lock.ts';
 import { hostname } from 'node:os';
 import type { KeyEntry, Keystore, KeystoreEvent } from './types.ts';
+import { sha256Hex } from '../core/hash.ts';
 
 /**
  * The cluster's keystore in its state directory `.palisade/<cluster>/` beside
@@ -27,7 +27,7 @@ export interface KeystoreOptions {
   lockWaitMs?: number;
 }
 
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const sha = sha256Hex;
 
 /** Register every secret with the log redactor, in the forms a slip would print it. */
 function guard(e: KeyEntry): void {

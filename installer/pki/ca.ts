@@ -1,6 +1,7 @@
-import { createHash, createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { OID } from './oids.ts';
 import { buildCertificate, certPem, generateKeyPair, keyPem, subjectNameOf, type KeyAlgorithm, type KeyUsageName, type NameSpec } from './x509.ts';
+import { sha256Digest } from '../core/hash.ts';
 
 /** A certificate with its private key. */
 export interface Issued {
@@ -25,7 +26,7 @@ export const DAY_MS = 86_400_000;
 /** certificates start a little in the past, so a host whose clock lags a few minutes accepts them */
 const BACKDATE_MS = 5 * 60_000;
 
-export const fingerprintOf = (certDer: Buffer): string => `sha256:${createHash('sha256').update(certDer).digest('hex')}`;
+export const fingerprintOf = (certDer: Buffer): string => sha256Digest(certDer);
 
 function addYears(d: Date, years: number): Date {
   const x = new Date(d.getTime());

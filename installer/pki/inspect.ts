@@ -1,8 +1,9 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { printable } from '../core/printable.ts';
 import * as der from './der.ts';
 import { CURVE_NAMES, NAME_ATTRS, OID, SIGNATURE_NAMES } from './oids.ts';
 import { KEY_USAGE_BITS, type KeyUsageName } from './x509.ts';
+import { sha256Digest } from '../core/hash.ts';
 
 /**
  * Everything the import checks need from one certificate, read from its DER.
@@ -166,7 +167,7 @@ export function inspectCertificate(certDer: Buffer): CertInfo {
     subjectKeyId: undefined,
     authorityKeyId: undefined,
     selfIssued: issuerDer.equals(subjectDer),
-    fingerprint: `sha256:${createHash('sha256').update(certDer).digest('hex')}`,
+    fingerprint: sha256Digest(certDer),
   };
   const extsNode = f.slice(o + 6).find((n) => n.tag === 0xa3);
   for (const ext of extsNode ? extsNode.children[0]!.children : []) {

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { KeyEntry, KeyKind } from '../keystore/types.ts';
 import { createIntermediateCa, createRootCa, issueCertificate, loadCa, type CertificateAuthority, type Issued, type LeafUsage } from './ca.ts';
 import { jwtSigningKey, joinToken, passwordSalt, registryCredentials, secretsAtRestKey } from './secrets.ts';
 import { DEFAULT_KEY_ALGORITHM, type KeyAlgorithm } from './x509.ts';
+import { sha256Digest } from '../core/hash.ts';
 
 /**
  * The key set of one cluster, as named keystore entries. Every entry is made
@@ -117,7 +117,7 @@ export function keySetSpecs(input: KeySetInput): EntrySpec[] {
   return specs;
 }
 
-const digest = (s: string): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+const digest = sha256Digest;
 
 function certEntry(name: string, kind: KeyKind, i: Issued, meta: Record<string, string>, now: Date): KeyEntry {
   return {

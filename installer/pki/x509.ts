@@ -1,8 +1,9 @@
-import { createHash, generateKeyPair as genKeyPair, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPair as genKeyPair, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import * as der from './der.ts';
 import { OID } from './oids.ts';
+import { sha256Bytes } from '../core/hash.ts';
 
 /**
  * X.509 building: node:crypto makes the keys and the signatures, this module
@@ -85,7 +86,7 @@ export function publicKeyBits(spkiDer: Buffer): Buffer {
 
 /** Key identifier: the first 160 bits of SHA-256 over the public key bits (RFC 7093, method 1). */
 export function keyIdentifier(spkiDer: Buffer): Buffer {
-  return createHash('sha256').update(publicKeyBits(spkiDer)).digest().subarray(0, 20);
+  return sha256Bytes(publicKeyBits(spkiDer)).subarray(0, 20);
 }
 
 export type KeyUsageName = 'digitalSignature' | 'nonRepudiation' | 'keyEncipherment' | 'dataEncipherment' | 'keyAgreement' | 'keyCertSign' | 'cRLSign';

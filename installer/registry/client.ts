@@ -4,7 +4,8 @@ import { basicAuth, mayReceiveCredentials, parseChallenges, parseTokenResponse, 
 import { DigestMismatchError, RegistryHttpError, isTransient, registryError } from './errors.ts';
 import type { OpenStream } from '../hosts/tunnel.ts';
 import { Transport, drain, readBody, type HttpRequest, type HttpResponse } from './http.ts';
-import { INDEX_TYPES, MANIFEST_TYPES, sha256Digest } from '../bundle/oci.ts';
+import { INDEX_TYPES, MANIFEST_TYPES } from '../bundle/oci.ts';
+import { hashSink, sha256Digest } from '../core/hash.ts';
 import { PalisadeError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';
 import { retry } from '../core/retry.ts';
@@ -65,27 +66,36 @@ export function normalizeRegistryUrl(url: string): URL {
   return u;
 }
 
-/** A pass-through that hashes and counts; the last chunk is held back until the digest is known, so a bad blob never completes its request. */
+/**
+ * A pass-through that counts and has a worker hash what passes; the last chunk is held
+ * back until the digest is known, so a bad blob never completes its request.
+ */
 class Verifier extends Transform {
-  private readonly hash = createHash('sha256');
+  private readonly sink = hashSink();
   private held: Buffer | undefined;
   bytes = 0;
   constructor(private readonly digest: string, private readonly size: number, private readonly onBytes?: (n: number) => void) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
+    const room = this.sink.update(chunk);
     this.bytes += chunk.length;
     this.onBytes?.(chunk.length);
     if (this.held) this.push(this.held);
     this.held = chunk;
-    cb();
+    if (room) cb();
+    else void this.sink.drained().then(() => cb());
   }
   override _flush(cb: TransformCallback): void {
-    const actual = `sha256:${this.hash.digest('hex')}`;
-    if (actual !== this.digest || this.bytes !== this.size) return cb(new DigestMismatchError(this.digest, actual));
-    if (this.held) this.push(this.held);
-    cb();
+    this.sink.digest().then(
+      (d) => {
+        const actual = `sha256:${d.sha256}`;
+        if (actual !== this.digest || this.bytes !== this.size) return cb(new DigestMismatchError(this.digest, actual));
+        if (this.held) this.push(this.held);
+        cb();
+      },
+      (e: Error) => cb(e),
+    );
   }
 }
 

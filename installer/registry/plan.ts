@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { collectBlobs, readLayoutIndex, resolveManifest, type LayoutReader, type ManifestNode } from '../bundle/layout.ts';
 import type { Bundle } from '../bundle/open.ts';
 import { REF_NAME, type Descriptor } from '../bundle/oci.ts';
 import { PalisadeError } from '../core/errors.ts';
+import { sha256Hex } from '../core/hash.ts';
 
 /** What seeding (and registry verify) must put in the registry for a bundle. */
 export interface SeedTarget {
@@ -32,7 +32,7 @@ export function bundleReader(bundle: Bundle, checksums?: Map<string, string>): L
     },
     read: async (p) => {
       const data = await bundle.read(p);
-      if (checksums && checksums.get(p) !== createHash('sha256').update(data).digest('hex')) throw mismatch(p, 'does not match checksums.txt');
+      if (checksums && checksums.get(p) !== sha256Hex(data)) throw mismatch(p, 'does not match checksums.txt');
       return data;
     },
   };

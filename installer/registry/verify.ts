@@ -1,9 +1,9 @@
 import type { Bundle } from '../bundle/open.ts';
 import { openBundle } from '../bundle/open.ts';
-import { createHash } from 'node:crypto';
 import { mapLimit } from '../core/limit.ts';
 import { RegistryClient, type RegistryClientOptions } from './client.ts';
 import { manifestOrder, planSeed } from './plan.ts';
+import { hashStream } from '../core/hash.ts';
 
 /**
  * Check that the registry holds every image and pack of a bundle, correctly:
@@ -61,9 +61,7 @@ export async function verifyRegistry(opts: RegistryVerifyOptions): Promise<Regis
         if (have.size >= 0 && have.size !== b.size) return void problems.push({ repository: t.repository, ref: b.digest, message: `blob is ${have.size} bytes, expected ${b.size}` });
         if (have.digest !== b.digest) return void problems.push({ repository: t.repository, ref: b.digest, message: `registry reports digest ${have.digest}` });
         if (opts.deep) {
-          const h = createHash('sha256');
-          for await (const c of await client.getBlob(t.repository, b.digest)) h.update(c as Buffer);
-          const got = `sha256:${h.digest('hex')}`;
+          const got = `sha256:${(await hashStream(await client.getBlob(t.repository, b.digest))).sha256}`;
           if (got !== b.digest) problems.push({ repository: t.repository, ref: b.digest, message: `blob content hashes to ${got}` });
         }
       });
