@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { raw, sh } from '../core/quote.ts';
+import { sha256Hex } from '../core/hash.ts';
 
 /**
  * Host preparation for the cluster, as pure functions: the files to write
@@ -51,7 +51,7 @@ export function modulesFile(): string {
   return `# written by palisade: kernel modules the cluster needs\n${MODULES.join('\n')}\n`;
 }
 export const hostsLine = (i: PrepareInput): string => `${i.fqdnAddress} ${i.fqdn} ${MARK}`;
-const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+const sha = sha256Hex;
 
 /** Prints one `TODO <item>` line per thing not in place; nothing when the host is prepared. */
 export function prepareProbe(i: PrepareInput): string {
