@@ -9,7 +9,7 @@
  * this before it touches a host; keep the signature stable.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { buildInfo } from '../core/build-info.ts';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { k3sDriver } from '../cluster/k3s.ts';
@@ -66,7 +66,7 @@ export interface BackupResult {
   durationMs: number;
 }
 
-const palisadeVersion = (): string => (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+const palisadeVersion = (): string => buildInfo().version;
 
 /** a directory given (or the default) gets a generated name; a file name is used as given */
 export function resolveOut(loaded: LoadedConfig, out: string | undefined, at: Date): string {
