@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyAccess } from '../../installer/access/apply.ts';
+import { applyAccess, inPlace } from '../../installer/access/apply.ts';
 import { accessSchema } from '../../installer/access/schema.ts';
 import type { RemoteHost } from '../../installer/hosts/types.ts';
 import { memoryCluster } from '../fixtures/memory-cluster.ts';
@@ -22,6 +22,7 @@ describe('access apply', () => {
     expect(again.created).toEqual([]);
     expect(again.configured).toEqual([]);
     expect(again.unchanged).toBe(first.created.length);
+    expect(c.calls.filter((x) => x.startsWith("apply")).length).toBe(1);
   });
 
   it('a project dropped from the config: its objects are pruned by label, its namespace released (not deleted), others untouched', async () => {
@@ -60,5 +61,23 @@ describe('access apply', () => {
     const r = await applyAccess({ driver: c.driver, api, access: undefined });
     expect(r.released.sort()).toEqual(['Namespace/acme-data', 'Namespace/acme-web']);
     expect([...c.objects.values()].filter((o) => o.metadata.labels?.['palisade.io/owner'])).toEqual([]);
+  });
+});
+
+describe('what counts as in place', () => {
+  const rb = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'b', namespace: 'n', labels: { 'palisade.io/owner': 'access' } }, subjects: [{ kind: 'Group', name: 'g' }], roleRef: { kind: 'ClusterRole', name: 'r' } };
+  it('what the API server adds (uid, resourceVersion, default labels, status) does not count', () => {
+    const live = { ...rb, metadata: { ...rb.metadata, uid: 'u', resourceVersion: '7', labels: { ...rb.metadata.labels, 'kubernetes.io/metadata.name': 'n' } }, status: {} };
+    expect(inPlace(rb, live)).toBe(true);
+  });
+  it('another subject, one subject more, or another label value does', () => {
+    expect(inPlace(rb, { ...rb, subjects: [{ kind: 'Group', name: 'h' }] })).toBe(false);
+    expect(inPlace(rb, { ...rb, subjects: [...rb.subjects, { kind: 'User', name: 'u' }] })).toBe(false);
+    expect(inPlace(rb, { ...rb, metadata: { ...rb.metadata, labels: { 'palisade.io/owner': 'other' } } })).toBe(false);
+  });
+  it('an aggregated ClusterRole whose rules the control plane filled in is in place', () => {
+    const cr = { kind: 'ClusterRole', metadata: { name: 'palisade:project-viewer' }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { a: 'true' } }] }, rules: [] };
+    expect(inPlace(cr, { ...cr, rules: [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }] })).toBe(true);
+    expect(inPlace(cr, { ...cr, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { b: 'true' } }] } })).toBe(false);
   });
 });
