@@ -90,8 +90,8 @@ export async function accessPlanFor(driver: ClusterDriver, api: RemoteHost, acce
       });
     }
   }
-  const live: KubeObject[] = [];
-  for (const kind of OWNED_KINDS) live.push(...(await driver.list(api, kind, { labelSelector: `${OWNER_LABEL}=${OWNER_VALUE}` })));
+  // one request for every kind (kubectl takes a comma list), so a no-op install pays one round trip
+  const live = await driver.list(api, OWNED_KINDS.join(','), { labelSelector: `${OWNER_LABEL}=${OWNER_VALUE}` });
   return planAccess(rendered.objects, live, rendered.namespaces.map((n) => n.name));
 }
 

@@ -67,7 +67,7 @@ export interface ClusterDriver {
   reset(host: RemoteHost, node: NodeSpec, spec: ClusterSpec): Promise<boolean>;
   apply(api: RemoteHost, objects: ReadonlyArray<Record<string, unknown>>): Promise<string[]>;
   get(api: RemoteHost, kind: string, name?: string, namespace?: string): Promise<KubeObject | undefined>;
-  /** every object of a kind, in all namespaces, optionally those a label selector picks (`k=v,k2=v2`) */
+  /** every object of a kind (or kinds, comma separated), in all namespaces, optionally those a label selector picks (`k=v,k2=v2`) */
   list(api: RemoteHost, kind: string, o?: { labelSelector?: string }): Promise<KubeObject[]>;
   delete(api: RemoteHost, kind: string, name: string, namespace?: string): Promise<boolean>;
   // ---- datastore snapshots and the restore from one (backup, restore) ----

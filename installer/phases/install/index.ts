@@ -1,4 +1,5 @@
 import type { Phase } from '../types.ts';
+import { accessPhase } from './access.ts';
 import { bundlePhase } from './bundle.ts';
 import { clusterPhase } from './cluster.ts';
 import { connectPhase } from './connect.ts';
@@ -17,7 +18,7 @@ import { verifyPhase } from './verify.ts';
 /** The install phases, in order. Each checks the real state before acting, acts, and leaves verification to verify. */
 export const INSTALL_PHASES: ReadonlyArray<Phase<InstallContext>> = [
   bundlePhase, connectPhase, factsPhase, preflightPhase, preparePhase, encryptPhase, keysPhase,
-  registryPhase, seedPhase, clusterPhase, secretsPhase, verifyPhase, reportPhase,
+  registryPhase, seedPhase, clusterPhase, secretsPhase, accessPhase, verifyPhase, reportPhase,
 ];
 
 export const INSTALL_PHASE_IDS: readonly string[] = INSTALL_PHASES.map((p) => p.id);

@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import { oidcApiServerArgs } from '../../../access/oidc.ts';
 import { b64, objectMatches, renderManifests } from '../../../cluster/manifests.ts';
+import { resolveConfigPath } from '../../../config/paths.ts';
 import type { ClusterArtifacts, ClusterSpec, KubeObject } from '../../../cluster/types.ts';
 import type { PalisadeConfig } from '../../../config/schema.ts';
 import { topology } from '../../../config/topology.ts';
@@ -17,8 +20,9 @@ import { hostOf } from './hosts.ts';
  * node's spec (with its data dir on the encrypted volume when mounted), the
  * cluster files from the bundle, and the manifests palisade keeps in the cluster.
  */
-export function clusterSpec(config: PalisadeConfig, keys: KeySet, dataDir?: string): ClusterSpec {
+export function clusterSpec(config: PalisadeConfig, keys: KeySet, dataDir?: string, oidcCaPem?: string): ClusterSpec {
   const t = topology(config);
+  const apiServerArgs = oidcApiServerArgs(config.access?.oidc, !!oidcCaPem);
   return {
     token: keys.secrets.joinToken,
     fqdn: config.cluster.fqdn,
@@ -28,6 +32,8 @@ export function clusterSpec(config: PalisadeConfig, keys: KeySet, dataDir?: stri
     firstServer: { name: t.firstController.name, address: t.firstController.address },
     registry: { endpoint: t.registry.endpoint, username: keys.secrets.registry.username, password: keys.secrets.registry.password, caPem: keys.rootCa.certPem },
     ...(dataDir ? { dataDir } : {}),
+    ...(apiServerArgs.length ? { apiServerArgs } : {}),
+    ...(oidcCaPem ? { oidcCaPem } : {}),
   };
 }
 
@@ -50,7 +56,9 @@ export function dataDirFor(ctx: InstallContext, outputs: Outputs, name: string):
 }
 
 export async function specFor(ctx: InstallContext, outputs: Outputs, node: string): Promise<ClusterSpec> {
-  return clusterSpec(ctx.config, await ctx.keys.keySet(), await dataDirFor(ctx, outputs, node));
+  const caFile = ctx.config.access?.oidc?.caFile;
+  const oidcCaPem = caFile ? await readFile(resolveConfigPath({ baseDir: ctx.baseDir }, caFile), 'utf8') : undefined;
+  return clusterSpec(ctx.config, await ctx.keys.keySet(), await dataDirFor(ctx, outputs, node), oidcCaPem);
 }
 
 const artifacts = new WeakMap<object, Promise<ClusterArtifacts>>();
