@@ -53,6 +53,16 @@ describe('install phase: access', () => {
     expect(c.objects.size).toBe(0);
   });
 
+  it('dry run before the cluster exists: what the config asks for', async () => {
+    const c = memoryCluster();
+    c.driver.get = async () => {
+      throw Object.assign(new Error('host1: kubectl get namespaces failed: k3s: not found'), { code: 'cluster.get' });
+    };
+    const r = await run(c, true);
+    expect(r.plan.flatMap((p) => p.lines)[0]).toBe('host1: apply tenant access: 10 object(s) for 1 tenant namespace(s)');
+    expect(c.objects.size).toBe(0);
+  });
+
   it('a cluster error fails the phase with its code', async () => {
     const c = memoryCluster();
     c.driver.apply = async () => {

@@ -1,4 +1,5 @@
 import { accessPlanFor, describePlan, executeAccessPlan, planHasWork, type AccessPlan } from '../../access/apply.ts';
+import { renderAccess } from '../../access/render.ts';
 import { output, type Phase } from '../types.ts';
 import type { InstallContext } from './context.ts';
 import { apiHost } from './shared/cluster.ts';
@@ -18,10 +19,18 @@ export const accessPhase: Phase<InstallContext> = {
   },
   async run(ctx, task) {
     const api = apiHost(ctx, task.outputs);
-    const plan = task.outputs.maybe(ACCESS_PLAN) ?? (await accessPlanFor(ctx.driver, api, ctx.config.access));
-    const d = describePlan(plan);
-    const what = `apply tenant access: create ${d.created.length}, update ${d.configured.length}, remove ${d.pruned.length}, release ${d.released.length} namespace(s)`;
-    const r = await task.change(api.name, what, () => executeAccessPlan(ctx.driver, api, plan));
+    const known = task.outputs.maybe(ACCESS_PLAN);
+    let what: string;
+    if (known) {
+      const d = describePlan(known);
+      what = `apply tenant access: create ${d.created.length}, update ${d.configured.length}, remove ${d.pruned.length}, release ${d.released.length} namespace(s)`;
+    } else {
+      // the cluster could not be read (not there yet): say what the config asks for
+      const r = renderAccess(ctx.config.access ?? { tenants: [], teams: [], roleBindings: [] });
+      if (!r.objects.length) return;
+      what = `apply tenant access: ${r.objects.length} object(s) for ${r.namespaces.length} tenant namespace(s)`;
+    }
+    const r = await task.change(api.name, what, async () => executeAccessPlan(ctx.driver, api, known ?? (await accessPlanFor(ctx.driver, api, ctx.config.access))));
     if (r) task.output(`${r.namespaces.length} tenant namespace(s); ${r.created.length} created, ${r.configured.length} updated, ${r.pruned.length} removed, ${r.released.length} released`);
   },
 };
