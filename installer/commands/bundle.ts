@@ -11,6 +11,7 @@ const load = {
   trust: () => import('../bundle/trust.ts'),
   verify: () => import('../bundle/verify.ts'),
 };
+import { META_FILES } from '../bundle/checksums.ts';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { usageError } from '../core/errors.ts';
@@ -63,8 +64,9 @@ export const bundleCommands: CommandModule = {
           const exe = c.binaries.find((b) => b.path === 'bin/palisade');
           emit(
             o.output,
-            { ok: true, path: r.path, name: r.manifest.name, version: r.manifest.version, components: { binaries: c.binaries.length, files: c.files.length, images: c.images.length, packs: c.packs.length }, files: r.files, bytes: r.bytes, signedBy: r.keyId, ...(exe ? { executable: { path: exe.path, sha256: exe.sha256 } } : {}) },
-            `built ${r.path}: ${r.manifest.name} ${r.manifest.version}, ${c.binaries.length} binaries, ${c.files.length} files, ${c.images.length} images, ${c.packs.length} packs (${r.files} files, ${fmtBytes(r.bytes)}), signed by ${r.keyId}${exe ? `\nbin/palisade sha256 ${exe.sha256} (publish it with the release notes; operators compare it before first use)` : ''}`,
+            { ok: true, path: r.path, name: r.manifest.name, version: r.manifest.version, components: { binaries: c.binaries.length, files: c.files.length, images: c.images.length, packs: c.packs.length }, files: r.files, checksummedFiles: r.files - META_FILES.size, bytes: r.bytes, signedBy: r.keyId, ...(exe ? { executable: { path: exe.path, sha256: exe.sha256 } } : {}) },
+            // the same count verify prints: files listed in checksums.txt, then the three that sign them
+            `built ${r.path}: ${r.manifest.name} ${r.manifest.version}, ${c.binaries.length} binaries, ${c.files.length} files, ${c.images.length} images, ${c.packs.length} packs (${r.files - META_FILES.size} files in checksums.txt + ${[...META_FILES].sort().join(', ')}; ${fmtBytes(r.bytes)}), signed by ${r.keyId}${exe ? `\nbin/palisade sha256 ${exe.sha256} (publish it with the release notes; operators compare it before first use)` : ''}`,
           );
         }),
       );
@@ -89,7 +91,7 @@ export const bundleCommands: CommandModule = {
           }
           if (!report.ok) throw verifyError(report);
           const secs = report.durationMs / 1000;
-          process.stdout.write(`OK ${path}: ${report.name} ${report.version}, ${report.files} files, ${fmtBytes(report.bytes)} verified in ${secs.toFixed(1)} s (${fmtBytes(report.bytes / Math.max(secs, 0.001))}/s), signed by trusted key ${report.signedBy}\n`);
+          process.stdout.write(`OK ${path}: ${report.name} ${report.version}, ${report.files} files in checksums.txt (${fmtBytes(report.bytes)}) + ${[...META_FILES].sort().join(', ')} verified in ${secs.toFixed(1)} s (${fmtBytes(report.bytes / Math.max(secs, 0.001))}/s), signed by trusted key ${report.signedBy}\n`);
           return 0;
         }),
       );

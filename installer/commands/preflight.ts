@@ -23,6 +23,9 @@ export const preflightCommands: CommandModule = {
           if (o.local && o.host.length) throw usageError('usage.preflight', '--local and --host do not go together', '--local checks this machine; --host picks hosts from palisade.yaml');
           const { config, baseDir } = await loadConfig(o.config);
           const { runPreflight } = await import('../preflight/run.ts');
+          const [{ Journal }, { stateDir, stateFiles }] = await Promise.all([import('../state/journal.ts'), import('../state/paths.ts')]);
+          // an installed appliance: its journal says what on the hosts is its own
+          const journal = await Journal.read(stateFiles(stateDir(baseDir, config.cluster.name)).journal);
           const { renderReport } = await import('../preflight/report.ts');
           const tty = process.stderr.isTTY === true && !process.env.CI;
           const report = await runPreflight({
@@ -32,6 +35,7 @@ export const preflightCommands: CommandModule = {
             ...(o.host.length ? { only: o.host } : {}),
             ignore: o.ignore,
             diskLatency: o.diskProbe,
+            ...(journal ? { journal } : {}),
             progress: o.output === 'json' ? 'none' : tty ? 'tty' : 'plain',
           });
           if (o.output === 'json') printJson(report);

@@ -96,7 +96,7 @@ export const registryCommands: CommandModule = {
       .action(
         action(async (o: RegistryAccessFlags & { bundle: string; trustedKey?: string; config?: string; concurrency: string; output: string }) => {
           const access = await registryAccess(o);
-          const { formatBytes, progressRenderer } = await load.progress();
+          const { progressRenderer, seedSummary } = await load.progress();
           const trustedKey = await (await load.trust()).resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: o.config ?? DEFAULT_CONFIG_PATH, configExplicit: o.registry === undefined || o.config !== DEFAULT_CONFIG_PATH });
           const progress = progressRenderer(process.stderr, { ...(o.output === 'json' || log.level === 'error' ? { intervalMs: 1e9 } : {}) });
           let r;
@@ -106,10 +106,7 @@ export const registryCommands: CommandModule = {
             progress.finish();
           }
           if (o.output === 'json') return void printJson(r);
-          process.stdout.write(
-            `seeded ${r.registry}: ${r.images} images, ${r.packs} packs; blobs ${r.blobs.uploaded} uploaded, ${r.blobs.mounted} mounted, ${r.blobs.present} already there; ` +
-              `manifests ${r.manifests.pushed} pushed, ${r.manifests.present} already there; ${formatBytes(r.bytes.uploaded)} in ${(r.durationMs / 1000).toFixed(1)} s\n`,
-          );
+          process.stdout.write(`seeded ${r.registry}: ${seedSummary(r)}\n`);
         }),
       );
 

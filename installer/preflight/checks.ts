@@ -1,4 +1,5 @@
 import type { HostConfig, PalisadeConfig } from '../config/schema.ts';
+import type { ApplianceOwned } from './appliance.ts';
 import { hostEncryptionSettings } from '../encryption/settings.ts';
 import type { HostFacts } from '../facts/types.ts';
 import { cidrsOverlap, isLoopback, parseCidr4 } from './net.ts';
@@ -21,6 +22,8 @@ export interface HostCheckContext {
   ports: number[];
   /** addresses the FQDN may resolve to (VIP, controller addresses) */
   fqdnTargets: string[];
+  /** what the installed appliance owns on this host (its ports, its encrypted disk) */
+  owned?: ApplianceOwned;
 }
 
 export type HostCheck = (c: HostCheckContext) => Finding | undefined;
@@ -102,7 +105,10 @@ const diskReady = (c: HostCheckContext) => (c.host.dataDisk && c.facts.dataDisk?
 export const diskUnmounted: HostCheck = (c) => {
   const d = diskReady(c);
   if (!d) return undefined;
-  const busy = [...d.mountpoints.map((m) => `mounted at ${m}`), ...d.holders.map((h) => `held by ${h}`)];
+  const all = [...d.mountpoints.map((m) => `mounted at ${m}`), ...d.holders.map((h) => `held by ${h}`)];
+  const ours = all.filter((u) => c.owned?.diskUsers.includes(u));
+  const busy = all.filter((u) => !ours.includes(u));
+  if (!busy.length && c.owned?.disk) return f(c, 'disk.unmounted', 'data disk in use', 'pass', ours.length ? `in use by the appliance: ${ours.join(', ')}` : `${c.owned.disk.what}, not mounted by anything else`, 'not mounted, not held by dm/md (other than the appliance)');
   return f(c, 'disk.unmounted', 'data disk in use', busy.length ? 'fail' : 'pass', busy.length ? busy.join(', ') : 'not mounted, no holders', 'not mounted, not held by dm/md', `unmount it (umount) and remove it from /etc/fstab; palisade never touches a disk in use`);
 };
 
@@ -112,6 +118,7 @@ export const diskNoFilesystem: HostCheck = (c) => {
   const wipe = hostEncryptionSettings(c.config, c.host as HostConfig).wipe;
   const found = [d.fstype ? `${d.fstype} signature` : '', d.ptType ? `${d.ptType} partition table` : '', d.partitions.length ? `partitions ${d.partitions.join(', ')}` : ''].filter(Boolean);
   if (!found.length) return f(c, 'disk.empty', 'data disk contents', 'pass', 'no filesystem or partitions', 'empty (or encryption.wipe: true)');
+  if (c.owned?.disk && d.fstype === 'crypto_LUKS' && !d.ptType && !d.partitions.length) return f(c, 'disk.empty', 'data disk contents', 'pass', `in use by the appliance: ${c.owned.disk.what}`, "empty, or the appliance's own volume");
   return f(c, 'disk.empty', 'data disk contents', wipe ? 'warn' : 'fail', found.join(', '), 'empty (or encryption.wipe: true)', wipe ? 'encryption.wipe is true: this data WILL BE DESTROYED' : `wipe it yourself (wipefs -a ${d.device}) after checking it holds nothing you need, or set encryption.wipe: true`);
 };
 
@@ -172,8 +179,12 @@ export const portsFree: HostCheck = (c) => {
   const l = c.facts.listeningPorts;
   const req = `free: ${c.ports.join(', ')}`;
   if (!l) return f(c, 'ports.free', 'ports', 'warn', 'unknown (neither ss nor /proc/net/tcp)', req, 'check with `ss -tln` on the host');
-  const busy = c.ports.filter((p) => l.includes(p));
-  return f(c, 'ports.free', 'ports', busy.length ? 'fail' : 'pass', busy.length ? `in use: ${busy.join(', ')}` : 'all free', req, `stop what listens on ${busy.join(', ')} (\`ss -tlnp\` shows it)`);
+  const inUse = c.ports.filter((p) => l.includes(p));
+  const ours = inUse.filter((p) => c.owned?.ports[p] !== undefined);
+  const busy = inUse.filter((p) => !ours.includes(p));
+  const oursText = ours.length ? `in use by the appliance: ${ours.map((p) => `${p} (${c.owned!.ports[p]})`).join(', ')}` : '';
+  const measured = [busy.length ? `in use: ${busy.join(', ')}` : '', oursText].filter(Boolean).join('; ') || 'all free';
+  return f(c, 'ports.free', 'ports', busy.length ? 'fail' : 'pass', measured, ours.length ? `${req} (or the appliance's own)` : req, `stop what listens on ${busy.join(', ')} (\`ss -tlnp\` shows it)`);
 };
 
 export const kernelOverlay: HostCheck = (c) => {

@@ -16,16 +16,16 @@ function duplicates(hosts: Reached[], values: (f: HostFacts) => string[]): { dup
   return { dups, unknown };
 }
 
-function uniqueness(id: string, title: string, hosts: Reached[], values: (f: HostFacts) => string[], fix: string, unknownIsOk = false): Finding {
+function uniqueness(id: string, title: string, hosts: Reached[], values: (f: HostFacts) => string[], fix: string): Finding {
   const { dups, unknown } = duplicates(hosts, values);
-  const unk = unknown.length ? `; unknown on ${unknown.join(', ')}` : '';
-  const status = dups.length ? 'fail' : unknown.length && !unknownIsOk ? 'warn' : 'pass';
+  const unk = unknown.length ? `; could not be checked on ${unknown.join(', ')} (unreadable there)` : '';
+  const status = dups.length ? 'fail' : unknown.length ? 'warn' : 'pass';
   return {
     id,
     host: CLUSTER,
     title,
     status,
-    measured: dups.length ? `duplicate ${dups.join('; ')}${unk}` : `${hosts.length - unknown.length} distinct${unk}`,
+    measured: dups.length ? `duplicate ${dups.join('; ')}${unk}` : unknown.length === hosts.length ? `could not be checked: unreadable on ${unknown.join(', ')}` : `${hosts.length - unknown.length} distinct${unk}`,
     required: 'unique across hosts',
     ...(status !== 'pass' ? { fix } : {}),
   };
@@ -46,8 +46,8 @@ export function clusterChecks(inputs: HostInput[]): Finding[] {
     uniqueness('unique.hostname', 'hostnames', hosts, (f) => (f.hostname ? [f.hostname.toLowerCase()] : []), 'give every host its own hostname (hostnamectl set-hostname)'),
     uniqueness('unique.mac', 'MAC addresses', hosts, (f) => f.nics.filter((n) => !n.loopback && n.mac && n.mac !== '00:00:00:00:00:00').map((n) => n.mac as string), 'give every NIC its own MAC (cloned VMs keep the template MAC)'),
     uniqueness('unique.machine_id', 'machine-ids', hosts, (f) => (f.machineId ? [f.machineId] : []), 'regenerate on cloned hosts: rm /etc/machine-id && systemd-machine-id-setup'),
-    // product_uuid is unreadable on many VMs and containers: unknown is not a finding, a duplicate is
-    uniqueness('unique.product_uuid', 'product UUIDs', hosts, (f) => (f.productUuid ? [f.productUuid] : []), 'give every VM its own SMBIOS UUID (cloned VMs keep the template UUID)', true),
+    // product_uuid is unreadable on many VMs and containers: that is a check not made (warn), never a pass
+    uniqueness('unique.product_uuid', 'product UUIDs', hosts, (f) => (f.productUuid ? [f.productUuid] : []), 'give every VM its own SMBIOS UUID (cloned VMs keep the template UUID); where /sys/class/dmi/id/product_uuid is unreadable, compare them on the hypervisor'),
   ];
   const mtus = hosts.map((h) => ({ name: h.name, nic: primaryNic(h.facts, h.address) })).filter((x) => x.nic?.mtu !== undefined);
   const distinct = [...new Set(mtus.map((x) => x.nic?.mtu))];

@@ -4,6 +4,7 @@ import { renderTable } from '../core/output.ts';
 import { summarizeFacts } from '../facts/summary.ts';
 import type { HostFacts } from '../facts/types.ts';
 import { HOST_CHECKS, airGapFinding, timeSync, type HostCheck, type HostCheckContext } from './checks.ts';
+import type { ApplianceOwned } from './appliance.ts';
 import { clusterChecks } from './cluster.ts';
 import { sizingFor } from './profiles.ts';
 import { CLUSTER, type Finding, type HostInput, type ReportedFinding } from './types.ts';
@@ -78,6 +79,8 @@ export interface EvaluateInput {
   /** waivers beyond config.preflight.ignore (--ignore) */
   ignore?: string[];
   startedAt?: Date;
+  /** what an installed appliance owns, per host (applianceOwnership) */
+  owned?: Record<string, ApplianceOwned>;
 }
 
 /** Pure: facts in, report out. */
@@ -91,7 +94,8 @@ export function evaluate(input: EvaluateInput): PreflightReport {
   if (input.local) targets.push(...fqdnTargets(config, [{ config: { ...config.hosts[0]!, name: ADMIN, role: 'controller', address: '127.0.0.1' }, ...(input.admin ? { facts: input.admin } : {}) }]));
 
   const runHost = (host: HostCheckContext['host'], facts: HostFacts, checks: HostCheck[], skip?: Set<string>) => {
-    const ctx: HostCheckContext = { config, host, facts, sizing: sizing[host.role], ...(input.admin ? { admin: input.admin } : {}), ports: requiredPorts(config, host), fqdnTargets: targets };
+    const owned = input.owned?.[host.name];
+    const ctx: HostCheckContext = { config, host, facts, sizing: sizing[host.role], ...(input.admin ? { admin: input.admin } : {}), ports: requiredPorts(config, host), fqdnTargets: targets, ...(owned ? { owned } : {}) };
     for (const check of checks) {
       const r = check(ctx);
       if (r && !skip?.has(r.id)) findings.push(r);

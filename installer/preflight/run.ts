@@ -4,12 +4,13 @@ import { errorMessage, isPalisadeError, PalisadeError, usageError } from '../cor
 import { settleLimit } from '../core/limit.ts';
 import { gatherFacts } from '../facts/index.ts';
 import { localFacts } from '../facts/local.ts';
-import { summarizeFacts } from '../facts/summary.ts';
 import type { HostFacts } from '../facts/types.ts';
 import { closeAll, connectHosts } from '../hosts/index.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 import { evaluate, type PreflightReport } from './report.ts';
 import type { HostInput } from './types.ts';
+import { applianceOwnership } from './appliance.ts';
+import type { JournalData } from '../state/journal.ts';
 
 export interface PreflightOptions {
   config: PalisadeConfig;
@@ -23,6 +24,8 @@ export interface PreflightOptions {
   progress?: 'tty' | 'plain' | 'none';
   /** the fdatasync probe (default on) */
   diskLatency?: boolean;
+  /** the install journal, when there is one: what the appliance owns is then reported as its own */
+  journal?: JournalData;
 }
 
 type Wrapper = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
@@ -68,7 +71,6 @@ export async function runPreflight(o: PreflightOptions): Promise<PreflightReport
       setStatus('gathering facts (1 round trip)');
       const facts = await gatherOne(name, host);
       inputs.get(name)!.facts = facts;
-      setStatus(summarizeFacts(facts));
     } finally {
       await closeAll(hosts);
     }
@@ -82,7 +84,8 @@ export async function runPreflight(o: PreflightOptions): Promise<PreflightReport
         task: async (_c: unknown, t: Wrapper) => {
           try {
             await perHost(h.name, (s) => (t.output = s));
-            t.title = summarizeFacts(inputs.get(h.name)!.facts!);
+            // the summary line is the report's; progress only says the host is done
+            t.title = `${h.name} (${h.address}): facts gathered`;
           } catch (e) {
             fail(h.name, e);
             throw new Error(`${h.name}: ${errorMessage(e)}`);
@@ -102,7 +105,7 @@ export async function runPreflight(o: PreflightOptions): Promise<PreflightReport
     await settleLimit(selected, config.ssh.concurrency, async (h) => {
       try {
         await perHost(h.name, () => undefined);
-        if (mode === 'plain') process.stderr.write(`${summarizeFacts(inputs.get(h.name)!.facts!)}\n`);
+        if (mode === 'plain') process.stderr.write(`${h.name}: facts gathered\n`);
       } catch (e) {
         fail(h.name, e);
         if (mode === 'plain') process.stderr.write(`${h.name}: unreachable: ${errorMessage(e)}\n`);
@@ -110,5 +113,7 @@ export async function runPreflight(o: PreflightOptions): Promise<PreflightReport
     });
   }
   const admin = await adminP;
-  return evaluate({ config, hosts: [...inputs.values()], ...(admin ? { admin } : {}), ...(o.ignore ? { ignore: o.ignore } : {}), startedAt });
+  const facts = new Map([...inputs].flatMap(([n, i]) => (i.facts ? [[n, i.facts] as const] : [])));
+  const owned = applianceOwnership(config, o.journal, facts);
+  return evaluate({ config, hosts: [...inputs.values()], ...(admin ? { admin } : {}), ...(o.ignore ? { ignore: o.ignore } : {}), startedAt, owned });
 }

@@ -1,4 +1,4 @@
-import type { SeedProgress } from './seed.ts';
+import type { SeedProgress, SeedReport } from './seed.ts';
 
 /**
  * Seeding progress on stderr: one line rewritten in place on a terminal; on a
@@ -22,7 +22,7 @@ export function progressLine(p: SeedProgress, now = Date.now()): string {
     case 'blobs': {
       const pct = p.bytesTotal > 0 ? ` ${Math.floor((100 * p.bytesDone) / p.bytesTotal)}%` : '';
       const eta = rate > 0 && p.bytesTotal > p.bytesDone ? `, ~${Math.ceil((p.bytesTotal - p.bytesDone) / rate)} s left` : '';
-      return `seed: blobs ${p.blobsDone}/${p.blobsTotal}, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}${pct} at ${formatBytes(rate)}/s${eta}`;
+      return `seed: blobs the registry lacks ${p.blobsDone}/${p.blobsTotal}, ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}${pct} at ${formatBytes(rate)}/s${eta}`;
     }
     case 'manifests':
       return `seed: manifests ${p.manifestsDone}/${p.manifestsTotal}`;
@@ -65,4 +65,16 @@ export function progressRenderer(out: NodeJS.WriteStream = process.stderr, opts:
       dirty = false;
     },
   };
+}
+
+/**
+ * The one-line result of a seed, where every count says what it counts and the
+ * parts add up: blobs = uploaded + mounted + already there; manifests = pushed +
+ * already there. The install and `registry seed` print the same line.
+ */
+export function seedSummary(r: Pick<SeedReport, 'images' | 'packs' | 'blobs' | 'manifests' | 'bytes' | 'durationMs'>): string {
+  return (
+    `${r.images} images and ${r.packs} packs: ${r.blobs.total} blobs (${r.blobs.uploaded} uploaded, ${r.blobs.mounted} mounted from another repository, ${r.blobs.present} already there), ` +
+    `${r.manifests.total} manifests (${r.manifests.pushed} pushed, ${r.manifests.present} already there); ${formatBytes(r.bytes.uploaded)} uploaded in ${(r.durationMs / 1000).toFixed(1)} s`
+  );
 }

@@ -159,6 +159,11 @@ describe('bundle CLI', () => {
     const v = await cli(['bundle', 'verify', out, '--trusted-key', key.replace(/\.key$/, '.pub')]);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^OK .*signed by trusted key SHA256:/);
+    // build and verify count the same files, and say which
+    const built = /\((\d+) files in checksums\.txt \+ bundle\.sig, bundle\.yaml, checksums\.txt;/.exec(b2.stdout)?.[1];
+    const verified = /, (\d+) files in checksums\.txt \(/.exec(v.stdout)?.[1];
+    expect(built, b2.stdout).toBeDefined();
+    expect(verified, v.stdout).toBe(built);
     const wrong = await cli(['bundle', 'verify', out, '--trusted-key', tb.publicKeyPath]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('error [bundle.untrusted-key]');

@@ -44,3 +44,25 @@ describe('palisade preflight (CLI)', () => {
     expect(spawnSync('node', [bin, 'preflight', '-c', join(dir, 'missing.yaml')], { encoding: 'utf8' }).status).toBe(2);
   });
 });
+
+describe('palisade preflight on a reachable host (loopback sshd)', () => {
+  it("prints each host's summary line once (progress says only that the host is done)", async () => {
+    const { startSshd } = await import('../fixtures/sshd.ts');
+    const sshd = await startSshd();
+    try {
+      const c = join(dir, 'reach.yaml');
+      writeFileSync(c, `apiVersion: palisade/v1
+cluster: { name: reach, fqdn: localhost.reach.internal }
+hosts:
+  - { name: h1, address: 127.0.0.1, port: ${sshd.port}, role: controller, privateKey: ${sshd.keys.ed25519.path}, hostKey: "${sshd.hostKeyFingerprint}" }
+`);
+      const r = spawnSync('node', [bin, 'preflight', '-c', c, '--no-disk-probe'], { encoding: 'utf8', timeout: 90_000 });
+      const all = `${r.stdout}\n${r.stderr}`.split('\n');
+      const summaries = all.filter((l) => /^h1: .*, kernel /.test(l));
+      expect(summaries, all.join('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^h1: facts gathered$/m);
+    } finally {
+      await sshd.stop();
+    }
+  }, 120_000);
+});

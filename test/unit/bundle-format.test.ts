@@ -110,7 +110,7 @@ describe('registry service files', () => {
 describe('seed progress line', () => {
   it('shows blobs, bytes, percent, rate and time left', () => {
     const p = { phase: 'blobs' as const, blobsDone: 3, blobsTotal: 10, bytesDone: 50 << 20, bytesTotal: 200 << 20, manifestsDone: 0, manifestsTotal: 4, startedAt: 0 };
-    expect(progressLine(p, 10_000)).toBe('seed: blobs 3/10, 50.0 MiB of 200.0 MiB 25% at 5.0 MiB/s, ~30 s left');
+    expect(progressLine(p, 10_000)).toBe('seed: blobs the registry lacks 3/10, 50.0 MiB of 200.0 MiB 25% at 5.0 MiB/s, ~30 s left');
     expect(progressLine({ ...p, phase: 'done' }, 10_000)).toBe('seed: done, 50.0 MiB uploaded in 10.0 s (5.0 MiB/s)');
   });
 });

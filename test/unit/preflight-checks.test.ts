@@ -271,9 +271,9 @@ describe('cluster checks', () => {
     expect(r['unique.machine_id']?.fix).toMatch(/systemd-machine-id-setup/);
   });
 
-  it('unknown product_uuid is not a finding; an unknown machine-id warns', () => {
+  it('unknown product_uuid could not be checked (a warning, never ok); an unknown machine-id warns', () => {
     const r = byId([input(0, (f) => delete f.productUuid), input(1, (f) => delete f.productUuid)]);
-    expect(r['unique.product_uuid']?.status).toBe('pass');
+    expect(r['unique.product_uuid']).toMatchObject({ status: 'warn', measured: expect.stringMatching(/^could not be checked: unreadable on /) });
     expect(byId([input(0, (f) => delete f.machineId), input(1)])['unique.machine_id']?.status).toBe('warn');
   });
 

@@ -1,4 +1,5 @@
 import { seedRegistry } from '../../registry/seed.ts';
+import { progressLine, seedSummary } from '../../registry/progress.ts';
 import { verifyRegistry } from '../../registry/verify.ts';
 import type { Phase } from '../types.ts';
 import type { InstallContext } from './context.ts';
@@ -16,8 +17,8 @@ export const seedPhase: Phase<InstallContext> = {
   async run(ctx, task) {
     const access = await registryAccess(ctx, task.outputs);
     const r = await task.change(undefined, `push the bundle's images and packs to ${access.url} (missing blobs only)`, () =>
-      seedRegistry({ ...access, bundle: task.outputs.get(BUNDLE), onProgress: (p) => task.output(`${p.phase}: ${p.blobsDone}/${p.blobsTotal} blobs, ${p.manifestsDone}/${p.manifestsTotal} manifests`) }),
+      seedRegistry({ ...access, bundle: task.outputs.get(BUNDLE), onProgress: (p) => task.output(progressLine(p)) }),
     );
-    if (r) task.output(`${r.images} images, ${r.packs} packs; ${r.blobs.uploaded} blobs uploaded, ${r.blobs.present} already there`);
+    if (r) task.output(seedSummary(r));
   },
 };
