@@ -73,6 +73,23 @@ export function summarize(hosts: readonly HostHardening[]): Record<OutcomeStatus
   return s;
 }
 
+/**
+ * Proves a fresh key login to a host: a new SSH connection made as palisade
+ * makes them (pinned key, the jump host for hosts behind it), one command, closed.
+ */
+export async function loginProver(config: PalisadeConfig, baseDir: string): Promise<(host: string) => Promise<void>> {
+  const targets = new Map(configTargets(config, baseDir).map((t) => [t.name, t]));
+  const connectOpts = await configConnectOptions(config, baseDir);
+  return async (name: string) => {
+    const fresh = await connectHost(targets.get(name)!, { ...connectOpts, attempts: 3 });
+    try {
+      await fresh.exec('true', { check: true, timeoutMs: 20_000 });
+    } finally {
+      await fresh.close();
+    }
+  };
+}
+
 export async function runHarden(o: HardenOptions): Promise<HardenReport> {
   const cfg = o.config.hardening;
   const dryRun = o.dryRun === true;
@@ -83,15 +100,7 @@ export async function runHarden(o: HardenOptions): Promise<HardenReport> {
   const own = !o.hosts;
   const conn = o.hosts ? { hosts: o.hosts, failures: [] as { name: string; error: Error }[] } : await connectHosts(o.config, o.baseDir, { only: names });
   const targets = new Map(configTargets(o.config, o.baseDir).map((t) => [t.name, t]));
-  const connectOpts = await configConnectOptions(o.config, o.baseDir);
-  const prove = o.proveLogin ?? (async (name: string) => {
-    const fresh = await connectHost(targets.get(name)!, { ...connectOpts, attempts: 3 });
-    try {
-      await fresh.exec('true', { check: true, timeoutMs: 20_000 });
-    } finally {
-      await fresh.close();
-    }
-  });
+  const prove = o.proveLogin ?? (await loginProver(o.config, o.baseDir));
   try {
     const results = await settleLimit(names, o.config.ssh.concurrency, async (name) => {
       const h = conn.hosts.get(name);

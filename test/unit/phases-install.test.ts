@@ -22,7 +22,7 @@ hosts:
 
 describe('install phases', () => {
   it('run in the documented order', () => {
-    expect(INSTALL_PHASES.map((p) => p.id)).toEqual(['bundle', 'connect', 'facts', 'preflight', 'prepare', 'encrypt', 'keys', 'registry', 'seed', 'cluster', 'secrets', 'access', 'verify', 'report']);
+    expect(INSTALL_PHASES.map((p) => p.id)).toEqual(['bundle', 'connect', 'facts', 'preflight', 'prepare', 'harden', 'encrypt', 'keys', 'registry', 'seed', 'cluster', 'secrets', 'access', 'verify', 'report']);
     // context phases always run; --only picks one more
     expect([...selectPhases(INSTALL_PHASES, { only: 'cluster' })]).toEqual(['bundle', 'connect', 'cluster']);
   });

@@ -6,6 +6,7 @@ import { connectPhase } from './connect.ts';
 import type { InstallContext } from './context.ts';
 import { encryptPhase } from './encrypt.ts';
 import { factsPhase } from './facts.ts';
+import { hardenPhase } from './harden.ts';
 import { keysPhase } from './keys.ts';
 import { preflightPhase } from './preflight.ts';
 import { preparePhase } from './prepare.ts';
@@ -17,7 +18,7 @@ import { verifyPhase } from './verify.ts';
 
 /** The install phases, in order. Each checks the real state before acting, acts, and leaves verification to verify. */
 export const INSTALL_PHASES: ReadonlyArray<Phase<InstallContext>> = [
-  bundlePhase, connectPhase, factsPhase, preflightPhase, preparePhase, encryptPhase, keysPhase,
+  bundlePhase, connectPhase, factsPhase, preflightPhase, preparePhase, hardenPhase, encryptPhase, keysPhase,
   registryPhase, seedPhase, clusterPhase, secretsPhase, accessPhase, verifyPhase, reportPhase,
 ];
 
