@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, formatError, isPalisadeError } from './core/errors.ts';
 import { log } from './core/log.ts';
+import { takeSecretEnv } from './core/secret-env.ts';
 import { commandModules } from './commands/index.ts';
 import { argvWantsJson, takeExitCode } from './commands/types.ts';
 import { unknownCommand } from './commands/unknown.ts';
@@ -27,6 +28,8 @@ export function buildProgram(): Command {
 
 /** Run the CLI; returns the process exit code. Never throws. */
 export async function main(argv: string[]): Promise<number> {
+  // before anything can start a child process: secrets never reach one's environment
+  takeSecretEnv();
   const program = buildProgram();
   try {
     const unknown = unknownCommand(program, argv.slice(2));

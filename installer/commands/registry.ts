@@ -4,6 +4,7 @@ import { action, parseOutputFormat, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';
+import { secretEnv } from '../core/secret-env.ts';
 import { printJson, renderTable } from '../core/output.ts';
 import type { RegistryClientOptions } from '../registry/client.ts';
 
@@ -52,7 +53,7 @@ export async function registryAccess(o: RegistryAccessFlags): Promise<RegistryCl
     } catch (e) {
       throw usageError('registry.password', `cannot read password file ${o.passwordFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
-  } else if (process.env.PALISADE_REGISTRY_PASSWORD) password = process.env.PALISADE_REGISTRY_PASSWORD;
+  } else password = secretEnv('PALISADE_REGISTRY_PASSWORD');
   if (password) redact.add(password);
   if (password !== undefined && !o.username) throw usageError('registry.username', 'a registry password was given without --username');
   return { url: o.registry, ...(ca ? { ca } : {}), ...(o.username ? { username: o.username } : {}), ...(password !== undefined ? { password } : {}), ...(o.tokenRealm ? { tokenRealm: o.tokenRealm } : {}) };

@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { hostname as osHostname } from 'node:os';
 import si from 'systeminformation';
 import { log } from '../core/log.ts';
+import { runLocal } from '../core/process.ts';
 import { parseProbeOutput } from './parse.ts';
 import { probeScript, type SectionName } from './probe.ts';
 import type { DiskFacts, HostFacts } from './types.ts';
@@ -17,13 +17,11 @@ export const ADMIN = '(admin)';
  */
 const LOCAL_SECTIONS: SectionName[] = ['osrelease', 'nics', 'cgroup', 'timesync', 'ports', 'kernel', 'sysctl', 'tpm', 'routes', 'resolv', 'fqdn'];
 
-function runLocal(script: string): Promise<string> {
-  return new Promise((resolve) => {
-    execFile('/bin/sh', ['-c', script], { timeout: 30_000, maxBuffer: 16 << 20 }, (err, stdout) => {
-      if (err) log.debug(`local probe: ${err.message}`);
-      resolve(String(stdout));
-    });
-  });
+/** The probe script (read-only, built by facts/probe.ts) through the local /bin/sh; whatever it printed, even when it failed. */
+async function runProbe(script: string): Promise<string> {
+  const r = await runLocal('/bin/sh', ['-c', script], { timeoutMs: 30_000 });
+  if (r.code !== 0) log.debug(`local probe: ${r.failure ?? `exit ${r.code}`}: ${r.stderr.trim().slice(0, 200)}`);
+  return r.stdout;
 }
 
 const blockToDisk = (b: si.Systeminformation.BlockDevicesData): DiskFacts => ({
@@ -50,7 +48,7 @@ export async function localFacts(opts: { fqdn: string }): Promise<HostFacts> {
     si.osInfo(),
     si.uuid().catch(() => ({ os: '', hardware: '', macs: [] })),
     si.system().catch(() => undefined),
-    runLocal(probeScript({ fqdn: opts.fqdn, only: LOCAL_SECTIONS })),
+    runProbe(probeScript({ fqdn: opts.fqdn, only: LOCAL_SECTIONS })),
   ]);
   const probed = parseProbeOutput(probeText.includes('==== end ====') ? probeText : `${probeText}\n==== end ====\n`, { name: ADMIN, fqdn: opts.fqdn });
   const flagList = flags.split(/\s+/).filter(Boolean);

@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import { verify as cryptoVerify } from 'node:crypto';
 import ssh2 from 'ssh2';
+import { runLocal } from '../core/process.ts';
 import { fingerprintOf, keyTypeOf } from './fingerprint.ts';
 const { utils } = ssh2;
 
@@ -173,20 +173,16 @@ export function checkHostCertificate(cert: OpenSshCertificate, o: { hostName: st
 }
 
 /** The certificates a host offers, read with `ssh-keyscan -c` (direct connection only). */
-export function scanCertificates(address: string, port: number, timeoutSeconds = 5): Promise<Buffer[]> {
-  return new Promise((resolve) => {
-    execFile('ssh-keyscan', ['-c', '-T', String(Math.max(1, Math.round(timeoutSeconds))), '-p', String(port), '--', address], { timeout: (timeoutSeconds + 2) * 1000 }, (_err, stdout) => {
-      // lines are `[host] TYPE-cert-v01@openssh.com BASE64`; comments start with #
-      const certs = String(stdout ?? '')
-        .split('\n')
-        .filter((l) => l.trim() && !l.startsWith('#'))
-        .flatMap((l) => {
-          const f = l.trim().split(/\s+/);
-          const i = f.findIndex((x) => x.endsWith('-cert-v01@openssh.com'));
-          const b64 = i >= 0 ? f[i + 1] : undefined;
-          return b64 && /^[A-Za-z0-9+/]+={0,2}$/.test(b64) ? [Buffer.from(b64, 'base64')] : [];
-        });
-      resolve(certs);
+export async function scanCertificates(address: string, port: number, timeoutSeconds = 5): Promise<Buffer[]> {
+  const r = await runLocal('ssh-keyscan', ['-c', '-T', String(Math.max(1, Math.round(timeoutSeconds))), '-p', String(port), '--', address], { timeoutMs: (timeoutSeconds + 2) * 1000 });
+  // lines are `[host] TYPE-cert-v01@openssh.com BASE64`; comments start with #
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'))
+    .flatMap((l) => {
+      const f = l.trim().split(/\s+/);
+      const i = f.findIndex((x) => x.endsWith('-cert-v01@openssh.com'));
+      const b64 = i >= 0 ? f[i + 1] : undefined;
+      return b64 && /^[A-Za-z0-9+/]+={0,2}$/.test(b64) ? [Buffer.from(b64, 'base64')] : [];
     });
-  });
 }

@@ -3,10 +3,11 @@ import ssh2 from 'ssh2';
 const { utils } = ssh2;
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { redact } from '../core/log.ts';
+import { secretEnv } from '../core/secret-env.ts';
 import { fingerprintOf } from './fingerprint.ts';
 import type { HostTarget } from './target.ts';
 
-export const KEY_PASSPHRASE_ENV = 'PALISADE_SSH_KEY_PASSPHRASE';
+export const KEY_PASSPHRASE_ENV = 'PALISADE_SSH_KEY_PASSPHRASE' as const;
 
 /** What ssh2 gets to authenticate, and how to name it in an error. */
 export interface Credentials {
@@ -30,7 +31,7 @@ export function credentialsFor(t: HostTarget, env: NodeJS.ProcessEnv = process.e
     }
     return Promise.resolve({ agent: sock, description: `the keys in ssh-agent (${sock})` });
   }
-  const passphrase = env[KEY_PASSPHRASE_ENV] || undefined;
+  const passphrase = secretEnv(KEY_PASSPHRASE_ENV, env);
   const k = `${t.privateKey}\0${passphrase ?? ''}`;
   let p = cache.get(k);
   if (!p) {

@@ -1,8 +1,9 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { redact } from '../core/log.ts';
+import { secretEnv } from '../core/secret-env.ts';
 
-export const SUDO_PASSWORD_ENV = 'PALISADE_SUDO_PASSWORD';
+export const SUDO_PASSWORD_ENV = 'PALISADE_SUDO_PASSWORD' as const;
 
 let prompted: Promise<string | undefined> | undefined;
 
@@ -12,7 +13,7 @@ let prompted: Promise<string | undefined> | undefined;
  * neither is possible.
  */
 export function sudoPassword(user: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  const fromEnv = env[SUDO_PASSWORD_ENV];
+  const fromEnv = secretEnv(SUDO_PASSWORD_ENV, env);
   if (fromEnv) {
     redact.add(fromEnv);
     return Promise.resolve(fromEnv);

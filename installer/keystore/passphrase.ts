@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';
+import { secretEnv, type SecretEnvName } from '../core/secret-env.ts';
 
 /**
  * Where a passphrase comes from, in order: the file given, the environment
@@ -14,7 +15,7 @@ export interface PassphraseSource {
   /** --passphrase-file (or --new-passphrase-file ...) */
   file?: string | undefined;
   /** env variable to read (default PALISADE_PASSPHRASE) */
-  env?: string;
+  env?: SecretEnvName;
   /** a new passphrase: asked twice at a prompt, minimum length checked */
   create?: boolean;
   /** what it is for, in prompts and errors (default "keystore passphrase") */
@@ -65,8 +66,8 @@ async function resolve(src: PassphraseSource): Promise<string> {
     if (!p) throw usageError('keystore.passphrase-empty', `${fileOption} ${src.file} is empty`);
     return src.create ? checkNew(p, label, src.file) : p;
   }
-  const fromEnv = process.env[env];
-  if (fromEnv !== undefined && fromEnv !== '') return src.create ? checkNew(fromEnv, label, env) : fromEnv;
+  const fromEnv = secretEnv(env);
+  if (fromEnv !== undefined) return src.create ? checkNew(fromEnv, label, env) : fromEnv;
   const input = src.input ?? (process.stdin as TtyInput);
   const output = src.output ?? process.stderr;
   if (!input.isTTY || typeof input.setRawMode !== 'function') {
