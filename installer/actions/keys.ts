@@ -1,30 +1,20 @@
 import { resolve } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
-import type { PalisadeConfig } from '../config/schema.ts';
-import { topology } from '../config/topology.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
-import { ensureKeySet, keySetSpecs, renewEntry, KEY_NAMES, type KeySetInput } from '../pki/keyset.ts';
+import { KeystoreSession } from '../keystore/session.ts';
+import { keystoreExists, keystorePath } from '../keystore/store.ts';
+import { PREVIOUS_SUFFIX, type KeyEntry, type Keystore } from '../keystore/types.ts';
+import { ensureKeySet, keySetSpecs, renewEntry, KEY_NAMES } from '../pki/keyset.ts';
+import { keySetInput } from '../pki/keyset-input.ts';
 import type { KeyAlgorithm } from '../pki/x509.ts';
-import { resolvePassphrase } from './passphrase.ts';
-import { createKeystore, keystoreExists, keystorePath, openKeystore } from './store.ts';
-import { PREVIOUS_SUFFIX, type KeyEntry, type Keystore } from './types.ts';
 import { sha256Digest } from '../core/hash.ts';
 
 /**
- * What the `keys` and `certs` commands do, apart from parsing flags and printing.
+ * What the `keys` and `certs` commands do, apart from parsing flags and
+ * printing: the cluster keystore opened through one session, key generation,
+ * rotation, pruning, passphrase change and recovery export.
  */
-
-export function keySetInput(config: PalisadeConfig, algorithm?: KeyAlgorithm): KeySetInput {
-  return {
-    cluster: config.cluster.name,
-    fqdn: config.cluster.fqdn,
-    vip: config.cluster.vip,
-    hosts: config.hosts.map((h) => ({ name: h.name, address: h.address, role: h.role })),
-    registryHost: topology(config).registry.host.name,
-    serviceCidr: config.cluster.serviceCidr,
-    ...(algorithm ? { algorithm } : {}),
-  };
-}
+export { keySetInput };
 
 export interface KeystoreFlags {
   config?: string;
@@ -36,6 +26,7 @@ export interface ClusterKeystore {
   loaded: LoadedConfig | undefined;
   path: string;
   ks: Keystore;
+  session: KeystoreSession;
   passphrase: string;
   created: boolean;
 }
@@ -44,14 +35,9 @@ export interface ClusterKeystore {
 export async function openClusterKeystore(f: KeystoreFlags, o: { create?: boolean; needConfig?: boolean } = {}): Promise<ClusterKeystore> {
   const loaded = f.keystore && !o.needConfig ? undefined : await loadConfig(f.config);
   const path = f.keystore ? resolve(f.keystore) : keystorePath(loaded!.baseDir, loaded!.config.cluster.name);
-  const pf = f.passphraseFile ? { file: f.passphraseFile } : {};
-  if (await keystoreExists(path)) {
-    const passphrase = await resolvePassphrase(pf);
-    return { loaded, path, ks: await openKeystore(path, { passphrase }), passphrase, created: false };
-  }
-  if (!o.create) throw usageError('keystore.missing', `no keystore at ${path}`, 'run `palisade keys generate` first');
-  const passphrase = await resolvePassphrase({ ...pf, create: true, label: 'new keystore passphrase' });
-  return { loaded, path, ks: await createKeystore(path, { cluster: loaded!.config.cluster.name, passphrase }), passphrase, created: true };
+  const session = new KeystoreSession({ path, ...(loaded ? { cluster: loaded.config.cluster.name } : {}), ...(f.passphraseFile ? { passphraseFile: f.passphraseFile } : {}) });
+  const ks = o.create ? await session.openOrCreate() : await session.require();
+  return { loaded, path, ks, session, passphrase: await session.passphrase(), created: session.created };
 }
 
 /** Make what the keystore lacks; save only when something was made. */
@@ -122,4 +108,33 @@ export async function pruneEntries(c: ClusterKeystore, name?: string): Promise<s
   for (const n of gone) c.ks.delete(n);
   if (gone.length) await c.ks.save();
   return gone;
+}
+
+/** `keys passphrase`: re-encrypt under a new passphrase, which must differ from the current one. */
+export async function changePassphrase(c: ClusterKeystore, newPassphraseFile?: string): Promise<void> {
+  const next = await c.session.otherPassphrase({
+    env: 'PALISADE_NEW_PASSPHRASE',
+    fileOption: '--new-passphrase-file',
+    label: 'new keystore passphrase',
+    ...(newPassphraseFile ? { file: newPassphraseFile } : {}),
+    sameError: { code: 'keys.passphrase-same', message: 'the new passphrase is the current one; nothing was changed' },
+  });
+  await c.ks.changePassphrase(next);
+}
+
+/** Refuse to overwrite an export target unless told to (checked before any passphrase is asked). */
+export async function checkExportTarget(file: string, force: boolean): Promise<void> {
+  if (!force && (await keystoreExists(file))) throw usageError('keys.export-exists', `${file} already exists`, 'pass --force to replace it, or choose another file');
+}
+
+/** `keys export-recovery`: an encrypted copy under a separate recovery passphrase. */
+export async function exportRecovery(c: ClusterKeystore, file: string, recoveryPassphraseFile?: string): Promise<void> {
+  const rec = await c.session.otherPassphrase({
+    env: 'PALISADE_RECOVERY_PASSPHRASE',
+    fileOption: '--recovery-passphrase-file',
+    label: 'recovery passphrase',
+    ...(recoveryPassphraseFile ? { file: recoveryPassphraseFile } : {}),
+    sameError: { code: 'keys.recovery-same', message: 'the recovery passphrase must differ from the keystore passphrase', hint: 'choose a separate passphrase and keep it apart from the copy' },
+  });
+  await c.ks.exportTo(file, rec);
 }

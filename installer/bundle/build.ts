@@ -16,8 +16,8 @@ import type { LoadedSpec } from './spec.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { hashFile, hashParallelism, sha256Hex } from '../core/hash.ts';
 import { mapLimit } from '../core/limit.ts';
-import { buildPackArtifact } from '../registry/pack/artifact.ts';
-import { dependencyProblems, loadPack } from '../registry/pack/pack.ts';
+import { buildPackArtifact } from './pack/artifact.ts';
+import { dependencyProblems, loadPack } from './pack/pack.ts';
 
 /**
  * Build a bundle from a release spec: plan every file (from disk or generated),

@@ -8,7 +8,7 @@ import { printJson } from '../core/output.ts';
 const load = {
   import: () => import('../pki/import.ts'),
   pem: () => import('../pki/load.ts'),
-  ops: () => import('../keystore/ops.ts'),
+  ops: () => import('../actions/keys.ts'),
   config: () => import('../config/load.ts'),
 };
 

@@ -6,7 +6,7 @@ import { log } from '../core/log.ts';
 import { printJson, renderTable } from '../core/output.ts';
 // implementations load when a command runs (fast start of every other command)
 const load = {
-  ops: () => import('../keystore/ops.ts'),
+  ops: () => import('../actions/keys.ts'),
   keystore: () => import('../keystore/index.ts'),
   reveal: () => import('../keystore/reveal.ts'),
 };
@@ -177,11 +177,8 @@ export const keysCommands: CommandModule = {
         action(async (o: Common & { newPassphraseFile?: string }) => {
           parseOutputFormat(o.output);
           const ops = await load.ops();
-          const { resolvePassphrase } = await load.keystore();
           const c = await ops.openClusterKeystore(flags(o));
-          const next = await resolvePassphrase({ create: true, env: 'PALISADE_NEW_PASSPHRASE', fileOption: '--new-passphrase-file', label: 'new keystore passphrase', ...(o.newPassphraseFile ? { file: o.newPassphraseFile } : {}) });
-          if (next === c.passphrase) throw usageError('keys.passphrase-same', 'the new passphrase is the current one; nothing was changed');
-          await c.ks.changePassphrase(next);
+          await ops.changePassphrase(c, o.newPassphraseFile);
           emit(o.output, { ok: true, keystore: c.path }, `${c.path} is now encrypted under the new passphrase`);
         }),
       );
@@ -194,12 +191,9 @@ export const keysCommands: CommandModule = {
         action(async (file: string, o: Common & { recoveryPassphraseFile?: string; force?: boolean }) => {
           parseOutputFormat(o.output);
           const ops = await load.ops();
-          const { resolvePassphrase, keystoreExists } = await load.keystore();
-          if (!o.force && (await keystoreExists(file))) throw usageError('keys.export-exists', `${file} already exists`, 'pass --force to replace it, or choose another file');
+          await ops.checkExportTarget(file, o.force === true);
           const c = await ops.openClusterKeystore(flags(o));
-          const rec = await resolvePassphrase({ create: true, env: 'PALISADE_RECOVERY_PASSPHRASE', fileOption: '--recovery-passphrase-file', label: 'recovery passphrase', ...(o.recoveryPassphraseFile ? { file: o.recoveryPassphraseFile } : {}) });
-          if (rec === c.passphrase) throw usageError('keys.recovery-same', 'the recovery passphrase must differ from the keystore passphrase', 'choose a separate passphrase and keep it apart from the copy');
-          await c.ks.exportTo(file, rec);
+          await ops.exportRecovery(c, file, o.recoveryPassphraseFile);
           emit(
             o.output,
             { ok: true, file, entries: c.ks.list().length },

@@ -7,9 +7,9 @@ import { printJson, renderTable } from '../core/output.ts';
 const load = {
   writer: () => import('../bundle/layout-writer.ts'),
   client: () => import('../registry/client.ts'),
-  artifact: () => import('../registry/pack/artifact.ts'),
-  list: () => import('../registry/pack/list.ts'),
-  pack: () => import('../registry/pack/pack.ts'),
+  artifact: () => import('../bundle/pack/artifact.ts'),
+  list: () => import('../registry/packs.ts'),
+  pack: () => import('../bundle/pack/pack.ts'),
 };
 
 export const packCommands: CommandModule = {

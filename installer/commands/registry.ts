@@ -61,7 +61,7 @@ export async function registryAccess(o: RegistryAccessFlags): Promise<RegistryCl
 
 /** The appliance's registry: endpoint from the config, CA and credentials from its keystore. */
 export async function siteAccess(o: { config?: string; passphraseFile?: string }): Promise<import('../registry/site.ts').SiteRegistry> {
-  const [{ openClusterKeystore }, { siteRegistry }] = await Promise.all([import('../keystore/ops.ts'), import('../registry/site.ts')]);
+  const [{ openClusterKeystore }, { siteRegistry }] = await Promise.all([import('../actions/keys.ts'), import('../registry/site.ts')]);
   const c = await openClusterKeystore({ config: o.config ?? DEFAULT_CONFIG_PATH, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) }, { needConfig: true });
   const site = siteRegistry(c.loaded!.config, c.ks);
   redact.add(site.password);
@@ -146,7 +146,7 @@ export const registryCommands: CommandModule = {
         action(async (o: { config: string; passphraseFile?: string; authfile?: string; certsDir?: string; showPassword?: boolean; output: string }) => {
           const fmt = parseOutputFormat(o.output);
           const [{ openClusterKeystore }, { siteRegistry }, login, { revealEntry }, { KEY_NAMES }] = await Promise.all([
-            import('../keystore/ops.ts'), import('../registry/site.ts'), import('../registry/login.ts'), import('../keystore/reveal.ts'), import('../pki/keyset.ts'),
+            import('../actions/keys.ts'), import('../registry/site.ts'), import('../registry/login.ts'), import('../keystore/reveal.ts'), import('../pki/keyset.ts'),
           ]);
           const c = await openClusterKeystore({ config: o.config, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) }, { needConfig: true });
           const site = siteRegistry(c.loaded!.config, c.ks);

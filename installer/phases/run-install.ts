@@ -10,7 +10,7 @@ import { EXIT, PalisadeError, usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
 import { connectHosts } from '../hosts/index.ts';
 import { keystorePath } from '../keystore/index.ts';
-import { keySetInput } from '../keystore/ops.ts';
+import { keySetInput } from '../pki/keyset-input.ts';
 import { resolvePassphrase } from '../keystore/passphrase.ts';
 import { Journal } from '../state/journal.ts';
 import { acquireLocalLock, type LocalLock } from '../state/lock.ts';

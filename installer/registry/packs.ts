@@ -1,9 +1,9 @@
-import { RegistryClient } from '../client.ts';
-import { PACK_MT } from './artifact.ts';
-import { packJsonSchema, type PackJson } from './pack.ts';
-import { manifestSchema } from '../../bundle/oci.ts';
-import { readAll } from '../../bundle/open.ts';
-import { mapLimit } from '../../core/limit.ts';
+import { RegistryClient } from './client.ts';
+import { PACK_MT } from '../bundle/pack/artifact.ts';
+import { packJsonSchema, type PackJson } from '../bundle/pack/pack.ts';
+import { manifestSchema } from '../bundle/oci.ts';
+import { readAll } from '../bundle/open.ts';
+import { mapLimit } from '../core/limit.ts';
 
 export interface RegistryPack extends PackJson {
   repository: string;

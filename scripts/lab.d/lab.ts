@@ -1,5 +1,5 @@
 /**
- * scripts/lab: rehearsal hosts on this machine (see DESIGN.md "The lab").
+ * scripts/lab: rehearsal hosts on this machine (see docs/ARCHITECTURE.md, "The lab").
  *
  *   scripts/lab up N [--dir DIR] [--disk-size SIZE | --disk-size hostK=SIZE]... [--tpm] [--jump]
  *   scripts/lab down [--dir DIR]

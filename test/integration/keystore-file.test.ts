@@ -219,7 +219,7 @@ describe('the keystore is the escrow store of disk encryption', () => {
     const { escrowIndex } = await import('../../installer/encryption/apply.ts');
     const { recoveryKeyName } = await import('../../installer/encryption/settings.ts');
     const { ensureKeySet } = await import('../../installer/pki/keyset.ts');
-    const { keySetInput } = await import('../../installer/keystore/ops.ts');
+    const { keySetInput } = await import('../../installer/actions/keys.ts');
     const { config } = await parseConfig(
       ['apiVersion: palisade/v1', 'cluster: { name: demo, fqdn: palisade.lab.internal }', 'hosts:', '  - { name: host1, address: 10.0.0.1, role: controller, dataDisk: /dev/vdb }', ''].join('\n'),
       join(tmpdir(), 'palisade.yaml'),

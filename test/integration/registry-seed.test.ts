@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBundle } from '../../installer/bundle/open.ts';
 import { RegistryClient } from '../../installer/registry/client.ts';
-import { listPacks } from '../../installer/registry/pack/list.ts';
+import { listPacks } from '../../installer/registry/packs.ts';
 import { seedRegistry, type SeedOptions } from '../../installer/registry/seed.ts';
 import { verifyRegistry } from '../../installer/registry/verify.ts';
 import { REPO_ROOT, type TestBundle } from '../../scripts/bundle/build-test-bundle.ts';

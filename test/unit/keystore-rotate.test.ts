@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../installer/config/load.ts';
 import { createKeystore } from '../../installer/keystore/index.ts';
-import { generateKeys, pruneEntries, rotateEntry, type ClusterKeystore } from '../../installer/keystore/ops.ts';
+import { KeystoreSession } from '../../installer/keystore/session.ts';
+import { generateKeys, pruneEntries, rotateEntry, type ClusterKeystore } from '../../installer/actions/keys.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rotate-'));
 const pem = (name: string, text: string) => {
@@ -21,7 +22,7 @@ async function cluster(): Promise<ClusterKeystore> {
   );
   const path = join(mkdtempSync(join(tmpdir(), 'rotate-ks-')), 'keystore');
   const ks = await createKeystore(path, { cluster: 'demo', passphrase: 'rotation passphrase', kdf: { N: 1024, r: 8, p: 1 } });
-  const c = { loaded, path, ks, passphrase: 'rotation passphrase', created: true };
+  const c = { loaded, path, ks, session: new KeystoreSession({ path }), passphrase: 'rotation passphrase', created: true };
   await generateKeys(c);
   return c;
 }

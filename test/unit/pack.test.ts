@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPackArtifact, PACK_MT } from '../../installer/registry/pack/artifact.ts';
-import { dependencyProblems, loadPack, packTag, type PackJson } from '../../installer/registry/pack/pack.ts';
-import { compareSemver, parseConstraint, parseSemver, satisfies } from '../../installer/registry/pack/semver.ts';
+import { buildPackArtifact, PACK_MT } from '../../installer/bundle/pack/artifact.ts';
+import { dependencyProblems, loadPack, packTag, type PackJson } from '../../installer/bundle/pack/pack.ts';
+import { compareSemver, parseConstraint, parseSemver, satisfies } from '../../installer/bundle/pack/semver.ts';
 import { REPO_ROOT } from '../../scripts/bundle/build-test-bundle.ts';
 
 let work: string;

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { packRepository, packTag, type LoadedPack } from './pack.ts';
-import { MT, sha256Digest, type Descriptor } from '../../bundle/oci.ts';
+import { MT, sha256Digest, type Descriptor } from '../oci.ts';
 
 /** Media types of a pack as an OCI artifact. */
 export const PACK_MT = {

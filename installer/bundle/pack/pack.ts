@@ -4,7 +4,7 @@ import { parseAllDocuments, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseConstraint, parseSemver, satisfies } from './semver.ts';
 import { PalisadeError, type ErrorDetail } from '../../core/errors.ts';
-import { comparePaths } from '../../bundle/paths.ts';
+import { comparePaths } from '../paths.ts';
 
 /**
  * A pack: one layer of a cluster profile (os, k8s, cni, csi, addon), as a
