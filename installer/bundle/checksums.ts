@@ -34,7 +34,10 @@ export function parseChecksums(text: string): Map<string, string> {
   lines.forEach((line, i) => {
     const n = i + 1;
     const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
-    if (!m) return fail(n, 'expected "<sha256 hex>  <path>"');
+    if (!m) {
+      fail(n, 'expected "<sha256 hex>  <path>"');
+      return;
+    }
     const [, hex, path] = m as unknown as [string, string, string];
     if (!HEX64.test(hex)) fail(n, 'bad digest');
     const problem = bundlePathProblem(path);

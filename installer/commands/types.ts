@@ -20,6 +20,7 @@ export const takeExitCode = (): number => {
  * Wrap an action handler: it returns its exit code (undefined = 0) and throws
  * PalisadeError for operator mistakes; cli.ts prints those without a stack.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: an action returns its exit code, or nothing for 0
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void> | number | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const code = await fn(...args);

@@ -357,7 +357,7 @@ async function applyHost(host: RemoteHost, hp: HostPlan, facts: HostEncryptionFa
       states.set(d.device, 'open');
     }
     const first = hp.disks[0];
-    if (first && first.mount) {
+    if (first?.mount) {
       await mountData(host, first, s.mountPoint, netdev);
       await progress({ device: first.device, step: 'mounted', detail: s.mountPoint });
     }

@@ -123,7 +123,7 @@ function planDisk(x: DiskInput): DiskPlan {
   };
   const refuse = (reason: string): DiskPlan => ({ ...base, action: 'refuse', reason, open: false, mount: false });
   const d = x.disk;
-  if (!d || !d.exists) return refuse(`${x.device} does not exist on ${x.settings.host}`);
+  if (!d?.exists) return refuse(`${x.device} does not exist on ${x.settings.host}`);
   if (!d.isBlockDevice) return refuse(`${x.device} is not a block device`);
   if (d.readOnly) return refuse(`${x.device} is read-only`);
   if (d.mountpoints.length > 0) return refuse(`${x.device} is in use: mounted at ${d.mountpoints.join(', ')} (never formatted, even with wipe)`);

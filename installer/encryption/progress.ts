@@ -1,4 +1,4 @@
-import { DefaultRenderer, Listr, ListrLogger, ProcessOutput, SimpleRenderer, type ListrTaskWrapper } from 'listr2';
+import { type DefaultRenderer, Listr, ListrLogger, ProcessOutput, type SimpleRenderer, type ListrTaskWrapper } from 'listr2';
 import { redact } from '../core/log.ts';
 import type { ApplyEvent, ApplyReport, HostApplyResult } from './apply.ts';
 import type { EncryptionPlan } from './types.ts';
@@ -89,10 +89,14 @@ function deferred(): Deferred {
   });
   const d: Deferred = { promise, settled: false, resolve: () => undefined, reject: () => undefined };
   d.resolve = () => {
-    if (!d.settled) (d.settled = true), resolve();
+    if (d.settled) return;
+    d.settled = true;
+    resolve();
   };
   d.reject = (e) => {
-    if (!d.settled) (d.settled = true), reject(e);
+    if (d.settled) return;
+    d.settled = true;
+    reject(e);
   };
   return d;
 }

@@ -50,7 +50,7 @@ export function renderStatus(r: EncryptionStatusReport): string {
             .filter(Boolean)
             .join('; ')
         : d.reason;
-      rows.push([h.host, d.device, h.mode, d.state, d.pending === 'nothing' ? detail : `${d.pending} pending: ${d.reason}${v && v.problems.length ? `; ${v.problems.join('; ')}` : ''}`]);
+      rows.push([h.host, d.device, h.mode, d.state, d.pending === 'nothing' ? detail : `${d.pending} pending: ${d.reason}${v?.problems.length ? `; ${v.problems.join('; ')}` : ''}`]);
     }
   }
   return `${renderTable(['HOST', 'DISK', 'MODE', 'STATE', 'DETAIL'], rows)}\n`;

@@ -178,7 +178,7 @@ export async function connectClient(t: HostTarget, o: ClientOptions, jump?: Clie
 const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512'];
 
 /** Which host-key algorithm makes the host present its pinned key (key exchange only, no credentials). */
-async function findPinnedAlgorithm(t: HostTarget, o: ClientOptions, attempt: (o: ClientOptions) => Promise<{ decision: TrustDecision }>): Promise<string | undefined> {
+async function findPinnedAlgorithm(_t: HostTarget, o: ClientOptions, attempt: (o: ClientOptions) => Promise<{ decision: TrustDecision }>): Promise<string | undefined> {
   for (const alg of HOST_KEY_ALGORITHMS) {
     try {
       const { decision } = await attempt({ ...o, keyOnly: true, hostKeyAlgorithmsOnly: [alg] });

@@ -37,13 +37,22 @@ export function parseKnownHosts(text: string, path = 'known_hosts'): KnownHostsF
     let marker: Marker | undefined;
     if (f[0]?.startsWith('@')) {
       const m = f.shift()!.slice(1);
-      if (m !== 'cert-authority' && m !== 'revoked') return void skipped.push(lineNo);
+      if (m !== 'cert-authority' && m !== 'revoked') {
+        skipped.push(lineNo);
+        return;
+      }
       marker = m;
     }
     const [hosts, keyType, b64] = f;
-    if (!hosts || !keyType || !b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return void skipped.push(lineNo);
+    if (!hosts || !keyType || !b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
+        skipped.push(lineNo);
+        return;
+      }
     const key = Buffer.from(b64, 'base64');
-    if (keyTypeOf(key) !== keyType) return void skipped.push(lineNo);
+    if (keyTypeOf(key) !== keyType) {
+        skipped.push(lineNo);
+        return;
+      }
     entries.push({ line: lineNo, ...(marker ? { marker } : {}), hosts, keyType, key });
   });
   return { path, entries, skipped };

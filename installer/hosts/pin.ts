@@ -76,7 +76,7 @@ export async function scanHostKeys(loaded: LoadedConfig, acceptJump: (s: HostKey
       }
       return scanOne(t);
     });
-    results.forEach((r, i) => scans.push(scanOf(targets[i]!, r)));
+    for (const [i, r] of results.entries()) scans.push(scanOf(targets[i]!, r));
   } finally {
     await jump?.close();
   }

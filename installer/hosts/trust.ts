@@ -57,7 +57,7 @@ export function decideHostKey(q: HostKeyQuery, key: Buffer, knownHosts: readonly
   if (sameType.length > 0) {
     return { ok: false, reason: 'changed', ...base, expected: sameType.map((e) => fingerprintOf(e.key)), detail: `known_hosts line ${sameType.map((e) => e.line).join(', ')}` };
   }
-  if (cert && cert.key.equals(key) && kh.cas.some((e) => fingerprintOf(e.key) === cert.caFingerprint)) {
+  if (cert?.key.equals(key) && kh.cas.some((e) => fingerprintOf(e.key) === cert.caFingerprint)) {
     return { ok: true, source: 'cert-authority', ...base, detail: `certificate signed by @cert-authority ${cert.caFingerprint}` };
   }
   const detail = kh.cas.length > 0 ? 'known_hosts lists a @cert-authority for this host, but no valid certificate for this key was obtained' : undefined;

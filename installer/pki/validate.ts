@@ -48,7 +48,11 @@ const day = (d: Date): string => d.toISOString().replace('T', ' ').slice(0, 16) 
 
 const uniqueByFingerprint = (xs: CertInfo[]): CertInfo[] => {
   const seen = new Set<string>();
-  return xs.filter((c) => (seen.has(c.fingerprint) ? false : (seen.add(c.fingerprint), true)));
+  return xs.filter((c) => {
+    if (seen.has(c.fingerprint)) return false;
+    seen.add(c.fingerprint);
+    return true;
+  });
 };
 
 const signedBy = (child: CertInfo, issuer: CertInfo): boolean => {
@@ -187,5 +191,9 @@ export function validateCertificate(input: ValidationInput): ValidationReport {
 
 const dedupe = (ps: Problem[]): Problem[] => {
   const seen = new Set<string>();
-  return ps.filter((p) => (seen.has(p.code) ? false : (seen.add(p.code), true)));
+  return ps.filter((p) => {
+    if (seen.has(p.code)) return false;
+    seen.add(p.code);
+    return true;
+  });
 };

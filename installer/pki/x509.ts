@@ -116,7 +116,7 @@ export function ipBytes(ip: string): Buffer {
     const t = tail ? tail.split(':') : [];
     const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
     const b = Buffer.alloc(16);
-    groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+    for (const [i, g] of groups.entries()) b.writeUInt16BE(parseInt(g, 16), i * 2);
     return b;
   }
   throw new Error(`not an IP address: ${ip}`);

@@ -95,7 +95,7 @@ export const diskPresent: HostCheck = (c) => {
   const dev = c.host.dataDisk;
   if (!dev) return f(c, 'disk.present', 'data disk', 'warn', 'none configured', 'a dedicated data disk', `set hosts[].dataDisk for ${c.host.name} (appliance data would share the root filesystem)`);
   const d = c.facts.dataDisk;
-  if (!d || !d.exists) return f(c, 'disk.present', 'data disk', 'fail', `${dev} does not exist`, `${dev} present`, `attach the disk, or correct hosts[].dataDisk (lsblk lists the host's disks)`);
+  if (!d?.exists) return f(c, 'disk.present', 'data disk', 'fail', `${dev} does not exist`, `${dev} present`, `attach the disk, or correct hosts[].dataDisk (lsblk lists the host's disks)`);
   if (!d.isBlockDevice) return f(c, 'disk.present', 'data disk', 'fail', `${dev} is not a block device`, `${dev} a block device`, 'point hosts[].dataDisk at a whole disk, e.g. /dev/sdb');
   return f(c, 'disk.present', 'data disk', 'pass', `${dev}${d.devno ? ` (${d.devno})` : ''}`, `${dev} present`);
 };

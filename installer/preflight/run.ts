@@ -1,4 +1,4 @@
-import { DefaultRenderer, Listr, ListrLogger, ProcessOutput, SimpleRenderer, type ListrTaskWrapper } from 'listr2';
+import { type DefaultRenderer, Listr, ListrLogger, ProcessOutput, type SimpleRenderer, type ListrTaskWrapper } from 'listr2';
 import type { PalisadeConfig } from '../config/schema.ts';
 import { errorMessage, isPalisadeError, PalisadeError, usageError } from '../core/errors.ts';
 import { settleLimit } from '../core/limit.ts';

@@ -1,4 +1,4 @@
-import { RegistryClient } from './client.ts';
+import type { RegistryClient } from './client.ts';
 import { PACK_MT } from '../bundle/pack/artifact.ts';
 import { packJsonSchema, type PackJson } from '../bundle/pack/pack.ts';
 import { manifestSchema } from '../bundle/oci.ts';

@@ -54,7 +54,7 @@ export function parseJournal(text: string, path: string): JournalData {
     throw new PalisadeError('state.journal', `${path} is not valid JSON`, { hint: 'move it aside to start the journal afresh (phases still check the hosts before acting)' });
   }
   const d = j as Partial<JournalData>;
-  if (!d || d.version !== 1 || typeof d.cluster !== 'string' || typeof d.phases !== 'object' || !Array.isArray(d.runs)) {
+  if (d?.version !== 1 || typeof d.cluster !== 'string' || typeof d.phases !== 'object' || !Array.isArray(d.runs)) {
     throw new PalisadeError('state.journal', `${path} is not a palisade journal (version 1)`, { hint: 'move it aside to start the journal afresh' });
   }
   return d as JournalData;

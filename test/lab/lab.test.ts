@@ -15,7 +15,6 @@ import { getLab, LABS_ROOT, labSsh } from './lab.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const lab = getLab();
-const direct = lab.hosts.filter((h) => !h.behind);
 
 function ok(host: string, cmd: string, user?: string): string {
   const r = labSsh(host, cmd, { user });

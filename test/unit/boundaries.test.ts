@@ -22,7 +22,7 @@ const folderOf = (file: string): string => {
   return parts.length > 1 ? parts[0]! : '';
 };
 
-export function folderEdges(): Map<string, Map<string, string>> {
+function folderEdges(): Map<string, Map<string, string>> {
   const edges = new Map<string, Map<string, string>>();
   for (const f of files(root)) {
     const text = readFileSync(f, 'utf8');
@@ -39,7 +39,7 @@ export function folderEdges(): Map<string, Map<string, string>> {
 }
 
 /** every cycle, as the folders in order and the file that makes each step */
-export function folderCycles(edges: Map<string, Map<string, string>>): string[] {
+function folderCycles(edges: Map<string, Map<string, string>>): string[] {
   const cycles: string[] = [];
   const seen = new Set<string>();
   const visit = (node: string, path: string[]): void => {

@@ -104,7 +104,7 @@ describe('orchestrator', () => {
     const r = await runPhases({ phases, ctx: c, journal: j, output: 'silent', onEvent: (e) => events.push(e) });
     expect(r.ok).toBe(false);
     expect(r.failed).toMatchObject({ phase: 'b', host: 'h1' });
-    expect(String((r.failed?.error as Error).message)).toMatch(/b@h1 broke/);
+    expect(String((r.failed?.error as Error | undefined)?.message)).toMatch(/b@h1 broke/);
     expect(c.log).toContain('b@h2');
     expect(c.log).not.toContain('c');
     expect(j.host('b', 'h1')).toMatchObject({ status: 'failed', error: 'b@h1 broke' });
