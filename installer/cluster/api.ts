@@ -1,12 +1,12 @@
-import { request } from 'node:https';
 import { parse } from 'yaml';
 import { API_PORT } from '../config/topology.ts';
-import { tlsOver, type OpenStream } from '../hosts/tunnel.ts';
+import { HttpsClient, getText, type OpenStream } from '../core/https.ts';
 
 /**
  * The cluster API from this machine: the admin kubeconfig's credentials, and
  * GET /readyz on one API address verified as the FQDN (install verify, upgrade
- * health gates).
+ * health gates), asked as kubectl would, through the one HTTPS client
+ * (directly or through a host's SSH connection).
  */
 export interface KubeCredentials {
   ca: string;
@@ -15,22 +15,18 @@ export interface KubeCredentials {
 }
 
 export function kubeconfigCreds(text: string): KubeCredentials {
-  const k = parse(text) as { clusters: Array<{ cluster: Record<string, string> }>; users: Array<{ user: Record<string, string> }> };
+  const k = parse(text) as { clusters?: Array<{ cluster?: Record<string, string> }>; users?: Array<{ user?: Record<string, string> }> };
   const d = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString();
-  return { ca: d(k.clusters[0]?.cluster['certificate-authority-data']), cert: d(k.users[0]?.user['client-certificate-data']), key: d(k.users[0]?.user['client-key-data']) };
+  return { ca: d(k.clusters?.[0]?.cluster?.['certificate-authority-data']), cert: d(k.users?.[0]?.user?.['client-certificate-data']), key: d(k.users?.[0]?.user?.['client-key-data']) };
 }
 
 /** GET /readyz on one controller, addressed by IP but verified as the FQDN, with the kubeconfig's credentials. */
-export function apiReady(address: string, fqdn: string, kc: KubeCredentials, connect?: OpenStream, port = API_PORT): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const via = connect ? { createConnection: tlsOver(connect) } : {};
-    const req = request({ host: address, port, path: '/readyz', servername: fqdn, ca: kc.ca, cert: kc.cert, key: kc.key, timeout: 10_000, ...via }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body.trim()) : reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`))));
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+export async function apiReady(address: string, fqdn: string, kc: KubeCredentials, connect?: OpenStream, port = API_PORT): Promise<string> {
+  const client = new HttpsClient({ secure: true, ca: kc.ca, cert: kc.cert, key: kc.key, servername: fqdn, timeoutMs: 10_000, ...(connect ? { connect } : {}) });
+  try {
+    const host = address.includes(':') ? `[${address}]` : address;
+    return await getText(client, new URL(`https://${host}:${port}/readyz`));
+  } finally {
+    client.close();
+  }
 }

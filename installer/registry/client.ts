@@ -2,8 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { basicAuth, mayReceiveCredentials, parseChallenges, parseTokenResponse, scopeFor, tokenUrl, type Challenge } from './auth.ts';
 import { DigestMismatchError, RegistryHttpError, isTransient, registryError } from './errors.ts';
-import type { OpenStream } from '../hosts/tunnel.ts';
-import { Transport, drain, readBody, type HttpRequest, type HttpResponse } from './http.ts';
+import { HttpsClient, drain, readBody, type HttpRequest, type HttpResponse, type OpenStream } from '../core/https.ts';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../bundle/oci.ts';
 import { hashSink, sha256Digest } from '../core/hash.ts';
 import { PalisadeError } from '../core/errors.ts';
@@ -101,7 +100,7 @@ class Verifier extends Transform {
 
 export class RegistryClient {
   readonly base: URL;
-  private readonly transport: Transport;
+  private readonly transport: HttpsClient;
   private basic: string | undefined;
   private bearer: Challenge | undefined;
   private readonly tokens = new Map<string, { token: string; expires: number }>();
@@ -113,7 +112,7 @@ export class RegistryClient {
   constructor(private readonly opts: RegistryClientOptions) {
     this.base = normalizeRegistryUrl(opts.url);
     this.tokenRealm = opts.tokenRealm === undefined ? undefined : tokenRealmUrl(opts.tokenRealm);
-    this.transport = new Transport(true, opts.ca, opts.timeoutMs, opts.connect);
+    this.transport = new HttpsClient({ secure: true, ca: opts.ca, timeoutMs: opts.timeoutMs, connect: opts.connect });
     if (opts.password) redact.add(opts.password);
   }
 
@@ -177,7 +176,7 @@ export class RegistryClient {
         hint: `if ${url.origin} is your registry's token service, name it with --token-realm ${url.origin}`,
       });
     }
-    const tokenTransport = url.origin === this.base.origin ? this.transport : new Transport(true, this.opts.ca, this.opts.timeoutMs);
+    const tokenTransport = url.origin === this.base.origin ? this.transport : new HttpsClient({ secure: true, ca: this.opts.ca, timeoutMs: this.opts.timeoutMs });
     try {
       const headers: Record<string, string> = { 'User-Agent': 'palisade' };
       if (withCredentials) headers.Authorization = basicAuth(this.opts.username as string, this.opts.password as string);

@@ -1,4 +1,4 @@
-import { TLS_ERROR_CODES, TransportError } from './http.ts';
+import { TLS_ERROR_CODES, TransportError } from '../core/https.ts';
 import { PalisadeError } from '../core/errors.ts';
 
 /** An HTTP status the client did not expect (body: the registry's error JSON, shortened). */

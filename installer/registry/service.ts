@@ -7,7 +7,7 @@ import type { Bundle } from '../bundle/open.ts';
 import { PalisadeError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';
 import { sh } from '../core/quote.ts';
-import type { OpenStream } from '../hosts/tunnel.ts';
+import type { OpenStream } from '../core/https.ts';
 import { syncFiles, type DesiredFile } from '../hosts/files.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 

@@ -1,5 +1,6 @@
 import type { RemoteHost } from '../../../hosts/types.ts';
-import { viaHost, type OpenStream } from '../../../hosts/tunnel.ts';
+import type { OpenStream } from '../../../core/https.ts';
+import { viaHost } from '../../../hosts/tunnel.ts';
 import type { Outputs } from '../../types.ts';
 import type { InstallContext } from '../context.ts';
 import { HOSTS } from '../outputs.ts';

@@ -1,7 +1,7 @@
 import { errorMessage } from '../../../core/errors.ts';
 import { sh } from '../../../core/quote.ts';
 import { filesToWrite } from '../../../hosts/files.ts';
-import type { OpenStream } from '../../../hosts/tunnel.ts';
+import type { OpenStream } from '../../../core/https.ts';
 import { RegistryClient } from '../../../registry/client.ts';
 import { REGISTRY_SERVICE, DEFAULT_PATHS as REGISTRY_PATHS } from '../../../registry/service.ts';
 import type { Outputs } from '../../types.ts';
