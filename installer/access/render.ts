@@ -4,6 +4,9 @@ import type { RbacObjects, RoleBinding, Subject } from './rbac.ts';
 import { PROJECT_LABEL, TENANT_LABEL, builtinClusterRoles, clusterRoleName, owned } from './roles.ts';
 import { isRegexClaim, type AccessConfig, type QuotaConfig, type RoleBindingConfig } from './schema.ts';
 import { sha256Hex } from '../core/hash.ts';
+import { SYSTEM_NAMESPACES, claimRegex } from '../config/access.ts';
+
+export { SYSTEM_NAMESPACES, claimRegex };
 
 /**
  * `access:` → the Kubernetes objects that enforce it (pure). Namespaces carry their tenant
@@ -26,11 +29,6 @@ export interface RenderedAccess {
   objects: KubeObject[];
   rbac: RbacObjects;
 }
-
-/** Namespaces palisade or Kubernetes itself runs in: no tenant may claim them. */
-export const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'default', 'palisade-system'] as const;
-
-export const claimRegex = (claim: string): RegExp => new RegExp(`^(?:${claim.slice(1, -1)})$`);
 
 /** Which project owns each namespace: named claims, and live namespaces that a /regex/ matches. */
 export function claimNamespaces(access: AccessConfig, liveNamespaces: ReadonlyArray<string> = []): ClaimedNamespace[] {

@@ -4,7 +4,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
 import { printJson } from '../core/output.ts';
 
 // the implementation (and ssh2 with it) loads when a command runs
-const load = () => import('../access/actions.ts');
+const load = () => import('../actions/access.ts');
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export const accessCommands: CommandModule = {

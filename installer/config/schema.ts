@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { accessSchema } from '../access/schema.ts';
+import { accessSchema } from './access.ts';
 import { hardeningSchema } from './hardening.ts';
 
 /**

@@ -1,8 +1,8 @@
 import type { PalisadeConfig } from './schema.ts';
 import type { ErrorDetail } from '../core/errors.ts';
 import { fileMode, resolveConfigPath } from './paths.ts';
-import { accessProblems } from '../access/semantic.ts';
-import { windowZoneProblems } from '../upgrade/zones.ts';
+import { accessProblems } from './access-semantic.ts';
+import { windowZoneProblems } from './zones.ts';
 
 /** Checks a schema cannot express: uniqueness, quorum, files on disk, cross-field rules. */
 export async function semanticProblems(config: PalisadeConfig, baseDir: string): Promise<ErrorDetail[]> {

@@ -5,7 +5,7 @@ import { oidcApiServerArgs } from '../../installer/access/oidc.ts';
 import { authorize, effectiveRules } from '../../installer/access/rbac.ts';
 import { renderAccess } from '../../installer/access/render.ts';
 import { accessSchema, type AccessConfig } from '../../installer/access/schema.ts';
-import { accessProblems } from '../../installer/access/semantic.ts';
+import { accessProblems } from '../../installer/config/access-semantic.ts';
 
 const access: AccessConfig = accessSchema.parse({
   oidc: { issuerUrl: 'https://idp.example.internal/realms/ops', clientId: 'palisade', usernamePrefix: 'oidc:', groupsPrefix: 'oidc:' },

@@ -158,7 +158,10 @@ describe('config schema', () => {
   it('says additionalProperties: false on every object', () => {
     const open: string[] = [];
     const walk = (node: unknown, path: string) => {
-      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}[${i}]`));
+      if (Array.isArray(node)) {
+        for (const [i, n] of node.entries()) walk(n, `${path}[${i}]`);
+        return;
+      }
       if (!node || typeof node !== 'object') return;
       const o = node as Record<string, unknown>;
       if (o.type === 'object' && o.properties && o.additionalProperties !== false) open.push(path || '(root)');

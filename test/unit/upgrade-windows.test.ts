@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../installer/config/load.ts';
 import { failure } from '../fixtures/errors.ts';
 import { describeWindow, mergeWindows, nextWindows, openWindow, parseDuration, wallClockInstant, type WindowConfig } from '../../installer/upgrade/windows.ts';
-import { suggestZone } from '../../installer/upgrade/zones.ts';
+import { suggestZone } from '../../installer/config/zones.ts';
 
 type Day = WindowConfig['days'][number];
 const win = (days: Day[], start: string, duration: string, timezone = 'UTC'): WindowConfig => ({ days, start, duration, timezone });

@@ -5,10 +5,10 @@ import { PalisadeError, usageError } from '../core/errors.ts';
 import { renderTable } from '../core/output.ts';
 import { closeAll, connectHosts } from '../hosts/index.ts';
 import { topology } from '../config/topology.ts';
-import { applyAccess, type AccessApplyResult } from './apply.ts';
-import { explain, whoCan, type Explanation, type WhoCan } from './explain.ts';
-import { claimRegex, renderAccess, type RenderedAccess } from './render.ts';
-import { isRegexClaim, type AccessConfig } from './schema.ts';
+import { applyAccess, type AccessApplyResult } from '../access/apply.ts';
+import { explain, whoCan, type Explanation, type WhoCan } from '../access/explain.ts';
+import { claimRegex, renderAccess, type RenderedAccess } from '../access/render.ts';
+import { isRegexClaim, type AccessConfig } from '../access/schema.ts';
 
 /**
  * What `palisade access …` does, between its flags and its output: render offline, apply

@@ -1,6 +1,5 @@
 import type { ErrorDetail } from '../core/errors.ts';
-import { SYSTEM_NAMESPACES, claimRegex } from './render.ts';
-import { BUILTIN_ROLES, isRegexClaim, type AccessConfig } from './schema.ts';
+import { BUILTIN_ROLES, SYSTEM_NAMESPACES, claimRegex, isRegexClaim, type AccessConfig } from './access.ts';
 
 /**
  * What the `access:` schema cannot say: references between its parts, one owner per
@@ -40,14 +39,14 @@ export function accessProblems(access: AccessConfig): ErrorDetail[] {
   }
   duplicates(access.tenants.map((t) => t.name), (i) => `access.tenants[${i}].name`, 'tenant', out);
   duplicates(access.teams.map((t) => t.name), (i) => `access.teams[${i}].name`, 'team', out);
-  access.tenants.forEach((t, ti) => duplicates(t.projects.map((p) => p.name), (i) => `access.tenants[${ti}].projects[${i}].name`, 'project', out));
+  for (const [ti, t] of access.tenants.entries()) duplicates(t.projects.map((p) => p.name), (i) => `access.tenants[${ti}].projects[${i}].name`, 'project', out);
 
   // one owner per namespace: named claims against each other and against every /regex/
   const named = new Map<string, { path: string; owner: string }>();
   const regexes: Array<{ path: string; owner: string; re: RegExp }> = [];
-  access.tenants.forEach((t, ti) =>
-    t.projects.forEach((p, pi) =>
-      p.namespaces.forEach((ns, ni) => {
+  for (const [ti, t] of access.tenants.entries()) {
+    for (const [pi, p] of t.projects.entries()) {
+      for (const [ni, ns] of p.namespaces.entries()) {
         const path = `access.tenants[${ti}].projects[${pi}].namespaces[${ni}]`;
         const owner = `${t.name}/${p.name}`;
         if (isRegexClaim(ns)) {
@@ -55,15 +54,15 @@ export function accessProblems(access: AccessConfig): ErrorDetail[] {
           const system = SYSTEM_NAMESPACES.filter((s) => re.test(s));
           if (system.length) out.push({ path, message: `${ns} matches the system namespace ${system.join(', ')}`, hint: 'anchor the expression so it cannot match system namespaces, e.g. /^acme-.*$/' });
           regexes.push({ path, owner, re });
-          return;
+          continue;
         }
         if ((SYSTEM_NAMESPACES as readonly string[]).includes(ns)) out.push({ path, message: `${ns} is a system namespace`, hint: 'tenants own namespaces of their own; pick another name' });
         const prev = named.get(ns);
         if (prev && prev.owner !== owner) out.push({ path, message: `namespace ${ns} is already claimed by project ${prev.owner} (${prev.path})`, hint: 'a namespace belongs to one project' });
         else named.set(ns, { path, owner });
-      }),
-    ),
-  );
+      }
+    }
+  }
   for (const [ns, claim] of named) {
     for (const r of regexes) {
       if (r.owner !== claim.owner && r.re.test(ns)) out.push({ path: r.path, message: `matches namespace ${ns}, which project ${claim.owner} claims by name (${claim.path})`, hint: 'a namespace belongs to one project: narrow the expression' });
