@@ -66,5 +66,7 @@ export function describeFixes(fixes: readonly Fix[]): string[] {
       case 'disable':
         return `disable and mask ${f.units.join(', ')}`;
     }
+    // every kind is handled above (TypeScript checks this line is unreachable)
+    return f satisfies never;
   });
 }
