@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { htpasswdLine } from '../registry/htpasswd.ts';
+import { htpasswdLine } from './htpasswd.ts';
 
 /**
  * Service secrets. Every value comes from the CSPRNG; none is derived from
@@ -24,7 +24,7 @@ export function jwtSigningKey(): { privateKeyPem: string; publicKeyPem: string }
 export interface RegistryCredentials {
   username: string;
   password: string;
-  /** the htpasswd line the registry server checks (bcrypt; see installer/registry/htpasswd.ts) */
+  /** the htpasswd line the registry server checks (bcrypt; see installer/pki/htpasswd.ts) */
   htpasswd: string;
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderRegistryConfig, renderRegistryUnit } from './config.ts';
 import { RegistryClient } from './client.ts';
-import { htpasswdLine, htpasswdMatches } from './htpasswd.ts';
+import { htpasswdLine, htpasswdMatches } from '../pki/htpasswd.ts';
 import type { Bundle } from '../bundle/open.ts';
 import { PalisadeError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';

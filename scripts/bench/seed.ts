@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildTestBundle } from '../bundle/build-test-bundle.ts';
-import { DEFAULT_BCRYPT_COST } from '../../installer/registry/htpasswd.ts';
+import { DEFAULT_BCRYPT_COST } from '../../installer/pki/htpasswd.ts';
 import { makeTestPki, startRegistry } from '../../test/fixtures/bundle/harness.ts';
 import { MiB, PALISADE, fmt, median, must, palisadeArgs, timed, type Timed } from './seed-env.ts';
 

@@ -6,7 +6,7 @@ import { generateSigningKey, keyFingerprint, parseSignature, renderSignature, si
 import { parseImageRef } from '../../installer/bundle/oci.ts';
 import { parseManifest } from '../../installer/bundle/manifest.ts';
 import { renderRegistryConfig, renderRegistryUnit } from '../../installer/registry/config.ts';
-import { htpasswdLine, htpasswdMatches } from '../../installer/registry/htpasswd.ts';
+import { htpasswdLine, htpasswdMatches } from '../../installer/pki/htpasswd.ts';
 import { progressLine } from '../../installer/registry/progress.ts';
 import { parse } from 'yaml';
 

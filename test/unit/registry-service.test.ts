@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ExecOptions, ExecResult, RemoteHost, UploadOptions } from '../../installer/hosts/types.ts';
-import { htpasswdLine } from '../../installer/registry/htpasswd.ts';
+import { htpasswdLine } from '../../installer/pki/htpasswd.ts';
 import { installRegistry, type InstallRegistryOptions } from '../../installer/registry/service.ts';
 
 /**
