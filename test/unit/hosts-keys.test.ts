@@ -151,6 +151,26 @@ describe('pinning decisions', () => {
     expect(e.message).toMatch(/CHANGED/);
   });
 
+  it('a near-miss pin is a change: a prefix of the fingerprint, one character off, one more, another case', () => {
+    const a = key('a').blob;
+    const fp = fingerprintOf(a);
+    const last = fp.at(-1) as string;
+    const nearMisses = [
+      fp.slice(0, -1),
+      fp.slice(0, 'SHA256:'.length + 8),
+      'SHA256:',
+      `${fp.slice(0, -1)}${last === 'A' ? 'B' : 'A'}`,
+      `${fp}A`,
+      fp.replace(/[a-z]/, (c) => c.toUpperCase()),
+    ];
+    expect(new Set(nearMisses).size).toBe(nearMisses.length);
+    for (const pinned of nearMisses) {
+      expect(pinned).not.toBe(fp);
+      expect(decideHostKey({ ...q, pinned }, a), pinned).toMatchObject({ ok: false, reason: 'changed', expected: [pinned] });
+    }
+    expect(decideHostKey({ ...q, pinned: fp }, a)).toMatchObject({ ok: true, source: 'pin' });
+  });
+
   it('the pin wins over known_hosts: known_hosts cannot widen a pin', () => {
     const a = key('a').blob;
     const b = key('b').blob;
