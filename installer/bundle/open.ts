@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,8 +8,9 @@ import { pipeline } from 'node:stream/promises';
 import { CHECKSUMS_FILE, MANIFEST_FILE, parseChecksums } from './checksums.ts';
 import { parseManifest, type BundleManifest } from './manifest.ts';
 import { openSource, type BundleSource, type SourceEntry } from './source.ts';
+import { trustedChecksums } from './trust-chain.ts';
 import { PalisadeError } from '../core/errors.ts';
-import { hashSink } from '../core/hash.ts';
+import { hashSink, sha256Hex } from '../core/hash.ts';
 
 export interface Bundle {
   /** the path given to openBundle */
@@ -19,14 +21,26 @@ export interface Bundle {
   readonly manifest: BundleManifest;
   readonly manifestBytes: Buffer;
   readonly files: ReadonlyMap<string, SourceEntry>;
+  /**
+   * Opened with the trusted key: the signature over these very bundle.yaml
+   * bytes was checked, and checksums.txt against the digest they pin; every
+   * file is then checked against those signed digests when it is used.
+   */
+  readonly trusted: boolean;
+  /** the signed digests of every listed file (trusted bundles only) */
+  readonly signedDigests: ReadonlyMap<string, string> | undefined;
   has(path: string): boolean;
-  /** a stream of one file (or a byte range of it, `end` inclusive) */
+  /** the signed SHA-256 (hex) of a file; only for a trusted bundle */
+  digest(path: string): string;
+  /** a stream of one file (or a byte range of it, `end` inclusive), as it is on disk */
   open(path: string, range?: { start?: number; end?: number }): Readable;
+  /** a whole file; in a trusted bundle it must match its signed digest */
   read(path: string): Promise<Buffer>;
   /**
-   * A local file holding `path`: the file itself for a directory bundle; for a
-   * tar, a copy in a private temp directory, checked against checksums.txt
-   * while it is written. Removed by close().
+   * A local file holding `path`: the file itself for a directory bundle (pass
+   * digest(path) to whatever uses it: it can still change); for a tar, a copy
+   * in a private temp directory, checked while it is written against the signed
+   * digest (trusted) or checksums.txt. Removed by close().
    */
   localPath(path: string): Promise<string>;
   close(): Promise<void>;
@@ -63,7 +77,17 @@ export async function readManifestBytes(source: BundleSource): Promise<Buffer> {
   return readAll(source.createReadStream(MANIFEST_FILE), MAX_MANIFEST, `${source.root}: ${MANIFEST_FILE}`);
 }
 
-export async function openBundle(path: string): Promise<Bundle> {
+const changedAfterVerify = (bundle: string, p: string, got: string, want: string | undefined): PalisadeError =>
+  new PalisadeError('bundle.digest-mismatch', `${bundle}: ${p} ${want ? `is not the file that was signed (SHA-256 ${got.slice(0, 12)}…, signed ${want.slice(0, 12)}…)` : 'is not listed in checksums.txt'}: refused`, {
+    hint: 'the bundle changed after it was verified, or is damaged: run `palisade bundle verify` and get it again from the release',
+  });
+
+export interface OpenBundleOptions {
+  /** check the signature and checksums.txt now, and every file against them when it is used */
+  trustedKey?: KeyObject;
+}
+
+export async function openBundle(path: string, opts: OpenBundleOptions = {}): Promise<Bundle> {
   const source = await openSource(path);
   if (!source.entries.has(MANIFEST_FILE)) {
     throw new PalisadeError('bundle.missing-file', `${path} has no ${MANIFEST_FILE}: it is not a palisade bundle, or it is incomplete`, {
@@ -76,6 +100,7 @@ export async function openBundle(path: string): Promise<Bundle> {
   let counter = 0;
   let checksums: Map<string, string> | undefined;
 
+  let signed: Map<string, string> | undefined;
   const bundle: Bundle = {
     path,
     kind: source.kind,
@@ -83,20 +108,39 @@ export async function openBundle(path: string): Promise<Bundle> {
     manifest,
     manifestBytes,
     files: source.entries,
+    get trusted() {
+      return signed !== undefined;
+    },
+    get signedDigests() {
+      return signed;
+    },
     has: (p) => source.entries.has(p),
+    digest: (p) => {
+      if (!signed) throw new Error(`${path} was opened without the trusted key: it has no signed digests`);
+      const d = signed.get(p);
+      if (!d) throw changedAfterVerify(path, p, '', undefined);
+      return d;
+    },
     open: (p, range) => {
       if (!source.entries.has(p)) {
         throw new PalisadeError('bundle.missing-file', `${path}: ${p} is missing from the bundle`, { hint: 'run `palisade bundle verify` on it; get a complete bundle from the release' });
       }
       return source.createReadStream(p, range);
     },
-    read: async (p) => readAll(bundle.open(p), MAX_READ, `${path}: ${p}`),
+    read: async (p) => {
+      const data = await readAll(bundle.open(p), MAX_READ, `${path}: ${p}`);
+      if (!signed) return data;
+      const want = bundle.digest(p);
+      const got = sha256Hex(data);
+      if (got !== want) throw changedAfterVerify(path, p, got, want);
+      return data;
+    },
     localPath: async (p) => {
       if (source.kind === 'dir') {
         if (!source.entries.has(p)) bundle.open(p);
         return join(source.root, p);
       }
-      checksums ??= source.entries.has(CHECKSUMS_FILE) ? parseChecksums((await bundle.read(CHECKSUMS_FILE)).toString('utf8')) : new Map();
+      checksums ??= signed ?? (await unsignedChecksums(source, manifest, path));
       tmp ??= await mkdtemp(join(tmpdir(), 'palisade-bundle-'));
       const dir = join(tmp, String(counter++));
       await mkdir(dir, { mode: 0o700 });
@@ -114,7 +158,7 @@ export async function openBundle(path: string): Promise<Bundle> {
       const got = (await sink.digest()).sha256;
       if (want !== got) {
         await rm(out, { force: true });
-        throw new PalisadeError('bundle.digest-mismatch', `${path}: ${p} does not match checksums.txt${want ? '' : ' (not listed)'}`, { hint: 'run `palisade bundle verify`; the bundle is damaged or was tampered with' });
+        throw changedAfterVerify(path, p, got, want);
       }
       return out;
     },
@@ -123,5 +167,23 @@ export async function openBundle(path: string): Promise<Bundle> {
       tmp = undefined;
     },
   };
+  if (opts.trustedKey) {
+    try {
+      signed = await trustedChecksums(bundle, opts.trustedKey);
+    } catch (e) {
+      await bundle.close();
+      throw e;
+    }
+  }
   return bundle;
+}
+
+/** checksums.txt of a bundle opened without the key, held to the digest bundle.yaml pins for it. */
+async function unsignedChecksums(source: BundleSource, manifest: BundleManifest, path: string): Promise<Map<string, string>> {
+  if (!source.entries.has(CHECKSUMS_FILE)) return new Map();
+  const text = await readAll(source.createReadStream(CHECKSUMS_FILE), MAX_READ, `${path}: ${CHECKSUMS_FILE}`);
+  if (sha256Hex(text) !== manifest.checksums.sha256) {
+    throw new PalisadeError('bundle.checksums-modified', `${path}: ${CHECKSUMS_FILE} does not match the digest in ${MANIFEST_FILE}`, { hint: 'run `palisade bundle verify` on it; get the bundle again from the release' });
+  }
+  return parseChecksums(text.toString('utf8'));
 }

@@ -28,7 +28,7 @@ export class K3sDriver implements ClusterDriver {
     redact.add(spec.token);
     if (spec.registry) redact.add(spec.registry.password);
     const files: DesiredFile[] = [
-      { path: K3S_PATHS.binary, source: art.binary, mode: 0o755 },
+      { path: K3S_PATHS.binary, source: art.binary, mode: 0o755, ...(art.binarySha256 ? { sha256: art.binarySha256 } : {}) },
       text(K3S_PATHS.config, renderK3sConfig(node, spec), 0o600),
       text(unitPath(node.role), renderK3sUnit(node.role), 0o644),
     ];
@@ -37,7 +37,7 @@ export class K3sDriver implements ClusterDriver {
     if (spec.oidcCaPem && node.role !== 'agent') files.push(text(K3S_PATHS.oidcCa, spec.oidcCaPem, 0o644));
     if (art.imagesTarball) {
       const base = art.imagesTarball.replace(/^.*\//, '');
-      files.push({ path: `${imagesDir(spec)}/${base}`, source: art.imagesTarball, mode: 0o644 });
+      files.push({ path: `${imagesDir(spec)}/${base}`, source: art.imagesTarball, mode: 0o644, ...(art.imagesTarballSha256 ? { sha256: art.imagesTarballSha256 } : {}) });
     }
     return files;
   }
@@ -169,7 +169,7 @@ export class K3sDriver implements ClusterDriver {
   }
 
   async swapBinary(host: RemoteHost, _node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<boolean> {
-    const sums = { binary: await contentSha256(art.binary), ...(art.imagesTarball ? { images: await contentSha256(art.imagesTarball) } : {}) };
+    const sums = { binary: art.binarySha256 ?? (await contentSha256(art.binary)), ...(art.imagesTarball ? { images: art.imagesTarballSha256 ?? (await contentSha256(art.imagesTarball)) } : {}) };
     return upgrade.swapBinary(host, spec, art, sums);
   }
 

@@ -39,8 +39,11 @@ export interface ClusterSpec {
 export interface ClusterArtifacts {
   /** the cluster binary: a local file */
   binary: string;
+  /** its signed digest (SHA-256 hex, from the bundle): what the host must end up with, checked as it is uploaded */
+  binarySha256?: string;
   /** the air-gap images tarball, when the bundle has one: a local file */
   imagesTarball?: string;
+  imagesTarballSha256?: string;
 }
 
 export interface NodeCheck {

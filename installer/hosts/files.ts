@@ -16,13 +16,15 @@ export interface DesiredFile {
   mode: number;
   /** default root:root */
   owner?: string;
+  /** the digest the content must have (a bundle file's signed digest): compared on the host, and an upload of a source that differs is refused */
+  sha256?: string;
 }
 
 const DEFAULT_OWNER = 'root:root';
 const isUnitFile = (path: string): boolean => /^\/(etc|lib|usr\/lib)\/systemd\//.test(path);
 const localSums = new Map<string, Promise<string>>();
 
-/** SHA-256 of the content; a local file is hashed once per process (bundle files do not change under a run). */
+/** SHA-256 of the content; a local file is hashed once per process (a bundle file comes with its signed digest instead: DesiredFile.sha256). */
 export function contentSha256(source: Buffer | string): Promise<string> {
   if (Buffer.isBuffer(source)) return Promise.resolve(sha256Hex(source));
   let p = localSums.get(source);
@@ -45,7 +47,7 @@ export async function filesToWrite(host: RemoteHost, files: readonly DesiredFile
     const [sum, meta, ...p] = line.split(' ');
     current.set(p.join(' '), `${sum} ${meta}`);
   }
-  const sums = await Promise.all(files.map((f) => contentSha256(f.source)));
+  const sums = await Promise.all(files.map((f) => f.sha256 ?? contentSha256(f.source)));
   return files.filter((f, i) => current.get(f.path) !== `${sums[i]} ${f.mode.toString(8)}_${f.owner ?? DEFAULT_OWNER}`);
 }
 
@@ -68,7 +70,7 @@ export async function syncFiles(host: RemoteHost, files: readonly DesiredFile[],
   const dirs = [...new Set(todo.map((f) => f.path.replace(/\/[^/]+$/, '') || '/'))];
   // only missing directories are made: an existing one keeps its mode and owner (the registry's config dir is 0750)
   if (dirs.length) await host.exec(sh`for d in ${dirs}; do [ -d "$d" ] || install -d -m 0755 "$d"; done`, { sudo: true, check: true });
-  for (const f of todo) await host.upload(f.source, f.path, { mode: f.mode, sudo: true, owner: f.owner ?? DEFAULT_OWNER });
+  for (const f of todo) await host.upload(f.source, f.path, { mode: f.mode, sudo: true, owner: f.owner ?? DEFAULT_OWNER, ...(f.sha256 ? { sha256: f.sha256 } : {}) });
   // systemd reads unit files only on a reload; the services read their other files when they start
   if (todo.some((f) => isUnitFile(f.path))) await host.exec('systemctl daemon-reload', { sudo: true, check: true });
   let restarted = false;

@@ -308,6 +308,12 @@ export class SshHost implements RemoteHost {
         });
       });
       const tmp = posix.join(dir, tmpName);
+      if (opts.sha256 !== undefined && digest !== opts.sha256) {
+        await this.run(sh`rm -f -- ${sent}`, 'rm upload', { timeoutMs: 30_000 }).catch(() => undefined);
+        throw new PalisadeError('ssh.upload-source-changed', `${this.name}: ${shown} is not what was verified (SHA-256 ${digest.slice(0, 12)}…, expected ${opts.sha256.slice(0, 12)}…); ${remotePath} was not put in place`, {
+          hint: 'the file changed after it was verified: check the bundle with `palisade bundle verify` and run again',
+        });
+      }
       const owner = opts.owner ? `chown -- ${shq(opts.owner)} "$t"` : '';
       const script = [
         'set -e',

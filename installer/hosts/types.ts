@@ -33,6 +33,12 @@ export interface UploadOptions {
   sudo?: boolean;
   /** owner to chown to, e.g. "root:root" */
   owner?: string;
+  /**
+   * the SHA-256 (hex) the content must have, e.g. a bundle file's signed digest:
+   * the bytes are hashed as they stream, and a source that differs is refused
+   * and never put in place (the host checks the same digest)
+   */
+  sha256?: string;
 }
 
 /** A file being read from a host (see RemoteHost.download). */

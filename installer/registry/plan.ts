@@ -21,7 +21,7 @@ export interface SeedTarget {
  * listed under its own digest, so streaming verification of blobs closes the
  * chain from the signature down to the last byte.
  */
-export function bundleReader(bundle: Bundle, checksums?: Map<string, string>): LayoutReader {
+export function bundleReader(bundle: Bundle, checksums?: ReadonlyMap<string, string>): LayoutReader {
   const mismatch = (p: string, why: string): PalisadeError =>
     new PalisadeError('bundle.digest-mismatch', `bundle ${bundle.path}: ${p} ${why}`, { hint: 'run `palisade bundle verify`; the bundle is damaged or was tampered with' });
   return {
@@ -38,7 +38,7 @@ export function bundleReader(bundle: Bundle, checksums?: Map<string, string>): L
   };
 }
 
-export async function planSeed(bundle: Bundle, checksums?: Map<string, string>): Promise<SeedTarget[]> {
+export async function planSeed(bundle: Bundle, checksums?: ReadonlyMap<string, string>): Promise<SeedTarget[]> {
   const reader = bundleReader(bundle, checksums);
   const out: SeedTarget[] = [];
   const comps = [

@@ -54,7 +54,7 @@ export async function seedRegistry(opts: SeedOptions): Promise<SeedReport> {
   const bundle = typeof opts.bundle === 'string' ? await openBundle(opts.bundle) : opts.bundle;
   const client = new RegistryClient(opts);
   try {
-    const checksums = opts.trustedKey ? await trustedChecksums(bundle, opts.trustedKey) : undefined;
+    const checksums = opts.trustedKey ? await trustedChecksums(bundle, opts.trustedKey) : bundle.signedDigests;
     const targets = await planSeed(bundle, checksums);
     await client.ping();
     return await runSeed(bundle, client, targets, opts, started);

@@ -68,9 +68,10 @@ export interface InstallRegistryResult {
 }
 
 
-async function binarySource(o: InstallRegistryOptions): Promise<Buffer | string> {
-  if (o.binary !== undefined) return o.binary;
-  if (o.bundle) return o.bundle.localPath('bin/registry');
+async function binarySource(o: InstallRegistryOptions): Promise<{ source: Buffer | string; sha256?: string }> {
+  if (o.binary !== undefined) return { source: o.binary };
+  // with the bundle's signed digest: a binary swapped after verification is refused at upload
+  if (o.bundle) return { source: await o.bundle.localPath('bin/registry'), ...(o.bundle.trusted ? { sha256: o.bundle.digest('bin/registry') } : {}) };
   throw new PalisadeError('registry.install', 'installRegistry needs the registry binary (binary or bundle)');
 }
 
@@ -115,7 +116,7 @@ export async function installRegistry(host: RemoteHost, o: InstallRegistryOption
   redact.add(secret);
   const group = `root:${REGISTRY_USER}`;
   const desired: DesiredFile[] = [
-    { path: paths.binary, source: await binarySource(o), mode: 0o755, owner: 'root:root' },
+    { path: paths.binary, ...(await binarySource(o)), mode: 0o755, owner: 'root:root' },
     {
       path: files.config,
       source: Buffer.from(renderRegistryConfig({ addr: `${o.listen ?? ''}:${o.port}`, storageDir: o.storageDir, certFile: files.cert, keyFile: files.key, htpasswdFile: files.htpasswd, httpSecret: secret })),

@@ -14,7 +14,9 @@ export const bundlePhase: Phase<InstallContext> = {
   shouldRun: () => true,
   async run(ctx, task) {
     const r = await verifyBundle(ctx.bundlePath, ctx.trustedKey);
-    const b = await openBundle(ctx.bundlePath);
+    // opened with the key: the signature is checked again over the bytes this run uses, and every
+    // file later taken from the bundle is held to its signed digest when it is used
+    const b = await openBundle(ctx.bundlePath, { trustedKey: ctx.trustedKey });
     task.provide(BUNDLE, b);
     task.output(`${b.manifest.name} ${b.manifest.version}: ${r.files ?? ''} files verified, signature good`);
   },

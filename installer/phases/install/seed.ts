@@ -17,7 +17,7 @@ export const seedPhase: Phase<InstallContext> = {
   async run(ctx, task) {
     const access = await registryAccess(ctx, task.outputs);
     const r = await task.change(undefined, `push the bundle's images and packs to ${access.url} (missing blobs only)`, () =>
-      seedRegistry({ ...access, bundle: task.outputs.get(BUNDLE), onProgress: (p) => task.output(progressLine(p)) }),
+      seedRegistry({ ...access, bundle: task.outputs.get(BUNDLE), trustedKey: ctx.trustedKey, onProgress: (p) => task.output(progressLine(p)) }),
     );
     if (r) task.output(seedSummary(r));
   },

@@ -70,7 +70,15 @@ export function artifactsOf(outputs: Outputs): Promise<ClusterArtifacts> {
     p = (async () => {
       if (!b.has('bin/k3s')) throw new PalisadeError('install.bundle', `the bundle ${b.path} has no bin/k3s`, { hint: 'build the bundle from a release spec that ships k3s' });
       const images = [...b.files.keys()].find((f) => /^files\/k3s-airgap-images[^/]*\.tar(\.(zst|gz))?$/.test(f));
-      return { binary: await b.localPath('bin/k3s'), ...(images ? { imagesTarball: await b.localPath(images) } : {}) };
+      // the signed digests go with the files: a file swapped after verification is refused when it is uploaded
+      const signed = (f: string): string | undefined => (b.trusted ? b.digest(f) : undefined);
+      const binarySha256 = signed('bin/k3s');
+      const imagesSha256 = images ? signed(images) : undefined;
+      return {
+        binary: await b.localPath('bin/k3s'),
+        ...(binarySha256 ? { binarySha256 } : {}),
+        ...(images ? { imagesTarball: await b.localPath(images), ...(imagesSha256 ? { imagesTarballSha256: imagesSha256 } : {}) } : {}),
+      };
     })();
     artifacts.set(b, p);
   }
