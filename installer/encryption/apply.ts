@@ -6,7 +6,6 @@ import { Semaphore, settleLimit } from '../core/limit.ts';
 import { log, redact } from '../core/log.ts';
 import { raw, sh } from '../core/quote.ts';
 import {
-  clevisBindCommand,
   clevisUnbindCommand,
   enableMountCommand,
   luksFormatCommand,
@@ -22,6 +21,7 @@ import {
 import { crypttabEntry, mergeCrypttab, mountUnit, mountUnitName } from './crypttab.ts';
 import { gatherEncryptionFacts } from './facts.ts';
 import { advertisementSigningKeys, jwkThumbprint, thumbprintMatches } from './jwk.ts';
+import { bindDisk, type BindResult } from './bind.ts';
 import { describeBinding } from './luks.ts';
 import { planEncryption, planProblems, usesTang } from './plan.ts';
 import { generateRecoveryKey } from './recovery.ts';
@@ -296,10 +296,7 @@ async function applyHost(host: RemoteHost, hp: HostPlan, facts: HostEncryptionFa
       }
       await formatDisk(host, luksFormatCommand({ device: d.device, uuid, label: d.volume, settings: s }), d.device, resumeHint, key);
       await progress({ device: d.device, step: 'formatted', detail: uuid });
-      if (d.addBinding) {
-        await bind(host, d.device, d.addBinding, key, name);
-        await progress({ device: d.device, step: 'bound', detail: describeBinding(d.addBinding) });
-      }
+      if (d.addBinding) await progress({ device: d.device, step: 'bound', detail: boundDetail(d.addBinding, await bindDisk(host, d.device, d.addBinding, key, name)) });
       uuids.set(d.device, uuid);
       keys.set(d.device, key);
       outcomes.set(d.device, 'formatted');
@@ -317,12 +314,10 @@ async function applyHost(host: RemoteHost, hp: HostPlan, facts: HostEncryptionFa
           hint: 'the keystore entry and the disk disagree: restore the right keystore before changing this disk',
         });
       }
-      if (d.addBinding) {
-        await bind(host, d.device, d.addBinding, entry.value, name);
-        await progress({ device: d.device, step: 'bound', detail: describeBinding(d.addBinding) });
-      }
+      const b = d.addBinding ? await bindDisk(host, d.device, d.addBinding, entry.value, name) : undefined;
+      if (d.addBinding && b) await progress({ device: d.device, step: 'bound', detail: boundDetail(d.addBinding, b) });
       // the recovery slot is never removed, whatever a token claims
-      for (const slot of d.removeSlots.filter((x) => x !== found.slot)) {
+      for (const slot of d.removeSlots.filter((x) => x !== found.slot && !b?.removed.includes(x))) {
         await run(host, clevisUnbindCommand(d.device, slot), `removing stale binding in slot ${slot} of ${d.device}`, 'encryption.unbind', 'the new binding is in place; re-run to remove the stale one');
         await progress({ device: d.device, step: 'unbound', detail: `slot ${slot}` });
       }
@@ -401,15 +396,8 @@ async function formatDisk(host: RemoteHost, cmd: string, device: string, hint: s
   }
 }
 
-async function bind(host: RemoteHost, device: string, binding: Binding, key: string, escrowName: string): Promise<void> {
-  const r = await host.exec(clevisBindCommand(device, binding), { sudo: true, stdin: key });
-  if (r.code === 0) return;
-  const why = lastLines(r.stderr || r.stdout) || `exit ${r.code}`;
-  const tangDown = /fetch advertisement|curl|connect/i.test(why) && usesTang(binding);
-  throw new PalisadeError(tangDown ? 'encryption.tang-unreachable' : binding.pin === 'tpm2' ? 'encryption.tpm' : 'encryption.bind', `${host.name}: binding ${describeBinding(binding)} to ${device} failed: ${why}`, {
-    hint: `the disk is LUKS2 and its recovery key is in the keystore (${escrowName}); fix the cause and re-run: the next run only binds`,
-  });
-}
+const boundDetail = (binding: Binding, r: BindResult): string =>
+  `${describeBinding(binding)}${r.bound ? '' : ' (already bound by an interrupted run)'}${r.removed.length ? `; removed the extra binding in slot ${r.removed.join(', ')}` : ''}`;
 
 /** Make a filesystem on the opened volume when it has none and mount the data directory on it. */
 async function mountData(host: RemoteHost, d: DiskPlan, mountPoint: string, netdev: boolean): Promise<void> {

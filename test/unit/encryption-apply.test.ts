@@ -14,7 +14,21 @@ import type { EscrowEntry, EscrowStore } from '../../installer/encryption/types.
  * applyEncryption against a scripted host: the order of operations and what
  * travels where. The real tools run in the lab tests.
  */
-const fx = (name: string) => readFileSync(join(import.meta.dirname, '../fixtures/encryption', name), 'utf8');
+const generated = new Map<string, string>();
+const fx = (name: string) => generated.get(name) ?? readFileSync(join(import.meta.dirname, '../fixtures/encryption', name), 'utf8');
+
+/** ours-tang with the same tang binding twice (slots 1 and 2): what a second bind on top of an interrupted one leaves */
+function tangTwice(): string {
+  const text = fx('ours-tang.facts.txt');
+  const m = /(@@palisade-enc luksdump 0\n)([\s\S]*?)(\n@@palisade-enc clevis 0\n)([\s\S]*?)(\n\n@@palisade-enc end)/.exec(text)!;
+  const dump = JSON.parse(m[2]!) as { keyslots: Record<string, unknown>; tokens: Record<string, { keyslots: string[] }>; digests: Record<string, { keyslots: string[] }> };
+  dump.keyslots['2'] = dump.keyslots['1'];
+  dump.tokens['1'] = { ...dump.tokens['0']!, keyslots: ['2'] };
+  dump.digests['0']!.keyslots.push('2');
+  const clevis = `${m[4]!}\n${m[4]!.replace(/^1:/, '2:')}`;
+  return text.replace(m[0], `${m[1]}${JSON.stringify(dump, null, 2)}${m[3]}${clevis}${m[5]}`);
+}
+generated.set('ours-tang-twice.facts.txt', tangTwice());
 const THP_A = fx('tang-adv-a.thumbprint').trim();
 const TANG_URL = 'http://127.0.0.1:7598';
 
@@ -37,6 +51,10 @@ class ScriptedHost implements RemoteHost {
   state: string;
   tangDown = false;
   bindFails = false;
+  /** a bind left running by a killed run: it finishes (state gets the binding) at this command of ours */
+  leftoverBindFinishesAt: RegExp | undefined;
+  /** ... but only once this run has bound the disk itself */
+  leftoverAfterOurBind = false;
   formatSignals = 0;
   formattedUuid: string | undefined;
   constructor(
@@ -49,8 +67,19 @@ class ScriptedHost implements RemoteHost {
     const stdin = opts.stdin === undefined ? undefined : String(opts.stdin);
     this.calls.push({ cmd, stdin, keystoreEntries: this.ks.saved.size });
     const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
+    const afterOurBind = !this.leftoverAfterOurBind || this.calls.some((c) => c.cmd.includes('clevis luks bind'));
+    if (afterOurBind && this.leftoverBindFinishesAt?.test(cmd)) {
+      this.leftoverBindFinishesAt = undefined;
+      this.state = this.state === 'ours-tang' ? 'ours-tang-twice' : 'ours-tang';
+    }
     const fixture = fx(`${this.state}.facts.txt`);
     if (cmd.includes('@@palisade-enc')) return ok(fixture);
+    if (cmd.includes('levis-luks-bind') && cmd.includes('pgrep')) return ok();
+    if (cmd.includes('clevis luks unbind')) {
+      if (this.state === 'ours-tang-twice' && / -s 2\b/.test(cmd)) this.state = 'ours-tang';
+      else if (this.state === 'ours-tang') this.state = 'ours-unbound';
+      return ok();
+    }
     if (cmd.includes('curl -fsS')) return this.tangDown ? { code: 7, stdout: '', stderr: 'curl: (7) Failed to connect to 127.0.0.1 port 7598' } : ok(fx('tang-adv-a.json'));
     if (cmd.includes('wipefs')) return ok();
     if (cmd.includes('luksFormat')) {
@@ -64,7 +93,7 @@ class ScriptedHost implements RemoteHost {
     }
     if (cmd.includes('clevis luks bind')) {
       if (this.bindFails) return { code: 1, stdout: '', stderr: `Unable to fetch advertisement: '${TANG_URL}/adv/${THP_A}'!\nUnable to perform encryption with PIN 'tang'\nError adding new binding to /dev/vdb` };
-      this.state = 'ours-tang';
+      this.state = this.state === 'ours-tang' ? 'ours-tang-twice' : 'ours-tang';
       return ok();
     }
     if (cmd.includes('luksDump --dump-json-metadata')) {
@@ -187,6 +216,36 @@ describe('applyEncryption', () => {
     expect(host.calls.some((c) => c.cmd.includes('luksFormat'))).toBe(false);
     expect(host.calls.filter((c) => c.cmd.includes('clevis luks bind'))).toHaveLength(1);
     expect(second.hosts[0]!.disks[0]!.outcome).toBe('rebound');
+  });
+
+  async function resumedAfterKilledBind(finishesAt: RegExp, afterOurBind = false) {
+    const { ks, host, run } = await setup('ours-unbound');
+    // the killed run escrowed the key for this header and started clevis, which goes on on the host
+    const uuid = /UUID=(.*)/.exec(section(fx('ours-unbound.facts.txt'), 'blkid'))![1]!;
+    ks.put({ name: 'luks-recovery/h1/vdb', kind: 'luks-recovery', value: 'recovery key of the killed run', meta: { host: 'h1', device: '/dev/vdb', uuid }, createdAt: new Date().toISOString() });
+    await ks.save();
+    host.formattedUuid = uuid;
+    host.leftoverBindFinishesAt = finishesAt;
+    host.leftoverAfterOurBind = afterOurBind;
+    return { host, report: await run() };
+  }
+
+  it('resumed after a SIGKILL mid-bind: the bind the killed run left running is waited for and taken as done, in the same run', async () => {
+    // the leftover clevis finishes while this run waits for it
+    const { host, report } = await resumedAfterKilledBind(/levis-luks-bind/);
+    expect(report.hosts[0]!.disks[0]!.verification.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(host.calls.filter((c) => c.cmd.includes('clevis luks bind'))).toHaveLength(0);
+    expect(host.state).toBe('ours-tang');
+  });
+
+  it('resumed after a SIGKILL mid-bind: a second copy of the binding that appears anyway is removed before verification', async () => {
+    // the leftover finishes only after this run bound the disk itself: two bindings, the extra one goes
+    const { host, report } = await resumedAfterKilledBind(/cryptsetup luksDump --dump-json-metadata/, true);
+    expect(report.hosts[0]!.disks[0]!.verification.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(host.calls.filter((c) => c.cmd.includes('clevis luks unbind')).map((c) => /-s (\d+)/.exec(c.cmd)?.[1])).toEqual(['2']);
+    expect(host.state).toBe('ours-tang');
   });
 
   it('approve sees the checked plan before any change; throwing there stops with nothing changed', async () => {
