@@ -11,7 +11,7 @@ import { log } from '../core/log.ts';
 import { connectHosts } from '../hosts/index.ts';
 import { keystorePath } from '../keystore/index.ts';
 import { keySetInput } from '../pki/keyset-input.ts';
-import { resolvePassphrase } from '../keystore/passphrase.ts';
+import { KeystoreSession } from '../keystore/session.ts';
 import { Journal } from '../state/journal.ts';
 import { acquireLocalLock, type LocalLock } from '../state/lock.ts';
 import { stateDir, stateFiles } from '../state/paths.ts';
@@ -65,7 +65,7 @@ export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
   const files = stateFiles(dir);
   // flags first: a wrong --from/--only is said before anything is asked
   selectPhases(INSTALL_PHASES, { from: o.from, only: o.only });
-  const trustedKey = await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: path, configExplicit: true });
+  const trustedKey = await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), loaded: o.loaded, config: path, configExplicit: true });
   await confirm(o);
   const runId = randomUUID();
   let lock: LocalLock | undefined;
@@ -101,7 +101,7 @@ export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
     driver: o.driver ?? k3sDriver,
     signal: ac.signal,
     connect: o.connect ?? ((c, b) => connectHosts(c, b)),
-    keys: new KeyAccess({ path: ksPath, cluster: config.cluster.name, input: keySetInput(config), passphrase: (create) => resolvePassphrase({ ...(o.passphraseFile ? { file: o.passphraseFile } : {}), create }) }),
+    keys: new KeyAccess({ session: new KeystoreSession({ path: ksPath, cluster: config.cluster.name, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) }), input: keySetInput(config) }),
     keystorePath: ksPath,
     clusterTimeoutMs: Number(process.env.PALISADE_CLUSTER_TIMEOUT_MS ?? 300_000),
   };

@@ -1,5 +1,5 @@
 import { PalisadeError } from '../../../core/errors.ts';
-import { createKeystore, keystoreExists, openKeystore } from '../../../keystore/index.ts';
+import type { KeystoreSession } from '../../../keystore/session.ts';
 import type { KeyEntry, Keystore } from '../../../keystore/types.ts';
 import { ensureKeySet, keySetSpecs, keySetView, KEY_NAMES, type EntrySink, type KeySet, type KeySetInput } from '../../../pki/keyset.ts';
 import type { PhaseTask } from '../../types.ts';
@@ -11,29 +11,23 @@ import type { PhaseTask } from '../../types.ts';
  * in memory, so later phases can plan with them; nothing is written.
  */
 export interface KeyAccessOptions {
-  path: string;
-  cluster: string;
+  /** the cluster's keystore: opened once, its passphrase asked once, created only when asked */
+  session: KeystoreSession;
   input: KeySetInput;
-  /** the keystore passphrase (env, file or prompt); `create` for a new keystore */
-  passphrase: (create: boolean) => Promise<string>;
 }
 
 export class KeyAccess {
   private ks: Keystore | undefined;
-  private opened = false;
   private view: KeySet | undefined;
   constructor(private readonly o: KeyAccessOptions) {}
 
   get path(): string {
-    return this.o.path;
+    return this.o.session.path;
   }
 
   /** The keystore when there is one. */
   async keystore(): Promise<Keystore | undefined> {
-    if (!this.opened) {
-      if (await keystoreExists(this.o.path)) this.ks = await openKeystore(this.o.path, { passphrase: await this.o.passphrase(false) });
-      this.opened = true;
-    }
+    this.ks ??= await this.o.session.open();
     return this.ks;
   }
 
@@ -41,7 +35,7 @@ export class KeyAccess {
   async keystoreOrCreate(task: PhaseTask): Promise<Keystore | undefined> {
     const ks = await this.keystore();
     if (ks) return ks;
-    this.ks = await task.change(undefined, `create the keystore ${this.o.path}`, async () => createKeystore(this.o.path, { cluster: this.o.cluster, passphrase: await this.o.passphrase(true) }));
+    this.ks = await task.change(undefined, `create the keystore ${this.path}`, () => this.o.session.openOrCreate());
     return this.ks;
   }
 
@@ -58,7 +52,7 @@ export class KeyAccess {
     const sink: EntrySink = { get: (n) => added.get(n) ?? ks?.get(n), put: (e) => void added.set(e.name, e) };
     const made = await ensureKeySet(this.o.input, sink);
     if (made.length) {
-      await task.change(undefined, `generate ${made.length} key(s) (CA chain, certificates, service secrets) into ${this.o.path}`, async () => {
+      await task.change(undefined, `generate ${made.length} key(s) (CA chain, certificates, service secrets) into ${this.path}`, async () => {
         if (!ks) throw new Error('no keystore to save the keys to');
         for (const e of added.values()) ks.put(e);
         await ks.save();
