@@ -15,6 +15,7 @@ import { upgradeCommands } from './upgrade.ts';
 import { hardenCommands } from './harden.ts';
 import { backupCommands } from './backup.ts';
 import { patchCommands } from './patch.ts';
+import { scanCommands } from './scan.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
@@ -34,4 +35,5 @@ export const commandModules: CommandModule[] = [
   hardenCommands,
   backupCommands,
   patchCommands,
+  scanCommands,
 ];

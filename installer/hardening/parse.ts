@@ -78,8 +78,11 @@ export function parseHardeningProbe(stdout: string, o: { host: string; loginUser
     if (u && enabled) units[u] = { enabled, active: active ?? '' };
   }
 
+  const [osId = 'unknown', osVersion = 'unknown'] = (lines(s, 'os')[0] ?? '').trim().split(/\s+/);
+  const os = { id: osId, version: osVersion, arch: (lines(s, 'os')[1] ?? 'unknown').trim() };
   return {
     host: o.host,
+    os,
     loginUser: o.loginUser,
     container: (lines(s, 'virt')[0] ?? 'none').trim() || 'none',
     sshd,

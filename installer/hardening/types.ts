@@ -48,6 +48,8 @@ export interface HostState {
   unowned: string[];
   /** set-user/group-id executables (for the security scan) */
   suid: string[];
+  /** /etc/os-release ID and VERSION_ID, and the package architecture (for SBOMs) */
+  os: { id: string; version: string; arch: string };
   /** listening sockets "tcp 0.0.0.0:22" (for the security scan) */
   listening: string[];
   /** sections the probe could not read, with why */
