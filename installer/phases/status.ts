@@ -9,7 +9,7 @@ import { unitName } from '../cluster/k3s-render.ts';
 import { Journal, type JournalData } from '../state/journal.ts';
 import { stateDir, stateFiles } from '../state/paths.ts';
 import { topology } from '../config/topology.ts';
-import type { InstallReport } from './install/shared/report.ts';
+import { sortedByExpiry, type InstallReport } from './install/shared/report.ts';
 import { REGISTRY_SERVICE } from '../registry/service.ts';
 
 /** `palisade status`: the journal, the install report (endpoints, certificate expiry) and the live hosts. */
@@ -18,6 +18,8 @@ export interface StatusReport {
   journal: { lastRun?: JournalData['runs'][number]; phases: Array<{ id: string; status: string; finishedAt?: string; error?: string }> } | undefined;
   report: Pick<InstallReport, 'endpoints' | 'certificates' | 'versions' | 'bundle' | 'keystore' | 'kubeconfig'> | undefined;
   hosts: Array<{ name: string; role: string; reachable: boolean; service?: string; version?: string; ready?: boolean; registry?: string; error?: string }>;
+  /** certificates that expire within 30 days (or have), soonest first */
+  warnings: string[];
   ok: boolean;
 }
 
@@ -62,11 +64,33 @@ export async function clusterStatus(o: {
       journal: j ? { ...(lastRun ? { lastRun } : {}), phases } : undefined,
       report: report ? { endpoints: report.endpoints, certificates: report.certificates, versions: report.versions, bundle: report.bundle, keystore: report.keystore, kubeconfig: report.kubeconfig } : undefined,
       hosts: hostsOut,
+      warnings: expiryWarnings(report?.certificates ?? []),
       ok: hostsOut.every((h) => h.reachable && h.service === 'active' && h.ready && (h.registry === undefined || h.registry === 'active')),
     };
   } finally {
     await Promise.all([...hosts.values()].map((h) => h.close().catch(() => undefined)));
   }
+}
+
+/** Days within which an expiring certificate is a warning. */
+export const EXPIRY_WARN_DAYS = 30;
+
+export function expiryWarnings(certs: ReadonlyArray<{ name: string; expiresAt: string }>, now = new Date()): string[] {
+  return sortedByExpiry(certs).flatMap((c) => {
+    const days = Math.floor((Date.parse(c.expiresAt) - now.getTime()) / 86_400_000);
+    if (days > EXPIRY_WARN_DAYS) return [];
+    return [days < 0 ? `${c.name} EXPIRED on ${c.expiresAt.slice(0, 10)}: renew it (palisade keys rotate ${c.name})` : `${c.name} expires in ${days} days (${c.expiresAt.slice(0, 10)}): renew it (palisade keys rotate ${c.name})`];
+  });
+}
+
+/** Every certificate in use, soonest expiry first; those within 30 days (or past) marked. */
+export function renderCertificates(certs: ReadonlyArray<{ name: string; expiresAt: string; use?: string }>, renderTable: (h: string[], rows: string[][]) => string, now = new Date()): string {
+  const rows = sortedByExpiry(certs).map((c) => {
+    const days = Math.floor((Date.parse(c.expiresAt) - now.getTime()) / 86_400_000);
+    const state = days < 0 ? 'EXPIRED' : days <= EXPIRY_WARN_DAYS ? `WARNING: ${days} days left` : `${days} days left`;
+    return [c.name, c.expiresAt.slice(0, 10), state, c.use ?? ''];
+  });
+  return renderTable(['CERTIFICATE', 'EXPIRES', '', 'USED FOR'], rows);
 }
 
 export function renderStatus(s: StatusReport, renderTable: (h: string[], rows: string[][]) => string): string {
@@ -76,9 +100,11 @@ export function renderStatus(s: StatusReport, renderTable: (h: string[], rows: s
   if (notDone.length) out.push(`unfinished phases: ${notDone.map((p) => `${p.id} (${p.status}${p.error ? `: ${p.error}` : ''})`).join(', ')}`);
   out.push(renderTable(['HOST', 'ROLE', 'REACHABLE', 'SERVICE', 'READY', 'VERSION', 'REGISTRY'], s.hosts.map((h) => [h.name, h.role, h.reachable ? 'yes' : `no (${h.error ?? ''})`, h.service ?? '-', h.ready ? 'yes' : 'no', h.version ?? '-', h.registry ?? ''])));
   if (s.report) {
-    out.push(`API ${s.report.endpoints.api}; registry ${s.report.endpoints.registry}; ingress ${s.report.endpoints.ingress}`);
-    out.push(`certificates: ${s.report.certificates.map((c) => `${c.name} expires ${c.expiresAt.slice(0, 10)}`).join(', ')}`);
+    const e = s.report.endpoints;
+    out.push([e.api ? `API ${e.api}` : 'API did not answer at install', e.registry ? `registry ${e.registry}` : 'registry did not answer at install', ...(e.ingress ? [`ingress ${e.ingress}`] : [])].join('; '));
+    out.push(renderCertificates(s.report.certificates, renderTable));
     out.push(`keystore ${s.report.keystore}; kubeconfig ${s.report.kubeconfig}`);
   } else out.push('no install report yet (run `palisade install`)');
+  for (const w of s.warnings) out.push(`WARNING: ${w}`);
   return out.join('\n') + '\n';
 }

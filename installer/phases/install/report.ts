@@ -5,7 +5,7 @@ import type { Phase } from '../types.ts';
 import type { InstallContext } from './context.ts';
 import { BUNDLE, VERIFY_RESULT } from './outputs.ts';
 import { apiHost } from './shared/cluster.ts';
-import { certificateSummary, renderSummary, type InstallReport } from './shared/report.ts';
+import { answeredEndpoints, certificateSummary, renderSummary, type InstallReport } from './shared/report.ts';
 
 /** Write the install report (JSON) and its summary: endpoints, certificate expiry, what to back up. */
 export const reportPhase: Phase<InstallContext> = {
@@ -26,8 +26,8 @@ export const reportPhase: Phase<InstallContext> = {
       bundle: bundle ? { name: bundle.manifest.name, version: bundle.manifest.version, path: ctx.bundlePath } : undefined,
       versions: { palisade: buildInfo().version, cluster: await ctx.driver.version(apiHost(ctx, task.outputs)).catch(() => undefined) },
       hosts: ctx.config.hosts.map((h) => ({ name: h.name, role: h.role, address: h.address })),
-      endpoints: { api: t.api.url, registry: t.registry.url, ingress: `https://${t.api.fqdn}` },
-      certificates: certificateSummary(keys),
+      endpoints: answeredEndpoints({ api: t.api.url, registry: t.registry.url, ingress: `https://${t.api.fqdn}` }, task.outputs.maybe(VERIFY_RESULT)),
+      certificates: certificateSummary(keys, await ctx.keys.importedIngress()),
       keystore: ctx.keystorePath,
       kubeconfig: files.kubeconfig,
       verify: task.outputs.maybe(VERIFY_RESULT),

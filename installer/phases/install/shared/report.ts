@@ -1,3 +1,4 @@
+import type { KeyEntry } from '../../../keystore/types.ts';
 import { KEY_NAMES, type KeySet } from '../../../pki/keyset.ts';
 import type { Note } from '../../types.ts';
 import type { VerifyResult } from '../outputs.ts';
@@ -11,8 +12,10 @@ export interface InstallReport {
   bundle: { name: string; version: string; path: string } | undefined;
   versions: { palisade: string; cluster: string | undefined };
   hosts: Array<{ name: string; role: string; address: string }>;
-  endpoints: { api: string; registry: string; ingress: string };
-  certificates: Array<{ name: string; expiresAt: string }>;
+  /** only endpoints the verify phase reached; one nothing answered on is left out */
+  endpoints: { api?: string; registry?: string; ingress?: string };
+  /** the certificates the appliance really uses, and what for */
+  certificates: Array<{ name: string; expiresAt: string; use?: string }>;
   keystore: string;
   kubeconfig: string;
   verify: VerifyResult | undefined;
@@ -25,12 +28,12 @@ export function renderSummary(r: InstallReport): string {
     `palisade appliance "${r.cluster}" is installed${r.verify?.ok ? ' and verified' : ''}`,
     `  bundle      ${r.bundle ? `${r.bundle.name} ${r.bundle.version}` : '?'}; cluster ${r.versions.cluster ?? '?'}`,
     `  hosts       ${r.hosts.map((h) => `${h.name} (${h.role}, ${h.address})`).join(', ')}`,
-    `  API         ${r.endpoints.api}`,
-    `  registry    ${r.endpoints.registry}`,
-    `  ingress     ${r.endpoints.ingress}`,
+    `  API         ${r.endpoints.api ?? 'did not answer (see verify)'}`,
+    `  registry    ${r.endpoints.registry ?? 'did not answer (see verify)'}`,
+    ...(r.endpoints.ingress ? [`  ingress     ${r.endpoints.ingress}`] : []),
     `  kubeconfig  ${r.kubeconfig}`,
     `  keystore    ${r.keystore}`,
-    `  certificates expire: ${r.certificates.map((c) => `${c.name} ${c.expiresAt.slice(0, 10)}`).join(', ')}`,
+    `  certificates expire: ${sortedByExpiry(r.certificates).map((c) => `${c.name} ${c.expiresAt.slice(0, 10)}`).join(', ')}`,
     ...(r.notes.length ? ['  notes:', ...r.notes.map((n) => `    - ${n.note}`)] : []),
     '  back up (offline, with the passphrase kept apart):',
     ...r.backup.map((b) => `    - ${b}`),
@@ -38,10 +41,27 @@ export function renderSummary(r: InstallReport): string {
   return lines.join('\n') + '\n';
 }
 
-/** The CAs, the API, registry and ingress certificates, and the host certificate that expires first. */
-export function certificateSummary(keys: KeySet): Array<{ name: string; expiresAt: string }> {
-  const main = [KEY_NAMES.rootCa, KEY_NAMES.intermediateCa, KEY_NAMES.api, KEY_NAMES.registry, KEY_NAMES.ingress, KEY_NAMES.ingressFallback];
-  const withExpiry = keys.entries.filter((e) => e.expiresAt);
-  const firstHost = withExpiry.filter((e) => e.name.startsWith('tls/host/')).sort((a, b) => a.expiresAt!.localeCompare(b.expiresAt!))[0];
-  return [...withExpiry.filter((e) => (main as readonly string[]).includes(e.name)), ...(firstHost ? [firstHost] : [])].map((e) => ({ name: e.name, expiresAt: e.expiresAt! }));
+/**
+ * The certificates the appliance really uses, each with what for. Generated ones
+ * nothing installs (the host certificates; the API certificate while k3s serves
+ * from its own CA) are not listed: their expiry concerns nobody.
+ */
+export function certificateSummary(keys: KeySet, importedIngress?: KeyEntry): Array<{ name: string; expiresAt: string; use: string }> {
+  const uses: Record<string, string> = {
+    [KEY_NAMES.rootCa]: 'trust anchor clients are given (registry login, kubeconfig)',
+    [KEY_NAMES.intermediateCa]: 'issues the registry and ingress certificates',
+    [KEY_NAMES.registry]: 'served by the pack registry',
+    [importedIngress?.meta?.cert ? KEY_NAMES.ingress : KEY_NAMES.ingressFallback]: 'the ingress TLS Secret in palisade-system',
+  };
+  return sortedByExpiry([...keys.entries, ...(importedIngress ? [importedIngress] : [])].filter((e) => e.expiresAt && uses[e.name]).map((e) => ({ name: e.name, expiresAt: e.expiresAt!, use: uses[e.name]! })));
+}
+
+export function sortedByExpiry<T extends { name: string; expiresAt: string }>(certs: readonly T[]): T[] {
+  return [...certs].sort((a, b) => a.expiresAt.localeCompare(b.expiresAt) || a.name.localeCompare(b.name));
+}
+
+/** An endpoint is advertised only when the verify check that reaches it passed. */
+export function answeredEndpoints(all: { api: string; registry: string; ingress: string }, verify: VerifyResult | undefined): InstallReport['endpoints'] {
+  const passed = (prefix: string) => verify?.checks.some((c) => c.ok && c.name.startsWith(prefix)) ?? false;
+  return { ...(passed('API ') ? { api: all.api } : {}), ...(passed('registry ') ? { registry: all.registry } : {}), ...(passed('ingress ') ? { ingress: all.ingress } : {}) };
 }
