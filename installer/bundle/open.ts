@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CHECKSUMS_FILE, MANIFEST_FILE, parseChecksums } from './checksums.ts';
+import { CHECKSUMS_FILE, MANIFEST_FILE, SIGNATURE_FILE, parseChecksums } from './checksums.ts';
 import { parseManifest, type BundleManifest } from './manifest.ts';
 import { openSource, type BundleSource, type SourceEntry } from './source.ts';
 import { trustedChecksums } from './trust-chain.ts';
@@ -129,8 +129,9 @@ export async function openBundle(path: string, opts: OpenBundleOptions = {}): Pr
     },
     read: async (p) => {
       const data = await readAll(bundle.open(p), MAX_READ, `${path}: ${p}`);
-      if (!signed) return data;
-      const want = bundle.digest(p);
+      if (!signed || p === SIGNATURE_FILE) return data;
+      // the files that describe the others are held to what was verified too
+      const want = p === MANIFEST_FILE ? sha256Hex(manifestBytes) : p === CHECKSUMS_FILE ? manifest.checksums.sha256 : bundle.digest(p);
       const got = sha256Hex(data);
       if (got !== want) throw changedAfterVerify(path, p, got, want);
       return data;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBundle } from '../../installer/bundle/open.ts';
 import { loadPublicKey, renderSignature, signManifest } from '../../installer/bundle/signing.ts';
+import { trustedChecksums } from '../../installer/bundle/trust-chain.ts';
 import { seedRegistry } from '../../installer/registry/seed.ts';
 import type { TestBundle } from '../../scripts/bundle/build-test-bundle.ts';
 import { smallBundle } from '../fixtures/bundle/small-bundle.ts';
@@ -83,6 +84,20 @@ describe('a bundle opened with the trusted key', () => {
       expect(e.message).toContain(TOOL);
       expect(b.digest(TOOL)).toBe(sha(original));
       expect(b.digest(TOOL)).not.toBe(sha(await readFile(join(d, TOOL))));
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('its own signature chain can be checked again (seeding with the key on the opened bundle); bundle.yaml read later is the verified one', async () => {
+    const d = await copyOf(dirBundle);
+    const k = await key(dirBundle);
+    const b = await openBundle(d, { trustedKey: k });
+    try {
+      expect((await trustedChecksums(b, k)).get(TOOL)).toBe(b.digest(TOOL));
+      expect((await b.read('bundle.yaml')).equals(b.manifestBytes)).toBe(true);
+      await writeFile(join(d, 'bundle.yaml'), `${b.manifestBytes.toString('utf8')}# changed\n`);
+      expect((await failure(b.read('bundle.yaml'))).code).toBe('bundle.digest-mismatch');
     } finally {
       await b.close();
     }
