@@ -3,6 +3,7 @@ import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { close as fsClose, createWriteStream, fchmod, fsync, open as fsOpen } from 'node:fs';
 import { promisify } from 'node:util';
+import { PalisadeError } from './errors.ts';
 
 export interface AtomicWriteOptions {
   /** file mode, e.g. 0o600; applied to the temp file before any byte is written */
@@ -17,6 +18,25 @@ export interface AtomicWriteOptions {
  * file or the new one, never a torn one.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  try {
+    await writeAtomically(path, data, opts);
+  } catch (e) {
+    throw writeError(path, e);
+  }
+}
+
+/** A full or read-only file system is the operator's to fix: say so, and that the old file stands. */
+export function writeError(path: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EDQUOT' ? 'the disk quota is exceeded' : code === 'EROFS' ? 'the file system is read-only' : undefined;
+  if (!why) return e;
+  return new PalisadeError('state.write', `cannot write ${path}: ${why}; the previous file is unchanged`, {
+    hint: `free space on the file system that holds ${dirname(path)}, then run the same command again`,
+    cause: e,
+  });
+}
+
+async function writeAtomically(path: string, data: string | Uint8Array, opts: AtomicWriteOptions): Promise<void> {
   const dir = dirname(path);
   if (opts.mkdirp) await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
