@@ -13,12 +13,21 @@ const find = (c: Command, name: string): Command | undefined => c.commands.find(
 
 /** The first words of argv that name commands, checked against the tree; an error for the first that is not one. */
 export function unknownCommand(program: Command, args: readonly string[]): PalisadeError | undefined {
-  let words = args.filter((a) => !a.startsWith('-'));
-  // `palisade help keys list` asks about `keys list`
-  if (words[0] === 'help' && !find(program, 'help')) words = words.slice(1);
   let at = program;
   const path: string[] = [];
-  for (const word of words) {
+  let helpWord = false;
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    if (word.startsWith('-')) {
+      // the value of an option of a command on the way (`upgrade -c FILE windows`) is not a command
+      if (!word.includes('=') && takesValue(at, word)) i++;
+      continue;
+    }
+    // `palisade help keys list` asks about `keys list`
+    if (path.length === 0 && !helpWord && word === 'help' && !find(program, 'help')) {
+      helpWord = true;
+      continue;
+    }
     if (at.commands.length === 0) return undefined;
     const next = find(at, word);
     if (!next) {
@@ -36,4 +45,12 @@ export function unknownCommand(program: Command, args: readonly string[]): Palis
     at = next;
   }
   return undefined;
+}
+
+function takesValue(c: Command | null, flag: string): boolean {
+  for (let at = c; at; at = at.parent) {
+    const o = at.options.find((x) => x.long === flag || x.short === flag);
+    if (o) return o.required || o.optional;
+  }
+  return false;
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterArtifacts, ClusterDriver, ClusterSpec, NodeSpec } from '../cluster/types.ts';
-import { PalisadeError } from '../core/errors.ts';
+import { errorMessage, PalisadeError } from '../core/errors.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 
 /**
@@ -31,7 +31,7 @@ export interface HostStepInput {
   progress: (line: string) => void;
 }
 
-async function gate(i: HostStepInput, what: string): Promise<void> {
+async function gate(i: RollbackInput, what: string): Promise<void> {
   const deadline = Date.now() + (i.gateSettleMs ?? 60_000);
   let problems = await i.health();
   while (problems.length && Date.now() < deadline) {
@@ -60,6 +60,19 @@ export async function upgradeHost(i: HostStepInput): Promise<void> {
   await driver.cordon(api, node.name, true);
   i.progress(`${node.name}: drain (at most ${Math.round(i.drainTimeoutMs / 1000)} s)`);
   await driver.drain(api, node.name, { timeoutMs: i.drainTimeoutMs, force: i.forceDrain });
+  try {
+    await afterDrain(i, api);
+  } catch (e) {
+    if (e instanceof PalisadeError && e.code === 'upgrade.gate') throw e;
+    throw new PalisadeError('upgrade.host', `${node.name}: the upgrade to ${i.version} failed: ${errorMessage(e)}`, {
+      hint: `hosts not yet upgraded still run the old version. Fix the cause and run the same command again to continue, or \`palisade upgrade rollback\` to put the upgraded hosts back on the previous binary${e instanceof PalisadeError && e.hint ? `\n${e.hint}` : ''}`,
+    });
+  }
+}
+
+/** binary, restart, Ready at the version, uncordon, gate */
+async function afterDrain(i: HostStepInput, api: RemoteHost): Promise<void> {
+  const { driver, host, node } = i;
   i.progress(`${node.name}: new binary and images in place (the previous kept)`);
   const changed = await driver.swapBinary(host, node, i.spec, i.art);
   const running = await driver.version(host).catch(() => undefined);
@@ -80,15 +93,20 @@ async function nodeAt(i: HostStepInput, api: RemoteHost): Promise<boolean> {
 }
 
 /** Back to the kept binary: restart, Ready at `version` (the one before), uncordon, the same gate. */
-export async function rollbackHost(i: HostStepInput): Promise<void> {
+export type RollbackInput = Omit<HostStepInput, 'spec' | 'art' | 'drainTimeoutMs' | 'forceDrain'>;
+
+export async function rollbackHost(i: RollbackInput): Promise<void> {
   const { driver, host, node } = i;
   const api = isController(node) ? host : await i.api().catch(() => host);
   await driver.cordon(api, node.name, true).catch(() => undefined);
-  if (!(await driver.restoreBinary(host, node))) {
-    throw new PalisadeError('upgrade.rollback', `${node.name}: no previous binary was kept on the host`, { hint: 'restore the cluster from the pre-upgrade backup with `palisade restore`' });
+  // a host the upgrade stopped on before its binary was swapped only needs its cordon lifted
+  if ((await driver.version(host).catch(() => undefined)) !== i.version) {
+    if (!(await driver.restoreBinary(host, node))) {
+      throw new PalisadeError('upgrade.rollback', `${node.name}: no previous binary was kept on the host`, { hint: 'restore the cluster from the pre-upgrade backup with `palisade restore`' });
+    }
+    i.progress(`${node.name}: previous binary back in place; restart`);
+    await driver.restart(host, node);
   }
-  i.progress(`${node.name}: previous binary back in place; restart`);
-  await driver.restart(host, node);
   await driver.waitReadyAt(host, node, isController(node) ? host : await i.api(), i.version, { timeoutMs: i.readyTimeoutMs, signal: i.signal, onProgress: (l) => i.progress(`${node.name}: ${l}`) });
   await driver.cordon(isController(node) ? host : await i.api(), node.name, false);
   await gate(i, `rolling ${node.name} back`);

@@ -164,6 +164,7 @@ async function main(): Promise<void> {
       'os-package': { type: 'string', multiple: true },
       'test-os-packages': { type: 'boolean', default: false },
       vulndb: { type: 'string' },
+      'reuse-key': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -172,7 +173,8 @@ async function main(): Promise<void> {
                                         [--os-package FILE.deb]... [--test-os-packages] [--vulndb DIR]
   bin/palisade is the checkout's single executable (built first when the sources changed; --no-executable leaves it out).
   Total image content is about images x layers x layer-mib MiB (the first layer is shared).
-  --k3s-version V ships the k3s stand-in reporting V (e.g. v1.30.6+k3s1).
+  --k3s-version V ships the k3s stand-in reporting V (e.g. v1.30.6+k3s1); with --reuse-key it is
+  signed by WORK/keys' existing key, so a bundle for \`palisade upgrade\` has the same trusted key.
   --k3s-versions V1,V2,... builds one bundle per version, WORK/bundle-<V>, all signed by one key:
   an upgrade series (install the first, \`palisade upgrade\` to the next).
   --os-package FILE.deb (repeatable) adds a package to the OS package set (os/packages/, indexed in os/Packages);
@@ -201,6 +203,7 @@ async function main(): Promise<void> {
     executable: !values['no-executable'],
     ...(values['k3s-version'] ? { k3sVersion: values['k3s-version'] } : {}),
     ...(debs.length ? { osPackages: debs } : {}), ...(values.vulndb ? { extraDirs: [{ source: resolve(values.vulndb), dir: 'vulndb' }] } : {}),
+    reuseKey: values['reuse-key'],
   });
   const exe = r.build.manifest.components.binaries.find((b) => b.path === 'bin/palisade');
   process.stdout.write(`bundle: ${r.path}\n${r.build.files} files, ${(r.build.bytes / MiB).toFixed(1)} MiB, signed by ${r.build.keyId}\ntrusted key: ${r.publicKeyPath}\n${exe ? `bin/palisade sha256 ${exe.sha256}\n` : ''}`);

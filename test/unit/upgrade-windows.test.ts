@@ -163,9 +163,12 @@ maintenanceWindows:
     try {
       expect(await main(['node', 'palisade', 'upgrade', 'windows', '-c', file, '--from', '2026-12-05T03:00:00+01:00', '--count', '2', '--output', 'json'])).toBe(0);
       expect(await main(['node', 'palisade', 'upgrade', 'windows', '-c', file, '--from', 'yesterday'])).toBe(2);
+      // the group's -c before the subcommand: its value is not taken for a command name
+      expect(await main(['node', 'palisade', 'upgrade', '-c', file, 'windows', '--count', '1', '-o', 'json'])).toBe(0);
     } finally {
       process.stdout.write = write;
     }
+    expect(JSON.parse(out[1]!).windows).toHaveLength(1);
     const j = JSON.parse(out[0]!) as { windows: Array<{ start: string; end: string }>; inWindow: boolean; remainingMinutes: number };
     expect(j.windows.map((w) => [w.start, w.end])).toEqual([['2026-12-05T01:00:00Z', '2026-12-05T06:00:00Z'], ['2026-12-12T01:00:00Z', '2026-12-12T06:00:00Z']]);
     expect(j.inWindow).toBe(true);
