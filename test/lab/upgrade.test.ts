@@ -30,12 +30,18 @@ let trustedKey = '';
 
 interface Run { code: number; stdout: string; stderr: string; ms: number }
 
-/** palisade, its clock starting at `at` (UTC) when given */
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+/**
+ * palisade, its clock starting at `at` (UTC) when given: libfaketime preloaded into the node
+ * process itself (as the faketime command does, without its wrapper process, so a signal
+ * reaches palisade); timers keep the real monotonic clock
+ */
 function palisade(args: string[], at?: string, onSpawn?: (p: ReturnType<typeof spawn>) => void): Promise<Run> {
   return new Promise((res) => {
     const t0 = performance.now();
-    const cmd = at ? ['faketime', '-f', `@${at.replace('T', ' ').replace('Z', '')}`, process.execPath, cli, ...args] : [process.execPath, cli, ...args];
-    const p = spawn(cmd[0]!, cmd.slice(1), { cwd: dir, env: { ...env, FAKETIME_DONT_FAKE_MONOTONIC: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const clock = at ? { LD_PRELOAD: LIBFAKETIME, FAKETIME: `@${at.replace('T', ' ').replace(/\.\d+/, '').replace('Z', '')}`, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_DONT_RESET: '1' } : {};
+    const p = spawn(process.execPath, [cli, ...args], { cwd: dir, env: { ...env, ...clock }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -140,7 +146,7 @@ describe('palisade upgrade on the lab', () => {
     // recorded step durations the estimates come from: host1 is quick, host2 takes half an hour
     const seeded = [{ host: 'host1', role: 'controller', durationMs: 10_000, finishedAt: '2000-01-01T00:00:00Z' }, { host: 'host2', role: 'controller', durationMs: 30 * 60_000, finishedAt: '2000-01-01T00:00:00Z' }];
     writeFileSync(join(dir, '.palisade', 'lab', 'upgrade.json'), JSON.stringify({ version: 1, history: seeded }));
-    const plan = await palisade(['upgrade', 'plan', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[1]!]!, '--trusted-key', trustedKey, '-o', 'json'], SAT1);
+    const plan = await palisade(['upgrade', 'plan', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[1]!]!, '--trusted-key', trustedKey, '-o', 'json'], '2026-12-05T02:45:00Z');
     expect(plan.code, plan.stderr).toBe(0);
     const p = JSON.parse(plan.stdout);
     expect(p.steps.map((s: any) => s.hosts)).toEqual([['host1'], ['host2'], ['host3'], ['host4']]);
