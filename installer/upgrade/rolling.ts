@@ -42,7 +42,7 @@ export class WindowStop extends PalisadeError {
     why: string,
   ) {
     const d = next ? describeWindow(next) : undefined;
-    super('upgrade.window', `stopped between hosts: ${why}; ${remaining.length} host(s) left (${remaining.join(', ')})${d ? `. The next window opens ${d.startLocal} (${d.start})` : ''}`, {
+    super('upgrade.window', `stopped between hosts: ${why}; ${remaining.length} host(s) left (${remaining.join(', ')})${d ? `. The next window opens ${d.startLocal}${d.startLocal === d.start ? '' : ` (${d.start})`}` : ''}`, {
       exitCode: EXIT.window,
       hint: 'run the same command inside the next window to continue where it stopped, or add --wait-for-window to wait for it',
     });

@@ -155,7 +155,7 @@ describe('palisade upgrade on the lab', () => {
     // a quarter of an hour before the window closes: host1 fits, host2 does not
     const first = await upgrade(VERSIONS[1]!, '2026-12-05T02:45:00Z');
     expect(first.code, first.stderr).toBe(75);
-    expect(first.stderr).toMatch(/stopped between hosts: the next step \(host2, ~30 min\) does not fit in the 1[34] min left of this window/);
+    expect(first.stderr).toMatch(/stopped between hosts: the next step \(host2, ~30 min\) does not fit in the 1[345] min left of this window/);
     expect(first.stderr).toContain('3 host(s) left (host2, host3, host4)');
     expect(versions()).toEqual({ ...at(VERSIONS[0]!), host1: VERSIONS[1] });
     expect(record().current.status).toBe('stopped');
