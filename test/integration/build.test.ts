@@ -21,10 +21,11 @@ const RECORDER = `
 const fs = require('node:fs'), vm = require('node:vm'), Module = require('node:module');
 const file = process.argv[1];
 let src = fs.readFileSync(file, 'utf8');
-const esm = 'var __esm=(fn,res,err)=>function(){', cjs = 'var __commonJS=(cb,mod)=>function(){';
-if (!src.includes(esm) || !src.includes(cjs)) { console.error('helpers not found'); process.exit(99); }
+// esbuild renames the helpers' parameters when a module uses the same name (mod -> mod4)
+const esm = /var __esm=\\((\\w+),(\\w+),(\\w+)\\)=>function\\(\\)\\{/, cjs = /var __commonJS=\\((\\w+),(\\w+)\\)=>function\\(\\)\\{/;
+if (!esm.test(src) || !cjs.test(src)) { console.error('helpers not found'); process.exit(99); }
 const seen = globalThis.__palisadeSeen = [];
-src = src.replace(esm, esm + 'fn&&globalThis.__palisadeSeen.push(__getOwnPropNames(fn)[0]);').replace(cjs, cjs + 'mod||globalThis.__palisadeSeen.push(__getOwnPropNames(cb)[0]);');
+src = src.replace(esm, (m, fn) => m + fn + '&&globalThis.__palisadeSeen.push(__getOwnPropNames(' + fn + ')[0]);').replace(cjs, (m, cb, mod) => m + mod + '||globalThis.__palisadeSeen.push(__getOwnPropNames(' + cb + ')[0]);');
 process.on('exit', () => fs.writeFileSync(process.env.SEEN_FILE, JSON.stringify(seen)));
 new vm.Script(Module.wrap(src), { filename: file }).runInThisContext()({}, Module.createRequire(file), { exports: {} }, file, require('node:path').dirname(file));
 `;
