@@ -9,7 +9,8 @@ import { EXIT, usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
 import { connectHosts } from '../hosts/index.ts';
 import { keystorePath } from '../keystore/index.ts';
-import { keySetInput } from '../keystore/ops.ts';
+import { KeystoreSession } from '../keystore/session.ts';
+import { keySetInput } from '../pki/keyset-input.ts';
 import { resolvePassphrase } from '../keystore/passphrase.ts';
 import { Journal } from '../state/journal.ts';
 import { acquireLocalLock, type LocalLock } from '../state/lock.ts';
@@ -88,7 +89,7 @@ export async function runUpgrade(o: UpgradeOptions): Promise<UpgradeOutcome> {
     driver: o.driver ?? k3sDriver,
     signal: ac.signal,
     connect: o.connect ?? ((c, b) => connectHosts(c, b)),
-    keys: new KeyAccess({ path: ksPath, cluster: config.cluster.name, input: keySetInput(config), passphrase }),
+    keys: new KeyAccess({ session: new KeystoreSession({ path: ksPath, cluster: config.cluster.name, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) }), input: keySetInput(config) }),
     keystorePath: ksPath,
     clusterTimeoutMs: Number(process.env.PALISADE_CLUSTER_TIMEOUT_MS ?? 300_000),
     loaded: o.loaded,
