@@ -2,7 +2,7 @@ import { errorMessage } from '../core/errors.ts';
 import { shq } from '../core/quote.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 import type { HostPlan } from './evaluate.ts';
-import { disableScript, filesScript, modesScript, purgeScript, sshdDropinContent, sysctlFileContent, sysctlScript } from './fixes.ts';
+import { disableScript, filesScript, loginDefsScript, modesScript, purgeScript, sshdDropinContent, sysctlFileContent, sysctlScript } from './fixes.ts';
 import { changeSshd, type SshdChangeOptions } from './ssh-change.ts';
 import { SSHD_DROPIN, SYSCTL_FILE } from './targets.ts';
 import type { Fix, HostState } from './types.ts';
@@ -40,6 +40,8 @@ export async function applyHostPlan(host: RemoteHost, state: HostState, plan: Ho
   await step('chmod/chown', modes, modesScript(modes.map((m) => m.fix)), `modes and owners of ${modes.map((m) => m.fix.path).join(', ')}`);
   const files = of('file');
   await step('writing files', files, filesScript(files.map((f) => f.fix)), `wrote ${[...new Set(files.map((f) => f.fix.path))].join(', ')}`);
+  const defs = of('logindefs');
+  await step('login.defs', defs, loginDefsScript(defs.map((d) => d.fix)), `login.defs: ${defs.map((d) => `${d.fix.key} ${d.fix.value}`).join(', ')}`);
   const sysctls = of('sysctl');
   await step('sysctl', sysctls, sysctlScript(sysctlFileContent(state.text[SYSCTL_FILE], sysctls.map((s) => s.fix)), sysctls.map((s) => s.fix)), `kernel parameters in ${SYSCTL_FILE}`);
   for (const d of of('disable')) await step('disabling units', [d], disableScript(d.fix.units), `disabled and masked ${d.fix.units.join(', ')}`);

@@ -61,6 +61,8 @@ export function describeFixes(fixes: readonly Fix[]): string[] {
         return `chmod ${f.mode.toString(8).padStart(3, '0')}, chown ${f.owner}:${f.group} ${f.path}`;
       case 'file':
         return `write ${f.path}`;
+      case 'logindefs':
+        return `login.defs ${f.key} ${f.value}`;
       case 'purge':
         return `purge ${f.packages.join(', ')}`;
       case 'disable':

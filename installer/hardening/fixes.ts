@@ -57,6 +57,11 @@ export function purgeScript(packages: readonly string[]): string {
   ].join('\n');
 }
 
+/** set KEY VALUE in /etc/login.defs: the live line replaced, else appended */
+export function loginDefsScript(fixes: readonly Of<'logindefs'>[]): string {
+  return [PRELUDE, 'set -e', ...fixes.map((f) => sh`if grep -qE ${`^[[:space:]]*${f.key}[[:space:]]`} /etc/login.defs; then sed -i -E ${`s/^[[:space:]]*${f.key}[[:space:]].*$/${f.key}\t${f.value}/`} /etc/login.defs; else printf '%s\t%s\n' ${f.key} ${f.value} >> /etc/login.defs; fi`)].join('\n');
+}
+
 export function disableScript(units: readonly string[]): string {
   return [PRELUDE, sh`systemctl disable --now ${[...units]} >/dev/null 2>&1 || true`, sh`systemctl mask ${[...units]} >/dev/null`].join('\n');
 }

@@ -80,9 +80,16 @@ export function parseHardeningProbe(stdout: string, o: { host: string; loginUser
 
   const [osId = 'unknown', osVersion = 'unknown'] = (lines(s, 'os')[0] ?? '').trim().split(/\s+/);
   const os = { id: osId, version: osVersion, arch: (lines(s, 'os')[1] ?? 'unknown').trim() };
+  const loginDefs: Record<string, string> = {};
+  for (const l of lines(s, 'logindefs')) {
+    const [k, v] = l.trim().split(/\s+/);
+    if (k && v) loginDefs[k] = v;
+  }
   return {
     host: o.host,
     os,
+    loginDefs,
+    coreLimits: lines(s, 'corelimits').map((l) => l.trim()),
     loginUser: o.loginUser,
     container: (lines(s, 'virt')[0] ?? 'none').trim() || 'none',
     sshd,

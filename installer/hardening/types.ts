@@ -48,6 +48,10 @@ export interface HostState {
   unowned: string[];
   /** set-user/group-id executables (for the security scan) */
   suid: string[];
+  /** /etc/login.defs settings the account rules read (key -> value) */
+  loginDefs: Record<string, string>;
+  /** `* hard core N` lines of the PAM limits files */
+  coreLimits: string[];
   /** /etc/os-release ID and VERSION_ID, and the package architecture (for SBOMs) */
   os: { id: string; version: string; arch: string };
   /** listening sockets "tcp 0.0.0.0:22" (for the security scan) */
@@ -56,7 +60,7 @@ export interface HostState {
   problems: string[];
 }
 
-export type RuleArea = 'ssh' | 'sysctl' | 'files' | 'software' | 'banner';
+export type RuleArea = 'ssh' | 'sysctl' | 'files' | 'software' | 'banner' | 'accounts';
 
 /** What a fix changes; apply.ts groups them per kind so each kind is one host change. */
 export type Fix =
@@ -64,6 +68,7 @@ export type Fix =
   | { kind: 'sysctl'; key: string; value: string }
   | { kind: 'mode'; path: string; mode: number; owner: string; group: string }
   | { kind: 'file'; path: string; content: string; mode: number }
+  | { kind: 'logindefs'; key: string; value: string }
   | { kind: 'purge'; packages: string[] }
   | { kind: 'disable'; units: string[] };
 

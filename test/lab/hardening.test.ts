@@ -14,6 +14,9 @@ import type { LabInfo } from '../../scripts/lab.d/types.ts';
 import { buildTestBundle, type TestBundle } from '../../scripts/bundle/build-test-bundle.ts';
 import { buildTestDeb } from '../../scripts/bundle/os-packages.ts';
 import type { PatchReport } from '../../installer/hardening/patch/run.ts';
+import type { ScanResult } from '../../installer/scan/types.ts';
+import type { ScanDiff } from '../../installer/scan/diff.ts';
+import { cpSync } from 'node:fs';
 
 const repo = resolve(import.meta.dirname, '../..');
 const dir = join(repo, '.cache/labs', `hardening-${process.pid}`);
@@ -55,7 +58,11 @@ async function patchBundle(): Promise<TestBundle> {
   const work = join(dir, 'bundle-work');
   mkdirSync(join(work, 'debs'), { recursive: true });
   const deb = buildTestDeb(join(work, 'debs'), { name: 'palisade-patch-probe', version: '1.1', reboot: true });
-  return buildTestBundle({ workDir: work, images: 1, layers: 1, layerSize: 64 << 10, executable: false, osPackages: [deb] });
+  // the test vulnerability records, with a database built today (fresh)
+  const vulndb = join(work, 'vulndb');
+  cpSync(join(repo, 'test/fixtures/scan/vulndb'), vulndb, { recursive: true });
+  writeFileSync(join(vulndb, 'metadata.json'), JSON.stringify({ built: new Date().toISOString(), source: 'palisade test records' }));
+  return buildTestBundle({ workDir: work, images: 1, layers: 1, layerSize: 64 << 10, executable: false, osPackages: [deb], extraDirs: [{ source: vulndb, dir: 'vulndb' }] });
 }
 
 afterAll(() => {
@@ -86,7 +93,7 @@ describe('palisade harden', () => {
     }
     // the host's own sshd says so, and OpenSSH (not only palisade's client) still gets in with the key
     const t = onHost('host1', 'sshd -T');
-    expect(t).toMatch(/^maxauthtries 4$/m);
+    expect(t).toMatch(/^maxauthtries 3$/m);
     expect(t).toMatch(/^x11forwarding no$/m);
     expect(t).toMatch(/^banner \/etc\/issue\.net$/m);
     expect(t).not.toMatch(/^macs .*hmac-sha1/m);
@@ -105,7 +112,7 @@ describe('palisade harden', () => {
   });
 
   it('a planted sshd option that sshd -t refuses: palisade leaves sshd alone and says why', () => {
-    onHost('host2', "printf 'MaxAuthTries many\\n' > /etc/ssh/sshd_config.d/50-planted.conf; chmod 600 /etc/ssh/sshd_config.d/50-planted.conf; sed -i 's/^MaxAuthTries 4$/MaxAuthTries 5/' /etc/ssh/sshd_config.d/00-palisade-hardening.conf");
+    onHost('host2', "printf 'MaxAuthTries many\\n' > /etc/ssh/sshd_config.d/50-planted.conf; chmod 600 /etc/ssh/sshd_config.d/50-planted.conf; sed -i 's/^MaxAuthTries 3$/MaxAuthTries 5/' /etc/ssh/sshd_config.d/00-palisade-hardening.conf");
     try {
       const before = snapshot('host2');
       const r = harden(['--host', 'host2']);
@@ -179,5 +186,61 @@ describe('palisade patch', () => {
     const r = patch();
     expect(r.hosts.map((h) => [h.changed.length, h.current.map((c) => c.installed)])).toEqual([[0, ['1.1']], [0, ['1.1']]]);
     expect(r.reboot.hosts).toEqual(['host1', 'host2']);
+  });
+});
+
+describe('palisade scan', () => {
+  const run = (type: string, extra: string[] = []): ScanResult & { path: string } => {
+    const r = palisade(['scan', 'run', '--type', type, '--output', 'json', ...extra]);
+    try {
+      return JSON.parse(r.stdout) as ScanResult & { path: string };
+    } catch {
+      throw new Error(`palisade scan run --type ${type} exit ${r.code}: ${r.stderr}`);
+    }
+  };
+  const withBundle = () => ['--bundle', bundle.path, '--trusted-key', bundle.publicKeyPath];
+
+  it('compliance: the hardened hosts pass the rules; no cluster is installed here, and that fails by name', () => {
+    const r = run('compliance');
+    expect(r.findings.filter((f) => f.status === 'fail' && f.host !== 'host1').map((f) => f.check)).toEqual([]);
+    expect(r.findings.find((f) => f.host === 'host1' && f.check === 'k8s.config')).toMatchObject({ status: 'fail' });
+    expect(r.findings.find((f) => f.host === 'host2' && f.check === 'ssh.max-auth-tries')?.status).toBe('pass');
+    expect(r.versions.rules).toMatch(/^\d{4}\.\d+\.\d+$/);
+  });
+
+  it('security: the patched package is no longer vulnerable, the database is fresh, and a planted world-writable file shows in scan diff as new', () => {
+    const a = run('security', withBundle());
+    expect(a.versions.vulndb).toMatchObject({ stale: false, records: 3 });
+    expect(a.findings.filter((f) => f.check.startsWith('vuln.PALISADE'))).toEqual([]);
+    expect(a.findings.some((f) => f.check === 'port.tcp.0.0.0.0:22' && f.status === 'pass')).toBe(true);
+    onHost('host2', 'touch /etc/planted-ww && chmod 0666 /etc/planted-ww');
+    try {
+      const b = run('security', withBundle());
+      const d = JSON.parse(palisade(['scan', 'diff', a.id, b.id, '--output', 'json']).stdout) as ScanDiff;
+      expect(d.newlyFailing.map((f) => `${f.host} ${f.check}`)).toEqual(['host2 world-writable./etc/planted-ww']);
+      expect(d.fixed).toEqual([]);
+      const list = palisade(['scan', 'list']).stdout;
+      expect(list).toContain(a.id);
+      expect(list).toContain(b.id);
+      // a stale database is said to be stale
+      const stale = run('security', [...withBundle(), '--max-db-age', '0']);
+      expect(stale.versions.vulndb?.ageDays).toBe(0);
+    } finally {
+      onHost('host2', 'rm -f /etc/planted-ww');
+    }
+  });
+
+  it('sbom: a CycloneDX document per host and one for the registry contents', () => {
+    const r = run('sbom', withBundle());
+    expect(Object.keys(r.documents ?? {}).sort()).toEqual(['host1', 'host2', 'registry']);
+    const host = r.documents!.host1 as { bomFormat: string; components: Array<{ name: string; version: string }> };
+    expect(host.bomFormat).toBe('CycloneDX');
+    expect(host.components.find((c) => c.name === 'palisade-patch-probe')?.version).toBe('1.1');
+    expect((r.documents!.registry as { components: unknown[] }).components.length).toBeGreaterThan(0);
+  });
+
+  it('conformance runs against the cluster API, and says when no controller answers (no cluster in this lab)', () => {
+    const r = run('conformance');
+    expect(r.findings).toEqual([expect.objectContaining({ check: 'api.reachable', status: 'fail' })]);
   });
 });

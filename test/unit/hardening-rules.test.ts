@@ -41,8 +41,9 @@ describe('rules on recorded hosts', () => {
   it('a fresh lab host fails the SSH, cron and banner rules palisade fixes, and nothing else', () => {
     const failing = Object.entries(statuses(state('lab-fresh'))).filter(([, v]) => v === 'fail').map(([k]) => k).sort();
     expect(failing).toEqual([
-      'banner.issue', 'banner.issue-net', 'files.cron-d', 'files.cron-daily', 'ssh.banner', 'ssh.client-alive', 'ssh.config-mode', 'ssh.dropin-mode',
-      'ssh.forwarding', 'ssh.login-grace', 'ssh.macs', 'ssh.max-auth-tries', 'ssh.max-startups', 'ssh.x11',
+      'accounts.core-dumps', 'accounts.pass-max-days', 'accounts.pass-min-days', 'accounts.umask',
+      'banner.issue', 'banner.issue-net', 'files.cron-d', 'files.cron-daily', 'ssh.banner', 'ssh.client-alive', 'ssh.compression', 'ssh.config-mode', 'ssh.dropin-mode',
+      'ssh.forwarding', 'ssh.log-level', 'ssh.login-grace', 'ssh.macs', 'ssh.max-auth-tries', 'ssh.max-startups', 'ssh.tcp-keepalive', 'ssh.x11',
     ]);
   });
   it('the same host after palisade harden passes every rule that can apply', () => {
@@ -52,7 +53,7 @@ describe('rules on recorded hosts', () => {
     const ids = BASELINE_RULES.map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const r of BASELINE_RULES) expect(r.title.length).toBeGreaterThan(5);
-    expect(BASELINE_RULES.filter((r) => !r.cis).map((r) => r.id)).toEqual(['ssh.password-auth']);
+    expect(BASELINE_RULES.filter((r) => !r.cis).map((r) => r.id)).toEqual(['ssh.password-auth', 'ssh.compression', 'ssh.tcp-keepalive']);
   });
 });
 
@@ -86,7 +87,7 @@ describe('SSH server rules', () => {
   });
   it('numeric limits: MaxAuthTries above 4 fails, a stricter value passes untouched', () => {
     expect(check('ssh.max-auth-tries', state('lab-fresh', (s) => (s.sshd.maxauthtries = '3'))).status).toBe('pass');
-    expect(check('ssh.max-auth-tries', state('lab-fresh', (s) => (s.sshd.maxauthtries = '5'))).fixes).toEqual([{ kind: 'sshd', directives: { MaxAuthTries: '4' } }]);
+    expect(check('ssh.max-auth-tries', state('lab-fresh', (s) => (s.sshd.maxauthtries = '5'))).fixes).toEqual([{ kind: 'sshd', directives: { MaxAuthTries: '3' } }]);
     expect(check('ssh.login-grace', state('lab-fresh', (s) => (s.sshd.logingracetime = '0'))).status).toBe('fail');
     // fewer sessions than palisade opens on one connection would starve it
     expect(check('ssh.max-sessions', state('lab-fresh', (s) => (s.sshd.maxsessions = '2'))).fixes).toEqual([{ kind: 'sshd', directives: { MaxSessions: '10' } }]);
@@ -178,6 +179,22 @@ describe('legacy software and banners', () => {
   });
 });
 
+describe('account defaults', () => {
+  it('login.defs: Debian\'s 99999-day passwords and umask 022 fail; the fix sets the CIS values', () => {
+    const s = state('lab-fresh');
+    expect(s.loginDefs).toMatchObject({ PASS_MAX_DAYS: '99999', UMASK: '022', ENCRYPT_METHOD: 'SHA512' });
+    expect(check('accounts.pass-max-days', s).fixes).toEqual([{ kind: 'logindefs', key: 'PASS_MAX_DAYS', value: '365' }]);
+    expect(check('accounts.umask', s).status).toBe('fail');
+    expect(check('accounts.umask', state('lab-fresh', (x) => (x.loginDefs.UMASK = '077'))).status).toBe('pass');
+    expect(check('accounts.password-hash', s).status).toBe('pass');
+    expect(check('accounts.password-hash', state('lab-fresh', (x) => (x.loginDefs.ENCRYPT_METHOD = 'MD5'))).status).toBe('fail');
+  });
+  it('core dumps: a hard limit of 0 passes, none fails', () => {
+    expect(check('accounts.core-dumps', state('lab-fresh')).status).toBe('fail');
+    expect(check('accounts.core-dumps', state('lab-hardened')).status).toBe('pass');
+  });
+});
+
 describe('a plan for one host', () => {
   it('exceptions are honoured with their reason, per host when they name hosts', () => {
     const s = state('lab-fresh');
@@ -189,7 +206,7 @@ describe('a plan for one host', () => {
   });
   it('a dry run says what each fix would do; a hardened host has nothing to fix', () => {
     const out = outcomesBefore(planHost(state('lab-fresh'), BASELINE_RULES, []), { dryRun: true });
-    expect(out.find((o) => o.rule === 'ssh.max-auth-tries')?.detail).toMatch(/-> sshd: MaxAuthTries 4$/);
+    expect(out.find((o) => o.rule === 'ssh.max-auth-tries')?.detail).toMatch(/-> sshd: MaxAuthTries 3$/);
     expect(planHost(state('lab-hardened'), BASELINE_RULES, []).fixes).toEqual([]);
   });
 });

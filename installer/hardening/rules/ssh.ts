@@ -197,9 +197,9 @@ export const sshRules: Rule[] = [
   exact('ssh.ignore-rhosts', '.rhosts and .shosts ignored', '5.1.11', 'IgnoreRhosts', 'yes'),
   algorithms('ssh.kex', 'SSH key exchange: current ones only (no group1, no group14-sha1)', '5.1.12', 'KexAlgorithms', 'kex'),
   range('ssh.login-grace', 'LoginGraceTime 1..60 s', '5.1.13', 'LoginGraceTime', 1, 60, 60),
-  exact('ssh.log-level', 'sshd logs at VERBOSE (key fingerprints of logins)', '5.1.14', 'LogLevel', 'VERBOSE', ['INFO']),
+  exact('ssh.log-level', 'sshd logs at VERBOSE: the key fingerprint of every login (CIS allows INFO; VERBOSE says which key)', '5.1.14', 'LogLevel', 'VERBOSE'),
   algorithms('ssh.macs', 'SSH MACs: current ones only (no SHA-1, no MD5)', '5.1.15', 'MACs', 'macs'),
-  range('ssh.max-auth-tries', 'MaxAuthTries 4 or fewer', '5.1.16', 'MaxAuthTries', 1, 4, 4),
+  range('ssh.max-auth-tries', 'MaxAuthTries 4 or fewer (palisade sets 3: it offers one key)', '5.1.16', 'MaxAuthTries', 1, 4, 3),
   // palisade opens up to 8 sessions on one connection: CIS allows 10
   range('ssh.max-sessions', 'MaxSessions 10 or fewer (palisade uses up to 8 on one connection)', '5.1.17', 'MaxSessions', 8, 10, 10),
   {
@@ -222,4 +222,7 @@ export const sshRules: Rule[] = [
   exact('ssh.use-pam', 'sshd uses PAM (account and session checks)', '5.1.22', 'UsePAM', 'yes'),
   exact('ssh.password-auth', 'password authentication off (keys only)', '', 'PasswordAuthentication', 'no'),
   exact('ssh.x11', 'X11 forwarding off', '5.1.8', 'X11Forwarding', 'no'),
+  exact('ssh.compression', 'no compression before authentication is done (Compression no)', '', 'Compression', 'no'),
+  // ClientAlive probes run inside the encrypted channel; TCP keepalives can be spoofed
+  exact('ssh.tcp-keepalive', 'TCPKeepAlive off (ClientAlive checks the session instead, inside the encrypted channel)', '', 'TCPKeepAlive', 'no'),
 ];
