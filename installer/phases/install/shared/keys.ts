@@ -11,8 +11,8 @@ import type { PhaseTask } from '../../types.ts';
  * in memory, so later phases can plan with them; nothing is written.
  */
 export interface KeyAccessOptions {
-  /** the cluster's keystore: opened once, its passphrase asked once, created only when asked */
-  session: KeystoreSession;
+  /** the cluster's keystore: opened once, its passphrase asked once, created only when asked (the phase tests keep one in memory) */
+  session: Pick<KeystoreSession, 'path' | 'open' | 'openOrCreate'>;
   input: KeySetInput;
 }
 

@@ -1,0 +1,41 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BUNDLE, VERIFY_RESULT } from '../../installer/phases/install/outputs.ts';
+import { reportPhase } from '../../installer/phases/install/report.ts';
+import { stateFiles } from '../../installer/state/paths.ts';
+import { fakeBundle, harness } from '../fixtures/install-harness.ts';
+
+describe('report phase', () => {
+  it('writes the report (0600) with endpoints, certificates, verification and the bundle; and its summary', async () => {
+    const h = await harness({ keys: true });
+    const verify = { ok: true, checks: [{ name: 'nodes Ready', ok: true, detail: '3 node(s) Ready' }] };
+    const { result } = await h.run(reportPhase, { outputs: [[BUNDLE, fakeBundle(h.dir)], [VERIFY_RESULT, verify]] });
+    expect(result.ok).toBe(true);
+    const files = stateFiles(h.ctx.stateDir);
+    const r = JSON.parse(readFileSync(files.report, 'utf8'));
+    expect(statSync(files.report).mode & 0o777).toBe(0o600);
+    expect(r).toMatchObject({ cluster: 'unit', bundle: { name: 'unit', version: '1.0.0' }, versions: { cluster: 'v1.31.4+fake' }, verify, endpoints: { api: 'https://palisade.unit.internal:6443', registry: 'https://10.0.0.1:5000' } });
+    expect(r.certificates.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(['ca/root', 'tls/api', 'tls/registry']));
+    expect(readFileSync(files.summary, 'utf8')).toMatch(/^palisade appliance "unit" is installed and verified/);
+  });
+
+  it('changes nothing on any host', async () => {
+    const h = await harness({ keys: true });
+    await h.run(reportPhase);
+    for (const host of h.hosts.values()) expect(host.uploads).toEqual([]);
+  });
+
+  it('without the cluster keys it fails with install.keys and writes no report', async () => {
+    const h = await harness();
+    const { result } = await h.run(reportPhase);
+    expect(result.failed?.error).toMatchObject({ code: 'install.keys' });
+    expect(existsSync(stateFiles(h.ctx.stateDir).report)).toBe(false);
+  });
+
+  it('a dry run lists it and writes nothing', async () => {
+    const h = await harness({ keys: true });
+    const { result } = await h.run(reportPhase, { dryRun: true });
+    expect(result.plan).toEqual([{ phase: 'report', lines: ['Write the install report'], readOnly: true }]);
+    expect(existsSync(stateFiles(h.ctx.stateDir).report)).toBe(false);
+  });
+});
