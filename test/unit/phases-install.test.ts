@@ -6,7 +6,7 @@ import { clusterSpec } from '../../installer/phases/install/shared/cluster.ts';
 import { INSTALL_PHASES } from '../../installer/phases/install/index.ts';
 import { hostsCheck, hostsRewrite, parseNotes, parseProbe, prepareProbe, prepareScript } from '../../installer/cluster/prepare.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectPhases } from '../../installer/phases/runner.ts';
@@ -25,6 +25,11 @@ describe('install phases', () => {
     expect(INSTALL_PHASES.map((p) => p.id)).toEqual(['bundle', 'connect', 'facts', 'preflight', 'prepare', 'harden', 'encrypt', 'keys', 'registry', 'seed', 'cluster', 'secrets', 'access', 'verify', 'report']);
     // context phases always run; --only picks one more
     expect([...selectPhases(INSTALL_PHASES, { only: 'cluster' })]).toEqual(['bundle', 'connect', 'cluster']);
+  });
+
+  it('every install phase has its own unit test on the fake host', () => {
+    const missing = INSTALL_PHASES.map((p) => p.id).filter((id) => !existsSync(join(import.meta.dirname, `phase-${id}.test.ts`)));
+    expect(missing).toEqual([]);
   });
 
   it('node order: first controller, other controllers, workers; registry on the first controller', async () => {
