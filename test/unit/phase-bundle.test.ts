@@ -39,7 +39,7 @@ describe('bundle phase', () => {
   it('a bundle signed by another key is refused with a bundle error, and nothing is opened', async () => {
     const h = await setup(generateKeyPairSync('ed25519').publicKey);
     const { result } = await h.run(bundlePhase);
-    expect((result.failed?.error as { code?: string }).code).toMatch(/^bundle\./);
+    expect((result.failed?.error as { code?: string } | undefined)?.code).toMatch(/^bundle\./);
     expect(result.outputs.maybe(BUNDLE)).toBeUndefined();
   });
 

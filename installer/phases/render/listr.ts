@@ -17,7 +17,12 @@ interface Settle {
 class Deferred<T> {
   resolve!: (v: T) => void;
   settled = false;
-  readonly promise = new Promise<T>((r) => (this.resolve = (v) => ((this.settled = true), r(v))));
+  readonly promise = new Promise<T>((r) => {
+    this.resolve = (v) => {
+      this.settled = true;
+      r(v);
+    };
+  });
 }
 
 interface StepView {
