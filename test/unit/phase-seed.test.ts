@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,13 +11,16 @@ import { harness } from '../fixtures/install-harness.ts';
 import { registryService } from '../fixtures/registry-host.ts';
 
 let bundle: Bundle;
+let trustedKey: KeyObject;
 beforeAll(async () => {
   const b = await smallBundle(await mkdtemp(join(tmpdir(), 'palisade-seed-phase-')));
-  bundle = await openBundle(b.path);
+  trustedKey = createPublicKey(b.publicKeyPem);
+  bundle = await openBundle(b.path, { trustedKey });
 }, 60_000);
 
 const setup = async () => {
   const h = await harness({ keys: true });
+  h.ctx.trustedKey = trustedKey;
   const svc = registryService(h.hosts.get('host1')!, await h.ctx.keys.keySet(), { running: true });
   return { h, svc, outputs: [[BUNDLE, bundle] as const] };
 };
