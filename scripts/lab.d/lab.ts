@@ -17,6 +17,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { acquireFileLock, isStale, readLockOwner } from '../../installer/core/lock.ts';
 import { advertisementSigningKeys, jwkThumbprint } from '../../installer/encryption/jwk.ts';
 import { FQDN, machineSizing, palisadeYaml, roleOf } from './config.ts';
 import { loopsOf, readState, StateRecorder, statePath, teardown } from './state.ts';
@@ -44,17 +46,6 @@ interface UpOptions {
   diskPerHost: Map<string, number>;
   tpm: boolean;
   jump: boolean;
-}
-
-function usage(): never {
-  throw new LabError(
-    'usage: scripts/lab up N [--dir DIR] [--disk-size SIZE] [--disk-size hostK=SIZE] [--tpm] [--jump]\n' +
-      '       scripts/lab down [--dir DIR]\n' +
-      '       scripts/lab status [--dir DIR] [--json]\n' +
-      '       scripts/lab ssh [--dir DIR] HOST [COMMAND...]   (user: HOST or ops@HOST)\n' +
-      '       scripts/lab prune-images',
-    2,
-  );
 }
 
 function labDir(p: string): string {
@@ -206,10 +197,8 @@ function claimSlot(dir: string, prefer?: number): { slot: number; claim: string 
 /** A lab is alive while any process it recorded runs, or a scripts/lab holds its lock. */
 function labAlive(dir: string, state: LabState): boolean {
   if (state.resources.some((r) => r.kind === 'process' && procAlive(r.pid, r.start))) return true;
-  try {
-    const [pid, start] = readFileSync(join(dir, 'lock'), 'utf8').trim().split(' ');
-    if (pid && start && procAlive(Number(pid), start)) return true;
-  } catch {}
+  const holder = readLockOwner(join(dir, 'lock'));
+  if (holder && !isStale(holder)) return true;
   return false;
 }
 
@@ -670,27 +659,13 @@ async function status(dir: string, json: boolean): Promise<void> {
   if (!up) process.exitCode = 1;
 }
 
-/** One `up`/`down` at a time per lab dir: DIR/lock holds the PID and start time of the holder. */
-function lockDir(dir: string): void {
+/** One `up`/`down` at a time per lab dir: DIR/lock, the installer's one file lock (released on exit). */
+async function lockDir(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const lock = join(dir, 'lock');
-  const mine = `${process.pid} ${procStart(process.pid)}\n`;
-  for (let i = 0; i < 2; i++) {
-    try {
-      writeFileSync(lock, mine, { flag: 'wx' });
-      process.on('exit', () => {
-        try {
-          if (readFileSync(lock, 'utf8') === mine) rmSync(lock);
-        } catch {}
-      });
-      return;
-    } catch {
-      const [pid, start] = (existsSync(lock) ? readFileSync(lock, 'utf8') : '').trim().split(' ');
-      if (pid && start && procAlive(Number(pid), start)) throw new LabError(`another scripts/lab (pid ${pid}) is working on ${dir}; wait for it`);
-      rmSync(lock, { force: true }); // its holder is gone
-    }
-  }
-  throw new LabError(`cannot lock ${dir}`);
+  await acquireFileLock(join(dir, 'lock'), {
+    command: `scripts/lab ${process.argv[2] ?? ''}`,
+    busy: (holder) => new LabError(`another scripts/lab (pid ${holder.pid}) is working on ${dir}; wait for it`),
+  });
 }
 
 /** Removes cached images of other recipes that no running process (nspawn) uses. */
@@ -723,72 +698,83 @@ let currentDir: string | undefined;
 /** set once `up` has begun to make resources */
 let started = false;
 
-async function main(argv: string[]): Promise<void> {
-  const [cmd, ...rest] = argv;
-  let dir = './lab';
-  let json = false;
-  const pos: string[] = [];
-  const disks: string[] = [];
-  let tpm = false;
-  let jump = false;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (cmd === 'ssh' && pos.length > 0) {
-      // after the host: the remote command, as given
-      if (!(pos.length === 1 && a === '--')) pos.push(a);
-      continue;
-    }
-    const val = () => rest[++i] ?? usage();
-    if (a === '--dir') dir = val();
-    else if (a.startsWith('--dir=')) dir = a.slice(6);
-    else if (a === '--disk-size') disks.push(val());
-    else if (a.startsWith('--disk-size=')) disks.push(a.slice(12));
-    else if (a === '--tpm') tpm = true;
-    else if (a === '--jump') jump = true;
-    else if (a === '--json') json = true;
-    else if (a === '-h' || a === '--help') usage();
-    else if (a.startsWith('-')) throw new LabError(`unknown option ${a} (scripts/lab --help)`, 2);
-    else pos.push(a);
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const dirOption = () => new Option('--dir <dir>', 'the lab directory (its state.json, hosts/, services/)').default('./lab');
+
+/** `up N` with its --disk-size values checked against the hosts it makes. */
+async function upCommand(n: string, o: { dir: string; diskSize: string[]; tpm?: boolean; jump?: boolean }): Promise<void> {
+  const count = Number(n);
+  if (!Number.isInteger(count) || count < 1 || count > 20) throw new LabError('up N: N must be a number of hosts from 1 to 20', 2);
+  let diskDefault = parseSize('2G');
+  const diskPerHost = new Map<string, number>();
+  for (const v of o.diskSize) {
+    const m = /^([a-z0-9-]+)=(.+)$/.exec(v);
+    if (m) diskPerHost.set(m[1]!, parseSize(m[2]!));
+    else diskDefault = parseSize(v);
   }
-  const d = labDir(dir);
-  currentDir = d;
-  if (cmd === 'up' || cmd === 'down') lockDir(d);
-  switch (cmd) {
-    case 'up': {
-      const count = Number(pos[0]);
-      if (!Number.isInteger(count) || count < 1 || count > 20) throw new LabError('up N: N must be a number of hosts from 1 to 20', 2);
-      let diskDefault = parseSize('2G');
-      const diskPerHost = new Map<string, number>();
-      for (const s of disks) {
-        const m = /^([a-z0-9-]+)=(.+)$/.exec(s);
-        if (m) diskPerHost.set(m[1]!, parseSize(m[2]!));
-        else diskDefault = parseSize(s);
-      }
-      const total = count + (jump ? 1 : 0);
-      for (const k of diskPerHost.keys()) {
-        if (!/^host\d+$/.test(k) || Number(k.slice(4)) < 1 || Number(k.slice(4)) > total) throw new LabError(`--disk-size ${k}=…: this lab has host1..host${total}`, 2);
-      }
-      await up({ count, dir: d, diskDefault, diskPerHost, tpm, jump });
-      return;
-    }
-    case 'down':
-      return down(d);
-    case 'status':
-      return status(d, json);
-    case 'prune-images':
-      return pruneImages();
-    case 'ssh': {
-      // scripts/lab ssh [--dir DIR] HOST [COMMAND...]: OpenSSH with the lab's key and pinned host keys
+  const jump = o.jump === true;
+  const total = count + (jump ? 1 : 0);
+  for (const k of diskPerHost.keys()) {
+    if (!/^host\d+$/.test(k) || Number(k.slice(4)) < 1 || Number(k.slice(4)) > total) throw new LabError(`--disk-size ${k}=…: this lab has host1..host${total}`, 2);
+  }
+  const dir = labDir(o.dir);
+  currentDir = dir;
+  await lockDir(dir);
+  await up({ count, dir, diskDefault, diskPerHost, tpm: o.tpm === true, jump });
+}
+
+function program(): Command {
+  const p = new Command('scripts/lab')
+    .description('rehearsal hosts on this machine: systemd-nspawn machines on a bridge in 10.231.0.0/24, with Tang, NTP and optional TPMs')
+    .enablePositionalOptions()
+    .showHelpAfterError('(scripts/lab --help for usage)')
+    .exitOverride();
+  p.command('up')
+    .description('build N hosts (and clear what a killed run of this lab left)')
+    .argument('<N>', 'number of hosts, 1 to 20')
+    .addOption(dirOption())
+    .option('--disk-size <size>', 'data disk size, e.g. 2G; hostK=SIZE for one host (repeatable)', collect, [])
+    .option('--tpm', 'give every host a swtpm TPM 2.0')
+    .option('--jump', 'add a jump host; the last host is reachable only through it')
+    .action(upCommand);
+  p.command('down')
+    .description('remove everything the lab recorded')
+    .addOption(dirOption())
+    .action(async (o: { dir: string }) => {
+      const dir = labDir(o.dir);
+      currentDir = dir;
+      await lockDir(dir);
+      down(dir);
+    });
+  p.command('status')
+    .description("each host's state (exit 1 when anything is down)")
+    .addOption(dirOption())
+    .option('--json', 'as JSON')
+    .action((o: { dir: string; json?: boolean }) => status(labDir(o.dir), o.json === true));
+  p.command('ssh')
+    .description("OpenSSH to a host with the lab's key and pinned host keys (user: HOST or ops@HOST)")
+    .addOption(dirOption())
+    .argument('<host>')
+    .argument('[command...]', 'run this instead of a login shell')
+    .passThroughOptions()
+    .action((host: string, command: string[], o: { dir: string }) => {
+      const d = labDir(o.dir);
       const info = readJson<LabInfo>(join(d, 'lab.json'));
       if (!info) throw new LabError(`no lab up in ${d}`);
-      const [host, ...command] = pos;
-      if (!host) throw new LabError('usage: scripts/lab ssh [--dir DIR] HOST [COMMAND...]', 2);
       const r = spawnSync('ssh', ['-F', info.sshConfigPath, ...(process.stdin.isTTY && !command.length ? ['-t'] : []), host, ...command], { stdio: 'inherit' });
       process.exitCode = r.status ?? 255;
-      return;
-    }
-    default:
-      usage();
+    });
+  p.command('prune-images').description('remove cached host images of other recipes that no running lab uses').action(() => pruneImages());
+  return p;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    // help exits 0; a usage mistake 2 (commander printed why)
+    process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version' ? 0 : 2;
   }
 }
 
