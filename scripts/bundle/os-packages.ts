@@ -3,7 +3,7 @@
  * demo: no download), and the os/packages/ + os/Packages entries of a release spec for a list
  * of .deb files (fields read with `dpkg-deb -f`, SHA256 and Size computed here).
  */
-import { execFileSync } from 'node:child_process';
+import { $ } from 'zx';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -33,7 +33,7 @@ export function buildTestDeb(dir: string, d: TestDeb): string {
   }
   const out = join(dir, `${d.name}_${d.version.replace(/:/g, '%3a')}_all.deb`);
   // fixed timestamps and owners: the same input builds the same bytes
-  execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, out], { stdio: 'pipe', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } });
+  $({ sync: true, quiet: true, env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' } })`dpkg-deb --root-owner-group -Zxz --build ${root} ${out}`;
   rmSync(root, { recursive: true, force: true });
   return out;
 }
@@ -41,7 +41,7 @@ export function buildTestDeb(dir: string, d: TestDeb): string {
 /** Release spec `files` entries for these .debs and the Packages index (written into `workDir`). */
 export function packageSetFiles(debs: readonly string[], workDir: string): Array<{ source: string; name: string; dir: string }> {
   const entries: PackageEntry[] = debs.map((p) => {
-    const field = (f: string) => execFileSync('dpkg-deb', ['-f', p, f], { encoding: 'utf8' }).trim();
+    const field = (f: string) => $({ sync: true, quiet: true })`dpkg-deb -f ${p} ${f}`.stdout.trim();
     const bytes = readFileSync(p);
     return {
       name: field('Package'), version: field('Version'), architecture: field('Architecture'), filename: `packages/${basename(p)}`,
