@@ -11,7 +11,6 @@ import { connectHosts } from '../hosts/index.ts';
 import { keystorePath } from '../keystore/index.ts';
 import { KeystoreSession } from '../keystore/session.ts';
 import { keySetInput } from '../pki/keyset-input.ts';
-import { resolvePassphrase } from '../keystore/passphrase.ts';
 import { Journal } from '../state/journal.ts';
 import { acquireLocalLock, type LocalLock } from '../state/lock.ts';
 import { stateDir, stateFiles } from '../state/paths.ts';
@@ -83,13 +82,13 @@ export async function runUpgrade(o: UpgradeOptions): Promise<UpgradeOutcome> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const ksPath = keystorePath(baseDir, config.cluster.name);
-  const passphrase = (create: boolean) => resolvePassphrase({ ...(o.passphraseFile ? { file: o.passphraseFile } : {}), create });
+  const session = new KeystoreSession({ path: ksPath, cluster: config.cluster.name, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) });
   const ctx: UpgradeContext = {
     config, topology: topology(config), configPath: path, baseDir, stateDir: dir, bundlePath: o.bundle, trustedKey, runId, journal,
     driver: o.driver ?? k3sDriver,
     signal: ac.signal,
     connect: o.connect ?? ((c, b) => connectHosts(c, b)),
-    keys: new KeyAccess({ session: new KeystoreSession({ path: ksPath, cluster: config.cluster.name, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) }), input: keySetInput(config) }),
+    keys: new KeyAccess({ session, input: keySetInput(config) }),
     keystorePath: ksPath,
     clusterTimeoutMs: Number(process.env.PALISADE_CLUSTER_TIMEOUT_MS ?? 300_000),
     loaded: o.loaded,
@@ -97,7 +96,7 @@ export async function runUpgrade(o: UpgradeOptions): Promise<UpgradeOutcome> {
     ignoreWindow: !!o.ignoreWindow,
     forceDrain: !!o.forceDrain,
     now: o.now ?? Date.now,
-    passphrase: () => passphrase(false),
+    passphrase: () => session.passphrase(),
   };
   let result: RunResult | undefined;
   try {
