@@ -1,29 +1,29 @@
 /**
- * Key-set benchmark: the full key set of a 3-controller install (root and
- * intermediate CA, a server and a client certificate per host, registry,
- * ingress and API certificates, join token, secrets-at-rest key, Ed25519 JWT
- * key, password salt, registry password + bcrypt htpasswd line) made by
- * palisade (generateKeySet, in process) and by the openssl CLI (plus
- * `htpasswd -B` for the bcrypt line), in the same run. Median of N rounds,
- * order alternating.
- *
- *   node --import tsx scripts/bench/keys.ts [--rounds 5] [--command]
- *
- * --command also times the whole `palisade keys generate` command in a fresh
- * directory (process start-up, key set, scrypt, encrypted atomic write).
+ * Keys: the whole `palisade keys generate` for a 3-controller cluster (process start-up, the
+ * key set: root and intermediate CA, a server and a client certificate per host, registry,
+ * ingress and API certificates, join token, secrets-at-rest key, Ed25519 JWT key, password
+ * salt, registry password + bcrypt htpasswd line; then scrypt and the encrypted keystore
+ * written atomically) against the whole shell script that makes the same set with the
+ * openssl CLI (and `htpasswd -B` for the bcrypt line) and stores it encrypted with
+ * `openssl enc -pbkdf2`. Whole command vs whole command.
  */
-import { execFile as execFileCb, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { generateKeySet, type KeySetInput } from '../../installer/pki/keyset.ts';
+import { join } from 'node:path';
+import type { KeySetInput } from '../../installer/pki/keyset.ts';
+import { benchArgs, compare, report, runCommand } from './harness.ts';
+import { PALISADE } from './seed-env.ts';
 
-const execFile = promisify(execFileCb);
-const args = process.argv.slice(2);
-const rounds = Number(args[args.indexOf('--rounds') + 1] ?? 5) || 5;
-const withCommand = args.includes('--command');
+const values = benchArgs(
+  `usage: node --import tsx scripts/bench/keys.ts [--rounds 5]
 
+The whole \`palisade keys generate\` (fresh directory, 3 controllers) against the whole
+openssl CLI script for the same key set, stored encrypted.`,
+  {},
+  5,
+);
+const PASSPHRASE = 'benchmark passphrase';
 const input: KeySetInput = {
   cluster: 'bench',
   fqdn: 'palisade.bench.internal',
@@ -31,32 +31,16 @@ const input: KeySetInput = {
   hosts: [1, 2, 3].map((i) => ({ name: `host${i}`, address: `10.231.0.${10 + i}`, role: 'controller' as const })),
 };
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-async function palisadeRound(): Promise<number> {
-  const t0 = performance.now();
-  const ks = await generateKeySet(input);
-  const ms = performance.now() - t0;
-  if (ks.entries.length !== 16) throw new Error(`expected 16 entries, got ${ks.entries.length}`);
-  return ms;
-}
-
 /** The same set with the openssl CLI: one process per certificate (key made by `req -newkey`), CAs first. */
-async function opensslRound(parallel: boolean): Promise<{ ms: number; dir: string }> {
+async function opensslScript(): Promise<{ script: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-openssl-'));
   writeFileSync(join(dir, 'min.cnf'), '[req]\ndistinguished_name = dn\n[dn]\n');
-  const o = (a: string[], input?: string) =>
-    new Promise<void>((res, rej) => {
-      const c = spawn(a[0]!, a.slice(1), { cwd: dir, stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
-      let err = '';
-      c.stderr?.on('data', (d) => (err += d));
-      if (input !== undefined) c.stdin!.end(input);
-      c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`${a.join(' ')}: ${err}`))));
-    });
+  const lines: string[] = [];
+  const q = (x: string): string => `'${x.replace(/'/g, "'\\''")}'`;
+  // each command is written down in order: the peer is the whole script, as an operator would run it
+  const o = async (a: string[]): Promise<void> => {
+    lines.push(a[0] === 'sh' && a[1] === '-c' ? (a[2] as string) : a.map(q).join(' '));
+  };
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-config', 'min.cnf'];
   const leaf = (name: string, cn: string, eku: string, san: string[]) =>
     o([
@@ -66,7 +50,6 @@ async function opensslRound(parallel: boolean): Promise<{ ms: number; dir: strin
       ...(san.length ? ['-addext', `subjectAltName=${san.join(',')}`] : []),
       '-addext', 'subjectKeyIdentifier=hash', '-addext', 'authorityKeyIdentifier=keyid',
     ]);
-  const t0 = performance.now();
   await o(['openssl', 'req', '-x509', ...ec, '-keyout', 'root.key', '-out', 'root.pem', '-subj', '/O=palisade bench/CN=palisade bench root CA', '-days', '3650', '-sha256',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,digitalSignature,keyCertSign,cRLSign', '-addext', 'subjectKeyIdentifier=hash']);
   await o(['openssl', 'req', '-x509', ...ec, '-keyout', 'int.key', '-out', 'int.pem', '-subj', '/O=palisade bench/CN=palisade bench intermediate CA', '-days', '1825', '-sha256',
@@ -86,9 +69,12 @@ async function opensslRound(parallel: boolean): Promise<{ ms: number; dir: strin
   jobs.push(() => o(['openssl', 'genpkey', '-algorithm', 'ed25519', '-out', 'jwt.key']));
   jobs.push(() => o(['sh', '-c', 'openssl rand -hex 16 > salt']));
   jobs.push(() => o(['sh', '-c', 'p=$(openssl rand -base64 24) && printf %s "$p" > registry.pass && printf %s "$p" | htpasswd -niB -C 5 palisade > htpasswd']));
-  if (parallel) await Promise.all(jobs.map((j) => j()));
-  else for (const j of jobs) await j();
-  return { ms: performance.now() - t0, dir };
+  for (const j of jobs) await j();
+  // stored encrypted, as palisade stores them in its keystore (PBKDF2-SHA256, 600000 iterations)
+  lines.push('tar -c *.key *.pem join-token at-rest.key salt registry.pass htpasswd | openssl enc -aes-256-cbc -pbkdf2 -iter 600000 -pass env:PALISADE_PASSPHRASE -out keys.enc');
+  const script = join(dir, 'keys.sh');
+  writeFileSync(script, `set -e\ncd ${q(dir)}\n${lines.join('\n')}\n`);
+  return { script, dir };
 }
 
 function checkOpensslSet(dir: string): void {
@@ -97,45 +83,39 @@ function checkOpensslSet(dir: string): void {
   }
 }
 
-async function commandRound(): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-cmd-'));
-  writeFileSync(join(dir, 'palisade.yaml'), `apiVersion: palisade/v1\ncluster: { name: bench, fqdn: ${input.fqdn}, vip: 10.231.0.100 }\nhosts:\n${input.hosts.map((h) => `  - { name: ${h.name}, address: ${h.address}, role: controller }`).join('\n')}\n`);
-  const bin = resolve(import.meta.dirname, '../../installer/bin/palisade.js');
-  const t0 = performance.now();
-  await execFile(process.execPath, [bin, 'keys', 'generate'], { cwd: dir, env: { ...process.env, PALISADE_PASSPHRASE: 'benchmark passphrase' } });
-  const ms = performance.now() - t0;
-  rmSync(dir, { recursive: true, force: true });
-  return ms;
-}
 
-const ours: number[] = [];
-const seq: number[] = [];
-const par: number[] = [];
-const cmd: number[] = [];
-const first = await palisadeRound(); // cold: first use of each code path in this process
-for (let i = 0; i < rounds; i++) {
-  const order = i % 2 === 0 ? ['palisade', 'openssl'] : ['openssl', 'palisade'];
-  for (const who of order) {
-    if (who === 'palisade') ours.push(await palisadeRound());
-    else {
-      const s = await opensslRound(false);
-      if (i === 0) checkOpensslSet(s.dir);
-      rmSync(s.dir, { recursive: true, force: true });
-      seq.push(s.ms);
-      const p = await opensslRound(true);
-      rmSync(p.dir, { recursive: true, force: true });
-      par.push(p.ms);
-    }
-  }
-  if (withCommand) cmd.push(await commandRound());
-}
-
-const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
-const m = median(ours);
-console.log(`key set for 3 controllers (11 certificates, 11 P-256 keys, Ed25519 key, 4 random secrets, bcrypt htpasswd), median of ${rounds}`);
-console.log(`palisade generateKeySet:          ${fmt(m)}  (rounds: ${ours.map(fmt).join(', ')}; first call in the process ${fmt(first)})`);
-console.log(`openssl CLI, one after another:   ${fmt(median(seq))}  (rounds: ${seq.map(fmt).join(', ')})`);
-console.log(`openssl CLI, leaves in parallel:  ${fmt(median(par))}  (rounds: ${par.map(fmt).join(', ')})`);
-console.log(`ratio palisade/openssl sequential: ${(m / median(seq)).toFixed(3)}`);
-console.log(`ratio palisade/openssl parallel:   ${(m / median(par)).toFixed(3)}`);
-if (withCommand) console.log(`whole \`palisade keys generate\` (start-up + key set + scrypt N=2^17 + encrypted write): ${fmt(median(cmd))} (rounds: ${cmd.map(fmt).join(', ')})`);
+const env = { PALISADE_PASSPHRASE: PASSPHRASE };
+let checked = false;
+const result = await compare({
+  title: 'key set of a 3-controller cluster, stored encrypted',
+  kind: 'whole command vs whole command',
+  palisade: {
+    label: 'palisade keys generate',
+    run: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-cmd-'));
+      writeFileSync(join(dir, 'palisade.yaml'), `apiVersion: palisade/v1\ncluster: { name: bench, fqdn: ${input.fqdn}, vip: 10.231.0.100 }\nhosts:\n${input.hosts.map((h) => `  - { name: ${h.name}, address: ${h.address}, role: controller }`).join('\n')}\n`);
+      try {
+        return await runCommand([process.execPath, PALISADE, 'keys', 'generate'], { cwd: dir, env });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  peer: {
+    label: 'bash keys.sh (openssl req/genpkey/rand x 16, htpasswd -B, openssl enc -pbkdf2)',
+    run: async () => {
+      const s = await opensslScript();
+      try {
+        const r = await runCommand(['bash', s.script], { env });
+        if (!checked) {
+          checkOpensslSet(s.dir);
+          checked = true;
+        }
+        return r;
+      } finally {
+        rmSync(s.dir, { recursive: true, force: true });
+      }
+    },
+  },
+}, Number(values.rounds));
+await report('Keys and PKI', [result], { note: 'palisade derives its keystore key with scrypt N=2^17 r=8 (128 MiB); the script with PBKDF2-SHA256 600000 iterations' }, values.json);
