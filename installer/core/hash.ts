@@ -85,8 +85,8 @@ class HashWorker {
   /** bytes given to this worker and not hashed yet: where the next job goes */
   load = 0;
   constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true });
-    this.worker.unref();
+    // no inherited flags: the worker is plain CommonJS whatever loader or input type the program runs with
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
     this.worker.on('message', (m: { t: string; id: number; sha256?: string; size?: number; n?: number; buf?: ArrayBuffer; message?: string; code?: string }) => {
       if (m.buf && freeBuffers.length < 64) freeBuffers.push(m.buf);
       const p = this.pending.get(m.id);
@@ -105,6 +105,8 @@ class HashWorker {
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
     });
+    // after the listeners: adding a 'message' listener refs the worker again
+    this.worker.unref();
   }
   /** a job keeps the process alive until it settles; an idle pool never does */
   track(id: number, p: Pending): void {

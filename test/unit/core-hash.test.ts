@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,13 @@ describe('hashing off the main thread', () => {
     const out = await hashFiles(files, { onFile: (k) => seen.push(k) });
     for (const f of files) expect(out.get(f.key)?.sha256).toBe(f.want);
     expect(seen.sort()).toEqual(files.map((f) => f.key).sort());
+  });
+
+  it('an idle pool does not keep the process alive', () => {
+    const code = `import { hashFile } from ${JSON.stringify(join(import.meta.dirname, '../../installer/core/hash.ts'))}; await hashFile(${JSON.stringify(bigPath)});`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.signal, 'the process had to be killed').toBeNull();
+    expect(r.status, r.stderr).toBe(0);
   });
 
   it('a missing file rejects with its error code', async () => {
