@@ -257,6 +257,23 @@ export const fqdnResolves: HostCheck = (c) => {
   return f(c, 'dns.fqdn', 'FQDN resolves', good.length ? 'pass' : 'fail', `${c.facts.fqdn.name} -> ${a.join(', ')}`, req, `point ${c.facts.fqdn.name} at the VIP or a controller address`);
 };
 
+/**
+ * The FQDN from the admin side: the kubeconfig palisade writes and the operator's
+ * browser use it. Not resolving here does not stop the install (palisade reaches
+ * the hosts by address), so it warns, and says how to reach the API without
+ * editing this machine's /etc/hosts.
+ */
+export function adminFqdnFinding(hostName: string, facts: HostFacts, targets: string[], apiPort: number): Finding {
+  const c = { host: { name: hostName } } as HostCheckContext;
+  const name = facts.fqdn.name;
+  const a = facts.fqdn.addresses;
+  const req = `${name} -> ${targets.join(' or ')} (for the kubeconfig and browsers on this machine)`;
+  const override = `kubectl --server https://${targets[0] ?? 'CONTROLLER'}:${apiPort} --tls-server-name ${name}`;
+  if (!a.length) return f(c, 'dns.fqdn', 'FQDN resolves here', 'warn', `${name} does not resolve on this machine`, req, `add ${name} to the site DNS; until then: ${override}`);
+  const good = a.filter((x) => targets.includes(x));
+  return f(c, 'dns.fqdn', 'FQDN resolves here', good.length ? 'pass' : 'warn', `${name} -> ${a.join(', ')}`, req, `point ${name} at the VIP or a controller; until then: ${override}`);
+}
+
 /** Air gap: judged on the routing table only (ip route get); no packet is ever sent. */
 export function airGapFinding(config: PalisadeConfig, hostName: string, facts: HostFacts): Finding {
   const probes = facts.routes.publicProbes;

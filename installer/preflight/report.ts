@@ -3,7 +3,7 @@ import { API_PORT, topology } from '../config/topology.ts';
 import { renderTable } from '../core/output.ts';
 import { summarizeFacts } from '../facts/summary.ts';
 import type { HostFacts } from '../facts/types.ts';
-import { HOST_CHECKS, airGapFinding, timeSync, type HostCheck, type HostCheckContext } from './checks.ts';
+import { HOST_CHECKS, adminFqdnFinding, airGapFinding, timeSync, type HostCheck, type HostCheckContext } from './checks.ts';
 import type { ApplianceOwned } from './appliance.ts';
 import { clusterChecks } from './cluster.ts';
 import { sizingFor } from './profiles.ts';
@@ -132,6 +132,8 @@ export function evaluate(input: EvaluateInput): PreflightReport {
       hostsOut.push({ name: ADMIN, role: 'admin', address: 'localhost', reachable: true, summary: summarizeFacts(input.admin), roundTrips: 0, notes: input.admin.notes });
       // the site's air gap includes the machine palisade runs on
       findings.push(airGapFinding(config, ADMIN, input.admin));
+      // the kubeconfig names the FQDN: does this machine resolve it?
+      findings.push(adminFqdnFinding(ADMIN, input.admin, targets, API_PORT));
       // the admin clock is the skew reference: unsynchronised, every skew figure is relative to a drifting clock
       const ts = timeSync({ config, host: { name: ADMIN, role: 'controller', address: 'localhost' }, facts: input.admin, sizing: sizing.controller, ports: [], fqdnTargets: targets });
       if (ts) findings.push(ts.status === 'fail' ? { ...ts, status: 'warn' } : ts);

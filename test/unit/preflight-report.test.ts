@@ -68,6 +68,7 @@ describe('report on recorded lab facts', () => {
     const problems = r.findings.filter((f) => f.status !== 'pass').map((f) => `${f.host} ${f.id} ${f.status}`);
     expect(problems.sort()).toEqual([
       '(admin) airgap.route fail', // this machine routes to the internet
+      '(admin) dns.fqdn warn', // this machine does not resolve the lab FQDN (the kubeconfig's name)
       '(admin) time.sync warn', // no NTP client answers on this machine
       '(cluster) unique.product_uuid warn', // nspawn hosts cannot read their SMBIOS UUID: not checked
       'host1 disk.latency warn', // recorded with 4 hosts probing one disk at once: p99 8 ms
@@ -79,7 +80,13 @@ describe('report on recorded lab facts', () => {
       'host2 time.sync fail',
       'host4 host.reachable fail',
     ]);
-    expect(r.summary).toEqual({ pass: r.findings.filter((f) => f.status === 'pass').length, warn: 7, fail: 4, waived: 0, ok: false });
+    expect(r.summary).toEqual({ pass: r.findings.filter((f) => f.status === 'pass').length, warn: 8, fail: 4, waived: 0, ok: false });
+  });
+
+  it('the FQDN is checked from the admin side too, with a way to reach the API meanwhile', () => {
+    const f = find(r, 'dns.fqdn', '(admin)')!;
+    expect(f.status).toBe('warn');
+    expect(f.fix).toMatch(/until then: kubectl --server https:\/\/[\d.]+:6443 --tls-server-name palisade\.lab\.internal/);
   });
 
   it('the admin air gap is judged on its real routes', () => {
@@ -91,7 +98,7 @@ describe('report on recorded lab facts', () => {
     expect(text).toMatch(/^HOST\s+CHECK\s+STATUS\s+MEASURED\s+REQUIRED\s+FIX$/m);
     expect(text).toMatch(/^host4\s+host\.reachable\s+FAIL\s+ssh\.unreachable/m);
     expect(text).toMatch(/^host4: UNREACHABLE/m);
-    expect(text.trim().split('\n').pop()).toMatch(/^FAILED: 4 failed, 7 warnings, \d+ passed, 0 waived; 3 hosts, profile custom/);
+    expect(text.trim().split('\n').pop()).toMatch(/^FAILED: 4 failed, 8 warnings, \d+ passed, 0 waived; 3 hosts, profile custom/);
   });
 });
 
