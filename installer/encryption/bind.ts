@@ -1,7 +1,7 @@
 import type { RemoteHost } from '../hosts/types.ts';
 import { PalisadeError } from '../core/errors.ts';
 import { redact } from '../core/log.ts';
-import { clevisBindCommand, clevisUnbindCommand, waitForBindCommand } from './commands.ts';
+import { clevisBindCommand, clevisUnbindCommand } from './commands.ts';
 import { bindingMatches, describeBinding } from './luks.ts';
 import { usesTang } from './plan.ts';
 import type { Binding } from './types.ts';
@@ -9,9 +9,10 @@ import { findKeySlot, readHeader } from './verify.ts';
 
 /**
  * Binding a disk so that an interrupted run is put right by the next one, in
- * that run: a bind left running on the host by a killed run is waited for, a
- * binding it finished is taken as done, and any second copy of the binding (or
- * a stale one) found afterwards is removed before the disk is verified. The
+ * that run: a binding a killed run's clevis finished on the host (it goes on
+ * after its caller is gone) is taken as done, and any second copy of the
+ * binding (or a stale one) found afterwards is removed before the disk is
+ * verified. The
  * recovery key's slot and other tools' tokens are never touched.
  */
 
@@ -33,10 +34,6 @@ const tail = (s: string, n = 3): string =>
 
 export async function bindDisk(host: RemoteHost, device: string, binding: Binding, key: string, escrowName: string): Promise<BindResult> {
   const hint = `the disk is LUKS2 and its recovery key is in the keystore (${escrowName}); fix the cause and re-run: the next run only binds`;
-  const wait = await host.exec(waitForBindCommand(device), { sudo: true });
-  if (wait.code !== 0) {
-    throw new PalisadeError('encryption.bind-busy', `${host.name}: another clevis bind of ${device} is still running after 120 s`, { hint: `let it finish (or stop it) on the host, then re-run; ${hint}` });
-  }
   const before = await readHeader(host, device);
   const already = before.header?.tokens.some((t) => bindingMatches(t.binding, binding)) === true;
   if (!already) {

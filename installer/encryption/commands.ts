@@ -83,17 +83,6 @@ export function clevisBindCommand(device: string, binding: Binding): string {
   return withPrelude(usesTpm(binding) ? withTpmFlush(cmd) : cmd);
 }
 
-/**
- * Wait (up to `seconds`) while another `clevis luks bind` of this device runs on
- * the host: one left behind by an interrupted run goes on after its caller is
- * gone. Exit 3 when it is still running at the end. The [c] keeps the pattern
- * from matching this very script's command line.
- */
-export function waitForBindCommand(device: string, seconds = 120): string {
-  const pattern = `[c]levis-luks-bind .*-d ${device.replace(/[.[\]*+?^${}()|\\]/g, '\\$&')}( |$)`;
-  return withPrelude(sh`i=0; while pgrep -f -- ${pattern} >/dev/null 2>&1; do i=$((i+1)); [ "$i" -ge ${seconds} ] && exit 3; sleep 1; done; exit 0`);
-}
-
 /** Remove a clevis binding: its key slot and its token. */
 export function clevisUnbindCommand(device: string, slot: number): string {
   return withPrelude(sh`clevis luks unbind -f -d ${device} -s ${slot}`);
