@@ -44,14 +44,19 @@ export interface RunOptions<C> {
 }
 
 /** The phase ids --from/--only take, checked before anything else happens. */
-export function selectPhases<C>(phases: ReadonlyArray<Phase<C>>, o: { from?: string | undefined; only?: string | undefined }): Set<string> {
-  const ids = phases.map((p) => p.id);
+/** --from/--only name phases of the list, and not both (usage errors, before anything is asked or done). */
+export function checkPhaseFlags(ids: readonly string[], o: { from?: string | undefined; only?: string | undefined }): void {
   for (const [flag, v] of [['--from', o.from], ['--only', o.only]] as const) {
     if (v !== undefined && !ids.includes(v)) {
       throw new PalisadeError('usage.phase', `${flag} ${v}: no such phase`, { exitCode: EXIT.usage, hint: `phases: ${ids.join(', ')}` });
     }
   }
   if (o.from && o.only) throw new PalisadeError('usage.phase', 'give --from or --only, not both', { exitCode: EXIT.usage });
+}
+
+export function selectPhases<C>(phases: ReadonlyArray<Phase<C>>, o: { from?: string | undefined; only?: string | undefined }): Set<string> {
+  const ids = phases.map((p) => p.id);
+  checkPhaseFlags(ids, o);
   const sel = new Set<string>();
   const fromIdx = o.from ? ids.indexOf(o.from) : 0;
   phases.forEach((p, i) => {

@@ -4,6 +4,7 @@ import { renderManifests, renderTemplate, objectMatches } from '../../installer/
 import { topology } from '../../installer/config/topology.ts';
 import { clusterSpec } from '../../installer/phases/install/shared/cluster.ts';
 import { INSTALL_PHASES } from '../../installer/phases/install/index.ts';
+import { INSTALL_PHASE_IDS } from '../../installer/phases/install/ids.ts';
 import { hostsCheck, hostsRewrite, parseNotes, parseProbe, prepareProbe, prepareScript } from '../../installer/cluster/prepare.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,10 @@ describe('install phases', () => {
     expect(INSTALL_PHASES.map((p) => p.id)).toEqual(['bundle', 'connect', 'facts', 'preflight', 'prepare', 'harden', 'encrypt', 'keys', 'registry', 'seed', 'cluster', 'secrets', 'access', 'verify', 'report']);
     // context phases always run; --only picks one more
     expect([...selectPhases(INSTALL_PHASES, { only: 'cluster' })]).toEqual(['bundle', 'connect', 'cluster']);
+  });
+
+  it('the phase names the CLI help lists are the phases, in order', () => {
+    expect([...INSTALL_PHASE_IDS]).toEqual(INSTALL_PHASES.map((p) => p.id));
   });
 
   it('every install phase has its own unit test on the fake host', () => {

@@ -21,5 +21,3 @@ export const INSTALL_PHASES: ReadonlyArray<Phase<InstallContext>> = [
   bundlePhase, connectPhase, factsPhase, preflightPhase, preparePhase, hardenPhase, encryptPhase, keysPhase,
   registryPhase, seedPhase, clusterPhase, secretsPhase, accessPhase, verifyPhase, reportPhase,
 ];
-
-export const INSTALL_PHASE_IDS: readonly string[] = INSTALL_PHASES.map((p) => p.id);

@@ -1,0 +1,38 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** `palisade install` flags, as an operator meets them (no host is reached). */
+const bin = resolve(import.meta.dirname, '../../installer/bin/palisade.js');
+const dir = mkdtempSync(join(tmpdir(), 'palisade-install-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(join(dir, 'palisade.yaml'), `apiVersion: palisade/v1
+cluster: { name: cli, fqdn: palisade.cli.internal }
+hosts:
+  - { name: h1, address: 127.0.0.1, port: 1, role: controller }
+`);
+const run = (...args: string[]) => spawnSync('node', [bin, 'install', '-c', join(dir, 'palisade.yaml'), ...args], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe('palisade install (CLI flags)', () => {
+  it('--help lists the phase names --from and --only take, in order', () => {
+    const r = spawnSync('node', [bin, 'install', '--help'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Phases, in order \(names for --from and --only\):\n {2}bundle, connect, facts, preflight, .*cluster, secrets, .*verify, report\n/);
+  });
+
+  it('a wrong --only is a usage error (exit 2) before the confirmation is asked for', () => {
+    const r = run('--bundle', join(dir, 'no-bundle'), '--only', 'bogus');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--only bogus: no such phase/);
+    expect(r.stderr).toMatch(/phases: bundle, connect, /);
+    expect(r.stderr).not.toMatch(/confirm/);
+  });
+
+  it('--from and --only together are refused the same way', () => {
+    const r = run('--bundle', join(dir, 'no-bundle'), '--from', 'keys', '--only', 'seed', '--yes');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/give --from or --only, not both/);
+  });
+});
