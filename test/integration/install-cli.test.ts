@@ -30,6 +30,12 @@ describe('palisade install (CLI flags)', () => {
     expect(r.stderr).not.toMatch(/confirm/);
   });
 
+  it('with good flags the install runs: here it stops at the missing trusted key, naming the setting', () => {
+    const r = run('--bundle', join(dir, 'no-bundle'), '--dry-run');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/has no bundle\.trustedKey/);
+  });
+
   it('--from and --only together are refused the same way', () => {
     const r = run('--bundle', join(dir, 'no-bundle'), '--from', 'keys', '--only', 'seed', '--yes');
     expect(r.status).toBe(2);
