@@ -143,8 +143,9 @@ function headerError(e: unknown, what: string, key: OpenKey): PalisadeError {
   }
   if (/invalid header HMAC/.test(m)) return new PalisadeError('backup.tampered', `${what}: the backup's header was changed (its MAC does not match); nothing was restored`, { hint: 'use another copy of the backup' });
   if (/invalid scrypt stanza/.test(m)) return new PalisadeError('backup.tampered', `${what}: the backup's header was changed (its passphrase stanza is malformed); nothing was restored`, { hint: 'use another copy of the backup' });
-  if (/invalid version|invalid header|invalid stanza|EOF|intro/i.test(m)) return new PalisadeError('backup.format', `${what}: not an age-encrypted palisade backup (${m})`, { hint: 'give a file written by `palisade backup`' });
-  return new PalisadeError('backup.open', `${what}: cannot open the backup: ${m}`);
+  if (/invalid version|intro|EOF/i.test(m)) return new PalisadeError('backup.format', `${what}: not an age-encrypted palisade backup (${m})`, { hint: 'give a file written by `palisade backup`' });
+  // an age file whose header does not parse was changed (or damaged) after it was written
+  return new PalisadeError('backup.tampered', `${what}: the backup's header was changed or damaged (${m}); nothing was restored`, { hint: 'use another copy of the backup' });
 }
 
 function payloadError(e: unknown, what: string, inputEnded: boolean): PalisadeError {

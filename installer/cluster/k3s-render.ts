@@ -37,6 +37,7 @@ export function renderK3sConfig(node: NodeSpec, spec: ClusterSpec): string {
     if (node.role === 'first') lines.push('cluster-init: true');
     lines.push('tls-san:', ...[spec.fqdn, ...(spec.vip ? [spec.vip] : []), node.address].map((s) => `  - ${q(s)}`));
     lines.push('secrets-encryption: true', `cluster-cidr: ${q(spec.podCidr)}`, `service-cidr: ${q(spec.serviceCidr)}`, 'write-kubeconfig-mode: "0600"');
+    if (spec.snapshots) lines.push(`etcd-snapshot-schedule-cron: ${q(spec.snapshots.scheduleCron)}`, `etcd-snapshot-retention: ${spec.snapshots.retention}`);
     if (spec.apiServerArgs?.length) lines.push('kube-apiserver-arg:', ...spec.apiServerArgs.map((a) => `  - ${q(a)}`));
   }
   lines.push(`node-ip: ${q(node.address)}`);

@@ -32,6 +32,8 @@ export interface ClusterSpec {
   dataDir?: string;
   /** extra kube-apiserver flags for every controller (`name=value`, e.g. the OIDC settings) */
   apiServerArgs?: string[];
+  /** k3s's own scheduled datastore snapshots on the controllers */
+  snapshots?: { scheduleCron: string; retention: number };
   /** PEM of the CA of the OIDC issuer, put on every controller */
   oidcCaPem?: string;
 }

@@ -154,6 +154,17 @@ export const configSchema = z
       })
       .default({ workerConcurrency: 1, drainTimeout: '5m' })
       .describe('rolling upgrades (`palisade upgrade`)'),
+    backup: z
+      .object({
+        snapshotSchedule: z
+          .string()
+          .regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression like "0 */6 * * *"')
+          .default('0 */6 * * *')
+          .describe("when k3s snapshots its own datastore on each controller (k3s etcd-snapshot-schedule-cron; the hosts' local time)"),
+        snapshotRetention: z.number().int().min(1).max(1000).default(12).describe('scheduled snapshots k3s keeps on each controller (k3s etcd-snapshot-retention)'),
+      })
+      .default({ snapshotSchedule: '0 */6 * * *', snapshotRetention: 12 })
+      .describe("k3s's own scheduled datastore snapshots; `palisade backup` writes the full, encrypted backup"),
     preflight: z
       .object({ ignore: z.array(z.string()).default([]).describe('check ids waived for this site') })
       .default({ ignore: [] }),

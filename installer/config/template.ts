@@ -68,6 +68,12 @@ maintenanceWindows: []
 #   workerConcurrency: 1        # workers upgraded at once
 #   drainTimeout: 5m            # a drain blocked longer than this stops the upgrade
 
+# k3s snapshots its own datastore on every controller; \`palisade backup\` writes the
+# full encrypted backup (snapshot, token, keystore, LUKS headers, registry index).
+# backup:
+#   snapshotSchedule: "0 */6 * * *"   # cron, the hosts' local time
+#   snapshotRetention: 12             # scheduled snapshots kept on each controller
+
 # Host hardening (install, and \`palisade harden\`): baseline follows CIS Debian 12 where a
 # Kubernetes node can; \`palisade harden --dry-run\` lists every rule. none: no hardening.
 hardening:

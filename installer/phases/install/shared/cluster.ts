@@ -34,6 +34,7 @@ export function clusterSpec(config: PalisadeConfig, keys: KeySet, dataDir?: stri
     ...(dataDir ? { dataDir } : {}),
     ...(apiServerArgs.length ? { apiServerArgs } : {}),
     ...(oidcCaPem ? { oidcCaPem } : {}),
+    snapshots: { scheduleCron: config.backup.snapshotSchedule, retention: config.backup.snapshotRetention },
   };
 }
 
