@@ -108,7 +108,7 @@ async function stateFilesToKeep(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const out: string[] = [];
   for (const n of names.sort()) {
-    if (n.endsWith('.lock') || n.endsWith('.tmp') || n.startsWith('.') || n.endsWith(BACKUP_SUFFIX)) continue;
+    if (n.endsWith('.lock') || n.endsWith('.tmp') || n.startsWith('.') || n.endsWith(BACKUP_SUFFIX) || n === 'restore.json') continue;
     if ((await stat(join(dir, n))).isFile()) out.push(n);
   }
   return out;

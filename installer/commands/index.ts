@@ -16,6 +16,7 @@ import { hardenCommands } from './harden.ts';
 import { backupCommands } from './backup.ts';
 import { patchCommands } from './patch.ts';
 import { scanCommands } from './scan.ts';
+import { restoreCommands } from './restore.ts';
 
 /** Every command module, in the order `--help` lists them. */
 export const commandModules: CommandModule[] = [
@@ -36,4 +37,5 @@ export const commandModules: CommandModule[] = [
   backupCommands,
   patchCommands,
   scanCommands,
+  restoreCommands,
 ];

@@ -1,0 +1,36 @@
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { extractBackup } from '../../backup/extract.ts';
+import { MEMBERS } from '../../backup/format.ts';
+import { checkRestorable } from '../../backup/restore-plan.ts';
+import { redact } from '../../core/log.ts';
+import type { Phase } from '../types.ts';
+import type { RestoreContext } from './context.ts';
+import { RestoreProgress } from './progress.ts';
+
+const palisadeVersion = (): string => (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+
+/**
+ * Decrypt the whole backup and hold every member to its manifest before
+ * anything else: a wrong passphrase, a changed or cut-off file, a backup of
+ * another cluster or from a newer palisade or cluster version stops the
+ * restore here, before any host is touched.
+ */
+export const verifyBackupPhase: Phase<RestoreContext> = {
+  id: 'verify-backup',
+  title: 'Verify the backup (every member against its manifest, versions)',
+  always: true,
+  readOnly: true,
+  shouldRun: () => true,
+  async run(ctx, task) {
+    const b = await extractBackup(ctx.backupPath, ctx.openKey, ctx.stateDir);
+    ctx.backup = b;
+    const k3s = ctx.bundle?.manifest.components.binaries.find((c) => c.name === 'k3s');
+    checkRestorable(b.header, { cluster: ctx.config.cluster.name, palisade: palisadeVersion(), ...(k3s?.version ? { clusterVersion: k3s.version } : {}) }, ctx.backupPath);
+    ctx.backupToken = (await readFile(b.file(MEMBERS.token), 'utf8')).trim();
+    redact.add(ctx.backupToken);
+    ctx.progress = await RestoreProgress.open(`${ctx.stateDir}/restore.json`, `${b.header.createdAt} ${b.header.snapshot.name}`, ctx.dryRun);
+    task.output(`${b.members.length} members verified; taken ${b.header.createdAt} from ${b.header.takenFrom.controller} (palisade ${b.header.versions.palisade}, cluster ${b.header.versions.cluster ?? '?'})`);
+  },
+  dryRun: (ctx) => [`decrypt ${ctx.backupPath} and check every member against its manifest`],
+};
