@@ -13,7 +13,8 @@ import { hostEncryptionSettings } from '../encryption/settings.ts';
 import { isIndexType } from '../bundle/oci.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 import type { RegistryClient } from '../registry/client.ts';
-import type { RegistryIndex } from './format.ts';
+import { MEMBERS, type RegistryIndex } from './format.ts';
+import type { BackupWriter } from './writer.ts';
 
 export interface StagedHeader {
   host: string;
@@ -111,4 +112,24 @@ export async function registryIndex(client: RegistryClient): Promise<{ index: Re
     index.repositories.push({ name: repo, tags });
   }
   return { index, manifestBytes };
+}
+
+/** --with-registry: every manifest and blob once (content-addressed), streamed from the registry, digests checked. */
+export async function addRegistryBlobs(writer: BackupWriter, client: RegistryClient, reg: { index: RegistryIndex; manifestBytes: Map<string, Buffer> }, progress: (line: string) => void = () => undefined): Promise<void> {
+  const have = new Set(writer.members.map((m) => m.path));
+  for (const m of reg.index.manifests) {
+    m.member = MEMBERS.blob(m.digest);
+    if (have.has(m.member)) continue;
+    await writer.addBuffer(m.member, reg.manifestBytes.get(`${m.repository}@${m.digest}`)!);
+    have.add(m.member);
+  }
+  let n = 0;
+  for (const b of reg.index.blobs) {
+    b.member = MEMBERS.blob(b.digest);
+    if (have.has(b.member)) continue;
+    progress(`registry blobs: ${++n}`);
+    const rec = await writer.addStream(b.member, b.size, await client.getBlob(b.repository, b.digest));
+    if (`sha256:${rec.sha256}` !== b.digest) throw new PalisadeError('backup.registry', `registry blob ${b.digest} arrived with digest sha256:${rec.sha256}`);
+    have.add(b.member);
+  }
 }

@@ -26,7 +26,7 @@ import { KEY_NAMES } from '../pki/keyset.ts';
 import { RegistryClient } from '../registry/client.ts';
 import { stateDir } from '../state/paths.ts';
 import { checkRecipient, type SealKey } from './age.ts';
-import { registryIndex, removeStaged, stageLuksHeaders } from './collect.ts';
+import { addRegistryBlobs, registryIndex, removeStaged, stageLuksHeaders } from './collect.ts';
 import { BACKUP_FORMAT, backupFileName, BACKUP_SUFFIX, metaPathOf, MEMBERS, type BackupHeader, type BackupMeta } from './format.ts';
 import { pruneBackups } from './list.ts';
 import { BackupWriter } from './writer.ts';
@@ -198,26 +198,11 @@ export async function takeBackup(loaded: LoadedConfig, opts: BackupOptions): Pro
     progress(`${first.name}: ${snap.name} (${snap.size} bytes) over SFTP`);
     await fetchChecked(writer, api, snap.path, header.snapshot.member);
     for (const s of staged.staged) await fetchChecked(writer, hosts.get(s.host)!, s.path, MEMBERS.luksHeader(s.host, s.device));
-    if (opts.withRegistry) {
-      try {
-        for (const m of reg.index.manifests) {
-          const member = MEMBERS.blob(m.digest);
-          if (!writer.members.some((x) => x.path === member)) await writer.addBuffer(member, reg.manifestBytes.get(`${m.repository}@${m.digest}`)!);
-          m.member = member;
-        }
-        let n = 0;
-        for (const b of reg.index.blobs) {
-          const member = MEMBERS.blob(b.digest);
-          b.member = member;
-          if (writer.members.some((x) => x.path === member)) continue;
-          progress(`registry blobs: ${++n}`);
-          const rec = await writer.addStream(member, b.size, await client.getBlob(b.repository, b.digest));
-          if (`sha256:${rec.sha256}` !== b.digest) throw new PalisadeError('backup.registry', `registry blob ${b.digest} arrived with digest sha256:${rec.sha256}`);
-        }
-      } finally {
-        client.close();
-      }
-    } else client.close();
+    try {
+      if (opts.withRegistry) await addRegistryBlobs(writer, client, reg, progress);
+    } finally {
+      client.close();
+    }
     await writer.addBuffer(MEMBERS.registryIndex, `${JSON.stringify(reg.index, null, 2)}\n`);
     const written = await writer.finish(header);
     writer = undefined;
