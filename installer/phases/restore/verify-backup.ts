@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { PalisadeError } from '../../core/errors.ts';
 import { extractBackup } from '../../backup/extract.ts';
 import { MEMBERS } from '../../backup/format.ts';
 import { checkRestorable } from '../../backup/restore-plan.ts';
@@ -23,6 +24,7 @@ export const verifyBackupPhase: Phase<RestoreContext> = {
   readOnly: true,
   shouldRun: () => true,
   async run(ctx, task) {
+    if (!(await stat(ctx.backupPath).then((x) => x.isFile(), () => false))) throw new PalisadeError('backup.missing', `${ctx.backupPath}: no such backup file; nothing was changed`, { exitCode: 2, hint: '`palisade backup list DIR` shows the backups there' });
     const b = await extractBackup(ctx.backupPath, ctx.openKey, ctx.stateDir);
     ctx.backup = b;
     const k3s = ctx.bundle?.manifest.components.binaries.find((c) => c.name === 'k3s');
