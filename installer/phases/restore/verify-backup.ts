@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { readFile, stat } from 'node:fs/promises';
+import { buildInfo } from '../../core/build-info.ts';
 import { PalisadeError } from '../../core/errors.ts';
 import { extractBackup } from '../../backup/extract.ts';
 import { MEMBERS } from '../../backup/format.ts';
@@ -9,7 +9,7 @@ import type { Phase } from '../types.ts';
 import type { RestoreContext } from './context.ts';
 import { RestoreProgress } from './progress.ts';
 
-const palisadeVersion = (): string => (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+const palisadeVersion = (): string => buildInfo().version;
 
 /**
  * Decrypt the whole backup and hold every member to its manifest before
