@@ -1,7 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { buildInfo } from '../../core/build-info.ts';
 import { PalisadeError } from '../../core/errors.ts';
-import { extractBackup } from '../../backup/extract.ts';
+import { extractBackup, removeStaleExtracts } from '../../backup/extract.ts';
 import { MEMBERS } from '../../backup/format.ts';
 import { checkRestorable } from '../../backup/restore-plan.ts';
 import { redact } from '../../core/log.ts';
@@ -25,11 +25,13 @@ export const verifyBackupPhase: Phase<RestoreContext> = {
   shouldRun: () => true,
   async run(ctx, task) {
     if (!(await stat(ctx.backupPath).then((x) => x.isFile(), () => false))) throw new PalisadeError('backup.missing', `${ctx.backupPath}: no such backup file; nothing was changed`, { exitCode: 2, hint: '`palisade backup list DIR` shows the backups there' });
+    if (!ctx.dryRun) await removeStaleExtracts(ctx.stateDir);
     const b = await extractBackup(ctx.backupPath, ctx.openKey, ctx.stateDir);
     ctx.backup = b;
     const k3s = ctx.bundle?.manifest.components.binaries.find((c) => c.name === 'k3s');
     checkRestorable(b.header, { cluster: ctx.config.cluster.name, palisade: palisadeVersion(), ...(k3s?.version ? { clusterVersion: k3s.version } : {}) }, ctx.backupPath);
-    ctx.backupToken = (await readFile(b.file(MEMBERS.token), 'utf8')).trim();
+    ctx.backupToken = b.secrets.get(MEMBERS.token)?.toString('utf8').trim();
+    if (!ctx.backupToken) throw new PalisadeError('backup.manifest', `${ctx.backupPath}: the backup holds no cluster token; nothing was changed`);
     redact.add(ctx.backupToken);
     ctx.progress = await RestoreProgress.open(`${ctx.stateDir}/restore.json`, `${b.header.createdAt} ${b.header.snapshot.name}`, ctx.dryRun);
     task.output(`${b.members.length} members verified; taken ${b.header.createdAt} from ${b.header.takenFrom.controller} (palisade ${b.header.versions.palisade}, cluster ${b.header.versions.cluster ?? '?'})`);
