@@ -26,9 +26,22 @@ export function checkRestorable(h: BackupHeader, t: RestoreTarget, file: string)
   }
 }
 
-/** Hosts whose machine-id differs from the one recorded when the backup was taken (or that had none): new machines. */
-export function replacedHosts(recorded: Record<string, string> | undefined, now: ReadonlyMap<string, string>): string[] {
-  return [...now.keys()].filter((h) => !recorded || recorded[h] !== now.get(h)).sort();
+/**
+ * New machines since the backup: the host key pinned now differs from the one the backup
+ * recorded, or the machine-id does (or none was recorded). Either alone can stay the same on a
+ * rebuilt host (a kept host key, a machine-id the hypervisor hands down).
+ */
+export function replacedHosts(
+  recorded: { machineIds?: Record<string, string>; hostKeys?: Record<string, string | null> },
+  now: { machineIds: ReadonlyMap<string, string>; hostKeys: Record<string, string | undefined> },
+): string[] {
+  return [...now.machineIds.keys()]
+    .filter((h) => {
+      const idChanged = !recorded.machineIds || recorded.machineIds[h] !== now.machineIds.get(h);
+      const keyChanged = recorded.hostKeys !== undefined && (recorded.hostKeys[h] ?? undefined) !== now.hostKeys[h];
+      return idChanged || keyChanged;
+    })
+    .sort();
 }
 
 export type KeystoreAction = 'write' | 'same' | 'keep-newer';

@@ -26,10 +26,13 @@ describe('restore decisions', () => {
     expect((await failure(Promise.resolve().then(() => checkRestorable(header('0.2.0', 'v1.30.2+k3s1'), { ...t, cluster: 'other' }, 'f')))).code).toBe('restore.cluster');
   });
 
-  it('a host whose machine-id changed (or was never recorded) is a new machine', () => {
-    const now = new Map([['host1', 'a'], ['host2', 'x'], ['host3', 'c']]);
-    expect(replacedHosts({ host1: 'a', host2: 'b' }, now)).toEqual(['host2', 'host3']);
-    expect(replacedHosts(undefined, now)).toEqual(['host1', 'host2', 'host3']);
+  it('a host whose machine-id or pinned host key changed (or was never recorded) is a new machine', () => {
+    const machineIds = new Map([['host1', 'a'], ['host2', 'x'], ['host3', 'c']]);
+    const keys = { host1: 'SHA256:k1', host2: 'SHA256:k2', host3: 'SHA256:k3' };
+    expect(replacedHosts({ machineIds: { host1: 'a', host2: 'b' } }, { machineIds, hostKeys: keys })).toEqual(['host2', 'host3']);
+    expect(replacedHosts({}, { machineIds, hostKeys: keys })).toEqual(['host1', 'host2', 'host3']);
+    // the same machine-id (handed down by the hypervisor) but a new host key
+    expect(replacedHosts({ machineIds: { host1: 'a', host2: 'x', host3: 'c' }, hostKeys: { ...keys, host3: 'SHA256:old' } }, { machineIds, hostKeys: keys })).toEqual(['host3']);
   });
 
   it('the keystore goes back where missing; a different one stays unless --yes', () => {

@@ -47,13 +47,19 @@ export const restoreConnectPhase: Phase<RestoreContext> = {
     });
     ctx.machineIds = ids;
     ctx.preflightTargets = [];
-    let recorded: Record<string, string> | undefined;
-    try {
-      recorded = JSON.parse(await readFile(backupOf(ctx).file(MEMBERS.state('preflight-hosts.json')), 'utf8')) as Record<string, string>;
-    } catch {
-      recorded = undefined;
-    }
-    ctx.newHosts = replacedHosts(recorded, ids);
+    const json = async <T>(member: string): Promise<T | undefined> => {
+      try {
+        return JSON.parse(await readFile(backupOf(ctx).file(member), 'utf8')) as T;
+      } catch {
+        return undefined;
+      }
+    };
+    const machineIds = await json<Record<string, string>>(MEMBERS.state('preflight-hosts.json'));
+    const hostKeys = await json<Record<string, string | null>>(MEMBERS.hostKeys);
+    ctx.newHosts = replacedHosts(
+      { ...(machineIds ? { machineIds } : {}), ...(hostKeys ? { hostKeys } : {}) },
+      { machineIds: ids, hostKeys: Object.fromEntries(ctx.config.hosts.map((h) => [h.name, h.hostKey])) },
+    );
     if (ctx.newHosts.length) task.note(`new machines since the backup (set up as install does): ${ctx.newHosts.join(', ')}`);
     task.output(`${hosts.size} host(s) connected${ctx.newHosts.length ? `; new: ${ctx.newHosts.join(', ')}` : ''}`);
   },
