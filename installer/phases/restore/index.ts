@@ -1,14 +1,25 @@
-import { bundlePhase, encryptPhase, keysPhase, preparePhase, registryPhase, secretsPhase, seedPhase, verifyPhase } from '../install.ts';
+import { bundlePhase } from '../install/bundle.ts';
+import type { InstallContext } from '../install/context.ts';
+import { encryptPhase } from '../install/encrypt.ts';
+import { keysPhase } from '../install/keys.ts';
+import { preparePhase } from '../install/prepare.ts';
+import { registryPhase } from '../install/registry.ts';
+import { secretsPhase } from '../install/secrets.ts';
+import { seedPhase } from '../install/seed.ts';
+import { verifyPhase } from '../install/verify.ts';
 import type { Phase } from '../types.ts';
 import { restoreConnectPhase } from './connect.ts';
-import { verifyBackupPhase } from './verify-backup.ts';
 import type { RestoreContext } from './context.ts';
 import { finishPhase } from './finish.ts';
 import { keystorePhase } from './keystore.ts';
 import { rejoinPhase } from './rejoin.ts';
 import { restoreSnapshotPhase } from './snapshot.ts';
 import { stopPhase } from './stop.ts';
+import { verifyBackupPhase } from './verify-backup.ts';
 import { workersPhase } from './workers.ts';
+
+/** an install phase in the restore: a restore context is an install context */
+const install = (p: Phase<InstallContext>): Phase<RestoreContext> => p as Phase<RestoreContext>;
 
 /**
  * `palisade restore`, in order. The backup is verified before any connection;
@@ -18,20 +29,7 @@ import { workersPhase } from './workers.ts';
  * restored as k3s documents it and the install's verify runs.
  */
 export const RESTORE_PHASES: ReadonlyArray<Phase<RestoreContext>> = [
-  bundlePhase as Phase<RestoreContext>,
-  verifyBackupPhase,
-  keystorePhase,
-  restoreConnectPhase,
-  preparePhase as Phase<RestoreContext>,
-  encryptPhase as Phase<RestoreContext>,
-  keysPhase as Phase<RestoreContext>,
-  registryPhase as Phase<RestoreContext>,
-  seedPhase as Phase<RestoreContext>,
-  stopPhase,
-  restoreSnapshotPhase,
-  rejoinPhase,
-  workersPhase,
-  secretsPhase as Phase<RestoreContext>,
-  verifyPhase as Phase<RestoreContext>,
-  finishPhase,
+  install(bundlePhase), verifyBackupPhase, keystorePhase, restoreConnectPhase,
+  install(preparePhase), install(encryptPhase), install(keysPhase), install(registryPhase), install(seedPhase),
+  stopPhase, restoreSnapshotPhase, rejoinPhase, workersPhase, install(secretsPhase), install(verifyPhase), finishPhase,
 ];

@@ -7,9 +7,10 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../../core/atomic.ts';
+import type { PhaseTask } from '../types.ts';
 
 export interface RestoreProgressData {
-  /** SHA-256 of the backup file this progress belongs to */
+  /** which backup this progress belongs to */
   backup: string;
   startedAt: string;
   stopped: boolean;
@@ -18,25 +19,27 @@ export interface RestoreProgressData {
 }
 
 export class RestoreProgress {
-  private constructor(readonly path: string, readonly data: RestoreProgressData, private readonly dryRun: boolean) {}
+  private constructor(readonly path: string, readonly data: RestoreProgressData) {}
 
   /** the progress of a restore from this backup, or a new one (a different backup starts over) */
-  static async open(path: string, backupSha256: string, dryRun: boolean): Promise<RestoreProgress> {
+  static async open(path: string, backup: string): Promise<RestoreProgress> {
     try {
       const d = JSON.parse(await readFile(path, 'utf8')) as RestoreProgressData;
-      if (d.backup === backupSha256) return new RestoreProgress(path, d, dryRun);
+      if (d.backup === backup) return new RestoreProgress(path, d);
     } catch {
       // none yet
     }
-    return new RestoreProgress(path, { backup: backupSha256, startedAt: new Date().toISOString(), stopped: false, restored: false, rejoined: [] }, dryRun);
+    return new RestoreProgress(path, { backup, startedAt: new Date().toISOString(), stopped: false, restored: false, rejoined: [] });
   }
 
-  async set(patch: Partial<Omit<RestoreProgressData, 'backup' | 'startedAt'>>): Promise<void> {
-    Object.assign(this.data, patch);
-    if (!this.dryRun) await writeFileAtomic(this.path, `${JSON.stringify(this.data, null, 2)}\n`, { mode: 0o600, mkdirp: true });
+  async set(task: PhaseTask, patch: Partial<Omit<RestoreProgressData, 'backup' | 'startedAt'>>): Promise<void> {
+    await task.change(undefined, `record the restore's progress in ${this.path}`, async () => {
+      Object.assign(this.data, patch);
+      await writeFileAtomic(this.path, `${JSON.stringify(this.data, null, 2)}\n`, { mode: 0o600, mkdirp: true });
+    });
   }
 
-  async finish(): Promise<void> {
-    if (!this.dryRun) await rm(this.path, { force: true });
+  async finish(task: PhaseTask): Promise<void> {
+    await task.change(undefined, `remove ${this.path}`, () => rm(this.path, { force: true }));
   }
 }

@@ -8,14 +8,19 @@ import type { ClusterDriver } from '../../cluster/types.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { EXIT, PalisadeError, usageError } from '../../core/errors.ts';
 import { log } from '../../core/log.ts';
-import { closeAll, connectHosts } from '../../hosts/index.ts';
+import { connectHosts } from '../../hosts/index.ts';
 import { keystorePath } from '../../keystore/index.ts';
 import { resolvePassphrase } from '../../keystore/passphrase.ts';
 import { Journal } from '../../state/journal.ts';
 import { acquireLocalLock, type LocalLock } from '../../state/lock.ts';
 import { stateDir, stateFiles } from '../../state/paths.ts';
-import { runPhases } from '../orchestrator.ts';
-import type { PhaseEvent, RunResult } from '../types.ts';
+import { KeyAccess } from '../install/shared/keys.ts';
+import { journalRecorder } from '../journal-recorder.ts';
+import { renderersFor, type OutputMode } from '../render/index.ts';
+import { runPhases, selectPhases } from '../runner.ts';
+import type { RunObserver, RunResult } from '../types.ts';
+import { keySetInput } from '../../pki/keyset-input.ts';
+import { topology } from '../../config/topology.ts';
 import type { RestoreContext } from './context.ts';
 import { RESTORE_PHASES } from './index.ts';
 
@@ -35,11 +40,11 @@ export interface RestoreOptions {
   from?: string;
   only?: string;
   yes?: boolean;
-  output?: 'text' | 'json' | 'silent';
+  output?: OutputMode;
   passphraseFile?: string;
   connect?: RestoreContext['connect'];
   driver?: ClusterDriver;
-  onEvent?: (e: PhaseEvent) => void;
+  observers?: RunObserver[];
 }
 
 async function bundleFromReport(dir: string): Promise<string | undefined> {
@@ -64,6 +69,7 @@ export async function runRestore(o: RestoreOptions): Promise<RunResult> {
   const { config, baseDir, path } = o.loaded;
   const dir = stateDir(baseDir, config.cluster.name);
   const files = stateFiles(dir);
+  selectPhases(RESTORE_PHASES, { from: o.from, only: o.only });
   const bundle = o.bundle ?? (await bundleFromReport(dir));
   if (!bundle) throw usageError('restore.bundle', 'no bundle: the install report that names it is not here', 'give the bundle the appliance was installed from with --bundle (it has the k3s binary and the images)');
   const trustedKey = await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: path, configExplicit: true });
@@ -73,8 +79,11 @@ export async function runRestore(o: RestoreOptions): Promise<RunResult> {
   let journal: Journal | undefined;
   if (!o.dryRun) {
     lock = await acquireLocalLock(files.lock, { command: `restore ${o.file}`, runId });
+    if (lock.tookOver) log.warn(`took over a stale lock of pid ${lock.tookOver.pid} (that run is gone)`);
     journal = await Journal.open(files.journal, config.cluster.name);
     await journal.startRun(runId, 'restore');
+  } else {
+    journal = (await Journal.read(files.journal)) ? await Journal.open(files.journal, config.cluster.name) : undefined;
   }
   const ac = new AbortController();
   let sigints = 0;
@@ -88,30 +97,29 @@ export async function runRestore(o: RestoreOptions): Promise<RunResult> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const ksPath = keystorePath(baseDir, config.cluster.name);
   const ctx: RestoreContext = {
-    config, configPath: path, baseDir, stateDir: dir, bundlePath: bundle, trustedKey, dryRun: !!o.dryRun, yes: !!o.yes, runId, journal,
+    config, topology: topology(config), configPath: path, baseDir, stateDir: dir, bundlePath: bundle, trustedKey, runId, journal,
     driver: o.driver ?? k3sDriver, signal: ac.signal,
     connect: o.connect ?? ((c, b) => connectHosts(c, b)),
-    passphrase: (create) => (o.openKey.passphrase !== undefined && !create ? Promise.resolve(o.openKey.passphrase) : resolvePassphrase({ ...(o.passphraseFile ? { file: o.passphraseFile } : {}), create })),
-    keystorePath: keystorePath(baseDir, config.cluster.name),
-    hosts: new Map(), facts: new Map(),
-    report: { startedAt: new Date().toISOString(), phases: {}, notes: [] },
-    backupPath: o.file, openKey: o.openKey,
+    // a passphrase-sealed backup was opened with the keystore passphrase: it is not asked again
+    keys: new KeyAccess({ path: ksPath, cluster: config.cluster.name, input: keySetInput(config), passphrase: (create) => (o.openKey.passphrase !== undefined && !create ? Promise.resolve(o.openKey.passphrase) : resolvePassphrase({ ...(o.passphraseFile ? { file: o.passphraseFile } : {}), create })) }),
+    keystorePath: ksPath,
+    clusterTimeoutMs: Number(process.env.PALISADE_CLUSTER_TIMEOUT_MS ?? 300_000),
+    backupPath: o.file, openKey: o.openKey, yes: !!o.yes,
   };
   let result: RunResult | undefined;
   try {
     result = await runPhases({
       phases: RESTORE_PHASES, ctx, ...(journal ? { journal } : {}), ...(o.from ? { from: o.from } : {}), ...(o.only ? { only: o.only } : {}),
-      dryRun: !!o.dryRun, concurrency: config.ssh.concurrency, output: o.output ?? 'text', ...(o.onEvent ? { onEvent: o.onEvent } : {}), signal: ac.signal,
+      dryRun: !!o.dryRun, concurrency: config.ssh.concurrency,
+      observers: [...(journal && !o.dryRun ? [journalRecorder(journal)] : []), ...renderersFor(o.output ?? 'text'), ...(o.observers ?? [])],
+      signal: ac.signal,
     });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await ctx.hostLocks?.release().catch(() => undefined);
-    await closeAll(ctx.hosts);
-    await ctx.bundle?.close().catch(() => undefined);
-    await ctx.backup?.remove().catch(() => undefined);
-    if (journal) await journal.endRun(runId, !result ? 'failed' : result.interrupted ? 'interrupted' : result.ok ? 'done' : 'failed').catch(() => undefined);
+    if (journal && !o.dryRun) await journal.endRun(runId, !result ? 'failed' : result.interrupted ? 'interrupted' : result.ok ? 'done' : 'failed').catch(() => undefined);
     lock?.release();
   }
   return result;

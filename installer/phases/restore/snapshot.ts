@@ -1,11 +1,10 @@
 import { writeFileAtomic } from '../../core/atomic.ts';
 import { sh } from '../../core/quote.ts';
 import { stateFiles } from '../../state/paths.ts';
-import { artifactsOf } from '../install.ts';
-import { host, nodeSpecs } from '../install-context.ts';
+import { artifactsOf } from '../install/shared/cluster.ts';
+import { hostOf } from '../install/shared/hosts.ts';
 import type { Phase } from '../types.ts';
-import { backupOf, type RestoreContext } from './context.ts';
-import { restoreSpec } from './spec.ts';
+import { BACKUP, PROGRESS, restoreSpec, type RestoreContext } from './context.ts';
 
 const RESTORE_DIR = '/var/lib/palisade-restore';
 
@@ -18,25 +17,27 @@ const RESTORE_DIR = '/var/lib/palisade-restore';
 export const restoreSnapshotPhase: Phase<RestoreContext> = {
   id: 'snapshot',
   title: 'Restore the datastore snapshot on the first controller (cluster reset) and start it',
-  shouldRun: (ctx) => !ctx.progress?.data.restored,
+  shouldRun: (_ctx, i) => !i.outputs.get(PROGRESS).data.restored,
   async run(ctx, task) {
-    const b = backupOf(ctx);
-    const first = nodeSpecs(ctx.config)[0]!;
-    const h = host(ctx, first.name);
-    const art = await artifactsOf(ctx);
-    const spec = await restoreSpec(ctx, first);
+    const { outputs } = task;
+    const b = outputs.get(BACKUP);
+    const first = ctx.topology.firstController;
+    const node = ctx.topology.nodes.find((n) => n.name === first.name)!;
+    const h = hostOf(outputs, first.name);
+    const art = await artifactsOf(outputs);
+    const spec = await restoreSpec(ctx, outputs, first.name);
     const remote = `${RESTORE_DIR}/${b.header.snapshot.name}`;
-    await h.exec(sh`install -d -m 0700 ${RESTORE_DIR}`, { sudo: true, check: true });
-    await h.upload(b.file(b.header.snapshot.member), remote, { mode: 0o600, sudo: true, owner: 'root:root' });
-    task.output(`${first.name}: ${b.header.snapshot.name} uploaded; k3s server --cluster-reset`);
-    await ctx.driver.restoreSnapshot(h, first, spec, art, remote);
-    const timeoutMs = Number(process.env.PALISADE_CLUSTER_TIMEOUT_MS ?? 300_000);
-    await ctx.driver.initFirstServer(h, first, spec, art, { timeoutMs, signal: ctx.signal, onProgress: (l) => task.output(`${first.name}: ${l}`) });
-    const kc = await ctx.driver.kubeconfig(h, ctx.config.cluster.fqdn);
-    await writeFileAtomic(stateFiles(ctx.stateDir).kubeconfig, kc, { mode: 0o600, mkdirp: true });
-    await h.exec(sh`rm -rf -- ${RESTORE_DIR}`, { sudo: true });
-    await ctx.progress?.set({ restored: true });
+    await task.change(first.name, `upload the snapshot ${b.header.snapshot.name} to ${remote}`, async () => {
+      await h.exec(sh`install -d -m 0700 ${RESTORE_DIR}`, { sudo: true, check: true });
+      await h.upload(b.file(b.header.snapshot.member), remote, { mode: 0o600, sudo: true, owner: 'root:root' });
+    });
+    await task.change(first.name, `k3s server --cluster-reset --cluster-reset-restore-path=${remote} with the backup's token`, () => ctx.driver.restoreSnapshot(h, node, spec, art, remote));
+    await task.change(first.name, `start ${ctx.driver.name} on ${first.name} and wait for it`, () =>
+      ctx.driver.initFirstServer(h, node, spec, art, { timeoutMs: ctx.clusterTimeoutMs, signal: ctx.signal, onProgress: (l) => task.output(`${first.name}: ${l}`) }),
+    );
+    await task.change(undefined, 'fetch the kubeconfig again', async () => writeFileAtomic(stateFiles(ctx.stateDir).kubeconfig, await ctx.driver.kubeconfig(h, ctx.config.cluster.fqdn), { mode: 0o600, mkdirp: true }));
+    await task.change(first.name, `remove ${RESTORE_DIR}`, () => h.exec(sh`rm -rf -- ${RESTORE_DIR}`, { sudo: true }));
+    await outputs.get(PROGRESS).set(task, { restored: true });
     task.output(`${first.name}: restored and ready`);
   },
-  dryRun: (ctx) => [`upload the snapshot to ${nodeSpecs(ctx.config)[0]!.name}, k3s server --cluster-reset --cluster-reset-restore-path, start it`],
 };

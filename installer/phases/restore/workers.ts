@@ -1,10 +1,9 @@
-import { artifactsOf } from '../install.ts';
-import { host, nodeSpecs } from '../install-context.ts';
+import { artifactsOf } from '../install/shared/cluster.ts';
+import { hostOf } from '../install/shared/hosts.ts';
 import type { Phase } from '../types.ts';
-import type { RestoreContext } from './context.ts';
-import { restoreSpec } from './spec.ts';
+import { restoreSpec, type RestoreContext } from './context.ts';
 
-const agents = (ctx: RestoreContext) => nodeSpecs(ctx.config).filter((n) => n.role === 'agent');
+const agents = (ctx: RestoreContext) => ctx.topology.nodes.filter((n) => n.role === 'agent');
 
 /** The workers started again against the restored cluster. */
 export const workersPhase: Phase<RestoreContext> = {
@@ -13,13 +12,15 @@ export const workersPhase: Phase<RestoreContext> = {
   perHost: (ctx) => agents(ctx).map((n) => n.name),
   async shouldRun(ctx, i) {
     const n = agents(ctx).find((x) => x.name === i.host)!;
-    const c = await ctx.driver.check(host(ctx, n.name), n, await restoreSpec(ctx, n), await artifactsOf(ctx), host(ctx, nodeSpecs(ctx.config)[0]!.name));
+    const c = await ctx.driver.check(hostOf(i.outputs, n.name), n, await restoreSpec(ctx, i.outputs, n.name), await artifactsOf(i.outputs), hostOf(i.outputs, ctx.topology.firstController.name));
     return !c.active || !c.ready || c.changed.length > 0;
   },
   async run(ctx, task, name) {
+    const { outputs } = task;
     const n = agents(ctx).find((x) => x.name === name)!;
-    const timeoutMs = Number(process.env.PALISADE_CLUSTER_TIMEOUT_MS ?? 300_000);
-    await ctx.driver.joinAgent(host(ctx, n.name), n, await restoreSpec(ctx, n), await artifactsOf(ctx), host(ctx, nodeSpecs(ctx.config)[0]!.name), { timeoutMs, signal: ctx.signal, onProgress: (l) => task.output(`${n.name}: ${l}`) });
+    const spec = await restoreSpec(ctx, outputs, n.name);
+    await task.change(n.name, 'start the cluster agent and wait for the node', async () =>
+      ctx.driver.joinAgent(hostOf(outputs, n.name), n, spec, await artifactsOf(outputs), hostOf(outputs, ctx.topology.firstController.name), { timeoutMs: ctx.clusterTimeoutMs, signal: ctx.signal, onProgress: (l) => task.output(`${n.name}: ${l}`) }),
+    );
   },
-  dryRun: () => ['start the cluster agent, wait for the node to be Ready'],
 };
