@@ -17,9 +17,7 @@ import { headerSchema, manifestSchema, MEMBERS, unsafeMemberPath, type BackupHea
 /** the header and the manifest are small JSON; anything bigger is not ours */
 const MAX_JSON = 16 << 20;
 
-export interface MemberSink {
-  (member: { path: string; size: number }, data: Readable): Promise<void>;
-}
+export type MemberSink = (member: { path: string; size: number }, data: Readable) => Promise<void>;
 
 export interface ReadResult {
   header: BackupHeader;
