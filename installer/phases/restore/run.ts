@@ -10,7 +10,7 @@ import { EXIT, PalisadeError, usageError } from '../../core/errors.ts';
 import { log } from '../../core/log.ts';
 import { connectHosts } from '../../hosts/index.ts';
 import { keystorePath } from '../../keystore/index.ts';
-import { resolvePassphrase } from '../../keystore/passphrase.ts';
+import { KeystoreSession } from '../../keystore/session.ts';
 import { Journal } from '../../state/journal.ts';
 import { acquireLocalLock, type LocalLock } from '../../state/lock.ts';
 import { stateDir, stateFiles } from '../../state/paths.ts';
@@ -102,8 +102,7 @@ export async function runRestore(o: RestoreOptions): Promise<RunResult> {
     config, topology: topology(config), configPath: path, baseDir, stateDir: dir, bundlePath: bundle, trustedKey, runId, journal,
     driver: o.driver ?? k3sDriver, signal: ac.signal,
     connect: o.connect ?? ((c, b) => connectHosts(c, b)),
-    // a passphrase-sealed backup was opened with the keystore passphrase: it is not asked again
-    keys: new KeyAccess({ path: ksPath, cluster: config.cluster.name, input: keySetInput(config), passphrase: (create) => (o.openKey.passphrase !== undefined && !create ? Promise.resolve(o.openKey.passphrase) : resolvePassphrase({ ...(o.passphraseFile ? { file: o.passphraseFile } : {}), create })) }),
+    keys: new KeyAccess({ session: new KeystoreSession({ path: ksPath, cluster: config.cluster.name, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) }), input: keySetInput(config) }),
     keystorePath: ksPath,
     clusterTimeoutMs: Number(process.env.PALISADE_CLUSTER_TIMEOUT_MS ?? 300_000),
     backupPath: o.file, openKey: o.openKey, yes: !!o.yes,
