@@ -1,103 +1,27 @@
-import { createHash, type Hash } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { basicAuth, mayReceiveCredentials, parseChallenges, parseTokenResponse, scopeFor, tokenUrl, type Challenge } from './auth.ts';
+import { putChunked, putMonolithic } from './blob-put.ts';
+import type { BlobInfo, BlobSource, ManifestInfo, RegistryClientOptions, RegistryRequest } from './client-types.ts';
 import { DigestMismatchError, RegistryHttpError, isTransient, registryError } from './errors.ts';
-import { HttpsClient, drain, readBody, type HttpRequest, type HttpResponse, type OpenStream } from '../core/https.ts';
+import { insecureUrl, normalizeRegistryUrl, tokenRealmUrl } from './url.ts';
+import { HttpsClient, drain, readBody, type HttpResponse } from '../core/https.ts';
 import { INDEX_TYPES, MANIFEST_TYPES } from '../bundle/oci.ts';
-import { hashSink, sha256Digest } from '../core/hash.ts';
+import { sha256Digest } from '../core/hash.ts';
 import { PalisadeError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';
 import { retry } from '../core/retry.ts';
+
+export type { BlobInfo, BlobSource, ManifestInfo, RegistryClientOptions, RegistryRequest } from './client-types.ts';
+export { normalizeRegistryUrl } from './url.ts';
+
+const ACCEPT_MANIFESTS = [...MANIFEST_TYPES, ...INDEX_TYPES].join(', ');
+export const DEFAULT_CHUNK_SIZE = 64 << 20;
 
 /**
  * An OCI distribution client: blobs (HEAD, monolithic and chunked upload,
  * cross-repository mount, GET), manifests (PUT, GET, HEAD), tags and catalog.
  * Basic and bearer-token auth; retries 5xx and dropped connections.
  */
-export interface RegistryClientOptions {
-  /** https://host:port (a bare host:port means https) */
-  url: string;
-  /** PEM of the CA that issued the registry's certificate */
-  ca?: string | Buffer;
-  /** open each connection through this (e.g. `viaHost(registryHost)` when it is behind the jump host); TLS is verified as usual */
-  connect?: OpenStream;
-  username?: string;
-  password?: string;
-  /**
-   * https URL of the token service the registry's bearer challenges may name, when
-   * it is not on the registry's own origin; the credentials go nowhere else
-   */
-  tokenRealm?: string;
-  /** total attempts per operation (default 5) */
-  attempts?: number;
-  baseDelayMs?: number;
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-export interface BlobInfo {
-  digest: string;
-  size: number;
-}
-
-export interface ManifestInfo {
-  digest: string;
-  mediaType: string;
-  size: number;
-}
-
-export type BlobSource = (range?: { start: number; end: number }) => Readable;
-
-const ACCEPT_MANIFESTS = [...MANIFEST_TYPES, ...INDEX_TYPES].join(', ');
-export const DEFAULT_CHUNK_SIZE = 64 << 20;
-
-export function normalizeRegistryUrl(url: string): URL {
-  let u: URL;
-  try {
-    u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `https://${url}`);
-  } catch {
-    throw new PalisadeError('registry.url', `registry URL ${JSON.stringify(url)} is not a URL`, { hint: 'give it as https://host:port', exitCode: 2 });
-  }
-  // credentials and images travel to the registry: never in the clear
-  if (u.protocol !== 'https:') throw new PalisadeError('registry.url', `registry URL ${url} must be https://host:port (${u.protocol.replace(/:$/, '')} is not accepted)`, { hint: 'the pack registry is always served over TLS', exitCode: 2 });
-  u.pathname = '/';
-  u.search = '';
-  return u;
-}
-
-/**
- * A pass-through that counts and has a worker hash what passes; the last chunk is held
- * back until the digest is known, so a bad blob never completes its request.
- */
-class Verifier extends Transform {
-  private readonly sink = hashSink();
-  private held: Buffer | undefined;
-  bytes = 0;
-  constructor(private readonly digest: string, private readonly size: number, private readonly onBytes?: (n: number) => void) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const room = this.sink.update(chunk);
-    this.bytes += chunk.length;
-    this.onBytes?.(chunk.length);
-    if (this.held) this.push(this.held);
-    this.held = chunk;
-    if (room) cb();
-    else void this.sink.drained().then(() => cb());
-  }
-  override _flush(cb: TransformCallback): void {
-    this.sink.digest().then(
-      (d) => {
-        const actual = `sha256:${d.sha256}`;
-        if (actual !== this.digest || this.bytes !== this.size) return cb(new DigestMismatchError(this.digest, actual));
-        if (this.held) this.push(this.held);
-        cb();
-      },
-      (e: Error) => cb(e),
-    );
-  }
-}
-
 export class RegistryClient {
   readonly base: URL;
   private readonly transport: HttpsClient;
@@ -214,7 +138,7 @@ export class RegistryClient {
    * Send one request, answering an auth challenge once. `ok` lists the statuses
    * the caller handles; any other raises RegistryHttpError (retried if transient).
    */
-  async send(req: Omit<HttpRequest, 'url'> & { url: URL | string; scopes: string[]; ok: number[] }): Promise<HttpResponse> {
+  async send(req: RegistryRequest): Promise<HttpResponse> {
     const url = typeof req.url === 'string' ? this.url(req.url) : req.url;
     if (url.protocol !== 'https:') throw insecureUrl(this.base, url);
     const sameOrigin = url.origin === this.base.origin;
@@ -340,8 +264,8 @@ export class RegistryClient {
       try {
         const start = await this.startUpload(repo, blob.digest, o.mountFrom);
         if (start === 'mounted') return 'mounted';
-        if (blob.size <= chunkSize) await this.putMonolithic(repo, start, blob, open, count);
-        else await this.putChunked(repo, start, blob, open, chunkSize, count);
+        if (blob.size <= chunkSize) await putMonolithic(this, repo, start, blob, open, count);
+        else await putChunked(this, repo, start, blob, open, chunkSize, count);
         return 'uploaded';
       } catch (e) {
         o.onBytes?.(-sent);
@@ -353,96 +277,6 @@ export class RegistryClient {
         throw e;
       }
     });
-  }
-
-  private withDigest(loc: URL, digest: string): URL {
-    const u = new URL(loc);
-    u.searchParams.set('digest', digest);
-    return u;
-  }
-
-  private async putMonolithic(repo: string, loc: URL, blob: BlobInfo, open: BlobSource, count: (n: number) => void): Promise<void> {
-    let attemptBytes = 0;
-    const res = await this.send({
-      method: 'PUT',
-      url: this.withDigest(loc, blob.digest),
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': blob.size },
-      body: () => {
-        // sent again after an auth challenge: start the count over
-        if (attemptBytes > 0) count(-attemptBytes);
-        attemptBytes = 0;
-        const src = open();
-        const v = new Verifier(blob.digest, blob.size, (n) => {
-          attemptBytes += n;
-          count(n);
-        });
-        src.on('error', (e) => v.destroy(e));
-        return src.pipe(v);
-      },
-      scopes: scopeFor(repo, true),
-      ok: [201],
-    });
-    drain(res);
-  }
-
-  private async putChunked(repo: string, first: URL, blob: BlobInfo, open: BlobSource, chunkSize: number, count: (n: number) => void): Promise<void> {
-    let loc = first;
-    let offset = 0;
-    let hash: Hash = createHash('sha256');
-    const hashRange = async (from: number, to: number): Promise<void> => {
-      for await (const c of open({ start: from, end: to - 1 })) hash.update(c as Buffer);
-    };
-    while (offset < blob.size) {
-      const end = Math.min(offset + chunkSize, blob.size) - 1;
-      let chunkHash: Hash = hash.copy();
-      let chunkBytes = 0;
-      try {
-        const res = await this.send({
-          method: 'PATCH',
-          url: loc,
-          headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': end - offset + 1, 'Content-Range': `${offset}-${end}` },
-          // a fresh hash and count each time the body is sent (it is sent again after an auth challenge)
-          body: () => {
-            chunkHash = hash.copy();
-            if (chunkBytes > 0) count(-chunkBytes);
-            chunkBytes = 0;
-            const s = open({ start: offset, end });
-            s.on('data', (c: Buffer) => {
-              chunkHash.update(c);
-              chunkBytes += c.length;
-              count(c.length);
-            });
-            return s;
-          },
-          scopes: scopeFor(repo, true),
-          ok: [202, 204],
-        });
-        drain(res);
-        loc = new URL(String(res.headers.location ?? loc), this.base);
-        hash = chunkHash;
-        offset = end + 1;
-      } catch (e) {
-        if (!isTransient(e)) throw e;
-        // ask where the session stands; resume there, or let the caller restart the blob
-        const st = await this.send({ method: 'GET', url: loc, scopes: scopeFor(repo, true), ok: [204] });
-        drain(st);
-        const m = /^0-(\d+)$/.exec(String(st.headers.range ?? ''));
-        // distribution answers "0-0" for an empty session too; chunks are never a single byte, so read it as nothing received
-        const at = m && !(offset === 0 && m[1] === '0') ? Number(m[1]) + 1 : 0;
-        if (at < offset || at > end + 1) throw e;
-        log.warn(`upload ${repo}@${blob.digest.slice(0, 19)}: ${(e as Error).message}; resuming at byte ${at}`);
-        count(at - offset - chunkBytes);
-        loc = new URL(String(st.headers.location ?? loc), this.base);
-        if (at > offset) await hashRange(offset, at);
-        offset = at;
-      }
-    }
-    const actual = `sha256:${hash.digest('hex')}`;
-    if (actual !== blob.digest) {
-      await this.send({ method: 'DELETE', url: loc, scopes: scopeFor(repo, true), ok: [204, 404, 405] }).then(drain, () => undefined);
-      throw new DigestMismatchError(blob.digest, actual);
-    }
-    drain(await this.send({ method: 'PUT', url: this.withDigest(loc, blob.digest), headers: { 'Content-Length': 0 }, body: Buffer.alloc(0), scopes: scopeFor(repo, true), ok: [201] }));
   }
 
   async headManifest(repo: string, ref: string): Promise<ManifestInfo | undefined> {
@@ -508,25 +342,6 @@ export class RegistryClient {
   catalog(): Promise<string[]> {
     return this.paged('/v2/_catalog?n=1000', 'repositories', scopeFor(undefined, false));
   }
-}
-
-function insecureUrl(base: URL, url: URL): PalisadeError {
-  return new PalisadeError('registry.insecure-url', `${base.origin} sent palisade on to ${url.origin}, which is not TLS: refused`, {
-    hint: 'the registry and everything it points at must be served over https',
-  });
-}
-
-function tokenRealmUrl(realm: string): URL {
-  let u: URL | undefined;
-  try {
-    u = new URL(realm);
-  } catch {
-    u = undefined;
-  }
-  if (!u || u.protocol !== 'https:') {
-    throw new PalisadeError('registry.token-realm', `token realm ${JSON.stringify(realm)} must be an https:// URL`, { hint: 'give the URL of the token service, e.g. https://auth.example:5001/token', exitCode: 2 });
-  }
-  return u;
 }
 
 export { isTransient };
