@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -13,7 +12,7 @@ import { where } from './errors.ts';
 import { sudoPassword, SUDO_PASSWORD_ENV } from './sudo.ts';
 import type { HostTarget } from './target.ts';
 import type { ExecOptions, ExecResult, RemoteFile, RemoteHost, UploadOptions } from './types.ts';
-import { hashSink } from '../core/hash.ts';
+import { put, WRITE_CHUNK } from './sftp-put.ts';
 
 /** time for the host's sshd to open a forwarded TCP connection */
 const TUNNEL_TIMEOUT_MS = 15_000;
@@ -22,9 +21,6 @@ const CHANNELS_PER_HOST = 8;
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
 /** exit code of the upload script when the digest on the host differs */
 const DIGEST_MISMATCH = 86;
-/** SFTP write size: OpenSSH's sftp-server takes packets of up to 256 KiB */
-const WRITE_CHUNK = 255 * 1024;
-const WRITES_IN_FLIGHT = 16;
 /** first line on stderr of every command: the session shell's pid */
 const PID_MARK = 'palisade-pid:';
 
@@ -387,48 +383,4 @@ export class SshHost implements RemoteHost {
     }
     for (const h of hooks) await h();
   }
-}
-
-/**
- * SFTP write of a file or bytes to `remote` (created 0600), streamed: the file is read
- * once, in packet-sized chunks hashed on the way (by a worker), with several writes in flight.
- * Resolves with the SHA-256 of what was sent.
- */
-async function put(sftp: SFTPWrapper, source: string | Buffer, remote: string): Promise<string> {
-  const hash = hashSink();
-  const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(remote, 'w', { mode: 0o600 }, (err, h) => (err ? reject(err) : resolve(h))));
-  let failed: Error | undefined;
-  try {
-    const inFlight = new Set<Promise<void>>();
-    let position = 0;
-    const write = (chunk: Buffer) => {
-      const at = position;
-      position += chunk.length;
-      const p: Promise<void> = new Promise<void>((resolve, reject) => sftp.write(handle, chunk, 0, chunk.length, at, (err) => (err ? reject(err) : resolve()))).then(
-        () => void inFlight.delete(p),
-        (e: Error) => {
-          failed ??= e;
-          inFlight.delete(p);
-        },
-      );
-      inFlight.add(p);
-    };
-    const chunks: AsyncIterable<Buffer> =
-      typeof source === 'string'
-        ? createReadStream(source, { highWaterMark: WRITE_CHUNK })
-        : (function* () {
-            for (let o = 0; o < source.length; o += WRITE_CHUNK) yield source.subarray(o, o + WRITE_CHUNK);
-          })() as unknown as AsyncIterable<Buffer>;
-    for await (const chunk of chunks) {
-      if (failed) break;
-      if (!hash.update(chunk)) await hash.drained();
-      write(chunk);
-      while (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-    if (failed) throw failed;
-  } finally {
-    await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
-  }
-  return (await hash.digest()).sha256;
 }
