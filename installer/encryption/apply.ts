@@ -27,71 +27,10 @@ import { planEncryption, planProblems, usesTang } from './plan.ts';
 import { generateRecoveryKey } from './recovery.ts';
 import { hostEncryptionSettings, recoveryKeyName } from './settings.ts';
 import type { Binding, DiskPlan, EncryptionPlan, EscrowRecord, EscrowStore, HostEncryptionFacts, HostPlan } from './types.ts';
-import { findKeySlot, verifyDisk, type DiskVerification } from './verify.ts';
+import { findKeySlot, verifyDisk } from './verify.ts';
+import type { ApplyEvent, ApplyOptions, ApplyReport, DiskApplyResult, DiskOutcome, HostApplyResult } from './apply-types.ts';
 
-export type ApplyStep =
-  | 'facts'
-  | 'checked'
-  | 'escrowed'
-  | 'wiped'
-  | 'formatted'
-  | 'bound'
-  | 'unbound'
-  | 'crypttab'
-  | 'opened'
-  | 'mounted'
-  | 'verified';
-
-export interface ApplyEvent {
-  host: string;
-  device?: string;
-  step: ApplyStep;
-  detail?: string;
-}
-
-export interface ApplyOptions {
-  config: PalisadeConfig;
-  /** connected hosts; hosts of the config not in this list are left alone */
-  hosts: readonly RemoteHost[];
-  /** the opened keystore: recovery keys are saved in it before any disk is formatted */
-  keystore: EscrowStore;
-  /** --allow-unopened */
-  allowUnopened?: boolean;
-  /** hosts worked on at once (default: config ssh.concurrency) */
-  concurrency?: number;
-  /** progress, awaited: a listr2 task tree (or a test) follows the run step by step */
-  onProgress?: (e: ApplyEvent) => void | Promise<void>;
-  /**
-   * Called with the checked plan (no refusals, no blockers) before anything is
-   * changed on any host; throw to stop (e.g. the operator did not confirm a format).
-   */
-  approve?: (plan: EncryptionPlan) => void | Promise<void>;
-}
-
-export type DiskOutcome = 'formatted' | 'rebound' | 'configured' | 'unchanged';
-
-export interface DiskApplyResult {
-  device: string;
-  action: DiskPlan['action'];
-  outcome: DiskOutcome;
-  /** "bound, not opened" without device-mapper; "open", "mounted at /x" with it */
-  state: string;
-  verification: DiskVerification;
-}
-
-export interface HostApplyResult {
-  host: string;
-  ok: boolean;
-  error?: PalisadeError;
-  disks: DiskApplyResult[];
-  durationMs: number;
-}
-
-export interface ApplyReport {
-  plan: EncryptionPlan;
-  hosts: HostApplyResult[];
-  ok: boolean;
-}
+export type { ApplyEvent, ApplyOptions, ApplyReport, ApplyStep, DiskApplyResult, DiskOutcome, HostApplyResult } from './apply-types.ts';
 
 /** Escrow records (uuid per entry) for the plan, from the keystore. */
 export function escrowIndex(config: PalisadeConfig, ks: EscrowStore): Map<string, EscrowRecord> {
