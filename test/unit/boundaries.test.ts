@@ -76,3 +76,21 @@ describe('module boundaries', () => {
     expect(folderCycles(edges)).toEqual(['a (a/x.ts) -> b (b/y.ts) -> c (c/z.ts) -> a']);
   });
 });
+
+/** lines of a file; a last line without a newline counts too */
+const lineCount = (text: string): number => (text === '' ? 0 : text.split('\n').length - (text.endsWith('\n') ? 1 : 0));
+
+describe('file size', () => {
+  it('no file in installer/ is over 400 lines', () => {
+    const all = files(root);
+    expect(all.length).toBeGreaterThan(50); // the scan found the sources
+    const long = all.map((f) => ({ file: relative(root, f), lines: lineCount(readFileSync(f, 'utf8')) })).filter((x) => x.lines > 400);
+    expect(long).toEqual([]);
+  });
+
+  it('lines are counted with or without a final newline', () => {
+    expect(lineCount('a\nb\n')).toBe(2);
+    expect(lineCount('a\nb')).toBe(2);
+    expect(lineCount('')).toBe(0);
+  });
+});
