@@ -52,18 +52,7 @@ async function writeAtomically(path: string, data: string | Uint8Array, opts: At
     throw e;
   }
   await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  await renameIntoPlace(tmp, path, dir);
 }
 
 export interface AtomicFile {
@@ -100,18 +89,7 @@ export async function createAtomicFile(path: string, opts: AtomicWriteOptions = 
       if (!stream.writableFinished) await new Promise<void>((res, rej) => stream.once('error', rej).end(() => res()));
       await promisify(fsync)(fd);
       await closeFd();
-      try {
-        await rename(tmp, path);
-      } catch (e) {
-        await unlink(tmp).catch(() => undefined);
-        throw e;
-      }
-      const dh = await open(dir, 'r');
-      try {
-        await dh.sync();
-      } finally {
-        await dh.close();
-      }
+      await renameIntoPlace(tmp, path, dir);
     },
     async abort() {
       stream.destroy();
@@ -119,4 +97,20 @@ export async function createAtomicFile(path: string, opts: AtomicWriteOptions = 
       await unlink(tmp).catch(() => undefined);
     },
   };
+}
+
+/** The last step of every atomic write: the complete temp file takes the name, and the directory entry is made durable. */
+async function renameIntoPlace(tmp: string, path: string, dir: string): Promise<void> {
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
 }
