@@ -97,6 +97,20 @@ describe('tenant access on the lab', () => {
     expect(cfg).toContain('-----BEGIN CERTIFICATE-----');
   });
 
+  it('a changed OIDC setting reconfigures and restarts the controller on the next install run, access untouched', async () => {
+    const started = () => labSsh('host1', 'systemctl show k3s -p ActiveEnterTimestampMonotonic --value').stdout.trim();
+    const before = started();
+    writeConfig({ ...access, oidc: { ...access.oidc, clientId: 'palisade-ops' } });
+    const r = await palisade(['install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes', '--output', 'json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const ran = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.status === 'done').map((e) => e.phase);
+    expect(ran).toContain('cluster');
+    expect(ran).not.toContain('access');
+    expect(labSsh('host1', 'cat /etc/rancher/k3s/config.yaml').stdout).toContain('- "oidc-client-id=palisade-ops"');
+    expect(started()).not.toBe(before);
+    writeConfig(access);
+  });
+
   it('a namespace created later is claimed by the next apply when a /regex/ matches it', async () => {
     expect(labSsh('host1', `echo '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"acme-web-pr-12"}}' | k3s kubectl apply -f -`).code).toBe(0);
     const r = await palisade(['access', 'apply', '-c', 'palisade.yaml', '--output', 'json']);
