@@ -133,14 +133,52 @@ function looksEncryptedPkcs8(d: Buffer): boolean {
   return d[0] === 0x30 && d.includes(Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d])); // pkcs5PBES2
 }
 
+// The file chooses its own key-derivation cost before anything is authenticated: an unbounded
+// count is a way to hang the import. Common tools write 2048 (OpenSSL) to 600 000 (NIST's figure).
+const MAX_P12_ITERATIONS = 600_000;
+
+class KdfCostRefused extends Error {
+  constructor(readonly iterations: number) {
+    super('key-derivation iteration count over the bound');
+  }
+}
+
+/** Runs a synchronous node-forge PKCS#12 parse with every key derivation it starts checked against `max` iterations first. */
+function withKdfIterationBound<T>(forge: typeof import('node-forge'), max: number, parse: () => T): T {
+  type Kdf = (...a: unknown[]) => unknown;
+  const slots: Array<[Record<string, unknown>, string, number]> = [
+    [forge.pkcs12 as unknown as Record<string, unknown>, 'generateKey', 3],
+    [(forge.pki as unknown as { pbe: Record<string, unknown> }).pbe, 'generatePkcs12Key', 3],
+    [forge.pkcs5 as unknown as Record<string, unknown>, 'pbkdf2', 2],
+  ];
+  const saved = slots.map(([obj, name]) => obj[name] as Kdf);
+  slots.forEach(([obj, name, countArg], i) => {
+    obj[name] = (...a: unknown[]) => {
+      const count = Number(a[countArg]);
+      if (!Number.isFinite(count) || count > max) throw new KdfCostRefused(count);
+      return saved[i]!(...a);
+    };
+  });
+  try {
+    return parse();
+  } finally {
+    slots.forEach(([obj, name], i) => {
+      obj[name] = saved[i];
+    });
+  }
+}
+
 /** A PKCS#12 file: its private key and certificates. */
 export async function loadPkcs12(data: Buffer, source: string, passphrase: string | undefined): Promise<{ key: KeyObject; certs: CertInfo[] }> {
   const forge = (await import('node-forge')).default;
   let p12: import('node-forge').pkcs12.Pkcs12Pfx;
   try {
     const asn1 = forge.asn1.fromDer(forge.util.createBuffer(data.toString('binary')));
-    p12 = forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase ?? '');
+    p12 = withKdfIterationBound(forge, MAX_P12_ITERATIONS, () => forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase ?? ''));
   } catch (e) {
+    if (e instanceof KdfCostRefused) {
+      throw refused('cert.p12-cost', `${source} asks for ${e.iterations} key-derivation iterations; palisade accepts at most ${MAX_P12_ITERATIONS}`, 'export the PKCS#12 file again with default settings (openssl pkcs12 -export uses 2048)');
+    }
     const msg = e instanceof Error ? e.message : String(e);
     if (/MAC could not be verified|Invalid password|decrypt/i.test(msg)) {
       throw refused('cert.p12-passphrase', passphrase === undefined ? `${source} is protected by a passphrase and none was given` : `cannot open ${source}: wrong passphrase`, 'pass --key-passphrase-file FILE holding its passphrase');

@@ -245,6 +245,16 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
     says: /wrong passphrase/,
   },
   {
+    name: 'PKCS#12 asking for an unbounded key-derivation cost (refused before deriving anything)',
+    make: () => {
+      lab.issue('b28c', { issuer: 'interA', ext: SERVER_EXT(san) });
+      lab.run(['pkcs12', '-export', '-iter', '1500000', '-inkey', 'b28c.key', '-in', 'b28c.pem', '-certfile', 'interA.pem', '-passout', 'pass:p12 secret', '-out', 'b28c.p12']);
+      return { p12: P('b28c.p12'), keyPassphraseFile: lab.write('right.pass', 'p12 secret\n'), fqdn: FQDN };
+    },
+    code: 'cert.p12-cost',
+    says: /1500000 key-derivation iterations; palisade accepts at most 600000/,
+  },
+  {
     name: 'self-signed leaf when a CA is required by --ca',
     make: () => (lab.issue('b29', { ext: SERVER_EXT(san) }), files('b29', { ca: P('rootA.pem') })),
     code: 'cert.untrusted-root',
