@@ -106,6 +106,9 @@ function encryptionFieldProblems(path: string, enc: PalisadeConfig['encryption']
   if ((enc.mode === 'tpm2' || enc.mode === 'tpm2+tang') && enc.tpm2 && enc.tpm2.pcrs.length === 0) {
     out.push({ path: `${path}.tpm2.pcrs`, message: 'is empty: the TPM would release the key whatever booted', hint: 'bind to at least PCR 7 (Secure Boot state)' });
   }
+  const pcrs = enc.tpm2?.pcrs ?? [];
+  const dupPcr = pcrs.find((p, i) => pcrs.indexOf(p) !== i);
+  if (dupPcr !== undefined) out.push({ path: `${path}.tpm2.pcrs`, message: `lists PCR ${dupPcr} twice`, hint: 'list each PCR once (clevis would be handed a malformed PCR list)' });
   const disks = enc.disks ?? [];
   const dup = disks.find((d, i) => disks.indexOf(d) !== i);
   if (dup) out.push({ path: `${path}.disks`, message: `lists ${dup} twice`, hint: 'list each disk once' });

@@ -29,4 +29,10 @@ describe('encryption settings', () => {
     const { config: c } = await parseConfig(config('{mode: tpm2, tpm2: {pcrs: [7]}}'), 'palisade.yaml');
     expect(c.encryption.tpm2.pcrs).toEqual([7]);
   });
+
+  it('a PCR listed twice is refused naming the list; distinct PCRs are accepted', async () => {
+    expect(await problems('{mode: tpm2, tpm2: {pcrs: [7, 7]}}')).toEqual(['encryption.tpm2.pcrs']);
+    const { config: c } = await parseConfig(config('{mode: tpm2, tpm2: {pcrs: [0, 7]}}'), 'palisade.yaml');
+    expect(c.encryption.tpm2.pcrs).toEqual([0, 7]);
+  });
 });
