@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LabState, Resource } from './types.ts';
-import { procAlive, readJson, run, sleepSync, tryRun, writeAtomic } from './sys.ts';
+import { probe, procAlive, readJson, sleep, writeAtomic } from './sys.ts';
 
 export function statePath(dir: string): string {
   return join(dir, 'state.json');
@@ -61,15 +61,15 @@ function linkExists(name: string): boolean {
 }
 
 /** PIDs of processes in a network namespace we made (they are ours: nothing else joins it). */
-function netnsPids(name: string): number[] {
+async function netnsPids(name: string): Promise<number[]> {
   if (!netnsExists(name)) return [];
-  const r = run('ip', ['netns', 'pids', name], { check: false });
+  const r = await probe`ip netns pids ${name}`;
   return r.stdout.split(/\s+/).filter(Boolean).map(Number);
 }
 
 /** Loop devices whose backing file is exactly `file`. */
-export function loopsOf(file: string): string[] {
-  const r = run('losetup', ['--noheadings', '--output', 'NAME', '--associated', file], { check: false });
+export async function loopsOf(file: string): Promise<string[]> {
+  const r = await probe`losetup --noheadings --output NAME --associated ${file}`;
   return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
 }
 
@@ -99,26 +99,26 @@ function subdirs(path: string): string[] {
 }
 
 /** rmdir a cgroup and its children, deepest first (a cgroup is removed with rmdir, never rm -r). */
-function rmdirTree(path: string): boolean {
-  for (const e of subdirs(path)) rmdirTree(join(path, e));
+async function rmdirTree(path: string): Promise<boolean> {
+  for (const e of subdirs(path)) await rmdirTree(join(path, e));
   for (let i = 0; i < 20; i++) {
     try {
       rmdirSync(path);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
-      sleepSync(50);
+      await sleep(50);
     }
   }
   return false;
 }
 
-function waitGone(pids: { pid: number; start: string }[], ms: number): boolean {
+async function waitGone(pids: { pid: number; start: string }[], ms: number): Promise<boolean> {
   const until = Date.now() + ms;
   for (;;) {
     if (pids.every((p) => !procAlive(p.pid, p.start))) return true;
     if (Date.now() > until) return false;
-    sleepSync(50);
+    await sleep(50);
   }
 }
 
@@ -126,7 +126,7 @@ function waitGone(pids: { pid: number; start: string }[], ms: number): boolean {
  * Removes every recorded resource (reverse order of creation). Returns the problems it could not fix.
  * `log` gets one line per action.
  */
-export function teardown(state: LabState, log: (s: string) => void = () => {}): string[] {
+export async function teardown(state: LabState, log: (s: string) => void = () => {}): Promise<string[]> {
   const problems: string[] = [];
   let rs = [...state.resources].reverse();
   if (state.bootId && state.bootId !== bootId()) {
@@ -143,7 +143,7 @@ export function teardown(state: LabState, log: (s: string) => void = () => {}): 
       process.kill(p.pid, 'SIGTERM');
     } catch {}
   }
-  if (!waitGone(procs, 4000)) {
+  if (!(await waitGone(procs, 4000))) {
     for (const p of procs) {
       if (procAlive(p.pid, p.start)) {
         log(`kill -9 ${p.what} (pid ${p.pid})`);
@@ -152,21 +152,21 @@ export function teardown(state: LabState, log: (s: string) => void = () => {}): 
         } catch {}
       }
     }
-    if (!waitGone(procs, 4000)) problems.push(`processes still running: ${procs.filter((p) => procAlive(p.pid, p.start)).map((p) => p.pid).join(' ')}`);
+    if (!(await waitGone(procs, 4000))) problems.push(`processes still running: ${procs.filter((p) => procAlive(p.pid, p.start)).map((p) => p.pid).join(' ')}`);
   }
   if (procs.length) log(`stopped ${procs.length} process(es)`);
 
   // 2. anything still inside our namespaces (a machine whose nspawn died first, a tangd connection).
   for (const r of rs) {
     if (r.kind !== 'netns') continue;
-    const pids = killUntilGone(() => netnsPids(r.name));
+    const pids = await killUntilGone(() => netnsPids(r.name));
     if (pids.length) problems.push(`processes left in netns ${r.name}: ${pids.join(' ')}`);
   }
 
   // 2b. anything left in a machine's own cgroups (ours: only the lab puts processes there).
   for (const r of rs) {
     if (r.kind !== 'cgroup') continue;
-    const pids = killUntilGone(() => cgroupPids(r.path));
+    const pids = await killUntilGone(async () => cgroupPids(r.path));
     if (pids.length) problems.push(`processes left in cgroup ${r.path}: ${pids.join(' ')}`);
   }
 
@@ -176,11 +176,11 @@ export function teardown(state: LabState, log: (s: string) => void = () => {}): 
       case 'process':
         break;
       case 'loop': {
-        for (const dev of loopsOf(r.file)) {
+        for (const dev of await loopsOf(r.file)) {
           let ok = false;
           for (let i = 0; i < 20 && !ok; i++) {
-            ok = tryRun('losetup', ['--detach', dev]);
-            if (!ok) sleepSync(100);
+            ok = (await probe`losetup --detach ${dev}`).ok;
+            if (!ok) await sleep(100);
           }
           if (ok) log(`detached ${dev}`);
           else problems.push(`cannot detach ${dev} (${r.file})`);
@@ -189,14 +189,14 @@ export function teardown(state: LabState, log: (s: string) => void = () => {}): 
       }
       case 'netns':
         if (netnsExists(r.name)) {
-          if (tryRun('ip', ['netns', 'delete', r.name])) log(`deleted netns ${r.name}`);
+          if ((await probe`ip netns delete ${r.name}`).ok) log(`deleted netns ${r.name}`);
           else problems.push(`cannot delete netns ${r.name}`);
         }
         break;
       case 'veth':
       case 'bridge':
         if (linkExists(r.name)) {
-          if (tryRun('ip', ['link', 'delete', r.name])) log(`deleted ${r.kind} ${r.name}`);
+          if ((await probe`ip link delete ${r.name}`).ok) log(`deleted ${r.kind} ${r.name}`);
           else problems.push(`cannot delete ${r.kind} ${r.name}`);
         }
         break;
@@ -204,7 +204,7 @@ export function teardown(state: LabState, log: (s: string) => void = () => {}): 
         rmSync(r.path, { recursive: true, force: true });
         break;
       case 'cgroup':
-        if (existsSync(r.path) && !rmdirTree(r.path)) problems.push(`cannot remove cgroup ${r.path}`);
+        if (existsSync(r.path) && !(await rmdirTree(r.path))) problems.push(`cannot remove cgroup ${r.path}`);
         else {
           try {
             rmdirSync(dirname(r.path)); // the shared parent, only when no other lab uses it
@@ -224,16 +224,16 @@ export function teardown(state: LabState, log: (s: string) => void = () => {}): 
 }
 
 /** SIGKILL what `list` finds until it finds nothing (4 s at most); returns what is left. */
-function killUntilGone(list: () => number[]): number[] {
-  let pids = list();
+async function killUntilGone(list: () => Promise<number[]>): Promise<number[]> {
+  let pids = await list();
   for (let i = 0; i < 40 && pids.length; i++) {
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {}
     }
-    sleepSync(100);
-    pids = list();
+    await sleep(100);
+    pids = await list();
   }
   return pids;
 }

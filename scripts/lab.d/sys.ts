@@ -1,6 +1,9 @@
-/** Small synchronous system helpers for the lab script (no shell: argv arrays only). */
-import { spawn, spawnSync } from 'node:child_process';
+/**
+ * The lab script's small system helpers: its shell steps on zx (captured output, a time limit on
+ * every command, a failure reported with the command), background processes, /proc reads, files.
+ */
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { $, type Duration, ProcessOutput } from 'zx';
 
 export class LabError extends Error {
   constructor(
@@ -12,35 +15,47 @@ export class LabError extends Error {
   }
 }
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+const t0 = Date.now();
+export const say = (s: string) => process.stderr.write(`lab: ${s}\n`);
+export const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+
+export type Shell = (pieces: TemplateStringsArray, ...args: unknown[]) => Promise<ProcessOutput>;
+
+/**
+ * zx's `$` as the lab uses it: output captured (never echoed), a time limit on every command (2 min
+ * unless given: zx's sync mode would ignore it, so every step is awaited), and a failed command
+ * thrown as a LabError naming it and what it printed. With `nothrow`, a failed command's output is
+ * returned instead (`.ok`, `.exitCode`).
+ */
+export function shell(opts: { timeout?: Duration; nothrow?: boolean } = {}): Shell {
+  const timeout = opts.timeout ?? '2m';
+  const z = $({ quiet: true, timeout, nothrow: opts.nothrow === true });
+  return async (pieces, ...args) => {
+    const p = z(pieces, ...args);
+    try {
+      return await p;
+    } catch (e) {
+      if (!(e instanceof ProcessOutput)) throw e;
+      const how = e.exitCode === null ? `stopped by ${e.signal ?? 'a signal'}; time limit ${timeout}` : `exit ${e.exitCode}`;
+      throw new LabError(`${p.cmd} failed (${how}): ${e.stderr.trim() || e.stdout.trim()}`);
+    }
+  };
 }
 
-/** Runs a command; throws LabError with its stderr unless `check: false`. */
-export function run(cmd: string, args: string[], opts: { check?: boolean; input?: string; timeoutMs?: number } = {}): RunResult {
-  const r = spawnSync(cmd, args, { input: opts.input, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 << 20 });
-  const res = { code: r.status ?? (r.error ? 127 : 1), stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error.message) : '') };
-  if (opts.check !== false && res.code !== 0) {
-    throw new LabError(`${cmd} ${args.join(' ')} failed (exit ${res.code}): ${res.stderr.trim() || res.stdout.trim()}`);
-  }
-  return res;
-}
+/** A step that must succeed. */
+export const sh = shell();
+/** A step whose failure is an answer (teardown of what may be gone already, probes): 30 s at most. */
+export const probe = shell({ nothrow: true, timeout: '30s' });
 
-/** Like `run` but never throws; true when the command succeeded. */
-export function tryRun(cmd: string, args: string[], timeoutMs = 30_000): boolean {
-  return run(cmd, args, { check: false, timeoutMs }).code === 0;
-}
-
-/** Starts a detached background process (own session) with stdout+stderr to `logFile`; returns its PID. */
-export function startDetached(cmd: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): number {
+/** Starts a detached background program (own session) with stdout+stderr to `logFile`; returns its PID. */
+export function startDetached(argv: string[], logFile: string): number {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
-    if (child.pid === undefined) throw new LabError(`cannot start ${cmd}`);
-    child.unref();
-    return child.pid;
+    // `exec`: the PID recorded (and later stopped) is the program's own, not a shell's
+    const p = $({ detached: true, nothrow: true, quiet: true, stdio: ['ignore', fd, fd] })`exec ${argv}`;
+    if (p.pid === undefined) throw new LabError(`cannot start ${argv[0]}`);
+    p.child?.unref();
+    return p.pid;
   } finally {
     closeSync(fd);
   }
@@ -80,10 +95,6 @@ export function childrenOf(pid: number): number[] {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-export function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 export function writeAtomic(path: string, data: string, mode = 0o644): void {
