@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PalisadeConfig } from '../config/schema.ts';
 import type { RemoteHost } from '../hosts/types.ts';
-import { PalisadeError, errorMessage } from '../core/errors.ts';
+import { PalisadeError } from '../core/errors.ts';
 import { Semaphore, settleLimit } from '../core/limit.ts';
 import { log, redact } from '../core/log.ts';
 import { raw, sh } from '../core/quote.ts';
@@ -13,23 +13,22 @@ import {
   openCommand,
   REMOTE_PRELUDE,
   SIGNAL_MARKER,
-  tangAdvertisementCommand,
-  TPM_PROBE_TEXT,
-  tpmProbeCommand,
   wipeCommand,
 } from './commands.ts';
 import { crypttabEntry, mergeCrypttab, mountUnit, mountUnitName } from './crypttab.ts';
 import { gatherEncryptionFacts } from './facts.ts';
-import { advertisementSigningKeys, jwkThumbprint, thumbprintMatches } from './jwk.ts';
+import { asPalisadeError, lastLines, run } from './host-step.ts';
 import { bindDisk, type BindResult } from './bind.ts';
 import { describeBinding } from './luks.ts';
 import { planEncryption, planProblems, usesTang } from './plan.ts';
 import { generateRecoveryKey } from './recovery.ts';
 import { hostEncryptionSettings, recoveryKeyName } from './settings.ts';
-import type { Binding, DiskPlan, EncryptionPlan, EscrowRecord, EscrowStore, HostEncryptionFacts, HostPlan } from './types.ts';
+import type { Binding, DiskPlan, EscrowRecord, EscrowStore, HostEncryptionFacts, HostPlan } from './types.ts';
 import { findKeySlot, verifyDisk } from './verify.ts';
+import { checkPinsReachable } from './pins.ts';
 import type { ApplyEvent, ApplyOptions, ApplyReport, DiskApplyResult, DiskOutcome, HostApplyResult } from './apply-types.ts';
 
+export { checkPinsReachable, pinProblems } from './pins.ts';
 export type { ApplyEvent, ApplyOptions, ApplyReport, ApplyStep, DiskApplyResult, DiskOutcome, HostApplyResult } from './apply-types.ts';
 
 /** Escrow records (uuid per entry) for the plan, from the keystore. */
@@ -115,86 +114,6 @@ export async function applyEncryption(o: ApplyOptions): Promise<ApplyReport> {
   const order = new Map(o.config.hosts.map((h, i) => [h.name, i]));
   results.sort((a, b) => (order.get(a.host) ?? 0) - (order.get(b.host) ?? 0));
   return { plan, hosts: results, ok: results.every((r) => r.ok) };
-}
-
-function asPalisadeError(e: unknown, host: string): PalisadeError {
-  if (e instanceof PalisadeError) return e;
-  return new PalisadeError('encryption.failed', `${host}: ${redact.apply(errorMessage(e))}`, { cause: e });
-}
-
-function lastLines(s: string, n = 3): string {
-  return redact
-    .apply(s)
-    .trim()
-    .split('\n')
-    .filter((l) => l.trim() && !/No usable token is available/.test(l))
-    .slice(-n)
-    .join(' / ');
-}
-
-async function run(host: RemoteHost, cmd: string, what: string, code: string, hint: string, stdin?: string): Promise<string> {
-  const r = await host.exec(cmd, stdin === undefined ? { sudo: true } : { sudo: true, stdin });
-  if (r.code !== 0) {
-    throw new PalisadeError(code, `${host.name}: ${what} failed (exit ${r.code}): ${lastLines(r.stderr || r.stdout) || 'no output'}`, { hint });
-  }
-  return r.stdout;
-}
-
-/** Tang servers and TPM must work before a disk is touched: a failure here changes nothing. */
-export async function checkPinsReachable(host: RemoteHost, binding: Binding): Promise<void> {
-  const tang: Array<Extract<Binding, { pin: 'tang' }>> = [];
-  let tpm: Extract<Binding, { pin: 'tpm2' }> | undefined;
-  const walk = (b: Binding): void => {
-    if (b.pin === 'tang') tang.push(b);
-    else if (b.pin === 'tpm2') tpm = b;
-    else if (b.pin === 'sss') b.pins.forEach(walk);
-  };
-  walk(binding);
-  for (const t of tang) {
-    const r = await host.exec(tangAdvertisementCommand(t.url), { sudo: true });
-    if (r.code !== 0) {
-      throw new PalisadeError('encryption.tang-unreachable', `${host.name}: cannot reach the Tang server ${t.url} from the host (${lastLines(r.stderr) || `curl exit ${r.code}`}); no disk on this host was changed`, {
-        hint: 'start the Tang server or fix the route from the host to it, then re-run',
-      });
-    }
-    let keys;
-    try {
-      keys = advertisementSigningKeys(r.stdout);
-    } catch (e) {
-      throw new PalisadeError('encryption.tang-thumbprint', `${host.name}: ${t.url} did not answer with a Tang advertisement (${errorMessage(e)}); no disk on this host was changed`, {
-        hint: 'check that the URL points at a Tang server',
-      });
-    }
-    const pinned = t.thumbprints[0] ?? '';
-    if (!thumbprintMatches(pinned, keys)) {
-      const seen = keys.map((k) => jwkThumbprint(k)).join(', ') || 'none';
-      throw new PalisadeError('encryption.tang-thumbprint', `${host.name}: the Tang server ${t.url} signs with key(s) ${seen}, not the pinned thumbprint ${pinned}; no disk on this host was changed`, {
-        hint: 'if the Tang keys were rotated on purpose, set the new thumbprint (`tang-show-keys` on the Tang server) in encryption.tang; otherwise this is not your Tang server',
-      });
-    }
-  }
-  if (tpm) {
-    const r = await host.exec(tpmProbeCommand(tpm.pcrs), { sudo: true });
-    if (r.code !== 0 || r.stdout.trim() !== TPM_PROBE_TEXT) {
-      throw new PalisadeError('encryption.tpm', `${host.name}: the TPM did not seal and unseal a test value under PCR(s) ${tpm.pcrs.join(',')} (${lastLines(r.stderr) || `exit ${r.code}`}); no disk on this host was changed`, {
-        hint: 'check the TPM (tpm2_getcap properties-fixed), its TCTI (TPM2TOOLS_TCTI in /etc/environment) and the PCR list in encryption.tpm2.pcrs',
-      });
-    }
-  }
-}
-
-/**
- * For `plan`: the pins each host with binding work would use, checked from the
- * host now (Tang reachable with the pinned key, the TPM seals and unseals).
- * Changes nothing on any disk. One problem per host that would fail.
- */
-export async function pinProblems(plan: EncryptionPlan, hosts: readonly RemoteHost[], concurrency: number): Promise<Array<{ path: string; message: string }>> {
-  const byName = new Map(hosts.map((h) => [h.name, h]));
-  const todo = plan.hosts.filter((hp) => hp.binding && hp.blockers.length === 0 && hp.disks.some((d) => d.addBinding && d.action !== 'refuse') && byName.has(hp.host));
-  const settled = await settleLimit(todo, concurrency, (hp) => checkPinsReachable(byName.get(hp.host)!, hp.binding!));
-  return settled.flatMap((r, i) =>
-    r.status === 'fulfilled' ? [] : [{ path: todo[i]!.host, message: r.reason instanceof PalisadeError ? `[${r.reason.code}] ${r.reason.message.replace(/; no disk on this host was changed$/, '')}` : errorMessage(r.reason) }],
-  );
 }
 
 async function applyHost(host: RemoteHost, hp: HostPlan, facts: HostEncryptionFacts, o: ApplyOptions, keystoreLock: Semaphore): Promise<DiskApplyResult[]> {
