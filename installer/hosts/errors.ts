@@ -1,4 +1,5 @@
 import { PalisadeError } from '../core/errors.ts';
+import { redact } from '../core/log.ts';
 import type { HostTarget } from './target.ts';
 
 /** Failures worth another attempt: the network, not the credentials or the host key. */
@@ -8,6 +9,9 @@ export function isRetryableConnectError(e: unknown): boolean {
   if (e instanceof PalisadeError) return e.code === 'ssh.unreachable' || e.code === 'ssh.connect-timeout' || e.code === 'ssh.handshake';
   return false;
 }
+
+/** The last lines of a command's output for an error message, redacted. */
+export const lastLines = (text: string, n = 8): string => redact.apply(text.trimEnd().split('\n').slice(-n).join('\n'));
 
 export function where(t: Pick<HostTarget, 'name' | 'address' | 'port'>): string {
   return `${t.name} (${t.address}:${t.port})`;

@@ -1,26 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import { posix } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
-import { PalisadeError, usageError } from '../core/errors.ts';
+import { PalisadeError } from '../core/errors.ts';
 import { Semaphore } from '../core/limit.ts';
 import { log, redact } from '../core/log.ts';
-import { shq, sh } from '../core/quote.ts';
+import { shq } from '../core/quote.ts';
 import { directTcp } from './connect.ts';
-import { where } from './errors.ts';
+import { lastLines, where } from './errors.ts';
 import { sudoPassword, SUDO_PASSWORD_ENV } from './sudo.ts';
 import type { HostTarget } from './target.ts';
 import type { ExecOptions, ExecResult, RemoteFile, RemoteHost, UploadOptions } from './types.ts';
-import { put, WRITE_CHUNK } from './sftp-put.ts';
+import { downloadFile, type TransferSession, uploadFile } from './transfer.ts';
 
 /** time for the host's sshd to open a forwarded TCP connection */
 const TUNNEL_TIMEOUT_MS = 15_000;
 /** sessions opened at once on one connection (OpenSSH's MaxSessions defaults to 10) */
 const CHANNELS_PER_HOST = 8;
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
-/** exit code of the upload script when the digest on the host differs */
-const DIGEST_MISMATCH = 86;
 /** first line on stderr of every command: the session shell's pid */
 const PID_MARK = 'palisade-pid:';
 
@@ -37,8 +32,6 @@ const short = (cmd: string): string => {
   const one = cmd.replace(/\s+/g, ' ').trim();
   return redact.apply(one.length > 160 ? `${one.slice(0, 157)}...` : one);
 };
-
-const lastLines = (text: string, n = 8): string => redact.apply(text.trimEnd().split('\n').slice(-n).join('\n'));
 
 /** A host reached over one SSH connection (ssh2 Client). */
 export class SshHost implements RemoteHost {
@@ -268,97 +261,24 @@ export class SshHost implements RemoteHost {
     return this.sftpSession;
   }
 
-  /**
-   * SFTP to a temporary name (0600), verify SHA-256 on the host, then rename into
-   * place with the mode and owner asked for. As a non-root user with `sudo`, the
-   * bytes go to a private directory under /tmp (0700) and root installs them.
-   */
-  async upload(source: string | Buffer, remotePath: string, opts: UploadOptions = {}): Promise<void> {
-    if (!remotePath.startsWith('/')) throw usageError('ssh.upload-path', `upload to ${this.name}: the remote path must be absolute, not "${remotePath}"`);
-    const mode = (opts.mode ?? 0o644) & 0o7777;
-    const viaSudo = opts.sudo === true && this.user !== 'root';
-    const dir = posix.dirname(remotePath);
-    const tmpName = `.${posix.basename(remotePath)}.palisade-${randomBytes(6).toString('hex')}.tmp`;
-    const shown = typeof source === 'string' ? source : `${source.length} bytes`;
-    if (typeof source === 'string') {
-      const st = await stat(source).catch(() => undefined);
-      if (!st?.isFile()) throw usageError('ssh.upload-source', `upload to ${this.name}: ${source} is not a readable file`);
-    }
-    const sftp = await this.sftp();
-    let staging: string | undefined;
-    try {
-      let sent: string;
-      if (viaSudo) {
-        const d = await this.run('mktemp -d /tmp/palisade-upload.XXXXXXXXXX', 'mktemp -d', { timeoutMs: 30_000 });
-        staging = d.stdout.trim();
-        if (d.code !== 0 || !staging.startsWith('/tmp/')) throw new PalisadeError('ssh.upload', `${this.name}: cannot create a private staging directory under /tmp: ${lastLines(d.stderr, 2)}`);
-        sent = `${staging}/data`;
-      } else {
-        sent = posix.join(dir, tmpName);
-      }
-      const digest = await put(sftp, source, sent).catch((e: Error & { code?: unknown }) => {
-        const missing = e.code === 2 || /No such file/i.test(e.message);
-        const denied = e.code === 3 || /Permission denied/i.test(e.message);
-        throw new PalisadeError('ssh.upload', `${this.name}: cannot write ${viaSudo ? sent : remotePath} over SFTP: ${missing ? `directory ${dir} does not exist` : denied ? `permission denied for user ${this.user}` : e.message}`, {
-          hint: missing ? `create ${dir} on the host first` : denied ? 'upload with sudo: true, or connect as a user that may write there' : 'check free space on the host',
-        });
-      });
-      const tmp = posix.join(dir, tmpName);
-      if (opts.sha256 !== undefined && digest !== opts.sha256) {
-        await this.run(sh`rm -f -- ${sent}`, 'rm upload', { timeoutMs: 30_000 }).catch(() => undefined);
-        throw new PalisadeError('ssh.upload-source-changed', `${this.name}: ${shown} is not what was verified (SHA-256 ${digest.slice(0, 12)}…, expected ${opts.sha256.slice(0, 12)}…); ${remotePath} was not put in place`, {
-          hint: 'the file changed after it was verified: check the bundle with `palisade bundle verify` and run again',
-        });
-      }
-      const owner = opts.owner ? `chown -- ${shq(opts.owner)} "$t"` : '';
-      const script = [
-        'set -e',
-        `t=${shq(tmp)}`,
-        `trap 'rm -f -- "$t"' EXIT`,
-        viaSudo ? sh`install -m 600 -- ${sent} "$t"` : '',
-        // SHA-256 on the host: openssl where present (SHA extensions: several times faster), else coreutils
-        `if command -v openssl >/dev/null 2>&1; then got=$(openssl dgst -sha256 -r < "$t" | cut -d' ' -f1); else got=$(sha256sum < "$t" | cut -d' ' -f1); fi`,
-        `if [ "$got" != ${shq(digest)} ]; then echo "SHA-256 on the host is $got" >&2; exit ${DIGEST_MISMATCH}; fi`,
-        owner,
-        `chmod ${mode.toString(8).padStart(4, '0')} "$t"`,
-        sh`mv -f -- "$t" ${remotePath}`,
-      ]
-        .filter(Boolean)
-        .join('\n');
-      const r = await this.exec(script, { sudo: viaSudo, timeoutMs: Math.max(this.opts.commandTimeoutMs, 60_000) });
-      if (r.code === DIGEST_MISMATCH) {
-        throw new PalisadeError('ssh.upload-verify', `${this.name}: ${remotePath} arrived corrupted (SHA-256 differs from ${shown}); it was not put in place`, {
-          details: [{ path: this.name, message: lastLines(r.stderr, 2) }],
-          hint: 'check the disk and memory of the host, and free space; then run again',
-        });
-      }
-      if (r.code !== 0) throw new PalisadeError('ssh.upload', `${this.name}: cannot put ${remotePath} in place (exit code ${r.code}): ${lastLines(r.stderr, 3)}`, { hint: opts.owner ? `check that the owner "${opts.owner}" exists on the host` : 'check the directory permissions on the host' });
-    } finally {
-      if (staging) await this.run(sh`rm -rf -- ${staging}`, 'rm staging', { timeoutMs: 30_000 }).catch(() => undefined);
-    }
+  /** See hosts/transfer.ts: staged, verified on the host, put in place with its mode and owner. */
+  upload(source: string | Buffer, remotePath: string, opts: UploadOptions = {}): Promise<void> {
+    return uploadFile(this.transferSession(), source, remotePath, opts);
   }
 
-  async download(remotePath: string, opts: { sudo?: boolean } = {}): Promise<RemoteFile> {
-    const viaSudo = opts.sudo === true && this.user !== 'root';
-    // the digest and the staged copy come from one command, so they are of the same bytes
-    const script = viaSudo
-      ? sh`set -e; d=$(mktemp -d /tmp/palisade-download.XXXXXXXXXX); install -m 0600 -o ${this.user} -- ${remotePath} "$d/data"; chown ${this.user} "$d"; echo "$d/data"; stat -c %s "$d/data"; sha256sum < "$d/data" | cut -d' ' -f1`
-      : sh`set -e; echo ${remotePath}; stat -c %s ${remotePath}; sha256sum < ${remotePath} | cut -d' ' -f1`;
-    const r = await this.exec(script, { sudo: viaSudo });
-    if (r.code !== 0) throw new PalisadeError('ssh.download', `${this.name}: cannot read ${remotePath}: ${lastLines(r.stderr, 2) || `exit code ${r.code}`}`);
-    const [path, size, sha256] = r.stdout.trim().split('\n').map((l) => l.trim());
-    const staged = viaSudo ? posix.dirname(path!) : undefined;
-    const cleanup = async () => {
-      if (staged?.startsWith('/tmp/palisade-download.')) await this.run(sh`rm -rf -- ${staged}`, 'rm staging', { timeoutMs: 30_000 }).catch(() => undefined);
+  download(remotePath: string, opts: { sudo?: boolean } = {}): Promise<RemoteFile> {
+    return downloadFile(this.transferSession(), remotePath, opts);
+  }
+
+  private transferSession(): TransferSession {
+    return {
+      name: this.name,
+      user: this.user,
+      commandTimeoutMs: this.opts.commandTimeoutMs,
+      plain: (line, shown) => this.run(line, shown, { timeoutMs: 30_000 }),
+      exec: (command, opts) => this.exec(command, opts),
+      sftp: () => this.sftp(),
     };
-    try {
-      const sftp = await this.sftp();
-      const stream = sftp.createReadStream(path!, { highWaterMark: WRITE_CHUNK });
-      return { size: Number(size), sha256: sha256!, stream, close: cleanup };
-    } catch (e) {
-      await cleanup();
-      throw e;
-    }
   }
 
   /** direct-tcpip through this connection (not a session: does not count against MaxSessions) */
