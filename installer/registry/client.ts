@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { basicAuth, mayReceiveCredentials, parseChallenges, parseTokenResponse, scopeFor, tokenUrl, type Challenge } from './auth.ts';
+import { scopeFor } from './auth.ts';
+import { RegistryAuthenticator } from './authenticator.ts';
 import { putChunked, putMonolithic } from './blob-put.ts';
 import type { BlobInfo, BlobSource, ManifestInfo, RegistryClientOptions, RegistryRequest } from './client-types.ts';
 import { DigestMismatchError, RegistryHttpError, isTransient, registryError } from './errors.ts';
@@ -25,18 +26,15 @@ export const DEFAULT_CHUNK_SIZE = 64 << 20;
 export class RegistryClient {
   readonly base: URL;
   private readonly transport: HttpsClient;
-  private basic: string | undefined;
-  private bearer: Challenge | undefined;
-  private readonly tokens = new Map<string, { token: string; expires: number }>();
+  private readonly auth: RegistryAuthenticator;
   /** counters for reports and tests */
   readonly stats = { requests: 0, retries: 0 };
 
-  private readonly tokenRealm: URL | undefined;
-
   constructor(private readonly opts: RegistryClientOptions) {
     this.base = normalizeRegistryUrl(opts.url);
-    this.tokenRealm = opts.tokenRealm === undefined ? undefined : tokenRealmUrl(opts.tokenRealm);
     this.transport = new HttpsClient({ secure: true, ca: opts.ca, timeoutMs: opts.timeoutMs, connect: opts.connect });
+    const tokenRealm = opts.tokenRealm === undefined ? undefined : tokenRealmUrl(opts.tokenRealm);
+    this.auth = new RegistryAuthenticator({ base: this.base, transport: this.transport, options: opts, stats: this.stats, ...(tokenRealm ? { tokenRealm } : {}) });
     if (opts.password) redact.add(opts.password);
   }
 
@@ -71,69 +69,6 @@ export class RegistryClient {
     }
   }
 
-  private authHeader(scopes: string[], url: URL): string | undefined {
-    // a Location or Link to another origin is followed without the registry's credentials or tokens
-    if (url.origin !== this.base.origin) return undefined;
-    if (this.bearer) {
-      const t = this.tokens.get(scopes.join(' '));
-      if (t && t.expires > Date.now()) return `Bearer ${t.token}`;
-      return undefined;
-    }
-    return this.basic;
-  }
-
-  private async fetchToken(challenge: Challenge, scopes: string[]): Promise<void> {
-    let url: URL;
-    try {
-      url = tokenUrl(challenge, scopes);
-    } catch {
-      throw new PalisadeError('registry.auth', `${this.base.origin} asked for a bearer token without saying where to get it`);
-    }
-    const withCredentials = this.opts.username !== undefined && this.opts.password !== undefined;
-    if (url.protocol !== 'https:') {
-      throw new PalisadeError('registry.auth', `${this.base.origin} sent its token service as ${url.origin}, which is not TLS: no credentials or token requests go there`, {
-        hint: 'serve the token service over https',
-      });
-    }
-    if (withCredentials && !mayReceiveCredentials(url, this.base, this.tokenRealm)) {
-      throw new PalisadeError('registry.auth', `${this.base.origin} sent its token service as ${url.origin}, another origin: the registry credentials were not sent there`, {
-        hint: `if ${url.origin} is your registry's token service, name it with --token-realm ${url.origin}`,
-      });
-    }
-    const tokenTransport = url.origin === this.base.origin ? this.transport : new HttpsClient({ secure: true, ca: this.opts.ca, timeoutMs: this.opts.timeoutMs });
-    try {
-      const headers: Record<string, string> = { 'User-Agent': 'palisade' };
-      if (withCredentials) headers.Authorization = basicAuth(this.opts.username as string, this.opts.password as string);
-      const res = await tokenTransport.request({ method: 'GET', url, headers });
-      this.stats.requests++;
-      const body = await readBody(res, 1 << 20);
-      if (res.status === 401 || res.status === 403) throw this.authError(res.status, `token service ${url.origin}`);
-      if (res.status !== 200) throw new RegistryHttpError('GET', `${url.origin}${url.pathname}`, res.status, undefined, body.toString('utf8').slice(0, 200));
-      let parsed;
-      try {
-        parsed = parseTokenResponse(JSON.parse(body.toString('utf8')));
-      } catch {
-        parsed = undefined;
-      }
-      if (!parsed) throw new PalisadeError('registry.auth', `token service ${url.origin} answered without a token`);
-      redact.add(parsed.token);
-      // renew a little early; a token that expires sooner anyway is answered with 401 and fetched again
-      const life = parsed.expiresIn > 20 ? parsed.expiresIn - 10 : parsed.expiresIn / 2;
-      this.tokens.set(scopes.join(' '), { token: parsed.token, expires: Date.now() + life * 1000 });
-    } finally {
-      if (tokenTransport !== this.transport) tokenTransport.close();
-    }
-  }
-
-  private authError(status: number, where: string): PalisadeError {
-    const who = this.opts.username ? `user ${JSON.stringify(this.opts.username)}` : 'anonymous access';
-    return status === 403
-      ? new PalisadeError('registry.auth', `${where} denied ${who} (HTTP 403): no permission for this operation`, { hint: 'use an account with push access to the registry' })
-      : new PalisadeError('registry.auth', `${where} rejected the credentials of ${who} (HTTP 401)`, {
-        hint: this.opts.username ? 'check the registry user name and password (--username, --password-file or PALISADE_REGISTRY_PASSWORD)' : 'the registry needs credentials: pass --username and --password-file',
-      });
-  }
-
   /**
    * Send one request, answering an auth challenge once. `ok` lists the statuses
    * the caller handles; any other raises RegistryHttpError (retried if transient).
@@ -144,7 +79,7 @@ export class RegistryClient {
     const sameOrigin = url.origin === this.base.origin;
     for (let round = 0; ; round++) {
       const headers: Record<string, string | number> = { 'User-Agent': 'palisade', ...(req.headers ?? {}) };
-      const auth = this.authHeader(req.scopes, url);
+      const auth = this.auth.header(req.scopes, url);
       if (auth) headers.Authorization = auth;
       this.stats.requests++;
       const res = await this.transport.request({ ...req, url, headers, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
@@ -156,25 +91,12 @@ export class RegistryClient {
       }
       if (res.status === 401 && round === 0) {
         drain(res);
-        const challenges = parseChallenges(res.headers['www-authenticate']);
-        const bearer = challenges.find((c) => c.scheme === 'bearer');
-        if (bearer) {
-          this.bearer = bearer;
-          await this.fetchToken(bearer, req.scopes);
-          continue;
-        }
-        if (challenges.some((c) => c.scheme === 'basic') && this.opts.username !== undefined && this.opts.password !== undefined) {
-          this.basic = basicAuth(this.opts.username, this.opts.password);
-          continue;
-        }
-        if (this.opts.username !== undefined && this.opts.password === undefined) {
-          throw new PalisadeError('registry.auth', `${this.base.origin} needs a password for user ${JSON.stringify(this.opts.username)}, and none was given`, { hint: 'pass --password-file FILE or set PALISADE_REGISTRY_PASSWORD' });
-        }
-        throw this.authError(401, this.base.origin);
+        await this.auth.answer(res.headers['www-authenticate'], req.scopes);
+        continue;
       }
       if (res.status === 401 || res.status === 403) {
         drain(res);
-        throw this.authError(res.status, this.base.origin);
+        throw this.auth.error(res.status, this.base.origin);
       }
       if (!req.ok.includes(res.status)) {
         const body = req.method === 'HEAD' ? Buffer.alloc(0) : await readBody(res, 64 << 10).catch(() => Buffer.alloc(0));
