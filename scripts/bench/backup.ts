@@ -1,45 +1,32 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+/**
+ * Backup of a registry, whole command against whole command: the backup's registry part (the
+ * registry index, every manifest and blob read through the registry's API and streamed through
+ * the writer `palisade backup --with-registry` uses: tar, age encryption, temp file, rename) as
+ * its own compiled process, against what an operator with a shell on the registry host would
+ * run: `tar` of the registry's storage directory piped into the `age` CLI, to the same
+ * recipient. Peak RSS of both sides (GNU time). The registry is a real CNCF registry on
+ * 127.0.0.1 (TLS + htpasswd), seeded once by `palisade registry seed` from a generated bundle.
+ */
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { addRegistryBlobs, registryIndex } from '../../installer/backup/collect.ts';
-import { BACKUP_FORMAT, MEMBERS } from '../../installer/backup/format.ts';
-import { BackupWriter } from '../../installer/backup/writer.ts';
-import { RegistryClient } from '../../installer/registry/client.ts';
+import { build } from 'esbuild';
+import { $ } from 'zx';
 import { makeTestPki, startRegistry } from '../../test/fixtures/bundle/harness.ts';
 import { buildTestBundle } from '../bundle/build-test-bundle.ts';
-import { MiB, fmt, must, palisadeArgs, timed } from './seed-env.ts';
+import { benchArgs, compare, MiB, PALISADE, report, runCommand, type Sample } from './harness.ts';
 
-/**
- * Backup of a registry: peak RSS while `--with-registry` archives about
- * --size-mib of registry content. Seeds a real CNCF registry on 127.0.0.1 from
- * a generated bundle, then a child process runs the backup's registry part (the
- * index, then every manifest and blob through the same writer `palisade backup`
- * uses: tar, age encryption, temp file and rename) and reports its peak RSS,
- * time and file size. A child of its own, so the bundle build does not count.
- */
-const { values } = parseArgs({ options: { 'size-mib': { type: 'string', default: '1024' }, child: { type: 'string' }, json: { type: 'string' } } });
+const values = benchArgs(
+  `usage: node --import tsx scripts/bench/backup.ts [--size-mib 1024] [--rounds 3]
 
-if (values.child) {
-  const o = JSON.parse(values.child) as { url: string; ca: string; out: string };
-  const t0 = performance.now();
-  const client = new RegistryClient({ url: o.url, ca: await readFile(o.ca, 'utf8'), username: 'bench', password: 'bench-password-123' });
-  const reg = await registryIndex(client);
-  const w = await BackupWriter.create(o.out, { passphrase: 'bench passphrase 1234' });
-  const header = { apiVersion: BACKUP_FORMAT, cluster: 'bench', fqdn: 'bench.internal', createdAt: new Date().toISOString(), takenFrom: { admin: 'bench', controller: 'none' }, versions: { palisade: '0' }, withRegistry: true, hosts: [], snapshot: { member: MEMBERS.snapshot('none'), name: 'none' }, luksHeaders: [] } as const;
-  await w.addBuffer(MEMBERS.header, JSON.stringify(header));
-  await addRegistryBlobs(w, client, reg);
-  await w.addBuffer(MEMBERS.registryIndex, JSON.stringify(reg.index));
-  const done = await w.finish({ ...header, hosts: [], luksHeaders: [] });
-  client.close();
-  process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - t0) / 1000, bytes: done.bytes, blobs: reg.index.blobs.length, rss: process.resourceUsage().maxRSS * 1024 })}\n`);
-  process.exit(0);
-}
+Seeds a registry on 127.0.0.1 with about --size-mib of generated images, then per round: the
+backup's registry part (compiled, its own process) against tar of the registry storage | age.`,
+  { 'size-mib': { type: 'string', default: '1024' } },
+);
+const size = Number(values['size-mib']);
 
 const workDir = await mkdtemp(join(tmpdir(), 'palisade-bench-backup-'));
 try {
-  const size = Number(values['size-mib']);
   const layerSize = Math.ceil((size * MiB) / (8 * 3 + 2));
   process.stderr.write(`building ${size} MiB of images...\n`);
   const tb = await buildTestBundle({ workDir: join(workDir, 'bundle'), images: 8, layers: 4, layerSize });
@@ -48,19 +35,41 @@ try {
   try {
     const pw = join(workDir, 'pw');
     await writeFile(pw, 'bench-password-123', { mode: 0o600 });
-    const seed = await palisadeArgs(workDir, ['registry', 'seed', '--bundle', tb.path, '--trusted-key', tb.publicKeyPath, '--registry', reg.url, '--ca', pki.caFile, '--username', 'bench', '--password-file', pw]);
-    must(await timed(process.execPath, seed.args), 'seed');
-    const out = join(workDir, 'bench.backup.age');
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '--child', JSON.stringify({ url: reg.url, ca: pki.caFile, out })], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let text = '';
-    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-    const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
-    if (code !== 0) throw new Error(`the backup child failed (exit ${code})`);
-    const r = JSON.parse(text) as { seconds: number; bytes: number; blobs: number; rss: number };
-    const load = (await readFile('/proc/loadavg', 'utf8')).trim();
-    const result = { sizeMiB: size, fileMiB: r.bytes / MiB, seconds: r.seconds, peakRssMiB: r.rss / MiB, blobs: r.blobs, load, onDisk: (await stat(out)).size };
-    process.stdout.write(`backup --with-registry of ${size} MiB: ${fmt(result.fileMiB, 0)} MiB file, ${fmt(r.seconds, 1)} s, peak RSS ${fmt(result.peakRssMiB, 0)} MiB (load ${load})\n`);
-    if (values.json) await writeFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
+    await runCommand([process.execPath, PALISADE, 'registry', 'seed', '--bundle', tb.path, '--trusted-key', tb.publicKeyPath, '--registry', reg.url, '--ca', pki.caFile, '--username', 'bench', '--password-file', pw]);
+    const identity = join(workDir, 'identity.txt');
+    await $({ quiet: true })`age-keygen -o ${identity}`;
+    const recipient = (await $({ quiet: true })`age-keygen -y ${identity}`).stdout.trim();
+    // palisade's side is compiled like the program (one CommonJS file, no tsx at run time)
+    const one = join(workDir, 'backup-one.cjs');
+    await build({ entryPoints: [join(import.meta.dirname, 'backup-one.ts')], outfile: one, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'error', external: ['cpu-features', '*.node'] });
+    const out = (who: string): string => join(workDir, `${who}.backup.age`);
+    const sized = async (file: string, seconds: number, rss: number): Promise<Sample> => {
+      const bytes = (await stat(file)).size;
+      await rm(file, { force: true });
+      return { seconds, extra: { fileMiB: bytes / MiB, peakRssMiB: rss / MiB, mibPerSecond: bytes / MiB / seconds } };
+    };
+    const result = await compare({
+      title: `backup of a ${size} MiB registry, encrypted to an age recipient`,
+      kind: 'whole command vs whole command',
+      palisade: {
+        label: 'node backup-one.cjs (index, manifests and blobs over the registry API -> tar -> age, temp file + rename)',
+        run: async () => {
+          const r = await runCommand([process.execPath, one, JSON.stringify({ url: reg.url, ca: pki.caFile, user: 'bench', passwordFile: pw, recipient, out: out('palisade') })]);
+          return sized(out('palisade'), r.seconds, r.maxRss);
+        },
+      },
+      peer: {
+        label: 'tar -C STORAGE -cf - . | age -r RECIPIENT -o OUT',
+        run: async () => {
+          const r = await runCommand(`tar -C ${reg.storage} -cf - . | age -r ${recipient} -o ${out('peer')}`);
+          return sized(out('peer'), r.seconds, r.maxRss);
+        },
+      },
+    }, Number(values.rounds));
+    await report('Backup of a registry', [result], {
+      registry: `${tb.build.manifest.components.images.length} images (4 layers of ${(layerSize / MiB).toFixed(1)} MiB, the first shared) in docker-registry on 127.0.0.1, TLS + htpasswd`,
+      'peak RSS of the peer': 'of the sh running the pipeline and its largest child (GNU time reports the largest of the waited-for processes)',
+    }, values.json);
   } finally {
     await reg.stop();
   }

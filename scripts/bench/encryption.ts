@@ -1,121 +1,117 @@
 /**
- * Disk encryption benchmark on lab hosts (real cryptsetup, clevis, tangd):
- * `applyEncryption` on 1 host vs on 3 hosts (they run in parallel), and the
- * same 3 disks done by hand as the real peer: OpenSSH, one host after the
- * other, `cryptsetup luksFormat` + `clevis luks bind` with the key on stdin
- * (no checks, no escrow, no verification — palisade does all three).
- *
- *   npx tsx scripts/bench/encryption.ts [--rounds 3] [--cost lab|default] [--mode tang|tpm2+tang]
- *
- * Uses the lab in PALISADE_LAB_DIR when set (host1..host3), else brings one up
- * in .cache/bench-encryption-lab and takes it down at the end. `--cost lab`:
- * argon2id, 32 KiB, 4 passes (what the lab tests use); `--cost default`:
- * cryptsetup's own benchmark (argon2id tuned to 2 s per unlock), as in production.
- * Palisade is timed in process on open SSH connections; the peer pays one
- * OpenSSH connection per host (~0.1 s on the lab bridge).
+ * Disk encryption on lab hosts (real cryptsetup, clevis, tangd), whole command against whole
+ * command: `palisade encryption apply --yes` on 3 hosts (probe, plan, Tang checked from each
+ * host, recovery keys escrowed in a fresh keystore, luksFormat, clevis bind, crypttab, and the
+ * full verification) against what an operator types without palisade: OpenSSH running
+ * `cryptsetup luksFormat` + `clevis luks bind` with the key on stdin, the 3 hosts at once
+ * (the fair peer) and host after host (what a hand-run loop does); no checks, no escrow, no
+ * verification. And palisade on 3 hosts against palisade on 1 (hosts are worked in parallel).
+ * Every run starts from blank data disks (wiped outside the timing).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../../installer/config/load.ts';
-import type { EncryptionConfig, PalisadeConfig } from '../../installer/config/schema.ts';
+import { parse, stringify } from 'yaml';
+import { $ } from 'zx';
 import { shq } from '../../installer/core/quote.ts';
-import { applyEncryption } from '../../installer/encryption/apply.ts';
 import { generateRecoveryKey } from '../../installer/encryption/recovery.ts';
-import type { EscrowEntry, EscrowStore } from '../../installer/encryption/types.ts';
-import { closeAll, connectHosts } from '../../installer/hosts/index.ts';
-import type { LabInfo } from '../lab.d/types.ts';
+import { REPO_ROOT } from '../bundle/build-test-bundle.ts';
+import { benchArgs, compare, type ComparisonResult, PALISADE, report, runCommand, type Sample } from './harness.ts';
+import { benchLab } from './lab-env.ts';
 
-const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, cost: { type: 'string', default: 'lab' }, mode: { type: 'string', default: 'tang' } },
-});
+const values = benchArgs(
+  `usage: node --import tsx scripts/bench/encryption.ts [--cost lab|default] [--mode tang|tpm2+tang] [--dir DIR] [--keep] [--rounds 3]
+
+Uses a lab with 3 hosts (one up in PALISADE_LAB_DIR or --dir, default
+.cache/labs/bench-encryption, else brings one up with TPMs and takes it down at the end unless
+--keep). --cost lab: argon2id, 32 KiB, 4 passes (what the lab tests use); --cost default:
+cryptsetup's own benchmark (argon2id tuned to 2 s per unlock), as in production. Every run
+starts from wiped data disks.`,
+  { cost: { type: 'string', default: 'lab' }, mode: { type: 'string', default: 'tang' }, dir: { type: 'string', default: join(REPO_ROOT, '.cache/labs/bench-encryption') }, keep: { type: 'boolean', default: false } },
+);
 const rounds = Number(values.rounds);
 const cost = values.cost === 'default' ? 'default' : 'lab';
 const mode = values.mode === 'tpm2+tang' ? 'tpm2+tang' : 'tang';
-const repo = resolve(import.meta.dirname, '../..');
 const NAMES = ['host1', 'host2', 'host3'];
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+const lab = await benchLab(3, { dir: resolve(values.dir), keep: values.keep, tpm: true });
+const info = lab.info;
+const work = join(info.dir, 'bench-encryption');
+const ssh = (host: string, cmd: string) => $({ quiet: true })`ssh -F ${info.sshConfigPath} ${host} ${cmd}`;
+const wipe = async (): Promise<void> => {
+  await Promise.all(NAMES.map((h) => ssh(h, "dd if=/dev/zero of=/dev/vdb bs=1M count=20 conv=fsync status=none; sed -i '/^palisade-/d' /etc/crypttab 2>/dev/null; true")));
 };
-
-function sshRun(lab: LabInfo, host: string, cmd: string, input = ''): Promise<void> {
-  return new Promise((res, rej) => {
-    const c = spawn('ssh', ['-F', lab.sshConfigPath, host, cmd], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.once('exit', (code) => (code === 0 ? res() : rej(new Error(`${host}: exit ${code}: ${err}`))));
-    c.stdin.end(input);
-  });
-}
-
-class Escrow implements EscrowStore {
-  private m = new Map<string, EscrowEntry>();
-  get(n: string) {
-    return this.m.get(n);
-  }
-  put(e: EscrowEntry) {
-    this.m.set(e.name, e);
-  }
-  async save() {}
-}
-
-let ownLab: string | undefined;
-let labDir = process.env.PALISADE_LAB_DIR;
-if (!labDir || !existsSync(join(labDir, 'lab.json'))) {
-  ownLab = labDir = join(repo, '.cache/bench-encryption-lab');
-  process.stderr.write(`bringing up a lab in ${labDir}\n`);
-  execFileSync(join(repo, 'scripts/lab'), ['up', '3', '--tpm', '--dir', labDir], { stdio: ['ignore', 'ignore', 'inherit'] });
-}
-const lab = JSON.parse(execFileSync('cat', [join(labDir, 'lab.json')], { encoding: 'utf8' })) as LabInfo;
-const loaded = await loadConfig(lab.configPath);
-const tang = lab.services.tang.slice(0, 1);
-const costSettings: Partial<EncryptionConfig> = cost === 'lab' ? { pbkdf: 'argon2id', pbkdfMemoryKiB: 32, pbkdfIterations: 4 } : { pbkdf: 'argon2id' };
-const config: PalisadeConfig = {
-  ...loaded.config,
-  encryption: { ...loaded.config.encryption, mode, tang, threshold: undefined, wipe: false, allowUnopened: true, ...costSettings },
-};
-const { hosts, failures } = await connectHosts(config, loaded.baseDir, { only: NAMES });
-if (failures.length) throw new Error(`cannot reach ${failures.map((f) => f.name).join(', ')}`);
-const reset = () =>
-  Promise.all(NAMES.map((n) => hosts.get(n)!.exec("dd if=/dev/zero of=/dev/vdb bs=1M count=20 conv=fsync status=none; sed -i '/^palisade-/d' /etc/crypttab 2>/dev/null; true", { sudo: true, check: true })));
-
-// the peer: what an operator types, host after host
-const fmtArgs = cost === 'lab' ? '--pbkdf argon2id --pbkdf-memory 32 --pbkdf-force-iterations 4 --pbkdf-parallel 1' : '--pbkdf argon2id';
-const pin = mode === 'tang' ? `tang ${shq(JSON.stringify({ url: tang[0]!.url, thp: tang[0]!.thumbprint }))}` : `sss ${shq(JSON.stringify({ t: 2, pins: { tang: [{ url: tang[0]!.url, thp: tang[0]!.thumbprint }], tpm2: [{ pcr_ids: '7' }] } }))}`;
-const peerCmd = `set -e; . /etc/environment; export TPM2TOOLS_TCTI; key=$(cat); printf %s "$key" | cryptsetup luksFormat --type luks2 --batch-mode ${fmtArgs} --key-file=- /dev/vdb; printf %s "$key" | clevis luks bind -y -d /dev/vdb -k - ${pin}`;
-
-const t = { one: [] as number[], three: [] as number[], peer: [] as number[] };
 try {
-  for (let r = 0; r < rounds; r++) {
-    await reset();
-    let t0 = performance.now();
-    const one = await applyEncryption({ config, hosts: [hosts.get('host1')!], keystore: new Escrow() });
-    t.one.push(performance.now() - t0);
-    if (!one.ok) throw new Error(`1 host: ${one.hosts.map((h) => h.error?.message).join('; ')}`);
-
-    await reset();
-    t0 = performance.now();
-    const three = await applyEncryption({ config, hosts: NAMES.map((n) => hosts.get(n)!), keystore: new Escrow() });
-    t.three.push(performance.now() - t0);
-    if (!three.ok) throw new Error(`3 hosts: ${three.hosts.map((h) => h.error?.message).join('; ')}`);
-
-    await reset();
-    t0 = performance.now();
-    for (const n of NAMES) await sshRun(lab, n, peerCmd, generateRecoveryKey());
-    t.peer.push(performance.now() - t0);
-    process.stderr.write(`round ${r + 1}: 1 host ${(t.one[r]! / 1000).toFixed(2)} s, 3 hosts ${(t.three[r]! / 1000).toFixed(2)} s, peer (OpenSSH, serial) 3 hosts ${(t.peer[r]! / 1000).toFixed(2)} s\n`);
-  }
+  await mkdir(work, { recursive: true });
+  // the lab's config with this bench's mode and key-slot cost, one Tang server
+  const cfg = parse(await readFile(info.configPath, 'utf8')) as Record<string, Record<string, unknown>>;
+  const tang = info.services.tang[0];
+  if (!tang) throw new Error('the lab has no Tang server');
+  cfg.encryption = {
+    ...cfg.encryption,
+    mode,
+    tang: [{ url: tang.url, thumbprint: tang.thumbprint }],
+    wipe: false,
+    allowUnopened: true,
+    pbkdf: 'argon2id',
+    ...(cost === 'lab' ? { pbkdfMemoryKiB: 32, pbkdfIterations: 4 } : {}),
+  };
+  // in the lab's directory: its paths (key, known hosts) are relative to it
+  const cfgPath = join(info.dir, 'bench-encryption.yaml');
+  await writeFile(cfgPath, stringify(cfg));
+  const pass = join(work, 'passphrase');
+  await writeFile(pass, 'bench keystore passphrase', { mode: 0o600 });
+  let run = 0;
+  const palisade = (hosts: string[]) => ({
+    label: `palisade encryption apply -c palisade.yaml --host ${hosts.join(' ')} --yes --keystore NEW --passphrase-file FILE`,
+    run: async (): Promise<Sample> => {
+      await wipe();
+      const ks = join(work, `keystore-${run++}.json`);
+      const r = await runCommand([process.execPath, PALISADE, 'encryption', 'apply', '-c', cfgPath, '--host', ...hosts, '--yes', '--keystore', ks, '--passphrase-file', pass, '--output', 'json']);
+      const rep = JSON.parse(r.stdout) as { ok: boolean };
+      if (!rep.ok) throw new Error(`encryption apply did not succeed:\n${r.stdout.slice(-2000)}`);
+      await rm(ks, { force: true });
+      return { seconds: r.seconds, extra: { cpuSeconds: r.cpuSeconds } };
+    },
+  });
+  const fmtArgs = cost === 'lab' ? '--pbkdf argon2id --pbkdf-memory 32 --pbkdf-force-iterations 4 --pbkdf-parallel 1' : '--pbkdf argon2id';
+  const pin = mode === 'tang' ? `tang ${shq(JSON.stringify({ url: tang.url, thp: tang.thumbprint }))}` : `sss ${shq(JSON.stringify({ t: 2, pins: { tang: [{ url: tang.url, thp: tang.thumbprint }], tpm2: [{ pcr_ids: '7' }] } }))}`;
+  const peerScript = join(work, 'by-hand.sh');
+  await writeFile(peerScript, `set -e; . /etc/environment; export TPM2TOOLS_TCTI; key=$(cat); printf %s "$key" | cryptsetup luksFormat --type luks2 --batch-mode ${fmtArgs} --key-file=- /dev/vdb; printf %s "$key" | clevis luks bind -y -d /dev/vdb -k - ${pin}\n`);
+  const keys = async (): Promise<void> => {
+    for (const h of NAMES) await writeFile(join(work, `${h}.key`), generateRecoveryKey(), { mode: 0o600 });
+  };
+  // the script is the remote command, the key goes on stdin (never in an argv)
+  const one = (h: string): string => `ssh -F ${info.sshConfigPath} ${h} "$(cat ${peerScript})" < ${join(work, `${h}.key`)}`;
+  const parallel = {
+    label: "xargs -P3 -I{} sh -c 'ssh {} \"luksFormat + clevis luks bind\" < {}.key'",
+    run: async (): Promise<Sample> => {
+      await wipe();
+      await keys();
+      await writeFile(join(work, 'hosts.txt'), NAMES.join('\n') + '\n');
+      const r = await runCommand(`xargs -P3 -I{} sh -c '${one('{}').replace(/'/g, `'\\''`)}' < ${join(work, 'hosts.txt')}`);
+      return { seconds: r.seconds, extra: { cpuSeconds: r.cpuSeconds } };
+    },
+  };
+  const serial = {
+    label: 'for h in host1 host2 host3; do ssh $h "luksFormat + clevis luks bind" < $h.key; done',
+    run: async (): Promise<Sample> => {
+      await wipe();
+      await keys();
+      const r = await runCommand(NAMES.map(one).join(' && '));
+      return { seconds: r.seconds, extra: { cpuSeconds: r.cpuSeconds } };
+    },
+  };
+  const results: ComparisonResult[] = [];
+  results.push(await compare({ title: 'encrypt 3 data disks vs OpenSSH by hand, 3 hosts at once', kind: 'whole command vs whole command', palisade: palisade(NAMES), peer: parallel }, rounds));
+  results.push(await compare({ title: 'encrypt 3 data disks vs OpenSSH by hand, host after host', kind: 'whole command vs whole command', palisade: palisade(NAMES), peer: serial }, rounds));
+  results.push(await compare({ title: 'palisade, 3 hosts vs 1 host', kind: 'whole command vs whole command', palisade: palisade(NAMES), peer: palisade(['host1']) }, rounds));
+  await report('Disk encryption', results, {
+    setup: `mode ${mode}, one Tang server, key-slot cost ${cost === 'lab' ? 'argon2id 32 KiB, 4 passes' : "cryptsetup's benchmark (argon2id, ~2 s per unlock)"}; ${NAMES.length} lab hosts (systemd-nspawn sharing this machine's cores), loop-file data disks, cryptsetup + clevis + tangd from Debian`,
+    'palisade does beyond the peer': 'probe and plan, Tang reached from each host, the recovery key escrowed in an encrypted keystore (scrypt) before the format, crypttab, and the verification (header, clevis luks pass, the recovery key opens the disk)',
+  }, values.json);
 } finally {
-  await reset().catch(() => undefined);
-  await closeAll(hosts);
-  if (ownLab) execFileSync(join(repo, 'scripts/lab'), ['down', '--dir', ownLab], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await wipe().catch(() => undefined);
+  await rm(work, { recursive: true, force: true });
+  await rm(join(info.dir, 'bench-encryption.yaml'), { force: true });
+  await lab.release();
 }
-const m = { one: median(t.one), three: median(t.three), peer: median(t.peer) };
-const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-console.log(`mode ${mode}, cost ${cost}, ${rounds} round(s), medians:`);
-console.log(`  palisade, 1 host:                   ${s(m.one)}`);
-console.log(`  palisade, 3 hosts in parallel:      ${s(m.three)}   3 hosts / 1 host = ${(m.three / m.one).toFixed(2)}`);
-console.log(`  peer (OpenSSH, by hand, serial), 3: ${s(m.peer)}   palisade / peer = ${(m.three / m.peer).toFixed(2)}`);

@@ -5,12 +5,21 @@
  * each side and the median of the per-round ratios (not the ratio of medians), and prints
  * the machine, the load, the command, the peer, the ratio and the aim. `--help` on every
  * bench prints its usage and exits before anything runs.
+ *
+ * The benches' shell steps use zx; `runCommand` alone spawns with node:child_process: zx starts
+ * every command through bash (`bash -c`, with its `set -euo pipefail` prefix), whose start-up
+ * (a few ms) would sit inside every timing and weigh most on the start-up benches (~40 ms per
+ * run of bare node), and GNU time has to be the process's direct parent to report its peak RSS.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { REPO_ROOT } from '../bundle/build-test-bundle.ts';
+
+/** The compiled entry of this checkout, as an operator runs it from a checkout. */
+export const PALISADE = join(REPO_ROOT, 'installer/bin/palisade.js');
 
 export const MiB = 1 << 20;
 export const fmt = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : String(n));

@@ -7,13 +7,12 @@
  * openssl CLI (and `htpasswd -B` for the bcrypt line) and stores it encrypted with
  * `openssl enc -pbkdf2`. Whole command vs whole command.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { $ } from 'zx';
 import type { KeySetInput } from '../../installer/pki/keyset.ts';
-import { benchArgs, compare, report, runCommand } from './harness.ts';
-import { PALISADE } from './seed-env.ts';
+import { benchArgs, compare, PALISADE, report, runCommand } from './harness.ts';
 
 const values = benchArgs(
   `usage: node --import tsx scripts/bench/keys.ts [--rounds 5]
@@ -77,12 +76,11 @@ async function opensslScript(): Promise<{ script: string; dir: string }> {
   return { script, dir };
 }
 
-function checkOpensslSet(dir: string): void {
+async function checkOpensslSet(dir: string): Promise<void> {
   for (const n of ['host1-server', 'host2-client', 'registry', 'ingress', 'api']) {
-    execFileSync('openssl', ['verify', '-CAfile', 'root.pem', '-untrusted', 'int.pem', `${n}.pem`], { cwd: dir, stdio: 'pipe' });
+    await $({ cwd: dir, quiet: true })`openssl verify -CAfile root.pem -untrusted int.pem ${`${n}.pem`}`;
   }
 }
-
 
 const env = { PALISADE_PASSPHRASE: PASSPHRASE };
 let checked = false;
@@ -108,7 +106,7 @@ const result = await compare({
       try {
         const r = await runCommand(['bash', s.script], { env });
         if (!checked) {
-          checkOpensslSet(s.dir);
+          await checkOpensslSet(s.dir);
           checked = true;
         }
         return r;

@@ -1,67 +1,65 @@
 /**
- * Lab bring-up with a warm image cache: `scripts/lab up 3` and `scripts/lab down`, whole commands,
- * against the peer a copy-based lab would pay before booting anything: `cp -a` of the base image
- * once per host (3 copies). Median of --rounds (default 3).
- *
- *   node --import tsx scripts/bench/lab.ts [--rounds 3] [--hosts 3]
+ * Lab bring-up with a warm image cache, whole command against whole command: `scripts/lab up N`
+ * (until every host answers SSH as root with its pinned key, the services namespace with Tang
+ * and NTP included) against what a copy-based lab pays before it boots anything: `cp -a` of the
+ * cached base image once per host. `scripts/lab down` is timed too, outside the ratio.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { $ } from 'zx';
+import { benchArgs, compare, report, runCommand, type Sample } from './harness.ts';
+import { LAB } from './lab-env.ts';
 
-const repo = resolve(import.meta.dirname, '../..');
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const rounds = opt('rounds', 3);
-const hosts = opt('hosts', 3);
+const values = benchArgs(
+  `usage: node --import tsx scripts/bench/lab.ts [--hosts 3] [--rounds 3]
 
-function timed(cmd: string, argv: string[]): number {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')}: ${r.stderr}`);
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+Warms the image cache (scripts/lab up 1, down), then per round: scripts/lab up N + down in a
+fresh directory against cp -a of the cached base image N times.`,
+  { hosts: { type: 'string', default: '3' } },
+);
+const hosts = Number(values.hosts);
+const CACHE = '/var/cache/palisade-lab';
 
-const dir = mkdtempSync(join(tmpdir(), 'lab-bench-'));
-const lab = join(repo, 'scripts/lab');
-// warm the image cache (builds it once if the recipe changed)
-timed(lab, ['up', '1', '--dir', dir]);
-timed(lab, ['down', '--dir', dir]);
-const cache = '/var/cache/palisade-lab';
-// the newest complete image is the one the lab just used
-const base = readdirSync(cache)
-  .filter((d) => d.startsWith('host-os-') && existsSync(join(cache, d, 'complete')))
-  .map((d) => ({ d, t: statSync(join(cache, d, 'complete')).mtimeMs }))
-  .sort((a, b) => b.t - a.t)
-  .map((x) => join(cache, x.d, 'rootfs'))[0]!;
-const ups: number[] = [];
-const downs: number[] = [];
-const copies: number[] = [];
+const dir = await mkdtemp(join(tmpdir(), 'palisade-bench-lab-'));
 try {
-  for (let r = 0; r < rounds; r++) {
-    ups.push(timed(lab, ['up', String(hosts), '--dir', dir]));
-    downs.push(timed(lab, ['down', '--dir', dir]));
-    // the peer: one full copy of the base image per host
-    let total = 0;
-    for (let h = 0; h < hosts; h++) {
-      const dst = join(dir, `copy-${h}`);
-      total += timed('cp', ['-a', '--reflink=auto', base, dst]);
-      rmSync(dst, { recursive: true, force: true });
-    }
-    copies.push(total);
+  // warm the image cache (builds it once when the recipe changed)
+  await $({ quiet: true })`${LAB} up 1 --dir ${join(dir, 'lab')}`;
+  await $({ quiet: true })`${LAB} down --dir ${join(dir, 'lab')}`;
+  // the newest complete image is the one the lab just used
+  const images = [];
+  for (const d of (await readdir(CACHE)).filter((x) => x.startsWith('host-os-'))) {
+    const s = await stat(join(CACHE, d, 'complete')).catch(() => undefined);
+    if (s) images.push({ rootfs: join(CACHE, d, 'rootfs'), t: s.mtimeMs });
   }
+  const base = images.sort((a, b) => b.t - a.t)[0]?.rootfs;
+  if (!base) throw new Error(`no complete host image in ${CACHE}`);
+  const labDir = join(dir, 'lab');
+  const result = await compare({
+    title: `lab up ${hosts}, warm image cache`,
+    kind: 'whole command vs whole command',
+    palisade: {
+      label: `scripts/lab up ${hosts} --dir DIR`,
+      run: async (): Promise<Sample> => {
+        const up = await runCommand([LAB, 'up', String(hosts), '--dir', labDir]);
+        const down = await runCommand([LAB, 'down', '--dir', labDir]);
+        return { seconds: up.seconds, extra: { downSeconds: down.seconds } };
+      },
+    },
+    peer: {
+      label: `cp -a --reflink=auto ROOTFS x ${hosts}`,
+      run: async (): Promise<Sample> => {
+        const copies = Array.from({ length: hosts }, (_, i) => join(dir, `copy-${i}`));
+        const r = await runCommand(copies.map((c) => `cp -a --reflink=auto ${base} ${c}`).join(' && '));
+        await $({ quiet: true })`rm -rf ${copies}`;
+        return { seconds: r.seconds };
+      },
+    },
+  }, Number(values.rounds));
+  const size = (await $({ quiet: true })`du -sm ${base}`).stdout.split(/\s/)[0];
+  const fs = (await $({ quiet: true })`stat -f -c %T ${dir}`).stdout.trim();
+  await report('Lab', [result], { 'base image': `${size} MiB (${base.split('/').at(-2)}); the copies on ${fs}` }, values.json);
 } finally {
-  spawnSync(lab, ['down', '--dir', dir]);
-  rmSync(dir, { recursive: true, force: true });
+  await $({ quiet: true, nothrow: true })`${LAB} down --dir ${join(dir, 'lab')}`;
+  await rm(dir, { recursive: true, force: true });
 }
-const up = median(ups);
-const peer = median(copies);
-console.log(`lab up ${hosts} (warm image, until every host answers SSH): median ${up.toFixed(2)} s  [${ups.map((x) => x.toFixed(2)).join(', ')}]`);
-console.log(`lab down: median ${median(downs).toFixed(2)} s  [${downs.map((x) => x.toFixed(2)).join(', ')}]`);
-console.log(`peer: cp -a of the base image x ${hosts}: median ${peer.toFixed(2)} s  [${copies.map((x) => x.toFixed(2)).join(', ')}]`);
-console.log(`ratio lab up / copies alone: ${(up / peer).toFixed(2)}`);

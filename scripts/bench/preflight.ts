@@ -1,134 +1,161 @@
 /**
- * Preflight wall time for 1, 3 and 10 lab hosts (hosts are checked in parallel), the
- * 10-host/1-host ratio, SSH round trips per host, and a peer: OpenSSH running the same
- * probe script on the same hosts at once (`ssh host sh -s < probe`, all in parallel).
- *
- *   npx tsx scripts/bench/preflight.ts [--dir DIR] [--rounds 3] [--keep]
- *
- * Brings up a 10-host lab in DIR (default .cache/labs/bench-preflight) unless one is up
- * there, and takes it down at the end unless --keep. Runs in-process (runPreflight), so the
- * figures leave out node start-up (~0.5 s per CLI run).
+ * Preflight scaling on lab hosts. Headline, whole command against whole command at 1, 3 and
+ * 10 hosts: `palisade preflight --host … --output json` against OpenSSH running the same probe
+ * script on the same hosts at once (`xargs -P N ssh HOST sh -s < probe.sh`), with and without
+ * the disk-latency probe. Apart from that, the admin side's own CPU time: the palisade
+ * process's user + system CPU (GNU time; the hosts' work runs in their own processes, so it
+ * is not in it) fitted against the host count, and, in this process, process.cpuUsage() around
+ * connect, probe and checks, per host, so the admin side's cost at 100 hosts can be projected.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../installer/config/load.ts';
 import { gatherFacts } from '../../installer/facts/index.ts';
+import { localFacts } from '../../installer/facts/local.ts';
 import { probeScript } from '../../installer/facts/probe.ts';
+import type { HostFacts } from '../../installer/facts/types.ts';
 import { closeAll, connectHosts } from '../../installer/hosts/index.ts';
 import type { RemoteHost } from '../../installer/hosts/types.ts';
-import { runPreflight } from '../../installer/preflight/run.ts';
+import { evaluate, type PreflightReport } from '../../installer/preflight/report.ts';
+import { REPO_ROOT } from '../bundle/build-test-bundle.ts';
+import { benchArgs, compare, type ComparisonResult, fmt, median, PALISADE, report, runCommand, type Sample } from './harness.ts';
+import { benchLab } from './lab-env.ts';
 
-const repo = resolve(import.meta.dirname, '../..');
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
-};
-const dir = resolve(opt('--dir', join(repo, '.cache/labs/bench-preflight')));
-const rounds = Number(opt('--rounds', '3'));
-const keep = argv.includes('--keep');
-const lab = (args: string[]) => spawnSync(join(repo, 'scripts/lab'), args, { encoding: 'utf8', timeout: 20 * 60_000 });
+const values = benchArgs(
+  `usage: node --import tsx scripts/bench/preflight.ts [--hosts 1,3,10] [--dir DIR] [--keep] [--rounds 3]
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (s: number) => `${s.toFixed(2)} s`;
+Brings up a lab with as many hosts as the largest count in DIR (default
+.cache/labs/bench-preflight; a lab already up there or in PALISADE_LAB_DIR with enough hosts is
+used and left up), then per host count: palisade preflight against the OpenSSH probe, with and
+without the disk probe, and the admin side's CPU time per host (whole command, and connect /
+probe / checks in process). Takes the lab down at the end unless --keep.`,
+  { hosts: { type: 'string', default: '1,3,10' }, dir: { type: 'string', default: join(REPO_ROOT, '.cache/labs/bench-preflight') }, keep: { type: 'boolean', default: false } },
+);
+const rounds = Number(values.rounds);
+const counts = values.hosts.split(',').map(Number).sort((a, b) => a - b);
+const largest = counts[counts.length - 1] ?? 1;
 
-async function main(): Promise<void> {
-  const status = lab(['status', '--dir', dir, '--json']);
-  let up = false;
-  try {
-    up = (JSON.parse(status.stdout) as { up?: boolean }).up === true;
-  } catch {}
-  const ownLab = !up;
-  if (up) writeFileSync(join(dir, 'owner.pid'), `${process.pid}\n`);
-  if (!up) {
-    // global-setup of a concurrent lab test run takes down labs under .cache/labs whose owner is gone
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'owner.pid'), `${process.pid}\n`);
-    const r = lab(['up', '10', '--tpm', '--dir', dir]);
-    if (r.status !== 0) throw new Error(`lab up: ${r.stderr}`);
-  }
-  try {
-    const { config, baseDir } = await loadConfig(join(dir, 'palisade.yaml'));
-    const names = config.hosts.map((h) => h.name);
-    const sshConfig = join(dir, 'ssh_config');
-    const script = probeScript({ fqdn: config.cluster.fqdn, dataDisk: '/dev/vdb' });
-    const scriptNoDisk = probeScript({ fqdn: config.cluster.fqdn, dataDisk: '/dev/vdb', diskLatency: false });
-
-    const openssh = async (n: number, s: string): Promise<number> => {
-      const t0 = performance.now();
-      await Promise.all(
-        names.slice(0, n).map(
-          (h) =>
-            new Promise<void>((res, rej) => {
-              const p = spawn('ssh', ['-F', sshConfig, h, 'sh -s'], { stdio: ['pipe', 'pipe', 'ignore'] });
-              let out = '';
-              p.stdout.on('data', (c: Buffer) => (out += c.toString()));
-              p.on('close', (code) => (code === 0 && out.includes('==== end ====') ? res() : rej(new Error(`${h}: ssh exit ${code}`))));
-              p.stdin.end(s);
-            }),
-        ),
-      );
-      return (performance.now() - t0) / 1000;
-    };
-    const palisade = async (n: number, diskLatency: boolean): Promise<number> => {
-      const t0 = performance.now();
-      const r = await runPreflight({ config, baseDir, only: names.slice(0, n), diskLatency });
-      const bad = r.hosts.filter((h) => h.role !== 'admin' && !h.reachable);
-      if (bad.length) throw new Error(`unreachable: ${bad.map((h) => `${h.name} ${h.error?.message}`).join('; ')}`);
-      return (performance.now() - t0) / 1000;
-    };
-
-    // round trips: count exec calls per host through the code path runPreflight uses
-    const { hosts } = await connectHosts(config, baseDir, { only: names.slice(0, 3) });
-    const trips: number[] = [];
-    for (const h of hosts.values()) {
-      let n = 0;
-      const counting: RemoteHost = { name: h.name, address: h.address, exec: (c, o) => (n++, h.exec(c, o)), upload: (a, b, c) => h.upload(a, b, c), close: () => h.close() };
-      await gatherFacts(counting, { fqdn: config.cluster.fqdn, dataDisk: '/dev/vdb', diskLatency: false });
-      trips.push(n);
-    }
-    await closeAll(hosts);
-
-    console.log(`preflight benchmark: ${names.length}-host lab in ${dir}, ${rounds} rounds each (median), machine: ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} CPUs`);
-    console.log(`SSH round trips per host for facts: ${[...new Set(trips)].join(', ')} (exec calls counted on ${trips.length} hosts)`);
-    const rows: string[] = [];
-    const results: Record<string, Record<number, number>> = { pal: {}, palNoDisk: {}, ssh: {}, sshNoDisk: {} };
-    for (const n of [1, 3, 10].filter((k) => k <= names.length)) {
-      const pal: number[] = [];
-      const palNoDisk: number[] = [];
-      const ssh: number[] = [];
-      const sshNoDisk: number[] = [];
-      for (let i = 0; i < rounds; i++) {
-        // alternate the order so neither side always runs on a warmer machine
-        if (i % 2 === 0) {
-          pal.push(await palisade(n, true));
-          ssh.push(await openssh(n, script));
-        } else {
-          ssh.push(await openssh(n, script));
-          pal.push(await palisade(n, true));
-        }
-        palNoDisk.push(await palisade(n, false));
-        sshNoDisk.push(await openssh(n, scriptNoDisk));
-      }
-      results.pal![n] = median(pal);
-      results.palNoDisk![n] = median(palNoDisk);
-      results.ssh![n] = median(ssh);
-      results.sshNoDisk![n] = median(sshNoDisk);
-      rows.push(`| ${n} | ${fmt(median(pal))} | ${fmt(median(ssh))} | ${(median(pal) / median(ssh)).toFixed(2)} | ${fmt(median(palNoDisk))} | ${fmt(median(sshNoDisk))} | ${(median(palNoDisk) / median(sshNoDisk)).toFixed(2)} |`);
-    }
-    console.log('| hosts | palisade preflight | OpenSSH probe | ratio | palisade, --no-disk-probe | OpenSSH, no disk probe | ratio |');
-    console.log('|---|---|---|---|---|---|---|');
-    for (const r of rows) console.log(r);
-    if (results.pal![10] && results.pal![1]) {
-      console.log(`10-host / 1-host: ${(results.pal![10]! / results.pal![1]!).toFixed(2)} (with the disk probe), ${(results.palNoDisk![10]! / results.palNoDisk![1]!).toFixed(2)} (without); OpenSSH: ${(results.ssh![10]! / results.ssh![1]!).toFixed(2)}, ${(results.sshNoDisk![10]! / results.sshNoDisk![1]!).toFixed(2)}`);
-    }
-  } finally {
-    if (ownLab && !keep) lab(['down', '--dir', dir]);
-  }
+/** Least squares y = a + b·x. */
+function linearFit(xs: number[], ys: number[]): { a: number; b: number } {
+  const n = xs.length;
+  const mx = xs.reduce((s, x) => s + x, 0) / n;
+  const my = ys.reduce((s, y) => s + y, 0) / n;
+  const sxx = xs.reduce((s, x) => s + (x - mx) ** 2, 0);
+  const b = sxx === 0 ? 0 : xs.reduce((s, x, i) => s + (x - mx) * ((ys[i] as number) - my), 0) / sxx;
+  return { a: my - b * mx, b };
 }
 
-main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+const lab = await benchLab(largest, { dir: resolve(values.dir), keep: values.keep });
+const work = join(lab.info.dir, 'bench-preflight');
+try {
+  await mkdir(join(work, 'out'), { recursive: true });
+  const cfgPath = lab.info.configPath;
+  const { config, baseDir } = await loadConfig(cfgPath);
+  const names = config.hosts.map((h) => h.name).slice(0, largest);
+  const disk = config.hosts[0]?.dataDisk ?? '/dev/vdb';
+  const probes = {
+    disk: join(work, 'probe.sh'),
+    noDisk: join(work, 'probe-no-disk.sh'),
+  };
+  await writeFile(probes.disk, probeScript({ fqdn: config.cluster.fqdn, dataDisk: disk }));
+  await writeFile(probes.noDisk, probeScript({ fqdn: config.cluster.fqdn, dataDisk: disk, diskLatency: false }));
+
+  // SSH round trips per host, counted on the code path preflight uses
+  const { hosts: counted } = await connectHosts(config, baseDir, { only: names.slice(0, Math.min(3, names.length)) });
+  const trips: number[] = [];
+  for (const h of counted.values()) {
+    let n = 0;
+    const counting: RemoteHost = { name: h.name, address: h.address, exec: (c, o) => (n++, h.exec(c, o)), upload: (a, b, c) => h.upload(a, b, c), close: () => h.close() };
+    await gatherFacts(counting, { fqdn: config.cluster.fqdn, dataDisk: disk, diskLatency: false });
+    trips.push(n);
+  }
+  await closeAll(counted);
+
+  const palisade = (n: number, diskProbe: boolean) => ({
+    label: `palisade preflight -c palisade.yaml${names.slice(0, n).map((h) => ` --host ${h}`).join('')}${diskProbe ? '' : ' --no-disk-probe'} --output json`,
+    run: async (): Promise<Sample> => {
+      const r = await runCommand([process.execPath, PALISADE, 'preflight', '-c', cfgPath, ...names.slice(0, n).flatMap((h) => ['--host', h]), ...(diskProbe ? [] : ['--no-disk-probe']), '--output', 'json'], { check: false });
+      let rep: PreflightReport;
+      try {
+        rep = JSON.parse(r.stdout) as PreflightReport;
+      } catch {
+        throw new Error(`preflight printed no report (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
+      }
+      const hosts = rep.hosts.filter((h) => h.role !== 'admin');
+      const bad = hosts.filter((h) => !h.reachable);
+      if (hosts.length !== n || bad.length) throw new Error(`preflight reached ${hosts.length - bad.length} of ${n} hosts: ${bad.map((h) => `${h.name} ${h.error?.message}`).join('; ')}`);
+      return { seconds: r.seconds, extra: { cpuSeconds: r.cpuSeconds, peakRssMiB: r.maxRss / 2 ** 20, workSeconds: rep.durationMs / 1000 } };
+    },
+  });
+  const openssh = (n: number, diskProbe: boolean) => {
+    const probe = diskProbe ? probes.disk : probes.noDisk;
+    const list = join(work, `hosts-${n}.txt`);
+    return {
+      label: `xargs -P${n} -I{} sh -c 'ssh -F ssh_config {} sh -s < ${diskProbe ? 'probe.sh' : 'probe-no-disk.sh'} > out/{}'`,
+      run: async (): Promise<Sample> => {
+        await writeFile(list, names.slice(0, n).join('\n') + '\n');
+        await rm(join(work, 'out'), { recursive: true, force: true });
+        await mkdir(join(work, 'out'));
+        const r = await runCommand(`xargs -P${n} -I{} sh -c 'ssh -F ${lab.info.sshConfigPath} {} sh -s < ${probe} > ${join(work, 'out')}/{}' < ${list}`);
+        for (const h of names.slice(0, n)) {
+          if (!(await readFile(join(work, 'out', h), 'utf8')).includes('==== end ====')) throw new Error(`${h}: the OpenSSH probe did not finish`);
+        }
+        return { seconds: r.seconds, extra: { cpuSeconds: r.cpuSeconds } };
+      },
+    };
+  };
+
+  const results: ComparisonResult[] = [];
+  for (const n of counts) {
+    results.push(await compare({ title: `preflight, ${n} host${n === 1 ? '' : 's'}`, kind: 'whole command vs whole command', palisade: palisade(n, true), peer: openssh(n, true), ...(n === 10 ? { aim: { max: 1 } } : {}) }, rounds));
+  }
+  for (const n of counts) {
+    results.push(await compare({ title: `preflight, ${n} host${n === 1 ? '' : 's'}, no disk probe`, kind: 'whole command vs whole command', palisade: palisade(n, false), peer: openssh(n, false) }, rounds));
+  }
+
+  // the admin side's CPU, in this process: connect, probe (the facts of every host at once), checks
+  const phases: Array<{ n: number; connect: number; probe: number; checks: number }> = [];
+  for (const n of counts) {
+    const per: Array<{ connect: number; probe: number; checks: number }> = [];
+    for (let r = 0; r < rounds; r++) {
+      const only = names.slice(0, n);
+      let c0 = cpuNow();
+      const { hosts, failures } = await connectHosts(config, baseDir, { only });
+      if (failures.length) throw new Error(`cannot reach ${failures.map((f) => f.name).join(', ')}`);
+      const connect = cpuNow() - c0;
+      c0 = cpuNow();
+      const facts = await Promise.all(only.map(async (name) => [name, await gatherFacts(hosts.get(name) as RemoteHost, { fqdn: config.cluster.fqdn, dataDisk: disk, diskLatency: false })] as [string, HostFacts]));
+      const probe = cpuNow() - c0;
+      await closeAll(hosts);
+      c0 = cpuNow();
+      const admin = await localFacts({ fqdn: config.cluster.fqdn });
+      const m = new Map(facts);
+      evaluate({ config, hosts: config.hosts.filter((h) => only.includes(h.name)).map((h) => ({ config: h, facts: m.get(h.name) as HostFacts })), admin });
+      const checks = cpuNow() - c0;
+      per.push({ connect, probe, checks });
+    }
+    phases.push({ n, connect: median(per.map((p) => p.connect)), probe: median(per.map((p) => p.probe)), checks: median(per.map((p) => p.checks)) });
+  }
+
+  const whole = results.slice(0, counts.length);
+  const cpu = linearFit(whole.map((_, i) => counts[i] as number), whole.map((r) => r.extra['palisade.cpuSeconds'] ?? Number.NaN));
+  const sshCpu = linearFit(whole.map((_, i) => counts[i] as number), whole.map((r) => r.extra['peer.cpuSeconds'] ?? Number.NaN));
+  const byN = (i: number): string => `${counts[i]} host${counts[i] === 1 ? '' : 's'}`;
+  const notes: Record<string, string> = {
+    'SSH round trips per host for facts': [...new Set(trips)].join(', '),
+    'admin-side CPU of the whole palisade command (user + system, median)': whole.map((r, i) => `${byN(i)} ${fmt(r.extra['palisade.cpuSeconds'] ?? Number.NaN, 3)} s`).join(', '),
+    'fitted: CPU = fixed + per host × hosts': `${fmt(cpu.a, 3)} s + ${fmt(cpu.b, 4)} s × hosts; 100 hosts ≈ ${fmt(cpu.a + 100 * cpu.b, 2)} CPU-s on the admin machine`,
+    'OpenSSH clients, same fit': `${fmt(sshCpu.a, 3)} s + ${fmt(sshCpu.b, 4)} s × hosts; 100 hosts ≈ ${fmt(sshCpu.a + 100 * sshCpu.b, 2)} CPU-s`,
+    'admin-side CPU in process, per host (connect / probe / checks incl. the admin facts)': phases.map((p) => `${p.n}: ${fmt((p.connect / p.n) * 1000, 1)} / ${fmt((p.probe / p.n) * 1000, 1)} / ${fmt((p.checks / p.n) * 1000, 1)} ms`).join('; '),
+    lab: `${names.length} lab hosts (systemd-nspawn on this machine's cores, so the hosts' probes share the admin side's 2 cores); ssh.concurrency ${config.ssh.concurrency}`,
+  };
+  await report('Preflight', results, notes, values.json);
+} finally {
+  await rm(work, { recursive: true, force: true });
+  await lab.release();
+}

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { buildTestBundle } from '../bundle/build-test-bundle.ts';
 import { DEFAULT_BCRYPT_COST } from '../../installer/pki/htpasswd.ts';
 import { makeTestPki, startRegistry, type RunningRegistry } from '../../test/fixtures/bundle/harness.ts';
-import { benchArgs, compare, median, MiB, report, runCommand, type Sample } from './harness.ts';
-import { PALISADE } from './seed-env.ts';
+import { benchArgs, compare, median, MiB, PALISADE, report, runCommand, type Sample } from './harness.ts';
+
 
 const values = benchArgs(
   `usage: node --import tsx scripts/bench/seed.ts [--size-mib 1024] [--images 8] [--layers 4] [--concurrency 4] [--bcrypt-cost 5] [--rounds 3]

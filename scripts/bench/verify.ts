@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTestBundle } from '../bundle/build-test-bundle.ts';
-import { benchArgs, compare, MiB, report, runCommand, type Sample } from './harness.ts';
-import { PALISADE } from './seed-env.ts';
+import { benchArgs, compare, MiB, PALISADE, report, runCommand, type Sample } from './harness.ts';
+
 
 const values = benchArgs(
   `usage: node --import tsx scripts/bench/verify.ts [--size-mib 1024] [--images 8] [--layers 4] [--rounds 3]
