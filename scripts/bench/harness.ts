@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { REPO_ROOT } from '../bundle/build-test-bundle.ts';
 
@@ -150,19 +150,27 @@ export async function compare(c: Comparison, rounds: number): Promise<Comparison
 
 const aimText = (a?: Comparison['aim']): string => (!a ? '' : [a.max !== undefined ? `≤ ${a.max}` : '', a.min !== undefined ? `≥ ${a.min}` : ''].filter(Boolean).join(' and '));
 
+/** A table cell: a `|` in a command would end the cell. */
+const cell = (s: string): string => s.replace(/\|/g, '\\|');
+
 /** Print a Markdown table of the comparisons (what BENCHMARKS.md holds) and write the JSON. */
 export async function report(name: string, results: readonly ComparisonResult[], notes: Record<string, string | number> = {}, json?: string): Promise<void> {
   const m = machine();
   const loads = results.flatMap((r) => [r.load.min, r.load.max]);
+  const first = results[0]?.rounds[0]?.loadBefore ?? Number.NaN;
+  const last = results.at(-1)?.rounds.at(-1)?.loadAfter ?? Number.NaN;
+  const command = ['node --import tsx', relative(REPO_ROOT, process.argv[1] ?? ''), ...process.argv.slice(2)].join(' ');
   const lines = [
     '',
     `## ${name}`,
     '',
-    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; ${m.at}. Load average (1 min) during the rounds: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}.`,
+    `Command: \`${command}\``,
+    '',
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; ${m.at}. Load average (1 min): ${fmt(first, 2)} before the first round, ${fmt(last, 2)} after the last, ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} during the rounds.`,
     '',
     '| measure | palisade | peer | kind | palisade s | peer s | ratio (median of rounds) | rounds | aim |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...results.map((r) => `| ${r.title} | \`${r.palisade}\` | \`${r.peer}\` | ${r.kind} | ${fmt(r.palisadeSeconds, 3)} | ${fmt(r.peerSeconds, 3)} | **${fmt(r.ratio, 3)}** | ${r.rounds.map((x) => fmt(x.ratio, 2)).join(', ')} | ${aimText(r.aim)}${r.aimMet === undefined ? '' : r.aimMet ? ' ✓' : ' ✗'} |`),
+    ...results.map((r) => `| ${cell(r.title)} | \`${cell(r.palisade)}\` | \`${cell(r.peer)}\` | ${r.kind} | ${fmt(r.palisadeSeconds, 3)} | ${fmt(r.peerSeconds, 3)} | **${fmt(r.ratio, 3)}** | ${r.rounds.map((x) => fmt(x.ratio, 2)).join(', ')} | ${aimText(r.aim)}${r.aimMet === undefined ? '' : r.aimMet ? ' ✓' : ' ✗'} |`),
   ];
   for (const r of results) for (const [k, v] of Object.entries(r.extra)) lines.push(`- ${r.title}: ${k} median ${fmt(v, 3)}`);
   for (const [k, v] of Object.entries(notes)) lines.push(`- ${k}: ${typeof v === 'number' ? fmt(v, 3) : v}`);

@@ -4,7 +4,7 @@
  * --dir) with enough hosts is used and left up; otherwise one is brought up and taken down
  * at the end (unless keep).
  */
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { $ } from 'zx';
 import type { LabInfo } from '../lab.d/types.ts';
@@ -48,6 +48,7 @@ export async function benchLab(hosts: number, o: { dir: string; keep?: boolean; 
         return;
       }
       await $({ quiet: true, nothrow: true })`${LAB} down --dir ${dir}`;
+      await rm(join(dir, 'owner.pid'), { force: true });
     },
   };
 }

@@ -110,6 +110,7 @@ curl -sS --fail --cacert ${pki.caFile} -u bench:${users.bench} -H 'Content-Type:
   }, rounds));
   await report('Registry seed', results, {
     bundle: `${tb.build.manifest.components.images.length} images (${layers} layers of ${(layerSize / MiB).toFixed(1)} MiB, the first shared) + ${tb.build.manifest.components.packs.length} packs, ${blobs.length} blobs; registry docker-registry on 127.0.0.1, TLS + htpasswd bcrypt cost ${cost}`,
+    'cold seed as a fraction of the ingest ceiling (1 / ratio; aim ≥ 0.8)': 1 / (results[0]?.ratio ?? Number.NaN),
     'warm re-seed / cold seed, whole commands (aim ≤ 0.05), median of every cold seed': median(warmFractions),
     'warm re-seed / cold seed, seeding work only (durationMs)': median(warmWorkFractions),
   }, values.json);
