@@ -11,7 +11,7 @@ export interface BuildInfo {
 }
 export function resourceFiles(root?: string): string[];
 export function sourceFingerprint(root?: string): string;
-export function buildCommit(root?: string): string;
+export function buildCommit(root?: string): Promise<string>;
 export function isFresh(root?: string): boolean;
 export function buildCompiled(opts?: { root?: string; quiet?: boolean }): Promise<BuildInfo>;
 export function ensureBuilt(opts?: { root?: string; quiet?: boolean }): Promise<boolean>;

@@ -4,7 +4,6 @@
 // executable's script (scripts/build/sea.mjs), so what the tests run is what ships.
 // Plain JavaScript on purpose: the palisade entry calls it to rebuild stale output
 // before TypeScript tooling is involved.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,19 +59,19 @@ export function sourceFingerprint(root = ROOT) {
   return parts.join('\n');
 }
 
-function git(args, root) {
-  try {
-    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The commit the build is made from; `-dirty` when the inputs differ from it. */
-export function buildCommit(root = ROOT) {
-  const head = git(['rev-parse', '--short=12', 'HEAD'], root);
+/**
+ * The commit the build is made from; `-dirty` when the inputs differ from it. zx is loaded here,
+ * not at the top: this module is imported on every start from a checkout, which must stay cheap.
+ */
+export async function buildCommit(root = ROOT) {
+  const { $ } = await import('zx');
+  const git = async (...args) => {
+    const r = await $({ cwd: root, quiet: true, nothrow: true, timeout: '30s' })`git ${args}`;
+    return r.ok ? r.stdout.trim() : undefined;
+  };
+  const head = await git('rev-parse', '--short=12', 'HEAD');
   if (!head) return 'unknown';
-  const dirty = git(['status', '--porcelain', '--', ...INPUT_DIRS, ...INPUT_FILES], root);
+  const dirty = await git('status', '--porcelain', '--', ...INPUT_DIRS, ...INPUT_FILES);
   return dirty ? `${head}-dirty` : head;
 }
 
@@ -123,7 +122,7 @@ export async function buildCompiled({ root = ROOT, quiet = false } = {}) {
   const { build } = await import('esbuild');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const fingerprint = sourceFingerprint(root);
-  const info = { version: pkg.version, commit: buildCommit(root), builtAt: new Date().toISOString(), resources: resourceFiles(root) };
+  const info = { version: pkg.version, commit: await buildCommit(root), builtAt: new Date().toISOString(), resources: resourceFiles(root) };
   const dist = join(root, 'dist');
   mkdirSync(dist, { recursive: true });
   const tmp = join(dist, `.palisade.cjs.${process.pid}`);

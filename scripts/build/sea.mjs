@@ -3,12 +3,12 @@
 // binary with the compiled program (dist/palisade.cjs, CommonJS) injected as a Node SEA blob,
 // its V8 code cache, and the run-time files (manifests/) as SEA assets; it runs on a Linux
 // jump host with nothing else installed. Rebuilt only when the sources changed.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { $ } from 'zx';
 import { DIST, ROOT, ensureBuilt, resourceFiles, sourceFingerprint } from './build.mjs';
 
 export const EXECUTABLE = join(DIST, 'palisade');
@@ -40,7 +40,7 @@ export async function buildExecutable({ force = false, quiet = false } = {}) {
   const config = join(DIST, 'sea-config.json');
   const assets = Object.fromEntries(resourceFiles().map((r) => [r, join(ROOT, r)]));
   writeFileSync(config, JSON.stringify({ main: join(DIST, 'palisade.cjs'), output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2));
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  await $({ cwd: ROOT, quiet: true, timeout: '5m' })`${process.execPath} --experimental-sea-config ${config}`;
   const tmp = `${EXECUTABLE}.${process.pid}.tmp`;
   copyFileSync(process.execPath, tmp);
   chmodSync(tmp, 0o755);
