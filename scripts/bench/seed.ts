@@ -50,14 +50,19 @@ try {
     for (const f of await readdir(d)) blobs.push(`${f} ${join(d, f)}`);
   }
   await writeFile(join(workDir, 'blobs.txt'), blobs.join('\n') + '\n');
-  await writeFile(join(workDir, 'push-blob.sh'), `#!/bin/sh
-# push-blob.sh PORT HEX FILE: one monolithic upload (POST for a session, PUT of the whole blob)
+  // the ceiling: an upload session per blob (the POSTs in one curl over one kept-alive
+  // connection), then every blob in one monolithic PUT, --concurrency at once, in one curl
+  // process: no per-blob process or TLS handshake, nothing but the registry's own ingest
+  await writeFile(join(workDir, 'curl.conf'), `cacert = "${pki.caFile}"\nuser = "bench:${users.bench}"\nsilent\nshow-error\nfail\n`, { mode: 0o600 });
+  await writeFile(join(workDir, 'push-all.sh'), `#!/bin/sh
+# push-all.sh PORT: POST an upload session per blob, then PUT every blob whole, ${concurrency} at once
 set -eu
+cd ${workDir}
 base="https://127.0.0.1:$1"
-loc=$(curl -sS --fail --cacert ${pki.caFile} -u bench:${users.bench} -X POST -D - -o /dev/null "$base/v2/ceiling/blobs/uploads/" | tr -d '\\r' | awk 'tolower($1)=="location:"{print $2}')
-case "$loc" in http*) ;; *) loc="$base$loc" ;; esac
-case "$loc" in *\\?*) sep='&' ;; *) sep='?' ;; esac
-curl -sS --fail --cacert ${pki.caFile} -u bench:${users.bench} -H 'Content-Type: application/octet-stream' -T "$3" -o /dev/null "$loc\${sep}digest=sha256:$2"
+{ cat curl.conf; echo 'request = "POST"'; while read -r hex file; do echo "url = \"$base/v2/ceiling/blobs/uploads/\""; echo 'output = "/dev/null"'; done < blobs.txt; } > post.conf
+curl -K post.conf -w '%header{location}\\n' > locations.txt
+paste -d' ' locations.txt blobs.txt | awk -v base="$base" '{ loc = $1; if (loc !~ /^http/) loc = base loc; sep = index(loc, "?") ? "\\&" : "?"; printf "url = \\"%s%sdigest=sha256:%s\\"\\nupload-file = \\"%s\\"\\noutput = \\"/dev/null\\"\\n", loc, sep, $2, $3 }' > put.conf
+curl -K curl.conf -Z --parallel-max ${concurrency} -H 'Content-Type: application/octet-stream' -K put.conf
 `);
   const refs = tb.build.manifest.components.images.map((i) => `${i.repository}:${i.tag}`);
   await writeFile(join(workDir, 'images.txt'), refs.join('\n') + '\n');
@@ -96,7 +101,7 @@ curl -sS --fail --cacert ${pki.caFile} -u bench:${users.bench} -H 'Content-Type:
   const results = [];
   results.push(await compare({
     title: 'cold seed vs the registry ingest ceiling (aim: seed ≥ 0.8 of the ceiling = ratio ≤ 1.25)', kind: 'whole command vs whole command', before: fresh, after: stop, palisade,
-    peer: { label: `xargs -P${concurrency} curl: POST + monolithic PUT of every blob`, run: async () => runCommand(`xargs -P${concurrency} -L1 sh ${join(workDir, 'push-blob.sh')} ${(regB as RunningRegistry).port} < ${join(workDir, 'blobs.txt')}`) },
+    peer: { label: `curl -K post.conf (a POST per blob, one connection), then curl -Z --parallel-max ${concurrency} -K put.conf (every blob in one monolithic PUT)`, run: async () => runCommand(['sh', join(workDir, 'push-all.sh'), String((regB as RunningRegistry).port)]) },
     aim: { max: 1.25 },
   }, rounds));
   results.push(await compare({
