@@ -189,6 +189,11 @@ describe('palisade upgrade on the lab', () => {
     const down = await palisade(['upgrade', 'plan', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[0]!]!, '--trusted-key', trustedKey], SAT2);
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/newer than the bundle's v1\.30\.2\+k3s1: palisade does not downgrade/);
+    // nor through install: the old bundle is refused before a file is written, the nodes keep the new version
+    const viaInstall = await palisade(['install', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[0]!]!, '--trusted-key', trustedKey, '--yes']);
+    expect(viaInstall.code, viaInstall.stdout).toBe(1);
+    expect(viaInstall.stderr + viaInstall.stdout).toMatch(/newer than the bundle's v1\.30\.2\+k3s1/);
+    expect(versions()).toEqual(at(VERSIONS[1]!));
   });
 
   it('a clean rolling upgrade in one window: the API through the FQDN polled every 0.5 s, the estimate against the actual', async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { PalisadeError } from '../../installer/core/errors.ts';
 import { connectPhase } from '../../installer/phases/install/connect.ts';
-import { HOSTS, MACHINE_IDS, PREFLIGHT_TARGETS } from '../../installer/phases/install/outputs.ts';
+import { BUNDLE, HOSTS, MACHINE_IDS, PREFLIGHT_TARGETS } from '../../installer/phases/install/outputs.ts';
 import { readCheckedHosts, writeCheckedHosts } from '../../installer/state/checked-hosts.ts';
 import { stateFiles } from '../../installer/state/paths.ts';
-import { harness } from '../fixtures/install-harness.ts';
+import { fakeBundle, harness } from '../fixtures/install-harness.ts';
 
 const LOCK = /exec 9>>"\$L.guard".*\n?.*flock -w 15 9 \|\| \{ echo BUSY/s;
 const RELEASE = /rm -f "\$L"/;
@@ -67,5 +67,21 @@ describe('connect phase', () => {
     for (const host of h.hosts.values()) expect(host.ran(LOCK)).toEqual([]);
     expect(result.plan).toEqual([{ phase: 'connect', lines: ['lock host1, host2, host3, host4 for this run'], readOnly: true }]);
     expect(result.outputs.get(PREFLIGHT_TARGETS)).toEqual(['host1', 'host2', 'host3', 'host4']);
+  });
+
+  it('a bundle older than what the nodes run is refused before any host is locked (no downgrade through install); the same version goes ahead', async () => {
+    const h = await harness();
+    const bundle = (k3s: string) => {
+      const b = fakeBundle(h.dir);
+      return Object.assign(b, { manifest: { ...b.manifest, components: { binaries: [{ name: 'k3s', version: k3s }], images: [], packs: [] } } });
+    };
+    h.driver.versionText = 'v1.31.4+k3s1';
+    const { result } = await h.run(connectPhase, { outputs: [[BUNDLE, bundle('v1.30.2+k3s1')] as const] });
+    expect(result.failed?.error).toMatchObject({ code: 'install.downgrade', message: expect.stringMatching(/host1 runs v1\.31\.4\+k3s1, .*newer than the bundle's v1\.30\.2\+k3s1/) });
+    for (const host of h.hosts.values()) expect(host.ran(LOCK)).toHaveLength(0);
+    expect((await h.run(connectPhase, { outputs: [[BUNDLE, bundle('v1.31.4+k3s1')] as const] })).result.ok).toBe(true);
+    // nothing installed yet (a first install): nothing to compare
+    h.driver.versionText = undefined;
+    expect((await h.run(connectPhase, { outputs: [[BUNDLE, bundle('v1.30.2+k3s1')] as const] })).result.ok).toBe(true);
   });
 });

@@ -6,12 +6,14 @@ import { acquireHostLocks } from '../../state/host-lock.ts';
 import { stateFiles } from '../../state/paths.ts';
 import type { Phase } from '../types.ts';
 import { allHosts, type InstallContext } from './context.ts';
+import { refuseDowngrade } from './shared/downgrade.ts';
 import { HOST_LOCKS, HOSTS, MACHINE_IDS, PREFLIGHT_TARGETS } from './outputs.ts';
 
 /**
  * Connect to every host (pinned host keys), take the install lock on each, and
  * decide which hosts preflight checks: all of them until it has passed once,
- * then only hosts that are new or replaced since (by machine-id).
+ * then only hosts that are new or replaced since (by machine-id). A bundle older than what the
+ * nodes run is refused here, before any phase writes.
  */
 export const connectPhase: Phase<InstallContext> = {
   id: 'connect',
@@ -29,6 +31,7 @@ export const connectPhase: Phase<InstallContext> = {
         hint: 'bring the hosts back (or fix SSH access), then run the same command again: it resumes',
       });
     }
+    await refuseDowngrade(ctx, task.outputs);
     const locks = await task.change(undefined, `lock ${[...hosts.keys()].join(', ')} for this run`, () =>
       acquireHostLocks([...hosts.values()], { runId: ctx.runId, concurrency: ctx.config.ssh.concurrency }),
     );
