@@ -1,27 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { resolveTrustedKey } from '../bundle/trust.ts';
-import { k3sDriver } from '../cluster/k3s.ts';
 import type { ClusterDriver } from '../cluster/types.ts';
 import type { LoadedConfig } from '../config/load.ts';
-import { topology } from '../config/topology.ts';
 import { EXIT, PalisadeError, usageError } from '../core/errors.ts';
-import { log } from '../core/log.ts';
-import { connectHosts } from '../hosts/index.ts';
-import { keystorePath } from '../keystore/index.ts';
-import { keySetInput } from '../pki/keyset-input.ts';
-import { KeystoreSession } from '../keystore/session.ts';
-import { Journal } from '../state/journal.ts';
-import { acquireLocalLock, type LocalLock } from '../state/lock.ts';
-import { stateDir, stateFiles } from '../state/paths.ts';
 import type { InstallContext } from './install/context.ts';
 import { INSTALL_PHASES } from './install/index.ts';
-import { KeyAccess } from './install/shared/keys.ts';
 import { renderSummary, type InstallReport } from './install/shared/report.ts';
-import { journalRecorder } from './journal-recorder.ts';
-import { renderersFor, type OutputMode } from './render/index.ts';
-import { runPhases, selectPhases } from './runner.ts';
+import type { OutputMode } from './render/index.ts';
+import { selectPhases } from './runner.ts';
+import { withRunSession } from './run-session.ts';
 import type { RunObserver, RunResult } from './types.ts';
 
 /** `palisade install`: check the flags, confirm, lock, journal, run the phases, release everything however the run ends. */
@@ -60,69 +48,15 @@ async function confirm(o: InstallOptions): Promise<void> {
 }
 
 export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
-  const { config, baseDir, path } = o.loaded;
-  const dir = stateDir(baseDir, config.cluster.name);
-  const files = stateFiles(dir);
   // flags first: a wrong --from/--only is said before anything is asked
   selectPhases(INSTALL_PHASES, { from: o.from, only: o.only });
-  const trustedKey = await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), loaded: o.loaded, config: path, configExplicit: true });
+  const trustedKey = await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), loaded: o.loaded, config: o.loaded.path, configExplicit: true });
   await confirm(o);
-  const runId = randomUUID();
-  let lock: LocalLock | undefined;
-  let journal: Journal | undefined;
-  if (!o.dryRun) {
-    lock = await acquireLocalLock(files.lock, { command: `install --bundle ${o.bundle}`, runId });
-    if (lock.tookOver) log.warn(`took over a stale lock of pid ${lock.tookOver.pid} (that run is gone)`);
-    journal = await Journal.open(files.journal, config.cluster.name);
-    await journal.startRun(runId, 'install');
-  } else {
-    // a dry run reads the journal (what finished before), never writes it
-    journal = (await Journal.read(files.journal)) ? await Journal.open(files.journal, config.cluster.name) : undefined;
-  }
-
-  // Ctrl-C: stop between steps and release the locks; a second Ctrl-C leaves at once
-  const ac = new AbortController();
-  o.signal?.addEventListener('abort', () => ac.abort(), { once: true });
-  let sigints = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (++sigints > 1) {
-      lock?.release();
-      process.exit(EXIT.interrupted);
-    }
-    log.warn(`${sig}: stopping after the current step (press Ctrl-C again to leave at once)`);
-    ac.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const ksPath = keystorePath(baseDir, config.cluster.name);
-  const ctx: InstallContext = {
-    config, topology: topology(config), configPath: path, baseDir, stateDir: dir, bundlePath: o.bundle, trustedKey, runId, journal,
-    driver: o.driver ?? k3sDriver,
-    signal: ac.signal,
-    connect: o.connect ?? ((c, b) => connectHosts(c, b)),
-    keys: new KeyAccess({ session: new KeystoreSession({ path: ksPath, cluster: config.cluster.name, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) }), input: keySetInput(config) }),
-    keystorePath: ksPath,
-    clusterTimeoutMs: Number(process.env.PALISADE_CLUSTER_TIMEOUT_MS ?? 300_000),
-  };
-  let result: RunResult | undefined;
-  try {
-    result = await runPhases({
-      phases: INSTALL_PHASES, ctx,
-      ...(journal ? { journal } : {}),
-      ...(o.from ? { from: o.from } : {}),
-      ...(o.only ? { only: o.only } : {}),
-      dryRun: !!o.dryRun,
-      concurrency: config.ssh.concurrency,
-      observers: [...(journal && !o.dryRun ? [journalRecorder(journal)] : []), ...renderersFor(o.output ?? 'text'), ...(o.observers ?? [])],
-      signal: ac.signal,
-    });
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (journal && !o.dryRun) await journal.endRun(runId, !result ? 'failed' : result.interrupted ? 'interrupted' : result.ok ? 'done' : 'failed').catch(() => undefined);
-    lock?.release();
-  }
+  const session = { loaded: o.loaded, command: 'install', lockedBy: `install --bundle ${o.bundle}`, dryRun: !!o.dryRun, passphraseFile: o.passphraseFile, signal: o.signal } as const;
+  const { result, stateDir, files } = await withRunSession(session, (s) => {
+    const ctx: InstallContext = s.context({ bundlePath: o.bundle, trustedKey, driver: o.driver, connect: o.connect });
+    return s.run({ phases: INSTALL_PHASES, ctx, from: o.from, only: o.only, output: o.output, observers: o.observers });
+  });
   let summary: string | undefined;
   if (result.ok && !o.dryRun) {
     try {
@@ -131,5 +65,5 @@ export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
       summary = undefined;
     }
   }
-  return { result, stateDir: dir, ...(summary ? { summary } : {}) };
+  return { result, stateDir, ...(summary ? { summary } : {}) };
 }
