@@ -19,7 +19,8 @@ fresh directory against cp -a of the cached base image N times.`,
   { hosts: { type: 'string', default: '3' } },
 );
 const hosts = Number(values.hosts);
-const CACHE = '/var/cache/palisade-lab';
+// where scripts/lab keeps its host images (its PALISADE_LAB_CACHE, else the default)
+const CACHE = process.env.PALISADE_LAB_CACHE ?? '/var/cache/palisade-lab';
 
 const dir = await mkdtemp(join(tmpdir(), 'palisade-bench-lab-'));
 try {
