@@ -35,16 +35,6 @@ const rounds = Number(values.rounds);
 const counts = values.hosts.split(',').map(Number).sort((a, b) => a - b);
 const largest = counts[counts.length - 1] ?? 1;
 
-/** Least squares y = a + b·x. */
-function linearFit(xs: number[], ys: number[]): { a: number; b: number } {
-  const n = xs.length;
-  const mx = xs.reduce((s, x) => s + x, 0) / n;
-  const my = ys.reduce((s, y) => s + y, 0) / n;
-  const sxx = xs.reduce((s, x) => s + (x - mx) ** 2, 0);
-  const b = sxx === 0 ? 0 : xs.reduce((s, x, i) => s + (x - mx) * ((ys[i] as number) - my), 0) / sxx;
-  return { a: my - b * mx, b };
-}
-
 const cpuNow = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -70,7 +60,10 @@ try {
   const trips: number[] = [];
   for (const h of counted.values()) {
     let n = 0;
-    const counting: RemoteHost = { name: h.name, address: h.address, exec: (c, o) => (n++, h.exec(c, o)), upload: (a, b, c) => h.upload(a, b, c), close: () => h.close() };
+    const counting: RemoteHost = { name: h.name, address: h.address, exec: (c, o) => {
+        n++;
+        return h.exec(c, o);
+      }, upload: (a, b, c) => h.upload(a, b, c), close: () => h.close() };
     await gatherFacts(counting, { fqdn: config.cluster.fqdn, dataDisk: disk, diskLatency: false });
     trips.push(n);
   }
@@ -118,10 +111,11 @@ try {
     results.push(await compare({ title: `preflight, ${n} host${n === 1 ? '' : 's'}, no disk probe`, kind: 'whole command vs whole command', palisade: palisade(n, false), peer: openssh(n, false) }, rounds));
   }
 
-  // the admin side's CPU, in this process: connect, probe (the facts of every host at once), checks
-  const phases: Array<{ n: number; connect: number; probe: number; checks: number }> = [];
+  // the admin side's CPU, in this process: connect, probe (the facts of every host at once),
+  // checks (evaluate), and the admin machine's own facts (once per run, whatever the host count)
+  const phases: Array<{ n: number; connect: number; probe: number; checks: number; admin: number }> = [];
   for (const n of counts) {
-    const per: Array<{ connect: number; probe: number; checks: number }> = [];
+    const per: Array<{ connect: number; probe: number; checks: number; admin: number }> = [];
     for (let r = 0; r < rounds; r++) {
       const only = names.slice(0, n);
       let c0 = cpuNow();
@@ -133,25 +127,30 @@ try {
       const probe = cpuNow() - c0;
       await closeAll(hosts);
       c0 = cpuNow();
-      const admin = await localFacts({ fqdn: config.cluster.fqdn });
+      const adminFacts = await localFacts({ fqdn: config.cluster.fqdn });
+      const admin = cpuNow() - c0;
       const m = new Map(facts);
-      evaluate({ config, hosts: config.hosts.filter((h) => only.includes(h.name)).map((h) => ({ config: h, facts: m.get(h.name) as HostFacts })), admin });
+      c0 = cpuNow();
+      evaluate({ config, hosts: config.hosts.filter((h) => only.includes(h.name)).map((h) => ({ config: h, facts: m.get(h.name) as HostFacts })), admin: adminFacts });
       const checks = cpuNow() - c0;
-      per.push({ connect, probe, checks });
+      per.push({ connect, probe, checks, admin });
     }
-    phases.push({ n, connect: median(per.map((p) => p.connect)), probe: median(per.map((p) => p.probe)), checks: median(per.map((p) => p.checks)) });
+    const med = (k: 'connect' | 'probe' | 'checks' | 'admin'): number => median(per.map((p) => p[k]));
+    phases.push({ n, connect: med('connect'), probe: med('probe'), checks: med('checks'), admin: med('admin') });
   }
 
   const whole = results.slice(0, counts.length);
-  const cpu = linearFit(whole.map((_, i) => counts[i] as number), whole.map((r) => r.extra['palisade.cpuSeconds'] ?? Number.NaN));
-  const sshCpu = linearFit(whole.map((_, i) => counts[i] as number), whole.map((r) => r.extra['peer.cpuSeconds'] ?? Number.NaN));
+  const wholeCpu = (i: number): number => whole[i]?.extra['palisade.cpuSeconds'] ?? Number.NaN;
   const byN = (i: number): string => `${counts[i]} host${counts[i] === 1 ? '' : 's'}`;
+  const last = phases.at(-1) as (typeof phases)[number];
+  const perHost = (last.connect + last.probe + last.checks) / last.n;
+  const ms = (s: number): string => fmt(s * 1000, 1);
   const notes: Record<string, string> = {
     'SSH round trips per host for facts': [...new Set(trips)].join(', '),
-    'admin-side CPU of the whole palisade command (user + system, median)': whole.map((r, i) => `${byN(i)} ${fmt(r.extra['palisade.cpuSeconds'] ?? Number.NaN, 3)} s`).join(', '),
-    'fitted: CPU = fixed + per host × hosts': `${fmt(cpu.a, 3)} s + ${fmt(cpu.b, 4)} s × hosts; 100 hosts ≈ ${fmt(cpu.a + 100 * cpu.b, 2)} CPU-s on the admin machine`,
-    'OpenSSH clients, same fit': `${fmt(sshCpu.a, 3)} s + ${fmt(sshCpu.b, 4)} s × hosts; 100 hosts ≈ ${fmt(sshCpu.a + 100 * sshCpu.b, 2)} CPU-s`,
-    'admin-side CPU in process, per host (connect / probe / checks incl. the admin facts)': phases.map((p) => `${p.n}: ${fmt((p.connect / p.n) * 1000, 1)} / ${fmt((p.probe / p.n) * 1000, 1)} / ${fmt((p.checks / p.n) * 1000, 1)} ms`).join('; '),
+    'admin-side CPU of the whole palisade command (user + system, GNU time, median)': whole.map((_, i) => `${byN(i)} ${fmt(wholeCpu(i), 2)} s`).join(', '),
+    'the OpenSSH clients\' CPU, same hosts': whole.map((r, i) => `${byN(i)} ${fmt(r.extra['peer.cpuSeconds'] ?? Number.NaN, 2)} s`).join(', '),
+    'admin-side CPU in process per host: connect / probe / checks (ms per host), and the admin machine\'s own facts (ms, once per run)': phases.map((p) => `${p.n} host${p.n === 1 ? '' : 's'}: ${ms(p.connect / p.n)} / ${ms(p.probe / p.n)} / ${ms(p.checks / p.n)}, admin ${ms(p.admin)}`).join('; '),
+    'projected admin-side CPU for 100 hosts': `the whole command at ${last.n} hosts (${fmt(wholeCpu(counts.length - 1), 2)} s) + ${100 - last.n} × ${ms(perHost)} ms = ${fmt(wholeCpu(counts.length - 1) + (100 - last.n) * perHost, 2)} CPU-s on one core (the checks are one thread; the hosts probe in parallel, ssh.concurrency at a time)`,
     lab: `${names.length} lab hosts (systemd-nspawn on this machine's cores, so the hosts' probes share the admin side's 2 cores); ssh.concurrency ${config.ssh.concurrency}`,
   };
   await report('Preflight', results, notes, values.json);

@@ -59,7 +59,7 @@ try {
 set -eu
 cd ${workDir}
 base="https://127.0.0.1:$1"
-{ cat curl.conf; echo 'request = "POST"'; while read -r hex file; do echo "url = \"$base/v2/ceiling/blobs/uploads/\""; echo 'output = "/dev/null"'; done < blobs.txt; } > post.conf
+{ cat curl.conf; echo 'request = "POST"'; while read -r hex file; do echo "url = \\"$base/v2/ceiling/blobs/uploads/\\""; echo 'output = "/dev/null"'; done < blobs.txt; } > post.conf
 curl -K post.conf -w '%header{location}\\n' > locations.txt
 paste -d' ' locations.txt blobs.txt | awk -v base="$base" '{ loc = $1; if (loc !~ /^http/) loc = base loc; sep = index(loc, "?") ? "\\&" : "?"; printf "url = \\"%s%sdigest=sha256:%s\\"\\nupload-file = \\"%s\\"\\noutput = \\"/dev/null\\"\\n", loc, sep, $2, $3 }' > put.conf
 curl -K curl.conf -Z --parallel-max ${concurrency} -H 'Content-Type: application/octet-stream' -K put.conf
