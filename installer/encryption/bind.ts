@@ -1,7 +1,7 @@
 import type { RemoteHost } from '../hosts/types.ts';
 import { PalisadeError } from '../core/errors.ts';
 import { redact } from '../core/log.ts';
-import { clevisBindCommand, clevisUnbindCommand } from './commands.ts';
+import { BIND_LOCK_BUSY, BIND_LOCK_WAIT_SECONDS, clevisBindCommand, clevisUnbindCommand, waitForBindCommand } from './commands.ts';
 import { bindingMatches, describeBinding } from './luks.ts';
 import { usesTang } from './plan.ts';
 import type { Binding } from './types.ts';
@@ -9,11 +9,12 @@ import { findKeySlot, readHeader } from './verify.ts';
 
 /**
  * Binding a disk so that an interrupted run is put right by the next one, in
- * that run: a binding a killed run's clevis finished on the host (it goes on
- * after its caller is gone) is taken as done, and any second copy of the
- * binding (or a stale one) found afterwards is removed before the disk is
- * verified. The
- * recovery key's slot and other tools' tokens are never touched.
+ * that run. A killed run's clevis goes on on the host after its caller is
+ * gone; every bind holds the device's bind lock while it runs, so the next
+ * run first waits for such a bind to finish, then reads the header: a binding
+ * it finished is taken as done, and any second copy of the binding (or a
+ * stale one) is removed before the disk is verified. The recovery key's slot
+ * and other tools' tokens are never touched.
  */
 
 export interface BindResult {
@@ -34,17 +35,31 @@ const tail = (s: string, n = 3): string =>
 
 export async function bindDisk(host: RemoteHost, device: string, binding: Binding, key: string, escrowName: string): Promise<BindResult> {
   const hint = `the disk is LUKS2 and its recovery key is in the keystore (${escrowName}); fix the cause and re-run: the next run only binds`;
+  await waitForOtherBind(host, device, hint);
   const before = await readHeader(host, device);
   const already = before.header?.tokens.some((t) => bindingMatches(t.binding, binding)) === true;
   if (!already) {
     const r = await host.exec(clevisBindCommand(device, binding), { sudo: true, stdin: key });
     if (r.code !== 0) {
+      if (r.code === BIND_LOCK_BUSY) throw busy(host, device, hint);
       const why = tail(r.stderr || r.stdout) || `exit ${r.code}`;
       const tangDown = /fetch advertisement|curl|connect/i.test(why) && usesTang(binding);
       throw new PalisadeError(tangDown ? 'encryption.tang-unreachable' : binding.pin === 'tpm2' ? 'encryption.tpm' : 'encryption.bind', `${host.name}: binding ${describeBinding(binding)} to ${device} failed: ${why}`, { hint });
     }
   }
   return { bound: !already, removed: await dropExtraBindings(host, device, binding, key) };
+}
+
+const busy = (host: RemoteHost, device: string, hint: string): PalisadeError =>
+  new PalisadeError('encryption.bind-busy', `${host.name}: another bind of ${device} is still running after ${BIND_LOCK_WAIT_SECONDS} s (a clevis left by an earlier run)`, {
+    hint: `see \`ps -ef | grep clevis\` on the host; ${hint}`,
+  });
+
+/** A bind left running by a killed run finishes (or fails) before this run looks at the header. */
+async function waitForOtherBind(host: RemoteHost, device: string, hint: string): Promise<void> {
+  const r = await host.exec(waitForBindCommand(device), { sudo: true, timeoutMs: (BIND_LOCK_WAIT_SECONDS + 30) * 1000 });
+  if (r.code === BIND_LOCK_BUSY) throw busy(host, device, hint);
+  if (r.code !== 0) throw new PalisadeError('encryption.bind', `${host.name}: cannot take the bind lock of ${device} (exit ${r.code}): ${tail(r.stderr || r.stdout) || 'no output'}`, { hint });
 }
 
 /** Keep one binding as configured; unbind the other clevis slots (never the recovery key's). */

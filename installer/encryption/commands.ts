@@ -76,11 +76,33 @@ export function wipeCommand(device: string): string {
   return withPrelude(sh`wipefs --all --quiet ${device}`);
 }
 
-/** Bind a clevis pin; the existing key (the recovery key) goes on stdin. */
+/**
+ * A bind holds a lock per device on the host for as long as clevis runs, so a
+ * bind left running by a killed run (clevis goes on after its caller is gone)
+ * is waited for before a resumed run looks at the header. In /run: gone at
+ * boot, together with every bind that could hold it.
+ */
+export function bindLockPath(device: string): string {
+  return `/run/palisade/bind${device.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`;
+}
+
+/** How long a bind waits for another bind of the same device; flock then exits with BIND_LOCK_BUSY. */
+export const BIND_LOCK_WAIT_SECONDS = 600;
+export const BIND_LOCK_BUSY = 75;
+
+const underBindLock = (device: string, cmd: string): string =>
+  `${sh`mkdir -p /run/palisade && flock -w ${BIND_LOCK_WAIT_SECONDS} -E ${BIND_LOCK_BUSY} ${bindLockPath(device)}`} ${cmd}`;
+
+/** Bind a clevis pin under the device's bind lock; the existing key (the recovery key) goes on stdin. */
 export function clevisBindCommand(device: string, binding: Binding): string {
   const { pin, config } = clevisPinConfig(binding);
-  const cmd = sh`clevis luks bind -y -d ${device} -k - ${pin} ${JSON.stringify(config)}`;
+  const cmd = underBindLock(device, sh`clevis luks bind -y -d ${device} -k - ${pin} ${JSON.stringify(config)}`);
   return withPrelude(usesTpm(binding) ? withTpmFlush(cmd) : cmd);
+}
+
+/** Returns once no bind of `device` is running on the host (exit BIND_LOCK_BUSY after the wait). */
+export function waitForBindCommand(device: string): string {
+  return withPrelude(underBindLock(device, 'true'));
 }
 
 /** Remove a clevis binding: its key slot and its token. */

@@ -128,6 +128,15 @@ export interface PhaseEvent {
 
 export type ProgressKind = 'output' | 'note' | 'change';
 
+/** A progress line under a step in `--output json` (not a status change: the journal never sees it). */
+export interface ProgressLine {
+  phase: string;
+  host?: string;
+  status: 'progress';
+  kind: ProgressKind;
+  message: string;
+}
+
 export interface PlanEntry {
   phase: string;
   host?: string;

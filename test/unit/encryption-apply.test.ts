@@ -55,6 +55,8 @@ class ScriptedHost implements RemoteHost {
   leftoverBindFinishesAt: RegExp | undefined;
   /** ... but only once this run has bound the disk itself */
   leftoverAfterOurBind = false;
+  /** the leftover bind holds the device's bind lock (flock): a command taking that lock waits for it to finish */
+  leftoverHoldsLock = false;
   formatSignals = 0;
   formattedUuid: string | undefined;
   constructor(
@@ -68,12 +70,14 @@ class ScriptedHost implements RemoteHost {
     this.calls.push({ cmd, stdin, keystoreEntries: this.ks.saved.size });
     const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
     const afterOurBind = !this.leftoverAfterOurBind || this.calls.some((c) => c.cmd.includes('clevis luks bind'));
-    if (afterOurBind && this.leftoverBindFinishesAt?.test(cmd)) {
+    const waitsForIt = this.leftoverHoldsLock && cmd.includes('flock -w');
+    if (this.leftoverBindFinishesAt && (waitsForIt || (afterOurBind && this.leftoverBindFinishesAt.test(cmd)))) {
       this.leftoverBindFinishesAt = undefined;
       this.state = this.state === 'ours-tang' ? 'ours-tang-twice' : 'ours-tang';
     }
     const fixture = fx(`${this.state}.facts.txt`);
     if (cmd.includes('@@palisade-enc')) return ok(fixture);
+    if (/flock -w \d+ -E \d+ \S+ true$/.test(cmd)) return ok();
     if (cmd.includes('clevis luks unbind')) {
       if (this.state === 'ours-tang-twice' && / -s 2\b/.test(cmd)) this.state = 'ours-tang';
       else if (this.state === 'ours-tang') this.state = 'ours-unbound';
@@ -217,7 +221,7 @@ describe('applyEncryption', () => {
     expect(second.hosts[0]!.disks[0]!.outcome).toBe('rebound');
   });
 
-  async function resumedAfterKilledBind(finishesAt: RegExp, afterOurBind = false) {
+  async function resumedAfterKilledBind(finishesAt: RegExp, afterOurBind = false, holdsLock = false) {
     const { ks, host, run } = await setup('ours-unbound');
     // the killed run escrowed the key for this header and started clevis, which goes on on the host
     const uuid = /UUID=(.*)/.exec(section(fx('ours-unbound.facts.txt'), 'blkid'))![1]!;
@@ -226,6 +230,7 @@ describe('applyEncryption', () => {
     host.formattedUuid = uuid;
     host.leftoverBindFinishesAt = finishesAt;
     host.leftoverAfterOurBind = afterOurBind;
+    host.leftoverHoldsLock = holdsLock;
     return { host, report: await run() };
   }
 
@@ -244,6 +249,19 @@ describe('applyEncryption', () => {
     expect(report.hosts[0]!.disks[0]!.verification.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(host.calls.filter((c) => c.cmd.includes('clevis luks unbind')).map((c) => /-s (\d+)/.exec(c.cmd)?.[1])).toEqual(['2']);
+    expect(host.state).toBe('ours-tang');
+  });
+
+  it('resumed after a SIGKILL mid-bind: a leftover clevis that would finish after the cleanup is waited for before the header is read', async () => {
+    // without the wait this run binds too, cleans up, and the leftover adds its binding just before verification
+    const { host, report } = await resumedAfterKilledBind(/@@pin-begin/, true, true);
+    expect(report.hosts[0]!.disks[0]!.verification.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    const waitAt = host.calls.findIndex((c) => /flock -w \d+ -E \d+ \S+ true$/.test(c.cmd));
+    const headerAt = host.calls.findIndex((c) => c.cmd.includes('luksDump --dump-json-metadata') && !c.cmd.includes('@@palisade-enc'));
+    expect(waitAt).toBeGreaterThanOrEqual(0);
+    expect(waitAt).toBeLessThan(headerAt);
+    expect(host.calls.filter((c) => c.cmd.includes('clevis luks bind'))).toHaveLength(0);
     expect(host.state).toBe('ours-tang');
   });
 

@@ -1,8 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   clevisBindCommand,
+  bindLockPath,
   clevisUnbindCommand,
   luksFormatCommand,
   pinReleaseCommand,
@@ -11,6 +15,7 @@ import {
   tangAdvertisementCommand,
   testKeyCommand,
   tpmProbeCommand,
+  waitForBindCommand,
 } from '../../installer/encryption/commands.ts';
 import { crypttabEntry, escapeUnitPath, formatCrypttabLine, mergeCrypttab, mountUnit, mountUnitName, parseCrypttab } from '../../installer/encryption/crypttab.ts';
 import { encryptionFactsScript } from '../../installer/encryption/facts.ts';
@@ -43,7 +48,23 @@ describe('command lines', () => {
 
   it('clevis bind passes the pin config as one quoted word and the key on stdin', () => {
     const c = body(clevisBindCommand('/dev/vdb', { pin: 'tang', url: 'http://10.231.0.2:7500', thumbprints: ['abc'] }));
-    expect(c).toBe(`clevis luks bind -y -d /dev/vdb -k - tang '{"url":"http://10.231.0.2:7500","thp":"abc"}'`);
+    expect(c).toBe(`mkdir -p /run/palisade && flock -w 600 -E 75 /run/palisade/bind_dev_vdb.lock clevis luks bind -y -d /dev/vdb -k - tang '{"url":"http://10.231.0.2:7500","thp":"abc"}'`);
+  });
+
+  it('a bind holds its device\'s lock while clevis runs; the wait takes the same lock and returns at once when it is free', () => {
+    expect(bindLockPath('/dev/disk/by-id/x y')).toBe('/run/palisade/bind_dev_disk_by-id_x_y.lock');
+    expect(body(waitForBindCommand('/dev/vdb'))).toBe('mkdir -p /run/palisade && flock -w 600 -E 75 /run/palisade/bind_dev_vdb.lock true');
+    // a lock held by another process: the wait blocks until it is released (flock from util-linux, as on the hosts)
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-bindlock-'));
+    const lock = join(dir, 'l');
+    const script = waitForBindCommand('/dev/vdb').replaceAll('/run/palisade/bind_dev_vdb.lock', lock).replace('mkdir -p /run/palisade', 'true').replace('-w 600', '-w 1');
+    writeFileSync(join(dir, 'wait.sh'), script);
+    const holder = spawnSync('sh', ['-c', `flock ${lock} sleep 2 & sleep 0.3; t0=$(date +%s%N); sh ${join(dir, 'wait.sh')}; rc=$?; echo $rc $(( ($(date +%s%N) - t0) / 1000000 )); wait`], { encoding: 'utf8' });
+    const [rc, ms] = holder.stdout.trim().split(' ').map(Number);
+    expect(rc).toBe(75);
+    expect(ms).toBeGreaterThanOrEqual(900);
+    const free = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+    expect(free.status, free.stderr).toBe(0);
   });
 
   it('flushes TPM sessions around tpm2 work on a TCTI without resource manager', () => {

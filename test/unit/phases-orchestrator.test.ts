@@ -180,6 +180,7 @@ describe('orchestrator', () => {
     await runPhases({ phases: [fake('a'), fake('b', { perHostOn: true })], ctx: ctx(), output: 'json', write: (l) => lines.push(l) });
     const evs = lines.join('').trim().split('\n').map((l) => JSON.parse(l) as PhaseEvent);
     expect(evs.map((e) => `${e.phase}${e.host ? `@${e.host}` : ''}:${e.status}`)).toEqual(expect.arrayContaining(['a:running', 'a:done', 'b@h1:done', 'b@h2:done', 'b:done']));
-    for (const e of evs) expect(Object.keys(e)).toEqual(expect.arrayContaining(['phase', 'status', 'durationMs']));
+    for (const e of evs) expect(Object.keys(e)).toEqual(expect.arrayContaining(['phase', 'status', ...((e.status as string) === 'progress' ? ['kind', 'message'] : ['durationMs'])]));
+    expect(evs.filter((e) => (e.status as string) === 'progress').length).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsonRenderer } from '../../installer/phases/render/json.ts';
+import { redact } from '../../installer/core/log.ts';
 import { plainRenderer } from '../../installer/phases/render/plain.ts';
 
 describe('plain renderer (no terminal)', () => {
@@ -32,5 +33,17 @@ describe('json renderer', () => {
     const lines: string[] = [];
     void jsonRenderer((l) => lines.push(l)).event({ phase: 'prepare', host: 'h1', status: 'failed', durationMs: 5, message: 'boom', extra: 1 } as never);
     expect(JSON.parse(lines[0]!)).toEqual({ phase: 'prepare', host: 'h1', status: 'failed', durationMs: 5, message: 'boom' });
+  });
+
+  it('writes each progress line under a step as status "progress", secrets redacted', () => {
+    const lines: string[] = [];
+    redact.add('sekrit-progress-value');
+    const r = jsonRenderer((l) => lines.push(l));
+    r.progress?.('encrypt', undefined, 'host2 /dev/vdb: formatted (sekrit-progress-value)', 'output');
+    r.progress?.('prepare', 'h1', 'write the sysctls', 'change');
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { phase: 'encrypt', status: 'progress', kind: 'output', message: 'host2 /dev/vdb: formatted ([REDACTED])' },
+      { phase: 'prepare', host: 'h1', status: 'progress', kind: 'change', message: 'write the sysctls' },
+    ]);
   });
 });

@@ -1,7 +1,11 @@
 import { redact } from '../../core/log.ts';
-import type { PhaseEvent, RunObserver } from '../types.ts';
+import type { PhaseEvent, ProgressLine, RunObserver } from '../types.ts';
 
-/** `--output json`: one PhaseEvent per line (the documented shape, nothing more), secrets redacted. */
+/**
+ * `--output json`: one PhaseEvent per line (the documented shape, nothing
+ * more), and each progress line under a step as `status: "progress"` (what a
+ * script watching a long step can follow), secrets redacted.
+ */
 export function jsonRenderer(write: (line: string) => void = (l) => void process.stdout.write(l)): RunObserver {
   return {
     event(e) {
@@ -13,6 +17,10 @@ export function jsonRenderer(write: (line: string) => void = (l) => void process
         ...(e.message !== undefined ? { message: e.message } : {}),
         ...(e.plan !== undefined ? { plan: e.plan } : {}),
       };
+      write(redact.apply(JSON.stringify(out)) + '\n');
+    },
+    progress(phase, host, line, kind) {
+      const out: ProgressLine = { phase, ...(host !== undefined ? { host } : {}), status: 'progress', kind, message: line };
       write(redact.apply(JSON.stringify(out)) + '\n');
     },
   };
