@@ -56,6 +56,8 @@ export interface SyncOptions {
   unit?: string;
   /** called before the unit is (re)started */
   onRestart?: (why: string) => void;
+  /** progress of each upload: bytes the host acknowledged of the file's size */
+  onUpload?: (path: string, sentBytes: number, totalBytes: number) => void;
 }
 
 export interface SyncResult {
@@ -70,7 +72,10 @@ export async function syncFiles(host: RemoteHost, files: readonly DesiredFile[],
   const dirs = [...new Set(todo.map((f) => f.path.replace(/\/[^/]+$/, '') || '/'))];
   // only missing directories are made: an existing one keeps its mode and owner (the registry's config dir is 0750)
   if (dirs.length) await host.exec(sh`for d in ${dirs}; do [ -d "$d" ] || install -d -m 0755 "$d"; done`, { sudo: true, check: true });
-  for (const f of todo) await host.upload(f.source, f.path, { mode: f.mode, sudo: true, owner: f.owner ?? DEFAULT_OWNER, ...(f.sha256 ? { sha256: f.sha256 } : {}) });
+  for (const f of todo) {
+    const onUpload = o.onUpload;
+    await host.upload(f.source, f.path, { mode: f.mode, sudo: true, owner: f.owner ?? DEFAULT_OWNER, ...(f.sha256 ? { sha256: f.sha256 } : {}), ...(onUpload ? { onProgress: (s: number, t: number) => onUpload(f.path, s, t) } : {}) });
+  }
   // systemd reads unit files only on a reload; the services read their other files when they start
   if (todo.some((f) => isUnitFile(f.path))) await host.exec('systemctl daemon-reload', { sudo: true, check: true });
   let restarted = false;

@@ -11,7 +11,7 @@ import type { SFTPWrapper } from 'ssh2';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { shq, sh } from '../core/quote.ts';
 import { lastLines } from './errors.ts';
-import { put, WRITE_CHUNK } from './sftp-put.ts';
+import { CONNECTION_LOST, put, WRITE_CHUNK } from './sftp-put.ts';
 import type { ExecOptions, ExecResult, RemoteFile, UploadOptions } from './types.ts';
 
 /** exit code of the upload script when the digest on the host differs */
@@ -40,9 +40,11 @@ export async function uploadFile(s: TransferSession, source: string | Buffer, re
   const dir = posix.dirname(remotePath);
   const tmpName = `.${posix.basename(remotePath)}.palisade-${randomBytes(6).toString('hex')}.tmp`;
   const shown = typeof source === 'string' ? source : `${source.length} bytes`;
+  let total = typeof source === 'string' ? 0 : source.length;
   if (typeof source === 'string') {
     const st = await stat(source).catch(() => undefined);
     if (!st?.isFile()) throw usageError('ssh.upload-source', `upload to ${s.name}: ${source} is not a readable file`);
+    total = st.size;
   }
   const sftp = await s.sftp();
   let staging: string | undefined;
@@ -56,11 +58,13 @@ export async function uploadFile(s: TransferSession, source: string | Buffer, re
     } else {
       sent = posix.join(dir, tmpName);
     }
-    const digest = await put(sftp, source, sent).catch((e: Error & { code?: unknown }) => {
+    const digest = await put(sftp, source, sent, opts.onProgress ? { total, onProgress: opts.onProgress } : undefined).catch((e: Error & { code?: unknown }) => {
       const missing = e.code === 2 || /No such file/i.test(e.message);
       const denied = e.code === 3 || /Permission denied/i.test(e.message);
-      throw new PalisadeError('ssh.upload', `${s.name}: cannot write ${viaSudo ? sent : remotePath} over SFTP: ${missing ? `directory ${dir} does not exist` : denied ? `permission denied for user ${s.user}` : e.message}`, {
-        hint: missing ? `create ${dir} on the host first` : denied ? 'upload with sudo: true, or connect as a user that may write there' : 'check free space on the host',
+      // ssh2 answers the writes pending when the connection drops with "No response from server"
+      const lost = e.message === CONNECTION_LOST || /No response from server/.test(e.message);
+      throw new PalisadeError('ssh.upload', `${s.name}: cannot write ${viaSudo ? sent : remotePath} over SFTP: ${missing ? `directory ${dir} does not exist` : denied ? `permission denied for user ${s.user}` : lost ? CONNECTION_LOST : e.message}`, {
+        hint: missing ? `create ${dir} on the host first` : denied ? 'upload with sudo: true, or connect as a user that may write there' : lost ? 'check the network path to the host, then run the same command again' : 'check free space on the host',
       });
     });
     const tmp = posix.join(dir, tmpName);

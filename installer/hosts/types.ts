@@ -39,6 +39,8 @@ export interface UploadOptions {
    * and never put in place (the host checks the same digest)
    */
   sha256?: string;
+  /** bytes the host has acknowledged so far, of the total (progress of a long upload) */
+  onProgress?: (sentBytes: number, totalBytes: number) => void;
 }
 
 /** A file being read from a host (see RemoteHost.download). */

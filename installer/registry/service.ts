@@ -59,6 +59,8 @@ export interface InstallRegistryOptions {
   health?: { url?: string; ca: string | Buffer; username: string; password: string; connect?: OpenStream };
   /** seconds to wait for the service to answer (default 30) */
   timeoutSeconds?: number;
+  /** progress lines: each MiB of a big upload, the (re)start, the wait for the service to answer */
+  onProgress?: (line: string) => void;
 }
 
 export interface InstallRegistryResult {
@@ -80,6 +82,20 @@ async function existingSecret(host: RemoteHost, configFile: string): Promise<str
   const r = await host.exec(sh`sed -n 's/^ *secret: *//p' ${configFile} 2>/dev/null`, { sudo: true });
   const v = r.stdout.trim();
   return /^[A-Za-z0-9+/=_-]{16,}$/.test(v) ? v : undefined;
+}
+
+const MIB = 1024 * 1024;
+
+/** One line per MiB of an upload of more than one MiB. */
+function uploadProgress(line: (l: string) => void): (path: string, sent: number, total: number) => void {
+  const shown = new Map<string, number>();
+  return (path, sent, total) => {
+    if (total <= MIB) return;
+    const mib = Math.floor(sent / MIB);
+    if (mib === (shown.get(path) ?? 0) && sent < total) return;
+    shown.set(path, mib);
+    line(`uploading ${path}: ${(sent / MIB).toFixed(1)} of ${(total / MIB).toFixed(1)} MiB`);
+  };
 }
 
 export async function installRegistry(host: RemoteHost, o: InstallRegistryOptions): Promise<InstallRegistryResult> {
@@ -135,10 +151,18 @@ export async function installRegistry(host: RemoteHost, o: InstallRegistryOption
   ];
 
   // check, act: upload what differs (content, mode or owner), (re)start only when needed
-  const { written: changed, restarted } = await syncFiles(host, desired, { unit: REGISTRY_SERVICE, onRestart: (why) => log.info(`${host.name}: ${why}`) });
+  const { written: changed, restarted } = await syncFiles(host, desired, {
+    unit: REGISTRY_SERVICE,
+    onRestart: (why) => {
+      log.info(`${host.name}: ${why}`);
+      o.onProgress?.(why);
+    },
+    onUpload: o.onProgress ? uploadProgress(o.onProgress) : undefined,
+  });
 
   // verify
   const url = o.health?.url ?? `https://${host.address}:${o.port}`;
+  o.onProgress?.(`${changed.length} file(s) in place; waiting for ${url} to answer`);
   await waitHealthy(host, o, url);
   return { changed, restarted, url };
 }

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
@@ -205,6 +205,56 @@ describe('upload', () => {
     e = await failure(h.upload(Buffer.from('x'), join(dir, 'owned'), { owner: 'no-such-user-palisade' }));
     expect(e.code).toBe('ssh.upload');
     expect(readdirSync(dir).sort()).toEqual(['big.bin', 'secret.key']);
+  });
+
+  it('reports progress as the host acknowledges the bytes, up to the size', async () => {
+    const seen: Array<[number, number]> = [];
+    await h.upload(randomBytes(3 << 20), join(dir, 'progress.bin'), { onProgress: (s, t) => seen.push([s, t]) });
+    expect(seen.length).toBeGreaterThan(3);
+    expect(seen.every(([, t]) => t === 3 << 20)).toBe(true);
+    expect(seen.map(([s]) => s)).toEqual([...seen.map(([s]) => s)].sort((a, b) => a - b));
+    expect(seen.at(-1)![0]).toBe(3 << 20);
+    rmSync(join(dir, 'progress.bin'));
+  });
+
+  it('a connection that drops in the middle of an upload fails at once, naming the host (it used to wait forever)', async () => {
+    // a TCP relay to the sshd, cut (both sides destroyed) once the first bytes are acknowledged
+    const cutDir = join(work, 'cut');
+    mkdirSync(cutDir);
+    const sockets: Socket[] = [];
+    const relay: Server = createServer((c) => {
+      const up = new Socket();
+      sockets.push(c, up);
+      up.connect(sshd.port, '127.0.0.1');
+      c.pipe(up).pipe(c);
+      c.on('error', () => undefined);
+      up.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    const port = (relay.address() as AddressInfo).port;
+    try {
+      const c = await connectHost(target({ port }));
+      let cut = false;
+      const t0 = performance.now();
+      const e = await failure(
+        c.upload(randomBytes(32 << 20), join(cutDir, 'cut.bin'), {
+          onProgress: () => {
+            if (cut) return;
+            cut = true;
+            for (const s of sockets) s.destroy();
+          },
+        }),
+      );
+      await c.close().catch(() => undefined);
+      expect(cut).toBe(true);
+      expect(e.code).toBe('ssh.upload');
+      expect(e.message).toMatch(/^host1: cannot write .* the connection to the host was lost/);
+      expect(performance.now() - t0).toBeLessThan(15_000);
+      // only the temporary name can be left (nothing can remove it over a dead connection)
+      expect(readdirSync(cutDir).filter((f) => !/^\.cut\.bin\.palisade-[0-9a-f]+\.tmp$/.test(f))).toEqual([]);
+    } finally {
+      relay.close();
+    }
   });
 
   it('a digest that differs on the host is refused and the file is not put in place', async () => {

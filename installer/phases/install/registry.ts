@@ -24,6 +24,7 @@ export const registryPhase: Phase<InstallContext> = {
         port: t.port,
         storageDir: t.storageDir,
         health: { url: t.url, ca: keys.rootCa.certPem, username: reg.username, password: reg.password, ...tunnelTo(ctx, task.outputs, h.name) },
+        onProgress: (l) => task.output(`${h.name}: ${l}`),
       }),
     );
     if (r) task.output(`${r.url}: ${r.changed.length} file(s) changed${r.restarted ? ', restarted' : ''}`);
