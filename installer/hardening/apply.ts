@@ -2,9 +2,9 @@ import { errorMessage } from '../core/errors.ts';
 import { shq } from '../core/quote.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 import type { HostPlan } from './evaluate.ts';
-import { disableScript, filesScript, loginDefsScript, modesScript, purgeScript, sshdDropinContent, sysctlFileContent, sysctlScript } from './fixes.ts';
+import { disableScript, filesScript, loginDefsScript, modesScript, modprobeFileContent, modprobeScript, mountScript, purgeScript, sshdDropinContent, sysctlFileContent, sysctlScript } from './fixes.ts';
 import { changeSshd, type SshdChangeOptions } from './ssh-change.ts';
-import { SSHD_DROPIN, SYSCTL_FILE } from './targets.ts';
+import { MODPROBE_FILE, SSHD_DROPIN, SYSCTL_FILE } from './targets.ts';
 import type { Fix, HostState } from './types.ts';
 
 /**
@@ -44,6 +44,9 @@ export async function applyHostPlan(host: RemoteHost, state: HostState, plan: Ho
   await step('login.defs', defs, loginDefsScript(defs.map((d) => d.fix)), `login.defs: ${defs.map((d) => `${d.fix.key} ${d.fix.value}`).join(', ')}`);
   const sysctls = of('sysctl');
   await step('sysctl', sysctls, sysctlScript(sysctlFileContent(state.text[SYSCTL_FILE], sysctls.map((s) => s.fix)), sysctls.map((s) => s.fix)), `kernel parameters in ${SYSCTL_FILE}`);
+  const mods = of('modprobe');
+  await step('modprobe', mods, modprobeScript(modprobeFileContent(state.text[MODPROBE_FILE], mods.map((m) => m.fix)), mods.map((m) => m.fix)), `kernel modules refused in ${MODPROBE_FILE}: ${mods.map((m) => m.fix.module).join(', ')}`);
+  for (const m of of('mount')) await step('remount', [m], mountScript(m.fix), `${m.fix.target} mounted ${m.fix.options.join(',')} (now and in /etc/fstab)`);
   for (const d of of('disable')) await step('disabling units', [d], disableScript(d.fix.units), `disabled and masked ${d.fix.units.join(', ')}`);
   for (const p of of('purge')) await step('purging packages', [p], purgeScript(p.fix.packages), `purged ${p.fix.packages.join(', ')}`);
 
@@ -55,9 +58,10 @@ export async function applyHostPlan(host: RemoteHost, state: HostState, plan: Ho
       for (const s of sshd) failed.set(s.rule, msg);
     } else {
       const directives = Object.assign({}, ...sshd.map((s) => s.fix.directives)) as Record<string, string>;
+      const forUser = Object.assign({}, ...sshd.map((s) => s.fix.forLoginUser ?? {})) as Record<string, string>;
       try {
-        const r = await changeSshd(host, sshdDropinContent(state.text[SSHD_DROPIN], directives), o);
-        if (r.ok) o.onChange?.(`sshd: ${Object.keys(directives).join(', ')} (sshd -t passed, reloaded, a fresh key login works)`);
+        const r = await changeSshd(host, sshdDropinContent(state.text[SSHD_DROPIN], directives, { user: state.loginUser, directives: forUser }), o);
+        if (r.ok) o.onChange?.(`sshd: ${Object.keys(directives).join(', ')}${Object.keys(forUser).length ? `; for ${state.loginUser} alone: ${Object.keys(forUser).join(', ')}` : ''} (sshd -t passed, reloaded, a fresh key login works)`);
         else for (const s of sshd) failed.set(s.rule, r.message);
       } catch (e) {
         for (const s of sshd) failed.set(s.rule, `sshd change failed: ${errorMessage(e)}`);

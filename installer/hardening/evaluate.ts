@@ -54,7 +54,7 @@ export function describeFixes(fixes: readonly Fix[]): string[] {
   return fixes.map((f) => {
     switch (f.kind) {
       case 'sshd':
-        return `sshd: ${Object.entries(f.directives).map(([k, v]) => `${k} ${v}`).join(', ')}`;
+        return `sshd: ${Object.entries(f.directives).map(([k, v]) => `${k} ${v}`).join(', ')}${f.forLoginUser ? `${Object.keys(f.directives).length ? '; ' : ''}for palisade's user: ${Object.entries(f.forLoginUser).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`;
       case 'sysctl':
         return `sysctl ${f.key} = ${f.value}`;
       case 'mode':
@@ -63,6 +63,10 @@ export function describeFixes(fixes: readonly Fix[]): string[] {
         return `write ${f.path}`;
       case 'logindefs':
         return `login.defs ${f.key} ${f.value}`;
+      case 'modprobe':
+        return `refuse the kernel module ${f.module}`;
+      case 'mount':
+        return `mount ${f.target} with ${f.options.join(',')} (remount, and in /etc/fstab)`;
       case 'purge':
         return `purge ${f.packages.join(', ')}`;
       case 'disable':

@@ -1,5 +1,6 @@
+import { posix } from 'node:path';
 import { sh } from '../core/quote.ts';
-import { SSHD_CONFIG, SSHD_CONFIG_DIR, SSHD_DROPIN, SYSCTL_FILE } from './targets.ts';
+import { MODPROBE_FILE, SSHD_CONFIG, SSHD_CONFIG_DIR, SSHD_DROPIN, SYSCTL_FILE } from './targets.ts';
 import type { Fix } from './types.ts';
 
 /**
@@ -23,7 +24,7 @@ export function modesScript(fixes: readonly Of<'mode'>[]): string {
 
 export function filesScript(fixes: readonly Of<'file'>[]): string {
   const last = new Map(fixes.map((f) => [f.path, f]));
-  return [PRELUDE, 'set -e', ...[...last.values()].map((f) => writeFileCommand(f.path, f.content, f.mode))].join('\n');
+  return [PRELUDE, 'set -e', ...[...last.values()].flatMap((f) => [sh`install -d -m 0755 ${posix.dirname(f.path)}`, writeFileCommand(f.path, f.content, f.mode)])].join('\n');
 }
 
 /** key = value lines of palisade's sysctl file: what it held, with these fixes over it */
@@ -62,22 +63,71 @@ export function loginDefsScript(fixes: readonly Of<'logindefs'>[]): string {
   return [PRELUDE, 'set -e', ...fixes.map((f) => sh`if grep -qE ${`^[[:space:]]*${f.key}[[:space:]]`} /etc/login.defs; then sed -i -E ${`s/^[[:space:]]*${f.key}[[:space:]].*$/${f.key}\t${f.value}/`} /etc/login.defs; else printf '%s\t%s\n' ${f.key} ${f.value} >> /etc/login.defs; fi`)].join('\n');
 }
 
+/** palisade's modprobe file: the modules it refused before and these, each refused (`install M /bin/false`) and blacklisted */
+export function modprobeFileContent(previous: string | undefined, fixes: readonly Of<'modprobe'>[]): string {
+  const mods = new Set<string>();
+  for (const l of (previous ?? '').split('\n')) {
+    const x = /^\s*install\s+(\S+)\s+\/bin\/false\s*$/.exec(l);
+    if (x) mods.add(x[1]!);
+  }
+  for (const f of fixes) mods.add(f.module);
+  const body = [...mods].sort().map((m) => `install ${m} /bin/false\nblacklist ${m}`);
+  return `# written by palisade harden: kernel modules an appliance host does not need (CIS Debian 12, 1.1.1 and 3.2)\n${body.join('\n')}\n`;
+}
+
+/** A module already loaded stays until it is unloaded or the host restarts: unloading is tried, never forced. */
+export function modprobeScript(content: string, fixes: readonly Of<'modprobe'>[]): string {
+  return [PRELUDE, 'set -e', 'install -d -m 0755 /etc/modprobe.d', writeFileCommand(MODPROBE_FILE, content, 0o644), ...fixes.map((f) => sh`modprobe -r ${f.module} >/dev/null 2>&1 || true`)].join('\n');
+}
+
+/**
+ * Mount options added to a mount in /etc/fstab (its line gets the options, or
+ * a line is added for a tmpfs the system mounted by itself), then the live
+ * mount remounted with them, so the change holds now and after a restart.
+ */
+export function mountScript(f: Of<'mount'>): string {
+  // all of them, not only the missing ones: a remount merges /etc/fstab's options, and "defaults" would undo nosuid
+  const opts = f.options.join(',');
+  const awk = `BEGIN { split(add, a, ",") } $1 !~ /^#/ && $2 == t { for (i in a) if (("," $4 ",") !~ ("," a[i] ",")) $4 = $4 "," a[i]; found = 1 } { print } END { if (!found) print fs, t, fs, "defaults," add, 0, 0 }`;
+  return [
+    PRELUDE,
+    'set -e',
+    'touch /etc/fstab',
+    sh`awk -v t=${f.target} -v fs=${f.fstype} -v add=${opts} ${awk} /etc/fstab > /etc/fstab.palisade-tmp`,
+    'chmod 0644 /etc/fstab.palisade-tmp && mv -f /etc/fstab.palisade-tmp /etc/fstab',
+    sh`mount -o ${`remount,${opts}`} ${f.target}`,
+  ].join('\n');
+}
+
 export function disableScript(units: readonly string[]): string {
   return [PRELUDE, sh`systemctl disable --now ${[...units]} >/dev/null 2>&1 || true`, sh`systemctl mask ${[...units]} >/dev/null`].join('\n');
 }
 
 // ---- sshd ----
 
-/** Directive lines of palisade's drop-in (its earlier content, then these over it), keywords as OpenSSH spells them. */
-export function sshdDropinContent(previous: string | undefined, directives: Record<string, string>): string {
-  const m = new Map<string, [string, string]>();
+/**
+ * Directive lines of palisade's drop-in (its earlier content, then these over it), keywords as OpenSSH spells
+ * them; what palisade's own user alone keeps goes into a Match block at the end (sshd ends a Match block with
+ * the file it is in, so it does not reach the files read after this one).
+ */
+export function sshdDropinContent(previous: string | undefined, directives: Record<string, string>, forUser?: { user: string; directives: Record<string, string> }): string {
+  const all = new Map<string, [string, string]>();
+  const mine = new Map<string, [string, string]>();
+  let inMatch = false;
   for (const l of (previous ?? '').split('\n')) {
+    if (/^\s*Match\s/i.test(l)) {
+      inMatch = true;
+      continue;
+    }
     const x = /^\s*([A-Za-z][A-Za-z0-9]*)\s+(.+?)\s*$/.exec(l);
-    if (x && !l.trim().startsWith('#')) m.set(x[1]!.toLowerCase(), [x[1]!, x[2]!]);
+    if (x && !l.trim().startsWith('#')) (inMatch ? mine : all).set(x[1]!.toLowerCase(), [x[1]!, x[2]!]);
   }
-  for (const [k, v] of Object.entries(directives)) m.set(k.toLowerCase(), [k, v]);
-  const body = [...m.values()].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => `${k} ${v}`);
-  return `# written by palisade harden (CIS Debian 12, 5.1); first in ${SSHD_CONFIG_DIR}, so these values win\n${body.join('\n')}\n`;
+  for (const [k, v] of Object.entries(directives)) all.set(k.toLowerCase(), [k, v]);
+  for (const [k, v] of Object.entries(forUser?.directives ?? {})) mine.set(k.toLowerCase(), [k, v]);
+  const lines = (m: Map<string, [string, string]>, indent = '') => [...m.values()].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => `${indent}${k} ${v}`);
+  const user = forUser?.user ?? /^\s*Match\s+User\s+(\S+)/im.exec(previous ?? '')?.[1];
+  const match = mine.size && user ? [`# palisade's own user: it runs up to 8 commands at once on one connection and reaches services through local forwarding`, `Match User ${user}`, ...lines(mine, '    ')] : [];
+  return `# written by palisade harden (CIS Debian 12, 5.1); first in ${SSHD_CONFIG_DIR}, so these values win\n${[...lines(all), ...match].join('\n')}\n`;
 }
 
 export const SSHD_PREVIOUS = `${SSHD_DROPIN}.palisade-prev`;

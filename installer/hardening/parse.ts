@@ -23,14 +23,18 @@ export function parseHardeningProbe(stdout: string, o: { host: string; loginUser
   const problems: string[] = [];
   if (!s.has('end')) problems.push('the probe did not finish');
 
-  const sshd: Record<string, string> = {};
-  for (const l of lines(s, 'sshd')) {
-    const i = l.indexOf(' ');
-    const k = (i < 0 ? l : l.slice(0, i)).toLowerCase();
-    const v = i < 0 ? '' : l.slice(i + 1).trim();
-    // list keywords (acceptenv, listenaddress, hostkey) repeat: keep every value
-    sshd[k] = sshd[k] === undefined ? v : `${sshd[k]} ${v}`;
-  }
+  const settings = (section: string) => {
+    const out: Record<string, string> = {};
+    for (const l of lines(s, section)) {
+      const i = l.indexOf(' ');
+      const k = (i < 0 ? l : l.slice(0, i)).toLowerCase();
+      const v = i < 0 ? '' : l.slice(i + 1).trim();
+      // list keywords (acceptenv, listenaddress, hostkey) repeat: keep every value
+      out[k] = out[k] === undefined ? v : `${out[k]} ${v}`;
+    }
+    return out;
+  };
+  const sshd = settings('sshd');
 
   const check = lines(s, 'sshdcheck');
   const rc = Number(/^rc=(\d+)$/.exec(check.at(-1) ?? '')?.[1] ?? 1);
@@ -85,14 +89,26 @@ export function parseHardeningProbe(stdout: string, o: { host: string; loginUser
     const [k, v] = l.trim().split(/\s+/);
     if (k && v) loginDefs[k] = v;
   }
+  const mounts: HostState['mounts'] = {};
+  for (const l of lines(s, 'mounts')) {
+    const [target, fstype, options] = l.trim().split(/\s+/);
+    if (target && fstype) mounts[target] = { fstype, options: (options ?? '').split(',').filter(Boolean) };
+  }
   return {
     host: o.host,
+    coredump: lines(s, 'coredump').map((l) => l.trim()),
+    profile: lines(s, 'profile').map((l) => l.trim()),
+    modprobe: lines(s, 'modprobe').map((l) => l.trim()),
+    mounts,
+    keyUsers: [...new Set(lines(s, 'keyusers').map((l) => l.trim()))],
     os,
     loginDefs,
     coreLimits: lines(s, 'corelimits').map((l) => l.trim()),
     loginUser: o.loginUser,
     container: (lines(s, 'virt')[0] ?? 'none').trim() || 'none',
     sshd,
+    // an older probe had no global section: then the user's settings stand for everyone's
+    sshdGlobal: s.has('sshdglobal') ? settings('sshdglobal') : sshd,
     sshdValid: rc === 0,
     ...(rc === 127 ? { sshdError: 'no sshd' } : rc !== 0 ? { sshdError: sshdError || `sshd -t exited ${rc}` } : {}),
     supported,

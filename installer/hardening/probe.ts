@@ -1,5 +1,5 @@
 import { raw, sh } from '../core/quote.ts';
-import { STAT_GLOBS, STAT_PATHS, SYSCTL_KEYS, TEXT_FILES, UNIT_NAMES } from './targets.ts';
+import { MOUNT_TARGETS, STAT_GLOBS, STAT_PATHS, SYSCTL_KEYS, TEXT_FILES, UNIT_NAMES } from './targets.ts';
 
 /**
  * The hardening probe: one POSIX-sh script run once per host as root. It only
@@ -35,6 +35,9 @@ export function hardeningProbe(o: HardeningProbeOptions): string {
     'if have systemd-detect-virt; then systemd-detect-virt -c 2>/dev/null || true; else echo none; fi',
     'm sshd',
     sh`sshd_bin=$(command -v sshd || echo /usr/sbin/sshd); if [ -x "$sshd_bin" ]; then "$sshd_bin" -T -C ${`user=${o.loginUser}`} 2>/dev/null || "$sshd_bin" -T 2>/dev/null; fi`,
+    // every account's defaults (no Match applied): the rules that keep a setting for palisade's user alone compare the two
+    'm sshdglobal',
+    'if [ -x "$sshd_bin" ]; then "$sshd_bin" -T 2>/dev/null; fi',
     'm sshdcheck',
     'if [ -x "$sshd_bin" ]; then "$sshd_bin" -t 2>&1; echo "rc=$?"; else echo "rc=127"; fi',
     'm supported',
@@ -58,9 +61,21 @@ export function hardeningProbe(o: HardeningProbeOptions): string {
     'm suid',
     "ff -type f '(' -perm -4000 -o -perm -2000 ')' | head -n 500",
     'm logindefs',
-    "grep -hE '^[[:space:]]*(PASS_MAX_DAYS|PASS_MIN_DAYS|UMASK|ENCRYPT_METHOD)[[:space:]]' /etc/login.defs 2>/dev/null; true",
+    "grep -hE '^[[:space:]]*(PASS_MAX_DAYS|PASS_MIN_DAYS|UMASK|ENCRYPT_METHOD|SHA_CRYPT_MIN_ROUNDS|SHA_CRYPT_MAX_ROUNDS)[[:space:]]' /etc/login.defs 2>/dev/null; true",
     'm corelimits',
     "grep -hE '^[[:space:]]*\\*[[:space:]]+hard[[:space:]]+core[[:space:]]' /etc/security/limits.conf /etc/security/limits.d/*.conf 2>/dev/null; true",
+    'm coredump',
+    "grep -hiE '^[[:space:]]*(Storage|ProcessSizeMax)[[:space:]]*=' /etc/systemd/coredump.conf /etc/systemd/coredump.conf.d/*.conf 2>/dev/null; true",
+    'm profile',
+    "grep -hE '^[[:space:]]*([A-Za-z]+[[:space:]]+)?TMOUT|^[[:space:]]*ulimit[[:space:]]+(-[A-Za-z]*[[:space:]]+)*-c' /etc/profile /etc/profile.d/*.sh 2>/dev/null; true",
+    'm modprobe',
+    "grep -hE '^[[:space:]]*(install|blacklist)[[:space:]]' /etc/modprobe.d/*.conf 2>/dev/null; true",
+    'm mounts',
+    sh`for d in ${MOUNT_TARGETS}; do if have findmnt; then findmnt -n -M "$d" -o TARGET,FSTYPE,OPTIONS 2>/dev/null | head -n 1; fi; done; true`,
+    'm keyusers',
+    // who can log in with a key: sshd's AuthorizedKeysFile (%h, %u, %%; relative to the home) for every account
+    `akf=$(if [ -x "$sshd_bin" ]; then "$sshd_bin" -T 2>/dev/null | awk '$1 == "authorizedkeysfile" { $1 = ""; print }'; fi)`,
+    `getent passwd 2>/dev/null | while IFS=: read -r u _ _ _ _ h _; do for f in \${akf:-.ssh/authorized_keys .ssh/authorized_keys2}; do p=$(printf '%s' "$f" | sed "s|%h|$h|g; s|%u|$u|g; s|%%|%|g"); case $p in /*) ;; *) p="$h/$p";; esac; if [ -s "$p" ] && grep -qvE '^[[:space:]]*(#|$)' "$p" 2>/dev/null; then echo "$u"; break; fi; done; done; true`,
     'm os',
     'if [ -r /etc/os-release ]; then (. /etc/os-release; echo "${ID:-unknown} ${VERSION_ID:-unknown}"); else echo "unknown unknown"; fi',
     'dpkg --print-architecture 2>/dev/null || uname -m',

@@ -45,10 +45,15 @@ export const SSHD_DROPIN = `${SSHD_CONFIG_DIR}/00-palisade-hardening.conf`;
 export const ISSUE = '/etc/issue';
 export const ISSUE_NET = '/etc/issue.net';
 export const SYSCTL_FILE = '/etc/sysctl.d/60-palisade-hardening.conf';
+export const MODPROBE_FILE = '/etc/modprobe.d/60-palisade-hardening.conf';
+export const COREDUMP_DROPIN = '/etc/systemd/coredump.conf.d/60-palisade-hardening.conf';
+export const PROFILE_FILE = '/etc/profile.d/60-palisade-hardening.sh';
+/** directories whose mount options the mount rules look at (CIS 1.1.2) */
+export const MOUNT_TARGETS = ['/tmp', '/dev/shm'];
 
 /** stat'ed besides the fixed lists: the sshd drop-ins and host keys present */
 export const STAT_GLOBS = [`${SSHD_CONFIG_DIR}/*.conf`, '/etc/ssh/ssh_host_*_key', '/etc/ssh/ssh_host_*_key.pub'];
-export const TEXT_FILES = [ISSUE, ISSUE_NET, SSHD_DROPIN, SYSCTL_FILE];
+export const TEXT_FILES = [ISSUE, ISSUE_NET, SSHD_DROPIN, SYSCTL_FILE, MODPROBE_FILE];
 
 export const STAT_PATHS = [...ACCOUNT_FILES, ...CRON_FILES].map((f) => f.path).concat([SSHD_CONFIG, SSHD_CONFIG_DIR, ...TEXT_FILES]);
 
@@ -77,6 +82,36 @@ export const SYSCTL_KEYS = [
   'kernel.randomize_va_space',
   'fs.suid_dumpable',
   'kernel.yama.ptrace_scope',
+  'kernel.kptr_restrict',
+  'kernel.dmesg_restrict',
+  'kernel.unprivileged_bpf_disabled',
+  'kernel.perf_event_paranoid',
+  'kernel.core_uses_pid',
+  'kernel.sysrq',
+  'dev.tty.ldisc_autoload',
+  'fs.protected_hardlinks',
+  'fs.protected_symlinks',
+  'fs.protected_fifos',
+  'fs.protected_regular',
+];
+
+/**
+ * Kernel modules a Kubernetes appliance host never needs (CIS 1.1.1 file
+ * systems and storage, 3.2 network protocols): modprobe is told to refuse them.
+ * overlay is not here although CIS 1.1.1.6 lists it: containerd keeps images on it.
+ */
+export const UNUSED_MODULES: Array<{ id: string; title: string; cis?: string; modules: string[] }> = [
+  { id: 'kernel.module-cramfs', title: 'cramfs file systems cannot be mounted (module disabled)', cis: '1.1.1.1', modules: ['cramfs'] },
+  { id: 'kernel.module-freevxfs', title: 'freevxfs file systems cannot be mounted (module disabled)', cis: '1.1.1.2', modules: ['freevxfs'] },
+  { id: 'kernel.module-hfs', title: 'hfs and hfsplus file systems cannot be mounted (modules disabled)', cis: '1.1.1.3, 1.1.1.4', modules: ['hfs', 'hfsplus'] },
+  { id: 'kernel.module-jffs2', title: 'jffs2 file systems cannot be mounted (module disabled)', cis: '1.1.1.5', modules: ['jffs2'] },
+  { id: 'kernel.module-udf', title: 'udf file systems cannot be mounted (module disabled)', cis: '1.1.1.8', modules: ['udf'] },
+  { id: 'kernel.module-usb-storage', title: 'USB storage cannot be attached (usb-storage disabled)', cis: '1.1.1.9', modules: ['usb-storage'] },
+  { id: 'kernel.module-firewire', title: 'FireWire storage cannot be attached (firewire-core disabled)', modules: ['firewire-core'] },
+  { id: 'kernel.module-dccp', title: 'the DCCP protocol is off (module disabled)', cis: '3.2.1', modules: ['dccp'] },
+  { id: 'kernel.module-tipc', title: 'the TIPC protocol is off (module disabled)', cis: '3.2.2', modules: ['tipc'] },
+  { id: 'kernel.module-rds', title: 'the RDS protocol is off (module disabled)', cis: '3.2.3', modules: ['rds'] },
+  { id: 'kernel.module-sctp', title: 'the SCTP protocol is off (module disabled; a cluster that serves SCTP Services needs an exception)', cis: '3.2.4', modules: ['sctp'] },
 ];
 
 /** legacy network clients and servers, X servers, and desktop services (CIS 2.1, 2.2) */

@@ -27,6 +27,8 @@ export interface HostState {
   loginUser: string;
   /** `sshd -T` for palisade's user: lower-case keyword -> value(s) joined by a space */
   sshd: Record<string, string>;
+  /** `sshd -T` with no Match applied: what every other account gets */
+  sshdGlobal: Record<string, string>;
   /** `sshd -t` passed on the files as they are */
   sshdValid: boolean;
   sshdError?: string;
@@ -52,6 +54,16 @@ export interface HostState {
   loginDefs: Record<string, string>;
   /** `* hard core N` lines of the PAM limits files */
   coreLimits: string[];
+  /** Storage= and ProcessSizeMax= lines of systemd-coredump's config, in the order systemd reads them */
+  coredump: string[];
+  /** TMOUT and `ulimit -c` lines of the login shells' profile (/etc/profile, /etc/profile.d/*.sh) */
+  profile: string[];
+  /** `install` and `blacklist` lines of /etc/modprobe.d/*.conf */
+  modprobe: string[];
+  /** the mounts of the directories the mount rules look at (absent: not a mount of its own) */
+  mounts: Record<string, { fstype: string; options: string[] }>;
+  /** accounts that can log in with a key today (a non-empty authorized keys file) */
+  keyUsers: string[];
   /** /etc/os-release ID and VERSION_ID, and the package architecture (for SBOMs) */
   os: { id: string; version: string; arch: string };
   /** listening sockets "tcp 0.0.0.0:22" (for the security scan) */
@@ -60,15 +72,18 @@ export interface HostState {
   problems: string[];
 }
 
-export type RuleArea = 'ssh' | 'sysctl' | 'files' | 'software' | 'banner' | 'accounts';
+export type RuleArea = 'ssh' | 'sysctl' | 'files' | 'software' | 'banner' | 'accounts' | 'kernel';
 
 /** What a fix changes; apply.ts groups them per kind so each kind is one host change. */
 export type Fix =
-  | { kind: 'sshd'; directives: Record<string, string> }
+  /** directives for everyone; `forLoginUser` only for palisade's own user (a Match block) */
+  | { kind: 'sshd'; directives: Record<string, string>; forLoginUser?: Record<string, string> }
   | { kind: 'sysctl'; key: string; value: string }
   | { kind: 'mode'; path: string; mode: number; owner: string; group: string }
   | { kind: 'file'; path: string; content: string; mode: number }
   | { kind: 'logindefs'; key: string; value: string }
+  | { kind: 'modprobe'; module: string }
+  | { kind: 'mount'; target: string; fstype: string; options: string[] }
   | { kind: 'purge'; packages: string[] }
   | { kind: 'disable'; units: string[] };
 

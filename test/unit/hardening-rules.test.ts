@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { outcomesBefore, planHost } from '../../installer/hardening/evaluate.ts';
-import { purgeScript, sshdDropinContent, sysctlFileContent } from '../../installer/hardening/fixes.ts';
+import { modprobeFileContent, mountScript, purgeScript, sshdDropinContent, sysctlFileContent } from '../../installer/hardening/fixes.ts';
 import { parseHardeningProbe } from '../../installer/hardening/parse.ts';
 import { BASELINE_RULES, ruleById } from '../../installer/hardening/rules/index.ts';
 import type { CheckResult, HostState } from '../../installer/hardening/types.ts';
@@ -41,9 +41,13 @@ describe('rules on recorded hosts', () => {
   it('a fresh lab host fails the SSH, cron and banner rules palisade fixes, and nothing else', () => {
     const failing = Object.entries(statuses(state('lab-fresh'))).filter(([, v]) => v === 'fail').map(([k]) => k).sort();
     expect(failing).toEqual([
-      'accounts.core-dumps', 'accounts.pass-max-days', 'accounts.pass-min-days', 'accounts.umask',
-      'banner.issue', 'banner.issue-net', 'files.cron-d', 'files.cron-daily', 'ssh.banner', 'ssh.client-alive', 'ssh.compression', 'ssh.config-mode', 'ssh.dropin-mode',
-      'ssh.forwarding', 'ssh.log-level', 'ssh.login-grace', 'ssh.macs', 'ssh.max-auth-tries', 'ssh.max-startups', 'ssh.tcp-keepalive', 'ssh.x11',
+      'accounts.core-dumps', 'accounts.coredump-storage', 'accounts.login-shell', 'accounts.pass-max-days', 'accounts.pass-min-days',
+      'accounts.sha-crypt-max-rounds', 'accounts.sha-crypt-min-rounds', 'accounts.umask',
+      'banner.issue', 'banner.issue-net', 'files.cron-d', 'files.cron-daily', 'files.dev-shm-mount', 'files.tmp-mount',
+      'kernel.module-cramfs', 'kernel.module-dccp', 'kernel.module-firewire', 'kernel.module-freevxfs', 'kernel.module-hfs', 'kernel.module-jffs2',
+      'kernel.module-rds', 'kernel.module-sctp', 'kernel.module-tipc', 'kernel.module-udf', 'kernel.module-usb-storage',
+      'ssh.allow-users', 'ssh.banner', 'ssh.client-alive', 'ssh.compression', 'ssh.config-mode', 'ssh.dropin-mode',
+      'ssh.forwarding', 'ssh.log-level', 'ssh.login-grace', 'ssh.macs', 'ssh.max-auth-tries', 'ssh.max-sessions', 'ssh.max-startups', 'ssh.tcp-keepalive', 'ssh.x11',
     ]);
   });
   it('the same host after palisade harden passes every rule that can apply', () => {
@@ -53,7 +57,11 @@ describe('rules on recorded hosts', () => {
     const ids = BASELINE_RULES.map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const r of BASELINE_RULES) expect(r.title.length).toBeGreaterThan(5);
-    expect(BASELINE_RULES.filter((r) => !r.cis).map((r) => r.id)).toEqual(['ssh.password-auth', 'ssh.compression', 'ssh.tcp-keepalive']);
+    expect(BASELINE_RULES.filter((r) => !r.cis).map((r) => r.id)).toEqual([
+      'ssh.password-auth', 'ssh.kbd-interactive', 'ssh.compression', 'ssh.tcp-keepalive',
+      'sysctl.kptr-restrict', 'sysctl.dmesg-restrict', 'sysctl.unprivileged-bpf', 'sysctl.perf-event', 'sysctl.core-pid', 'sysctl.sysrq', 'sysctl.ldisc-autoload',
+      'sysctl.protected-links', 'sysctl.protected-files', 'kernel.module-firewire', 'accounts.sha-crypt-min-rounds', 'accounts.sha-crypt-max-rounds',
+    ]);
   });
 });
 
@@ -89,13 +97,29 @@ describe('SSH server rules', () => {
     expect(check('ssh.max-auth-tries', state('lab-fresh', (s) => (s.sshd.maxauthtries = '3'))).status).toBe('pass');
     expect(check('ssh.max-auth-tries', state('lab-fresh', (s) => (s.sshd.maxauthtries = '5'))).fixes).toEqual([{ kind: 'sshd', directives: { MaxAuthTries: '3' } }]);
     expect(check('ssh.login-grace', state('lab-fresh', (s) => (s.sshd.logingracetime = '0'))).status).toBe('fail');
-    // fewer sessions than palisade opens on one connection would starve it
-    expect(check('ssh.max-sessions', state('lab-fresh', (s) => (s.sshd.maxsessions = '2'))).fixes).toEqual([{ kind: 'sshd', directives: { MaxSessions: '10' } }]);
   });
-  it('forwarding: local TCP forwarding stays for the jump host and tunnels, the rest goes', () => {
+  it('sessions: 2 for every account, 10 for palisade\'s user (fewer than it opens on one connection would starve it)', () => {
+    const fix = [{ kind: 'sshd', directives: { MaxSessions: '2' }, forLoginUser: { MaxSessions: '10' } }];
+    expect(check('ssh.max-sessions', state('lab-fresh')).fixes).toEqual(fix);
+    // 2 for everyone, palisade's user included, starves palisade
+    expect(check('ssh.max-sessions', state('lab-fresh', (s) => (s.sshd.maxsessions = s.sshdGlobal.maxsessions = '2'))).fixes).toEqual(fix);
+    expect(check('ssh.max-sessions', state('lab-fresh', (s) => (s.sshdGlobal.maxsessions = '2'))).status).toBe('pass');
+    expect(check('ssh.max-sessions', state('lab-hardened')).detail).toBe('MaxSessions 2; for root: 10');
+  });
+  it('forwarding: off for every account; palisade\'s user keeps local TCP forwarding for the jump host and tunnels', () => {
     const r = check('ssh.forwarding', state('lab-fresh'));
-    expect(r.fixes).toEqual([{ kind: 'sshd', directives: { AllowAgentForwarding: 'no', AllowStreamLocalForwarding: 'no', AllowTcpForwarding: 'local' } }]);
-    expect(check('ssh.forwarding', state('lab-fresh', (s) => Object.assign(s.sshd, { allowagentforwarding: 'no', allowstreamlocalforwarding: 'no', allowtcpforwarding: 'no' }))).status).toBe('pass');
+    expect(r.fixes).toEqual([{ kind: 'sshd', directives: { AllowAgentForwarding: 'no', AllowStreamLocalForwarding: 'no', AllowTcpForwarding: 'no' }, forLoginUser: { AllowTcpForwarding: 'local' } }]);
+    const off = { allowagentforwarding: 'no', allowstreamlocalforwarding: 'no', allowtcpforwarding: 'no' };
+    expect(check('ssh.forwarding', state('lab-fresh', (s) => Object.assign(s.sshdGlobal, off))).status).toBe('fail');
+    expect(check('ssh.forwarding', state('lab-fresh', (s) => (Object.assign(s.sshdGlobal, off), Object.assign(s.sshd, { allowtcpforwarding: 'local' })))).status).toBe('pass');
+    expect(check('ssh.forwarding', state('lab-hardened')).status).toBe('pass');
+  });
+  it('logins limited to the accounts that have a key today and palisade\'s user; certificates leave it to the operator', () => {
+    expect(check('ssh.allow-users', state('lab-fresh')).fixes).toEqual([{ kind: 'sshd', directives: { AllowUsers: 'ops root' } }]);
+    expect(check('ssh.allow-users', state('lab-fresh', (s) => (s.keyUsers = []), 'deploy')).fixes).toEqual([{ kind: 'sshd', directives: { AllowUsers: 'deploy' } }]);
+    const ca = check('ssh.allow-users', state('lab-fresh', (s) => (s.sshd.trustedusercakeys = '/etc/ssh/user-ca.pub')));
+    expect(ca).toMatchObject({ status: 'fail', manual: true });
+    expect(check('ssh.allow-users', state('lab-fresh', (s) => (s.sshd.allowgroups = 'admins'))).status).toBe('pass');
   });
   it('host key and config modes: too open fails, stricter passes, ssh_keys 0640 passes', () => {
     expect(check('ssh.host-key-modes', state('lab-fresh', (s) => (s.files['/etc/ssh/ssh_host_ed25519_key']!.mode = 0o644))).fixes).toEqual([
@@ -195,6 +219,42 @@ describe('account defaults', () => {
   });
 });
 
+describe('kernel modules, mounts, shells and core dumps', () => {
+  it('a module is right only when modprobe refuses it (- and _ alike); overlay is never refused: containerd needs it', () => {
+    expect(check('kernel.module-usb-storage', state('lab-fresh')).fixes).toEqual([{ kind: 'modprobe', module: 'usb-storage' }]);
+    expect(check('kernel.module-usb-storage', state('lab-fresh', (s) => (s.modprobe = ['install usb_storage /bin/true']))).status).toBe('pass');
+    // blacklisting alone still lets `modprobe usb-storage` load it
+    expect(check('kernel.module-usb-storage', state('lab-fresh', (s) => (s.modprobe = ['blacklist usb-storage']))).status).toBe('fail');
+    expect(check('kernel.module-hfs', state('lab-fresh', (s) => (s.modprobe = ['install hfs /bin/false']))).fixes).toEqual([{ kind: 'modprobe', module: 'hfsplus' }]);
+    expect(check('kernel.module-overlay', state('lab-fresh'))).toMatchObject({ status: 'na', detail: expect.stringMatching(/containerd/) });
+    expect(check('kernel.module-overlay', state('lab-fresh', (s) => (s.modprobe = ['install overlay /bin/false']))).detail).toMatch(/cannot start containers/);
+    expect(check('kernel.module-sctp', state('lab-hardened')).detail).toMatch(/systemd-nspawn container: the machine's kernel decides/);
+  });
+  it('/tmp and /dev/shm: a tmpfs without noexec fails and the fix asks for all three options; no mount of its own is not applicable', () => {
+    expect(check('files.dev-shm-mount', state('lab-fresh'))).toMatchObject({ status: 'fail', fixes: [{ kind: 'mount', target: '/dev/shm', fstype: 'tmpfs', options: ['nodev', 'nosuid', 'noexec'] }] });
+    expect(check('files.tmp-mount', state('lab-fresh', (s) => delete s.mounts['/tmp']))).toMatchObject({ status: 'na', detail: expect.stringMatching(/not a file system of its own/) });
+    expect(check('files.tmp-mount', state('lab-hardened')).status).toBe('pass');
+  });
+  it('systemd-coredump: the value systemd reads last decides', () => {
+    expect(check('accounts.coredump-storage', state('lab-fresh', (s) => (s.coredump = ['Storage=none', 'ProcessSizeMax=0']))).status).toBe('pass');
+    // a later drop-in turning storage back on wins
+    expect(check('accounts.coredump-storage', state('lab-fresh', (s) => (s.coredump = ['Storage=none', 'ProcessSizeMax=0', 'Storage=external']))).status).toBe('fail');
+    expect(check('accounts.coredump-storage', state('lab-hardened')).status).toBe('pass');
+  });
+  it('login shells: TMOUT must be read-only and at most 900 s, and core dumps off', () => {
+    const ok = ['TMOUT=900', 'readonly TMOUT', 'export TMOUT', 'ulimit -c 0 2>/dev/null || true'];
+    expect(check('accounts.login-shell', state('lab-fresh', (s) => (s.profile = ok))).status).toBe('pass');
+    expect(check('accounts.login-shell', state('lab-fresh', (s) => (s.profile = ok.filter((l) => !l.startsWith('readonly'))))).detail).toMatch(/read-only TMOUT/);
+    expect(check('accounts.login-shell', state('lab-fresh', (s) => (s.profile = ['TMOUT=3600', 'readonly TMOUT', 'ulimit -c 0']))).status).toBe('fail');
+    expect(check('accounts.login-shell', state('lab-fresh', (s) => (s.profile = ok.slice(0, 3)))).detail).toMatch(/lacks ulimit -c 0$/);
+  });
+  it('SHA-512 rounds: unset or Debian\'s 5000 fails; the fix pins 65536', () => {
+    expect(check('accounts.sha-crypt-min-rounds', state('lab-fresh')).fixes).toEqual([{ kind: 'logindefs', key: 'SHA_CRYPT_MIN_ROUNDS', value: '65536' }]);
+    expect(check('accounts.sha-crypt-max-rounds', state('lab-fresh', (s) => (s.loginDefs.SHA_CRYPT_MAX_ROUNDS = '5000'))).status).toBe('fail');
+    expect(check('accounts.sha-crypt-max-rounds', state('lab-hardened')).status).toBe('pass');
+  });
+});
+
 describe('a plan for one host', () => {
   it('exceptions are honoured with their reason, per host when they name hosts', () => {
     const s = state('lab-fresh');
@@ -216,6 +276,21 @@ describe('fix builders', () => {
     const first = sshdDropinContent(undefined, { MaxAuthTries: '4', X11Forwarding: 'no' });
     const second = sshdDropinContent(first, { maxauthtries: '3', Banner: '/etc/issue.net' });
     expect(second.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['Banner /etc/issue.net', 'maxauthtries 3', 'X11Forwarding no']);
+  });
+  it('palisade\'s own user gets a Match block at the end of the drop-in, kept on the next write', () => {
+    const first = sshdDropinContent(undefined, { MaxSessions: '2' }, { user: 'root', directives: { MaxSessions: '10' } });
+    expect(first.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['MaxSessions 2', 'Match User root', '    MaxSessions 10']);
+    const second = sshdDropinContent(first, { X11Forwarding: 'no' }, { user: 'root', directives: { AllowTcpForwarding: 'local' } });
+    expect(second.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['MaxSessions 2', 'X11Forwarding no', 'Match User root', '    AllowTcpForwarding local', '    MaxSessions 10']);
+    // nothing for the user alone: no Match block
+    expect(sshdDropinContent(undefined, { X11Forwarding: 'no' })).not.toMatch(/Match/);
+  });
+  it('the modprobe file keeps the modules refused before; a mount fix remounts with every option (fstab\'s "defaults" would undo nosuid)', () => {
+    const c = modprobeFileContent('# x\ninstall cramfs /bin/false\nblacklist cramfs\n', [{ kind: 'modprobe', module: 'usb-storage' }]);
+    expect(c.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(['install cramfs /bin/false', 'blacklist cramfs', 'install usb-storage /bin/false', 'blacklist usb-storage']);
+    const m = mountScript({ kind: 'mount', target: '/dev/shm', fstype: 'tmpfs', options: ['nodev', 'nosuid', 'noexec'] });
+    expect(m).toMatch(/mount -o remount,nodev,nosuid,noexec \/dev\/shm$/);
+    expect(m).toMatch(/awk -v t=\/dev\/shm -v fs=tmpfs -v add=nodev,nosuid,noexec /);
   });
   it('the sysctl file keeps earlier keys', () => {
     const c = sysctlFileContent('# x\nnet.ipv4.tcp_syncookies = 1\n', [{ kind: 'sysctl', key: 'net.ipv4.conf.all.log_martians', value: '1' }]);

@@ -118,22 +118,70 @@ const banner: Rule = {
   },
 };
 
+const gget = (s: HostState, k: string): string | undefined => s.sshdGlobal[k.toLowerCase()];
+
+/**
+ * Forwarding off for every account; palisade's own user keeps local TCP
+ * forwarding (it reaches hosts behind the jump host and their services
+ * through direct-tcpip channels), so that one setting is a Match block.
+ */
 const forwarding: Rule = {
   id: 'ssh.forwarding',
-  title: 'SSH forwarding off except local TCP forwarding (palisade reaches hosts behind the jump host and their services through it)',
+  title: "SSH forwarding off; palisade's own user keeps local TCP forwarding (its tunnels and the jump host need it)",
   area: 'ssh',
   cis: '5.1.8',
   check(s) {
     const na = needSshd(s);
     if (na) return na;
-    const want: Record<string, string[]> = { AllowAgentForwarding: ['no'], AllowStreamLocalForwarding: ['no'], PermitTunnel: ['no'], GatewayPorts: ['no'], AllowTcpForwarding: ['local', 'no'] };
-    const wrong = Object.entries(want).filter(([k, v]) => !v.includes((get(s, k) ?? '').toLowerCase()));
-    if (wrong.length === 0) return { status: 'pass', detail: Object.keys(want).map((k) => `${k} ${get(s, k)}`).join(', ') };
+    const off: Record<string, string> = { AllowAgentForwarding: 'no', AllowStreamLocalForwarding: 'no', PermitTunnel: 'no', GatewayPorts: 'no', AllowTcpForwarding: 'no' };
+    const wrong = Object.entries(off).filter(([k, v]) => (gget(s, k) ?? '').toLowerCase() !== v);
+    const mine = (get(s, 'AllowTcpForwarding') ?? '').toLowerCase();
+    const userOk = mine === 'local' || mine === 'no';
+    if (wrong.length === 0 && userOk) return { status: 'pass', detail: `${Object.keys(off).map((k) => `${k} ${gget(s, k)}`).join(', ')}; for ${s.loginUser}: AllowTcpForwarding ${mine}` };
     return {
       status: 'fail',
-      detail: `${wrong.map(([k]) => `${k} ${get(s, k) ?? '(unset)'}`).join(', ')}; DisableForwarding stays off: palisade's tunnels and the jump host need local TCP forwarding`,
-      fixes: [{ kind: 'sshd', directives: Object.fromEntries(wrong.map(([k, v]) => [k, v[0]!])) }],
+      detail: [...wrong.map(([k]) => `${k} ${gget(s, k) ?? '(unset)'}`), ...(userOk ? [] : [`AllowTcpForwarding ${mine || '(unset)'} for ${s.loginUser}`])].join(', ') + `; DisableForwarding stays off: palisade's tunnels and the jump host need local TCP forwarding for ${s.loginUser}`,
+      fixes: [{ kind: 'sshd', directives: Object.fromEntries(wrong), forLoginUser: { AllowTcpForwarding: mine === 'no' ? 'no' : 'local' } }],
     };
+  },
+};
+
+/** MaxSessions 2 for everyone; palisade's user runs up to 8 commands at once on one connection and keeps 10 (CIS allows 10). */
+const maxSessions: Rule = {
+  id: 'ssh.max-sessions',
+  title: "MaxSessions 2 (palisade's own user 10: it runs up to 8 commands at once on one connection; CIS allows 10)",
+  area: 'ssh',
+  cis: '5.1.17',
+  check(s) {
+    const na = needSshd(s);
+    if (na) return na;
+    const all = Number(gget(s, 'maxsessions') ?? 10);
+    const mine = Number(get(s, 'maxsessions') ?? 10);
+    if (all <= 2 && mine >= 8 && mine <= 10) return { status: 'pass', detail: `MaxSessions ${all}; for ${s.loginUser}: ${mine}` };
+    return { status: 'fail', detail: `MaxSessions ${all}; for ${s.loginUser}: ${mine}`, fixes: [{ kind: 'sshd', directives: { MaxSessions: '2' }, forLoginUser: { MaxSessions: '10' } }] };
+  },
+};
+
+/**
+ * Who may log in at all (AllowUsers). With passwords and keyboard-interactive
+ * off (the rules above), the accounts that can log in are the ones with an authorized key:
+ * the fix names exactly those (and palisade's user), so nobody who logs in
+ * now is locked out, and an account added later needs adding here too.
+ */
+const allowUsers: Rule = {
+  id: 'ssh.allow-users',
+  title: "SSH logins limited to named accounts (AllowUsers: palisade's user and the accounts with an authorized key)",
+  area: 'ssh',
+  cis: '5.1.4',
+  check(s) {
+    const na = needSshd(s);
+    if (na) return na;
+    const set = ['allowusers', 'allowgroups'].filter((k) => (get(s, k) ?? '') !== '').map((k) => `${k === 'allowusers' ? 'AllowUsers' : 'AllowGroups'} ${get(s, k)}`);
+    if (set.length) return { status: 'pass', detail: set.join(', ') };
+    const other = ['trustedusercakeys', 'authorizedkeyscommand', 'authorizedprincipalscommand'].filter((k) => !['', 'none'].includes((get(s, k) ?? 'none').toLowerCase()));
+    if (other.length) return { status: 'fail', manual: true, detail: `no AllowUsers or AllowGroups, and ${other.join(', ')} decide(s) who logs in: name the accounts or groups by hand` };
+    const users = [...new Set([s.loginUser, ...s.keyUsers])].sort();
+    return { status: 'fail', detail: `no AllowUsers or AllowGroups: every account with a key may log in (today: ${users.join(', ')})`, fixes: [{ kind: 'sshd', directives: { AllowUsers: users.join(' ') } }] };
   },
 };
 
@@ -200,8 +248,7 @@ export const sshRules: Rule[] = [
   exact('ssh.log-level', 'sshd logs at VERBOSE: the key fingerprint of every login (CIS allows INFO; VERBOSE says which key)', '5.1.14', 'LogLevel', 'VERBOSE'),
   algorithms('ssh.macs', 'SSH MACs: current ones only (no SHA-1, no MD5)', '5.1.15', 'MACs', 'macs'),
   range('ssh.max-auth-tries', 'MaxAuthTries 4 or fewer (palisade sets 3: it offers one key)', '5.1.16', 'MaxAuthTries', 1, 4, 3),
-  // palisade opens up to 8 sessions on one connection: CIS allows 10
-  range('ssh.max-sessions', 'MaxSessions 10 or fewer (palisade uses up to 8 on one connection)', '5.1.17', 'MaxSessions', 8, 10, 10),
+  maxSessions,
   {
     id: 'ssh.max-startups',
     title: 'MaxStartups 10:30:60 or stricter',
@@ -221,6 +268,8 @@ export const sshRules: Rule[] = [
   exact('ssh.user-environment', 'users cannot set environment options', '5.1.21', 'PermitUserEnvironment', 'no'),
   exact('ssh.use-pam', 'sshd uses PAM (account and session checks)', '5.1.22', 'UsePAM', 'yes'),
   exact('ssh.password-auth', 'password authentication off (keys only)', '', 'PasswordAuthentication', 'no'),
+  exact('ssh.kbd-interactive', 'keyboard-interactive authentication off (no password prompt through PAM)', '', 'KbdInteractiveAuthentication', 'no'),
+  allowUsers,
   exact('ssh.x11', 'X11 forwarding off', '5.1.8', 'X11Forwarding', 'no'),
   exact('ssh.compression', 'no compression before authentication is done (Compression no)', '', 'Compression', 'no'),
   // ClientAlive probes run inside the encrypted channel; TCP keepalives can be spoofed

@@ -18,7 +18,7 @@ function readOnly(s: HostState, key: string, now: string, want: string): CheckRe
 
 function param(id: string, title: string, cis: string, keys: string[], want: string): Rule {
   return {
-    id, title, area: 'sysctl', cis,
+    id, title, area: 'sysctl', ...(cis ? { cis } : {}),
     check(s) {
       const present = keys.filter((k) => s.sysctl[k]);
       if (present.length === 0) return { status: 'na', detail: `the kernel has no ${keys.join(', ')}` };
@@ -50,6 +50,15 @@ export const sysctlRules: Rule[] = [
   param('sysctl.aslr', 'address space layout randomisation on', '1.5.1', ['kernel.randomize_va_space'], '2'),
   param('sysctl.ptrace', 'ptrace limited to descendants', '1.5.2', ['kernel.yama.ptrace_scope'], '1'),
   param('sysctl.suid-dumpable', 'set-user-id programs do not dump core', '1.5.3', ['fs.suid_dumpable'], '0'),
+  param('sysctl.kptr-restrict', 'kernel addresses hidden from every user (kptr_restrict 2)', '', ['kernel.kptr_restrict'], '2'),
+  param('sysctl.dmesg-restrict', 'the kernel log readable by root only', '', ['kernel.dmesg_restrict'], '1'),
+  param('sysctl.unprivileged-bpf', 'unprivileged eBPF off (k3s and its CNI load BPF as root)', '', ['kernel.unprivileged_bpf_disabled'], '1'),
+  param('sysctl.perf-event', 'perf events for root only (perf_event_paranoid 3)', '', ['kernel.perf_event_paranoid'], '3'),
+  param('sysctl.core-pid', 'a core file names its process (core_uses_pid)', '', ['kernel.core_uses_pid'], '1'),
+  param('sysctl.sysrq', 'magic SysRq keys off', '', ['kernel.sysrq'], '0'),
+  param('sysctl.ldisc-autoload', 'TTY line disciplines not loaded on demand by users', '', ['dev.tty.ldisc_autoload'], '0'),
+  param('sysctl.protected-links', 'hard and symbolic links in shared directories protected', '', ['fs.protected_hardlinks', 'fs.protected_symlinks'], '1'),
+  param('sysctl.protected-files', 'FIFOs and files in sticky directories protected from other users (protected_fifos, protected_regular 2)', '', ['fs.protected_fifos', 'fs.protected_regular'], '2'),
   ipForward,
   param('sysctl.send-redirects', 'ICMP redirects not sent', '3.3.2', ['net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.default.send_redirects'], '0'),
   param('sysctl.bogus-icmp', 'bogus ICMP error responses ignored', '3.3.3', ['net.ipv4.icmp_ignore_bogus_error_responses'], '1'),
