@@ -34,6 +34,8 @@ export interface InstallContext {
   keystorePath: string;
   /** how long a node may take to become Ready (default 300 s) */
   clusterTimeoutMs: number;
+  /** how the harden phase proves a fresh key login after an sshd change (default: a new SSH connection; tests hand in another) */
+  proveLogin?: (host: string) => Promise<void>;
 }
 
 export const allHosts = (ctx: InstallContext): string[] => ctx.config.hosts.map((h) => h.name);

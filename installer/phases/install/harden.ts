@@ -11,6 +11,8 @@ import { hostOf } from './shared/hosts.ts';
  * Harden each host (hardening.profile baseline, the default): the rules' fixes
  * for what is not right, an SSH change kept only after a fresh key login works.
  * What it changed and what could not apply go into the journal's notes.
+ * The upgrade runs the same phase after its host steps: a newer palisade
+ * brings newer rules, and a host someone loosened by hand is put back.
  */
 const userOf = (ctx: InstallContext, name: string) => ctx.config.hosts.find((h) => h.name === name)!.user;
 
@@ -27,7 +29,7 @@ export const hardenPhase: Phase<InstallContext> = {
     const user = userOf(ctx, name!);
     const plan = planHost(await gatherHardeningState(h, user), BASELINE_RULES, ctx.config.hardening.exceptions);
     const rules = [...new Set(plan.fixes.map((f) => f.rule))];
-    const prove = await loginProver(ctx.config, ctx.baseDir);
+    const prove = ctx.proveLogin ?? (await loginProver(ctx.config, ctx.baseDir));
     const r = await task.change(name, `harden: fix ${rules.join(', ')}`, () =>
       hardenHost(h, user, { rules: BASELINE_RULES, exceptions: ctx.config.hardening.exceptions, dryRun: false, proveLogin: () => prove(name!) }),
     );

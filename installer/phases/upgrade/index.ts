@@ -1,5 +1,6 @@
 import { bundlePhase } from '../install/bundle.ts';
 import { connectPhase } from '../install/connect.ts';
+import { hardenPhase } from '../install/harden.ts';
 import { seedPhase } from '../install/seed.ts';
 import type { Phase } from '../types.ts';
 import { backupPhase } from './backup.ts';
@@ -15,5 +16,5 @@ import { reportPhase } from './report.ts';
  * old ones stay), the hosts one by one, the registry server, verify and report.
  */
 export const UPGRADE_PHASES: ReadonlyArray<Phase<UpgradeContext>> = [
-  bundlePhase, connectPhase, checkPhase, backupPhase, seedPhase, hostsPhase, registryPhase, reportPhase,
+  bundlePhase, connectPhase, checkPhase, backupPhase, seedPhase, hostsPhase, registryPhase, hardenPhase, reportPhase,
 ];
