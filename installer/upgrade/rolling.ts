@@ -83,3 +83,9 @@ export async function runRolling(o: RollingOptions): Promise<void> {
     await o.runStep(step);
   }
 }
+
+/** "5m", "90s", "1h" (upgrade.drainTimeout) → ms */
+export function parseDrainTimeout(s: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s)!;
+  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000;
+}

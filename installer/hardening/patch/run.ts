@@ -9,9 +9,11 @@ import { settleLimit } from '../../core/limit.ts';
 import { sh, shq } from '../../core/quote.ts';
 import { closeAll, connectHosts } from '../../hosts/index.ts';
 import type { RemoteHost } from '../../hosts/types.ts';
+import { WindowStop } from '../../upgrade/rolling.ts';
 import { describeWindow, nextWindows, openWindow } from '../../upgrade/windows.ts';
 import { OS_PACKAGES_INDEX, parsePackagesIndex, type PackageEntry } from './index.ts';
 import { needsRebootByName, planPatches, type HostPatchPlan } from './plan.ts';
+import { rebootAfterPatch } from './reboot-run.ts';
 
 /**
  * `palisade patch`: the bundle's OS package set installed offline on every
@@ -41,7 +43,15 @@ export interface PatchReport {
   packages: number;
   dryRun: boolean;
   hosts: HostPatchResult[];
-  reboot: { hosts: string[]; window: 'open' | 'later' | 'none'; next?: ReturnType<typeof describeWindow>; note: string };
+  reboot: {
+    hosts: string[];
+    window: 'open' | 'later' | 'none';
+    next?: ReturnType<typeof describeWindow>;
+    note: string;
+    /** with --reboot: the hosts rebooted (one at a time, healthy after each), and why the run stopped before the rest */
+    rebooted?: Array<{ host: string; durationMs: number }>;
+    stopped?: string;
+  };
   ok: boolean;
 }
 
@@ -55,6 +65,8 @@ export interface PatchOptions {
   hosts?: Map<string, RemoteHost>;
   now?: number;
   onHost?: (host: string, line: string) => void;
+  /** reboot the hosts that need it (inside a window, one at a time, the health gate between) */
+  reboot?: { ignoreWindow: boolean; waitForWindow: boolean; signal: AbortSignal; now?: () => number };
 }
 
 /** The bundle's package set, after the bundle verified; every entry's file present in the bundle. */
@@ -163,6 +175,21 @@ export async function runPatch(o: PatchOptions): Promise<PatchReport> {
             ? `reboot needed on ${need.join(', ')}: not rebooted; the next maintenance window starts ${describeWindow(next).start}`
             : `reboot needed on ${need.join(', ')}: not rebooted; palisade.yaml has no maintenance window`,
     };
+    if (o.reboot && need.length) {
+      if (o.dryRun) reboot.note += `; --reboot would reboot ${need.join(', ')} one at a time${o.reboot.ignoreWindow ? ' now (windows ignored)' : ' inside a maintenance window'}, the cluster healthy after each`;
+      else {
+        const into = { rebooted: [] as Array<{ host: string; durationMs: number }> };
+        reboot.rebooted = into.rebooted;
+        try {
+          await rebootAfterPatch({ config: o.config, baseDir: o.baseDir, hosts: conn.hosts, need, ...o.reboot, into, progress: (l) => o.onHost?.(l.split(':')[0]!, l.slice(l.indexOf(':') + 2)) });
+          reboot.note = `rebooted ${need.join(', ')} one at a time, the cluster healthy after each`;
+        } catch (e) {
+          if (!(e instanceof WindowStop)) throw e;
+          reboot.stopped = e.message;
+          reboot.note = `${into.rebooted.length ? `rebooted ${into.rebooted.map((r) => r.host).join(', ')}; ` : ''}${e.message}`;
+        }
+      }
+    }
     return { bundle: o.bundlePath, packages: set.length, dryRun: o.dryRun === true, hosts, reboot, ok: hosts.every((h) => !h.error) };
   } finally {
     if (own && conn) await closeAll(conn.hosts);

@@ -4,7 +4,7 @@ import { stateFiles } from '../../state/paths.ts';
 import { upgradeHost } from '../../upgrade/host-step.ts';
 import { apiHostOf, healthProblems } from '../../upgrade/live.ts';
 import { formatMs } from '../../upgrade/render.ts';
-import { runRolling, WindowStop } from '../../upgrade/rolling.ts';
+import { parseDrainTimeout, runRolling, WindowStop } from '../../upgrade/rolling.ts';
 import { describeWindow, nextWindows } from '../../upgrade/windows.ts';
 import { HOSTS } from '../install/outputs.ts';
 import { artifactsOf, specFor } from '../install/shared/cluster.ts';
@@ -91,9 +91,3 @@ export const hostsPhase: Phase<UpgradeContext> = {
     }
   },
 };
-
-/** "5m", "90s", "1h" → ms */
-export function parseDrainTimeout(s: string): number {
-  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s)!;
-  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000;
-}
