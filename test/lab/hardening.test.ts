@@ -187,6 +187,15 @@ describe('palisade patch', () => {
     expect(r.hosts.map((h) => [h.changed.length, h.current.map((c) => c.installed)])).toEqual([[0, ['1.1']], [0, ['1.1']]]);
     expect(r.reboot.hosts).toEqual(['host1', 'host2']);
   });
+  it('--reboot without a maintenance window in palisade.yaml reboots nothing and says why (a lab host that reboots stops: nspawn does not restart it)', () => {
+    const boot = onHost('host1', 'cat /proc/sys/kernel/random/boot_id');
+    const r = palisade(['patch', '--bundle', bundle.path, '--trusted-key', bundle.publicKeyPath, '--reboot']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/reboot needed on host1, host2, but palisade\.yaml has no maintenance window/);
+    expect(r.stderr).toMatch(/--ignore-window --yes/);
+    expect(onHost('host1', 'cat /proc/sys/kernel/random/boot_id')).toBe(boot);
+    expect(palisade(['patch', '--bundle', bundle.path, '--trusted-key', bundle.publicKeyPath, '--ignore-window']).stderr).toMatch(/--wait-for-window and --ignore-window go with --reboot/);
+  });
 });
 
 describe('palisade scan', () => {
