@@ -81,6 +81,10 @@ export async function rotateEntry(c: ClusterKeystore, name: string, now = new Da
   if (name.endsWith(PREVIOUS_SUFFIX)) throw usageError('keys.rotate-prev', `${name} is a previous version; rotate ${name.slice(0, -PREVIOUS_SUFFIX.length)} instead`);
   if (old.kind === 'luks-recovery') throw usageError('keys.rotate-luks', `${name} is a disk's LUKS recovery key: it changes with the disk`, 'run `palisade encryption apply` after re-keying the disk; palisade does not re-key a LUKS volume from here');
   if (old.kind === 'ingress-tls') throw usageError('keys.rotate-imported', `${name} is the operator's imported certificate`, 'import its replacement with `palisade certs import` (the current one is kept as the previous version)');
+  if (old.kind === 'cluster-ca') {
+    // the cluster keeps its CAs in its datastore from its first start on: a new one here would never reach it
+    throw usageError('keys.rotate-cluster-ca', `${name} is one of the cluster's own CAs, which the cluster keeps from its first start`, 'rotating it is done in the cluster (`k3s certificate rotate-ca`, servers then agents restarted); palisade does not do it yet');
+  }
   const prevName = `${name}${PREVIOUS_SUFFIX}`;
   if (c.ks.get(prevName)) {
     throw usageError('keys.rotate-pending', `${prevName} still holds the version before the current one`, `once nothing uses it any more, run \`palisade keys prune ${name}\`, then rotate again`);

@@ -1,5 +1,6 @@
 import { parseDocument } from 'yaml';
 import { API_PORT } from '../config/topology.ts';
+import { fullToken } from './k3s-ca.ts';
 import type { ClusterSpec, NodeSpec } from './types.ts';
 
 /**
@@ -29,8 +30,17 @@ export const imagesDir = (spec: ClusterSpec): string => `${dataDirOf(spec)}/agen
 /** A YAML scalar every YAML parser reads back as the same string (JSON strings are YAML). */
 const q = (s: string): string => JSON.stringify(s);
 
+/**
+ * A node that joins gets the full token when the cluster runs on palisade's CAs: it checks the first
+ * controller's CA against the palisade root before it sends the secret. The first controller keeps the
+ * short form (what encrypts its datastore's bootstrap data is the secret either way).
+ */
+export function tokenFor(node: NodeSpec, spec: ClusterSpec): string {
+  return node.role !== 'first' && spec.clusterCa ? fullToken(spec.token, spec.clusterCa) : spec.token;
+}
+
 export function renderK3sConfig(node: NodeSpec, spec: ClusterSpec): string {
-  const lines = ['# written by palisade; changes are replaced on the next install', `token: ${q(spec.token)}`, `node-name: ${q(node.name)}`];
+  const lines = ['# written by palisade; changes are replaced on the next install', `token: ${q(tokenFor(node, spec))}`, `node-name: ${q(node.name)}`];
   if (spec.dataDir) lines.push(`data-dir: ${q(spec.dataDir)}`);
   if (node.role !== 'first') lines.push(`server: ${q(`https://${spec.firstServer.address}:${API_PORT}`)}`);
   if (node.role !== 'agent') {

@@ -5,8 +5,9 @@ import { sh } from '../core/quote.ts';
 import { contentSha256, filesToWrite, syncFiles, type DesiredFile } from '../hosts/files.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 import { API_PORT, dataDirOf, imagesDir, K3S_PATHS, renderK3sConfig, renderK3sUnit, renderRegistries, rewriteKubeconfig, unitName, unitPath } from './k3s-render.ts';
+import { clusterCaFiles, serverCaBundle, tlsDirOf } from './k3s-ca.ts';
 import { clearDatastore, clusterResetRestore, listSnapshots, saveSnapshot, stopService } from './k3s-snapshot.ts';
-import type { ClusterArtifacts, ClusterDriver, ClusterSpec, KubeObject, NodeCheck, NodeSpec, SnapshotRef, WaitOptions } from './types.ts';
+import type { ClusterArtifacts, ClusterCa, ClusterDriver, ClusterSpec, KubeObject, NodeCheck, NodeSpec, SnapshotRef, WaitOptions } from './types.ts';
 import * as upgrade from './k3s-upgrade.ts';
 
 /**
@@ -35,6 +36,8 @@ export class K3sDriver implements ClusterDriver {
     const reg = renderRegistries(spec);
     if (reg && spec.registry) files.push(text(K3S_PATHS.registries, reg, 0o600), text(K3S_PATHS.registryCa, spec.registry.caPem, 0o644));
     if (spec.oidcCaPem && node.role !== 'agent') files.push(text(K3S_PATHS.oidcCa, spec.oidcCaPem, 0o644));
+    // on every controller: the first one starts from them, a joining one gets the same from the datastore
+    if (spec.clusterCa && node.role !== 'agent') files.push(...clusterCaFiles(dataDirOf(spec), spec.clusterCa));
     if (art.imagesTarball) {
       const base = art.imagesTarball.replace(/^.*\//, '');
       files.push({ path: `${imagesDir(spec)}/${base}`, source: art.imagesTarball, mode: 0o644, ...(art.imagesTarballSha256 ? { sha256: art.imagesTarballSha256 } : {}) });
@@ -68,7 +71,20 @@ export class K3sDriver implements ClusterDriver {
 
   async install(host: RemoteHost, node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<string[]> {
     // the service is started by bringUp (its "stale" check restarts it when a file is newer than its start)
+    if (spec.clusterCa && node.role !== 'agent') {
+      // k3s keeps its server directory to root alone; made so before the CA keys go in
+      const dirs = [`${dataDirOf(spec)}/server`, tlsDirOf(dataDirOf(spec)), `${tlsDirOf(dataDirOf(spec))}/etcd`];
+      await host.exec(sh`for d in ${dirs}; do [ -d "$d" ] || install -d -m 0700 "$d"; done`, { sudo: true, check: true });
+    }
     return (await syncFiles(host, await this.desiredFiles(node, spec, art))).written;
+  }
+
+  async clusterCaInUse(first: RemoteHost, _node: NodeSpec, spec: ClusterSpec, ca: ClusterCa): Promise<'palisade' | 'own'> {
+    // a first controller never ready is reset before it starts, so whatever CA it holds is not the cluster's yet
+    const crt = `${tlsDirOf(dataDirOf(spec))}/server-ca.crt`;
+    const r = await first.exec(sh`if [ -e ${K3S_PATHS.initialized} ] && [ -f ${crt} ]; then sha256sum < ${crt} | cut -d' ' -f1; fi`, { sudo: true, check: true });
+    const onHost = r.stdout.trim();
+    return !onHost || onHost === (await contentSha256(Buffer.from(serverCaBundle(ca)))) ? 'palisade' : 'own';
   }
 
   /** install, then (re)start the service when something changed or it is not running, then wait for it */
@@ -141,7 +157,8 @@ export class K3sDriver implements ClusterDriver {
     const dataDir = dataDirOf(spec);
     const unit = unitName(node.role);
     const r = await host.exec(
-      sh`if [ -e ${K3S_PATHS.initialized} ]; then echo initialized; elif [ -d ${`${dataDir}/server`} ] || [ -d ${`${dataDir}/agent`} ] || systemctl is-active -q ${unit}; then echo half; else echo clean; fi`,
+      // palisade's CA files alone (staged before the first start) do not make a node half-initialised: what k3s writes does
+      sh`if [ -e ${K3S_PATHS.initialized} ]; then echo initialized; elif [ -e ${`${dataDir}/server/token`} ] || [ -d ${`${dataDir}/server/db`} ] || [ -d ${`${dataDir}/server/cred`} ] || [ -d ${`${dataDir}/agent`} ] || systemctl is-active -q ${unit}; then echo half; else echo clean; fi`,
       { sudo: true, check: true },
     );
     if (r.stdout.trim() !== 'half') return false;

@@ -18,6 +18,11 @@ export interface RegistryMirror {
   caPem: string;
 }
 
+export type ClusterCaRole = 'server' | 'client' | 'requestHeader' | 'etcdPeer' | 'etcdServer';
+
+/** The cluster's own CAs from palisade's PKI (cluster/k3s-ca.ts says how they map), with the root they chain to. */
+export type ClusterCa = Record<ClusterCaRole, { certPem: string; keyPem: string }> & { rootPem: string };
+
 export interface ClusterSpec {
   /** join token (a secret: uploaded 0600, never on a command line) */
   token: string;
@@ -36,6 +41,11 @@ export interface ClusterSpec {
   snapshots?: { scheduleCron: string; retention: number };
   /** PEM of the CA of the OIDC issuer, put on every controller */
   oidcCaPem?: string;
+  /**
+   * palisade's CAs for the cluster: placed on the controllers, and the nodes that join check the
+   * first controller against their root. Absent for a cluster that already runs on CAs of its own.
+   */
+  clusterCa?: ClusterCa;
 }
 
 export interface ClusterArtifacts {
@@ -88,6 +98,12 @@ export interface ClusterDriver {
   /** the admin kubeconfig with its server rewritten to https://<fqdn>:6443 */
   kubeconfig(api: RemoteHost, fqdn: string): Promise<string>;
   version(host: RemoteHost): Promise<string | undefined>;
+  /**
+   * Whose CAs the cluster runs on, asked on the first controller: 'palisade' when they are `ca`'s (or
+   * it was never started, so they will be), 'own' when it was started on CAs of its own (an install
+   * made before palisade provided them: those stay, a cluster's CA cannot be swapped under it).
+   */
+  clusterCaInUse(first: RemoteHost, node: NodeSpec, spec: ClusterSpec, ca: ClusterCa): Promise<'palisade' | 'own'>;
 
   // ---- rolling upgrade, one node at a time ----
   /** the node's own API server answers /readyz (asked on the host) */

@@ -4,6 +4,7 @@ import type { EscrowEntry, EscrowStore } from '../encryption/types.ts';
 export type KeyKind =
   | 'root-ca'
   | 'intermediate-ca'
+  | 'cluster-ca'
   | 'tls-server'
   | 'tls-client'
   | 'join-token'

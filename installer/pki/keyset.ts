@@ -44,7 +44,19 @@ export const KEY_NAMES = {
   jwtSigning: 'secret/jwt-signing',
   passwordSalt: 'secret/password-salt',
   registryCredentials: 'secret/registry',
+  /** the cluster's own CAs (k3s's custom CA files): one per trust role, each signed by the root */
+  clusterCa: {
+    server: 'ca/cluster/server',
+    client: 'ca/cluster/client',
+    requestHeader: 'ca/cluster/request-header',
+    etcdPeer: 'ca/cluster/etcd-peer',
+    etcdServer: 'ca/cluster/etcd-server',
+  },
 } as const;
+
+export type ClusterCaRole = keyof typeof KEY_NAMES.clusterCa;
+const CLUSTER_CA_ROLES = Object.keys(KEY_NAMES.clusterCa) as ClusterCaRole[];
+const CLUSTER_CA_TITLES: Record<ClusterCaRole, string> = { server: 'server', client: 'client', requestHeader: 'request-header', etcdPeer: 'etcd peer', etcdServer: 'etcd server' };
 
 interface LeafSpec {
   commonName: string;
@@ -57,6 +69,7 @@ interface EntrySpec {
   name: string;
   kind: KeyKind;
   leaf?: LeafSpec;
+  clusterCa?: ClusterCaRole;
 }
 
 const uniq = (xs: string[]): string[] => [...new Set(xs.filter(Boolean))];
@@ -80,6 +93,7 @@ export function keySetSpecs(input: KeySetInput): EntrySpec[] {
   const specs: EntrySpec[] = [
     { name: KEY_NAMES.rootCa, kind: 'root-ca' },
     { name: KEY_NAMES.intermediateCa, kind: 'intermediate-ca' },
+    ...CLUSTER_CA_ROLES.map((role): EntrySpec => ({ name: KEY_NAMES.clusterCa[role], kind: 'cluster-ca', clusterCa: role })),
   ];
   for (const h of input.hosts) {
     specs.push({ name: KEY_NAMES.hostServer(h.name), kind: 'tls-server', leaf: leaf(h.name, 'server', [h.name, `${h.name}.${input.fqdn}`, h.address, 'localhost', '127.0.0.1']) });
@@ -164,6 +178,15 @@ async function make(spec: EntrySpec, ctx: Ctx, cas: { root?: CertificateAuthorit
       cas.intermediate = ca;
       return certEntry(spec.name, spec.kind, ca, { subject: `CN=palisade ${input.cluster} intermediate CA`, chain: root.certPem, issuer: KEY_NAMES.rootCa }, now);
     }
+    case 'cluster-ca': {
+      // signed by the root, not the intermediate: the intermediate signs leaves only (path length 0), and a CA whose
+      // key sits on every controller must not be able to issue the registry's or the ingress's certificates
+      const root = cas.root ?? caFrom(ctx.sink, KEY_NAMES.rootCa);
+      if (!root) throw new Error('the root CA is missing from the keystore: cannot issue the cluster CAs');
+      const cn = `palisade ${input.cluster} cluster ${CLUSTER_CA_TITLES[spec.clusterCa!]} CA`;
+      const ca = await createIntermediateCa(root, { subject: { commonName: cn, organization: org }, algorithm: alg, years: 10, pathLength: 0, now });
+      return certEntry(spec.name, spec.kind, ca, { subject: `CN=${cn}`, role: spec.clusterCa!, chain: root.certPem, issuer: KEY_NAMES.rootCa }, now);
+    }
     case 'tls-server':
     case 'tls-client': {
       const l = spec.leaf!;
@@ -246,6 +269,8 @@ export interface KeySet {
   registry: CertView;
   ingressFallback: CertView;
   api: CertView;
+  /** the cluster's own CAs (chainPem: the CA then the root) */
+  clusterCa: Record<ClusterCaRole, CertView>;
   secrets: {
     joinToken: string;
     secretsAtRestKey: string;
@@ -279,6 +304,7 @@ export function keySetView(input: KeySetInput, sink: EntrySink): KeySet {
     registry: cert(KEY_NAMES.registry),
     ingressFallback: cert(KEY_NAMES.ingressFallback),
     api: cert(KEY_NAMES.api),
+    clusterCa: Object.fromEntries(CLUSTER_CA_ROLES.map((r) => [r, cert(KEY_NAMES.clusterCa[r])])) as Record<ClusterCaRole, CertView>,
     secrets: {
       joinToken: need(KEY_NAMES.joinToken).value,
       secretsAtRestKey: need(KEY_NAMES.secretsAtRest).value,

@@ -6,7 +6,7 @@
  * .cache/bench/install.json (BENCHMARKS.md "Install").
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -207,6 +207,50 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     expect(s.hosts.map((h: any) => `${h.name}:${h.service}:${h.ready}`)).toEqual(names4.map((n) => `${n}:active:true`));
   });
 
+  it("the API on every controller serves palisade's certificates: s_client verifies with the palisade root alone; a real kubectl with palisade's kubeconfig lists the nodes", async () => {
+    const root = await palisade(['keys', 'show', 'ca/root', '--pem', '-c', 'palisade.yaml'], dir4);
+    expect(root.code, root.stderr).toBe(0);
+    const rootFile = join(dir4, 'palisade-root.pem');
+    writeFileSync(rootFile, root.stdout);
+    const lab = getLab();
+    for (const c of cluster4.filter((h) => h.role === 'controller')) {
+      const address = lab.hosts.find((h) => h.name === c.name)!.address;
+      const r = spawnSync('sh', ['-c', `openssl s_client -connect ${address}:6443 -servername palisade.lab.internal -verify_hostname palisade.lab.internal -CAfile ${rootFile} -verify_return_error </dev/null 2>&1`], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.stdout, `${c.name}: ${r.stdout}`).toMatch(/Verify return code: 0 \(ok\)/);
+      expect(r.stdout).toMatch(/depth=1 O = palisade lab, CN = palisade lab cluster server CA/);
+      expect(r.stdout).toMatch(/depth=2 O = palisade lab, CN = palisade lab root CA/);
+    }
+    // the kubeconfig names the FQDN, which this machine does not resolve: the address, verified as the FQDN (README "The lab")
+    const kubectl = spawnSync('bash', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
+    expect(kubectl, 'kubectl is needed on this machine (scripts/setup installs it)').not.toBe('');
+    const host1 = lab.hosts.find((h) => h.name === 'host1')!.address;
+    const k = spawnSync(kubectl, ['--kubeconfig', join(dir4, '.palisade', 'lab', 'kubeconfig'), '--server', `https://${host1}:6443`, '--tls-server-name', 'palisade.lab.internal', 'get', 'nodes', '-o', 'name'], { encoding: 'utf8', timeout: 60_000 });
+    expect(k.status, k.stderr).toBe(0);
+    expect(k.stdout.split('\n').filter(Boolean).sort()).toEqual(names4.map((n) => `node/${n}`));
+    // the report and status list the cluster's CAs, in use, and not the API leaf nothing serves
+    const report = JSON.parse(readFileSync(join(dir4, '.palisade', 'lab', 'install-report.json'), 'utf8'));
+    const names = report.certificates.map((c: { name: string }) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['ca/root', 'ca/cluster/server', 'ca/cluster/client', 'tls/registry']));
+    expect(names).not.toContain('tls/api');
+    // a joining node checks the first controller's CA against the root before it sends the secret
+    expect(labSsh('host2', 'grep -c "^token: \\"K10[0-9a-f]\\{64\\}::server:" /etc/rancher/k3s/config.yaml').stdout.trim()).toBe('1');
+  });
+
+  it('palisade preflight on the healthy installed appliance exits 0: its own disks, ports and services are in use by it, not failures', async () => {
+    const r = await palisade(['preflight', '-c', 'palisade.yaml', '-o', 'json'], dir4);
+    const report = JSON.parse(r.stdout);
+    const failed = report.findings.filter((f: { status: string }) => f.status === 'fail').map((f: { host: string; id: string; measured: string }) => `${f.host} ${f.id}: ${f.measured}`);
+    expect(failed).toEqual([]);
+    expect(r.code, r.stderr).toBe(0);
+    const byId = (host: string, id: string) => report.findings.find((f: { host: string; id: string }) => f.host === host && f.id === id);
+    expect(byId('host1', 'ports.free')).toMatchObject({ status: 'pass', measured: expect.stringMatching(/in use by the appliance: .*6443 \(k3s API\)/) });
+    expect(byId('host1', 'ports.free').measured).toMatch(/5000 \(pack registry\)/);
+    for (const n of names4) expect(byId(n, 'disk.empty'), n).toMatchObject({ status: 'pass', measured: expect.stringMatching(/in use by the appliance: the appliance's LUKS2 volume/) });
+    const text = await palisade(['preflight', '-c', 'palisade.yaml'], dir4);
+    expect(text.code, text.stdout).toBe(0);
+    expect(text.stdout).not.toMatch(/wipefs|stop what listens/);
+  });
+
   it('a host changed by hand is noticed and put back', async () => {
     labSsh('host3', "sed -i '/ # palisade$/d' /etc/hosts");
     const r = await install(dir4, '--output', 'json');
@@ -284,6 +328,32 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     expect(again.code, again.stderr + again.stdout).toBe(0);
     expect(again.stdout).toMatch(/installed and verified/);
     writeFileSync(cfgPath, original);
+  });
+});
+
+describe('an appliance installed before palisade provided the cluster CAs (on k3s\'s own)', () => {
+  it('a re-run leaves its CAs as they are, joins with the short token, completes, and the report says so', async () => {
+    // what such an install looks like: the first controller started without CA files and made its own
+    for (const n of names4) labSsh(n, 'systemctl stop k3s k3s-agent 2>/dev/null; true');
+    for (const n of names4.slice(0, 3)) {
+      const r = labSsh(n, 'cd /var/lib/rancher/k3s/server/tls && rm -f server-ca.* client-ca.* request-header-ca.* etcd/peer-ca.* etcd/server-ca.* *.sans && rm -f /var/lib/rancher/k3s/agent/server-ca.crt');
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(labSsh('host1', 'systemctl start k3s && openssl x509 -in /var/lib/rancher/k3s/server/tls/server-ca.crt -noout -subject').stdout).toMatch(/k3s-server-ca@/);
+    // its kubeconfig came from that cluster (this one was issued under palisade's client CA)
+    rmSync(join(dir4, '.palisade', 'lab', 'kubeconfig'));
+    const r = await install(dir4);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/installed and verified/);
+    expect(r.stdout).toMatch(/runs on the CAs k3s made itself/);
+    const report = JSON.parse(readFileSync(join(dir4, '.palisade', 'lab', 'install-report.json'), 'utf8'));
+    expect(report.certificates.map((c: { name: string }) => c.name).filter((n: string) => n.startsWith('ca/cluster/'))).toEqual([]);
+    // nothing of palisade's was put in: the first controller's CA is still its own, the joiners' token the short one
+    expect(labSsh('host1', 'openssl x509 -in /var/lib/rancher/k3s/server/tls/server-ca.crt -noout -subject').stdout).toMatch(/k3s-server-ca@/);
+    expect(labSsh('host2', 'grep -c "^token: \\"K10" /etc/rancher/k3s/config.yaml; true').stdout.trim()).toBe('0');
+    const again = await install(dir4);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^up to date/m);
   });
 });
 

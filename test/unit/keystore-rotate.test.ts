@@ -60,5 +60,7 @@ describe('keys rotate', () => {
     c.ks.put({ name: 'tls/ingress', kind: 'ingress-tls', value: 'y'.repeat(20) });
     await expect(rotateEntry(c, 'tls/ingress')).rejects.toMatchObject({ code: 'keys.rotate-imported' });
     await expect(rotateEntry(c, 'secret/secrets-at-rest@prev')).rejects.toMatchObject({ code: 'keys.rotate-prev' });
+    // the cluster keeps its CAs from its first start: a new one in the keystore would never reach it
+    await expect(rotateEntry(c, 'ca/cluster/server')).rejects.toMatchObject({ code: 'keys.rotate-cluster-ca', hint: expect.stringMatching(/k3s certificate rotate-ca/) });
   });
 });

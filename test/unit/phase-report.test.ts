@@ -19,6 +19,20 @@ describe('report phase', () => {
     expect(readFileSync(files.summary, 'utf8')).toMatch(/^palisade appliance "unit" is installed and verified/);
   });
 
+  it("lists the cluster's CAs when the cluster runs on palisade's; for one on k3s's own CAs, notes it and lists none", async () => {
+    const h = await harness({ keys: true });
+    await h.run(reportPhase);
+    const names = (): string[] => JSON.parse(readFileSync(stateFiles(h.ctx.stateDir).report, 'utf8')).certificates.map((c: { name: string }) => c.name);
+    expect(names()).toEqual(expect.arrayContaining(['ca/cluster/server', 'ca/cluster/client', 'ca/cluster/request-header', 'ca/cluster/etcd-peer', 'ca/cluster/etcd-server']));
+    expect(names()).not.toContain('tls/api');
+    const old = await harness({ keys: true });
+    old.driver.caInUse = 'own';
+    await old.run(reportPhase);
+    const r = JSON.parse(readFileSync(stateFiles(old.ctx.stateDir).report, 'utf8'));
+    expect(r.certificates.map((c: { name: string }) => c.name).filter((n: string) => n.startsWith('ca/cluster/'))).toEqual([]);
+    expect(r.notes.map((n: { note: string }) => n.note).join('\n')).toMatch(/runs on the CAs fake-k8s made itself.*does not chain to the palisade root.*leaves them as they are/);
+  });
+
   it('changes nothing on any host', async () => {
     const h = await harness({ keys: true });
     await h.run(reportPhase);

@@ -4,7 +4,7 @@ import { stateFiles } from '../../state/paths.ts';
 import type { Phase } from '../types.ts';
 import type { InstallContext } from './context.ts';
 import { BUNDLE, VERIFY_RESULT } from './outputs.ts';
-import { apiHost } from './shared/cluster.ts';
+import { apiHost, clusterCaFor } from './shared/cluster.ts';
 import { answeredEndpoints, certificateSummary, renderSummary, type InstallReport } from './shared/report.ts';
 
 /** Write the install report (JSON) and its summary: endpoints, certificate expiry, what to back up. */
@@ -18,6 +18,8 @@ export const reportPhase: Phase<InstallContext> = {
     const files = stateFiles(ctx.stateDir);
     const t = ctx.topology;
     const bundle = task.outputs.maybe(BUNDLE);
+    const clusterCa = await clusterCaFor(ctx, task.outputs);
+    if (clusterCa.note) task.note(clusterCa.note);
     const r: InstallReport = {
       apiVersion: 'palisade/install-report-v1',
       cluster: ctx.config.cluster.name,
@@ -27,7 +29,7 @@ export const reportPhase: Phase<InstallContext> = {
       versions: { palisade: buildInfo().version, cluster: await ctx.driver.version(apiHost(ctx, task.outputs)).catch(() => undefined) },
       hosts: ctx.config.hosts.map((h) => ({ name: h.name, role: h.role, address: h.address })),
       endpoints: answeredEndpoints({ api: t.api.url, registry: t.registry.url, ingress: `https://${t.api.fqdn}` }, task.outputs.maybe(VERIFY_RESULT)),
-      certificates: certificateSummary(keys, await ctx.keys.importedIngress()),
+      certificates: certificateSummary(keys, await ctx.keys.importedIngress(), !!clusterCa.ca),
       keystore: ctx.keystorePath,
       kubeconfig: files.kubeconfig,
       verify: task.outputs.maybe(VERIFY_RESULT),

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { oidcApiServerArgs } from '../../../access/oidc.ts';
 import { b64, objectMatches, renderManifests } from '../../../cluster/manifests.ts';
 import { resolveConfigPath } from '../../../config/paths.ts';
-import type { ClusterArtifacts, ClusterSpec, KubeObject } from '../../../cluster/types.ts';
+import type { ClusterArtifacts, ClusterCa, ClusterSpec, KubeObject } from '../../../cluster/types.ts';
 import type { PalisadeConfig } from '../../../config/schema.ts';
 import { topology } from '../../../config/topology.ts';
 import { PalisadeError } from '../../../core/errors.ts';
@@ -20,7 +20,7 @@ import { hostOf } from './hosts.ts';
  * node's spec (with its data dir on the encrypted volume when mounted), the
  * cluster files from the bundle, and the manifests palisade keeps in the cluster.
  */
-export function clusterSpec(config: PalisadeConfig, keys: KeySet, dataDir?: string, oidcCaPem?: string): ClusterSpec {
+export function clusterSpec(config: PalisadeConfig, keys: KeySet, dataDir?: string, oidcCaPem?: string, clusterCa?: ClusterCa): ClusterSpec {
   const t = topology(config);
   const apiServerArgs = oidcApiServerArgs(config.access?.oidc, !!oidcCaPem);
   return {
@@ -35,7 +35,47 @@ export function clusterSpec(config: PalisadeConfig, keys: KeySet, dataDir?: stri
     ...(apiServerArgs.length ? { apiServerArgs } : {}),
     ...(oidcCaPem ? { oidcCaPem } : {}),
     snapshots: { scheduleCron: config.backup.snapshotSchedule, retention: config.backup.snapshotRetention },
+    ...(clusterCa ? { clusterCa } : {}),
   };
+}
+
+/** The cluster's CAs from the key set, as the driver takes them. */
+export function clusterCaOf(keys: KeySet): ClusterCa {
+  const c = keys.clusterCa;
+  const pair = (v: { certPem: string; keyPem: string }) => ({ certPem: v.certPem, keyPem: v.keyPem });
+  return { server: pair(c.server), client: pair(c.client), requestHeader: pair(c.requestHeader), etcdPeer: pair(c.etcdPeer), etcdServer: pair(c.etcdServer), rootPem: keys.rootCa.certPem };
+}
+
+export interface ClusterCaDecision {
+  /** palisade's CAs, when the cluster runs on them (or will: its first controller was never started) */
+  ca: ClusterCa | undefined;
+  /** why not, for the report */
+  note?: string;
+}
+
+const caDecisions = new WeakMap<Outputs, Promise<ClusterCaDecision>>();
+/**
+ * Whether the cluster runs on palisade's CAs, asked on the first controller once per run. A cluster
+ * installed before palisade provided them keeps k3s's own: replacing a running cluster's CAs would cut
+ * every node and client off, so they stay and the report says so.
+ */
+export function clusterCaFor(ctx: InstallContext, outputs: Outputs): Promise<ClusterCaDecision> {
+  let p = caDecisions.get(outputs);
+  if (!p) {
+    p = (async (): Promise<ClusterCaDecision> => {
+      const keys = await ctx.keys.keySet();
+      const ca = clusterCaOf(keys);
+      const first = ctx.topology.nodes.find((n) => n.role === 'first')!;
+      const spec = clusterSpec(ctx.config, keys, await dataDirFor(ctx, outputs, first.name));
+      if ((await ctx.driver.clusterCaInUse(apiHost(ctx, outputs), first, spec, ca)) === 'palisade') return { ca };
+      return {
+        ca: undefined,
+        note: `the cluster runs on the CAs ${ctx.driver.name} made itself when it was first installed: its API does not chain to the palisade root, and palisade leaves them as they are (moving to palisade's is a CA rotation in the cluster: \`k3s certificate rotate-ca\`)`,
+      };
+    })();
+    caDecisions.set(outputs, p);
+  }
+  return p;
 }
 
 /** the host kubectl runs on: the first controller */
@@ -59,7 +99,7 @@ export function dataDirFor(ctx: InstallContext, outputs: Outputs, name: string):
 export async function specFor(ctx: InstallContext, outputs: Outputs, node: string): Promise<ClusterSpec> {
   const caFile = ctx.config.access?.oidc?.caFile;
   const oidcCaPem = caFile ? await readFile(resolveConfigPath({ baseDir: ctx.baseDir }, caFile), 'utf8') : undefined;
-  return clusterSpec(ctx.config, await ctx.keys.keySet(), await dataDirFor(ctx, outputs, node), oidcCaPem);
+  return clusterSpec(ctx.config, await ctx.keys.keySet(), await dataDirFor(ctx, outputs, node), oidcCaPem, (await clusterCaFor(ctx, outputs)).ca);
 }
 
 const artifacts = new WeakMap<object, Promise<ClusterArtifacts>>();

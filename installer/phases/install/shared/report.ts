@@ -43,15 +43,26 @@ export function renderSummary(r: InstallReport): string {
 
 /**
  * The certificates the appliance really uses, each with what for. Generated ones
- * nothing installs (the host certificates; the API certificate while k3s serves
- * from its own CA) are not listed: their expiry concerns nobody.
+ * nothing installs (the host certificates, the API leaf: the cluster issues its
+ * serving certificates itself, from its server CA) are not listed, nor the
+ * cluster CAs of a cluster that runs on CAs of its own: their expiry concerns nobody.
  */
-export function certificateSummary(keys: KeySet, importedIngress?: KeyEntry): Array<{ name: string; expiresAt: string; use: string }> {
+export function certificateSummary(keys: KeySet, importedIngress?: KeyEntry, clusterCaInUse = true): Array<{ name: string; expiresAt: string; use: string }> {
+  const cc = KEY_NAMES.clusterCa;
   const uses: Record<string, string> = {
-    [KEY_NAMES.rootCa]: 'trust anchor clients are given (registry login, kubeconfig)',
+    [KEY_NAMES.rootCa]: 'trust anchor clients are given (registry login, kubeconfig, the API)',
     [KEY_NAMES.intermediateCa]: 'issues the registry and ingress certificates',
     [KEY_NAMES.registry]: 'served by the pack registry',
     [importedIngress?.meta?.cert ? KEY_NAMES.ingress : KEY_NAMES.ingressFallback]: 'the ingress TLS Secret in palisade-system',
+    ...(clusterCaInUse
+      ? {
+          [cc.server]: 'issues the API and kubelet serving certificates (on every controller)',
+          [cc.client]: 'issues the cluster client certificates (the admin kubeconfig, kubelets, components)',
+          [cc.requestHeader]: 'issues the API aggregation proxy client certificate',
+          [cc.etcdPeer]: 'issues the datastore peer certificates',
+          [cc.etcdServer]: 'issues the datastore client and server certificates',
+        }
+      : {}),
   };
   return sortedByExpiry([...keys.entries, ...(importedIngress ? [importedIngress] : [])].filter((e) => e.expiresAt && uses[e.name]).map((e) => ({ name: e.name, expiresAt: e.expiresAt!, use: uses[e.name]! })));
 }
