@@ -8,7 +8,7 @@ import { runInstall } from '../phases/run-install.ts';
  * failed run into the error the operator sees. Returns the exit code.
  */
 export interface InstallFlags {
-  bundle: string;
+  bundle?: string;
   trustedKey?: string;
   dryRun?: boolean;
   from?: string;
@@ -20,7 +20,7 @@ export interface InstallFlags {
 
 export async function installAction(loaded: LoadedConfig, o: InstallFlags): Promise<number> {
   const out = await runInstall({
-    loaded, bundle: o.bundle, output: o.output,
+    loaded, output: o.output, ...(o.bundle ? { bundle: o.bundle } : {}),
     ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), ...(o.dryRun ? { dryRun: true } : {}), ...(o.from ? { from: o.from } : {}),
     ...(o.only ? { only: o.only } : {}), ...(o.yes ? { yes: true } : {}), ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),
   });

@@ -33,7 +33,7 @@ export const keysCommands: CommandModule = {
   register(program: Command) {
     const keys = program.command('keys').description('the encrypted keystore: cluster CA, certificates and service secrets');
 
-    common(keys.command('generate').description('generate the key set (CA chain, host, registry, ingress and API certificates, service secrets); only what is missing'))
+    common(keys.command('generate').description('generate the key set (CA chain, the cluster CAs, host, registry, ingress and API certificates, service secrets); only what is missing'))
       .option('--algorithm <alg>', `key type for new certificates: ${ALGORITHMS.join(', ')}`, 'ecdsa-p256')
       .action(
         action(async (o: Common & { algorithm: string }) => {

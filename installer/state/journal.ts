@@ -32,12 +32,26 @@ export interface RunRecord {
   command: string;
 }
 
+/** The bundle the last finished install ran from, and the key its signature was checked with (public facts only). */
+export interface InstalledBundle {
+  /** absolute path, as given */
+  path: string;
+  name: string;
+  version: string;
+  /** sha256:<hex> of its bundle.yaml: the signed manifest, which pins every file's digest */
+  manifestDigest: string;
+  /** SHA256:… fingerprint of the trusted key, and the key itself (a public key, PEM) */
+  trustedKey: { fingerprint: string; pem: string };
+  at: string;
+}
+
 export interface JournalData {
   version: 1;
   cluster: string;
   updatedAt: string;
   runs: RunRecord[];
   phases: Record<string, PhaseRecord>;
+  installed?: InstalledBundle;
 }
 
 const MAX_RUNS = 50;
@@ -114,6 +128,11 @@ export class Journal {
       r.status = status;
       r.finishedAt = this.now().toISOString();
     }
+    await this.save();
+  }
+
+  async recordInstalled(b: Omit<InstalledBundle, 'at'>): Promise<void> {
+    this.data.installed = { ...b, at: this.now().toISOString() };
     await this.save();
   }
 

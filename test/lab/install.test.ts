@@ -197,6 +197,11 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     const dry = await install(dir4, '--dry-run');
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^dry run: up to date; nothing would change/m);
+    // neither --bundle nor --trusted-key: the bundle and key the journal records from the finished install
+    const bare = await palisade(['install', '-c', 'palisade.yaml', '--dry-run'], dir4);
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(bare.stderr + bare.stdout).toMatch(/planning with the bundle the last install ran from/);
+    expect(bare.stdout).toMatch(/^dry run: up to date; nothing would change/m);
   });
 
   it('palisade status shows every host healthy', async () => {
