@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,6 +35,21 @@ describe('palisade install (CLI flags)', () => {
     const r = run('--bundle', join(dir, 'no-bundle'), '--dry-run');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/has no bundle\.trustedKey/);
+  });
+
+  // `script` gives the run a terminal: the task tree is drawn, in colour unless NO_COLOR is set
+  const SCRIPT = spawnSync('bash', ['-c', 'command -v script'], { encoding: 'utf8' }).stdout.trim();
+  it.skipIf(!SCRIPT)('on a terminal the task tree is in colour, and without any with NO_COLOR', () => {
+    writeFileSync(join(dir, 'k.pub'), generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    const { CI: _ci, NO_COLOR: _nc, ...env } = process.env;
+    const onTerminal = (extra: Record<string, string>) =>
+      spawnSync(SCRIPT, ['-qec', `stty cols 160 rows 40; node ${bin} install -c ${join(dir, 'palisade.yaml')} --bundle ${join(dir, 'no-bundle')} --trusted-key ${join(dir, 'k.pub')} --dry-run`, '/dev/null'], { encoding: 'utf8', env: { ...env, ...extra }, timeout: 60_000 });
+    const colour = /\x1b\[[\d;]*[349]\dm/;
+    const plain = onTerminal({});
+    expect(plain.stdout).toMatch(colour);
+    const none = onTerminal({ NO_COLOR: '1' });
+    expect(none.stdout).toMatch(/✖ .*bundle/i); // the tree was drawn
+    expect(none.stdout).not.toMatch(colour);
   });
 
   it('--from and --only together are refused the same way', () => {
