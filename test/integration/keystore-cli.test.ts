@@ -23,7 +23,7 @@ describe('palisade keys', () => {
     expect(statSync(ksPath).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, '.palisade', 'demo')).mode & 0o777).toBe(0o700);
     const again = await run(['keys', 'generate']);
-    expect(again.stdout).toMatch(/^nothing to do: all 18 entries are in /);
+    expect(again.stdout).toMatch(/^nothing to do: all 23 entries are in /);
     const ks = await openKeystore(ksPath, { passphrase: PASS });
     expect(ks.list().map((e) => e.name)).toContain('tls/host/host4/client');
   }, 30_000);
@@ -36,7 +36,7 @@ describe('palisade keys', () => {
     expect(r.stdout).toMatch(/ca\/root +root-ca +sha256:[0-9a-f]{16} +\d{4}-\d\d-\d\d +\d{4}-\d\d-\d\d/);
     expect(r.stdout).toMatch(/secret\/join-token +join-token +sha256:[0-9a-f]{16} +\d{4}-\d\d-\d\d\n/);
     const json = JSON.parse((await run(['keys', 'list', '-o', 'json'])).stdout);
-    expect(json.entries).toHaveLength(18);
+    expect(json.entries).toHaveLength(23);
     expect(json.entries.find((e: { name: string }) => e.name === 'tls/api')).toMatchObject({ kind: 'tls-server', subject: 'CN=palisade.lab.internal', ip: expect.stringContaining('10.231.0.100') });
     const show = await run(['keys', 'show', 'ca/root', '--pem']);
     expect(show.stdout).toBe(ks.get('ca/root')!.meta!.cert);
@@ -101,7 +101,7 @@ describe('palisade keys', () => {
     expect(ex.code).toBe(0);
     expect(statSync(join(dir, 'rec.keystore')).mode & 0o777).toBe(0o600);
     const list = await palisade(['keys', 'list', '--keystore', 'rec.keystore'], { cwd: dir, env: { PALISADE_PASSPHRASE: 'offline recovery phrase' } });
-    expect(list.stdout).toMatch(/rec\.keystore \(cluster demo, 19 entries\)/);
+    expect(list.stdout).toMatch(/rec\.keystore \(cluster demo, 24 entries\)/);
     const exists = await run(['keys', 'export-recovery', join(dir, 'rec.keystore')], { ...env2, PALISADE_RECOVERY_PASSPHRASE: 'offline recovery phrase' });
     expect(exists.code).toBe(2);
     // back to the first passphrase for the other tests
@@ -150,7 +150,7 @@ describe('passphrase prompt on a terminal', () => {
     expect(gen.screen).toMatch(/New keystore passphrase: \r?\nRepeat the new keystore passphrase: \r?\ncreated /);
     const list = await onTerminal(['keys', 'list'], d, [phrase]);
     expect(list.code).toBe(0);
-    expect(list.screen).toMatch(/^Keystore passphrase: \r?\n.*\(cluster demo, 18 entries\)/);
+    expect(list.screen).toMatch(/^Keystore passphrase: \r?\n.*\(cluster demo, 23 entries\)/);
     const mismatch = await onTerminal(['keys', 'generate', '-c', join(clusterDir(), 'palisade.yaml')], d, [phrase, `${phrase}!`]);
     expect(mismatch.code).toBe(2);
     expect(mismatch.screen).toMatch(/the two new keystore passphrases typed differ/);
