@@ -9,7 +9,7 @@ import { keyFingerprint, loadPublicKey, parseSignature, signatureValid } from '.
 import { openSource, type BundleSource } from './source.ts';
 import { PalisadeError, isPalisadeError } from '../core/errors.ts';
 import { mapLimit } from '../core/limit.ts';
-import { hashFiles, hashParallelism, hashStream, sha256Hex, type Digest } from '../core/hash.ts';
+import { hashFiles, hashParallelism, hashStream, sha256Hex, warmHashWorkers, type Digest } from '../core/hash.ts';
 
 export interface VerifyProblem {
   code: string;
@@ -46,6 +46,8 @@ const short = (hex: string): string => hex.slice(0, 12);
  */
 export async function checkBundle(path: string, trustedKey: KeyObject | string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const started = Date.now();
+  // the hashing threads boot while the signature and manifest are checked
+  warmHashWorkers();
   const key = typeof trustedKey === 'string' ? await loadPublicKey(trustedKey) : trustedKey;
   const source = await openSource(path, { hash: true });
   const problems: VerifyProblem[] = [];

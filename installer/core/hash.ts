@@ -123,6 +123,15 @@ let pool: HashWorker[] | undefined;
 const workers = (): HashWorker[] => (pool ??= Array.from({ length: Math.max(1, Math.min(availableParallelism(), 16)) }, () => new HashWorker()));
 const leastLoaded = (): HashWorker => workers().reduce((a, b) => (b.load < a.load ? b : a));
 
+/**
+ * Start the workers now, so their threads boot (tens of ms each) while the caller does its
+ * first reads and checks; the first hash then finds them ready. Idle workers never keep the
+ * process alive.
+ */
+export function warmHashWorkers(): void {
+  workers();
+}
+
 /** How many files or streams are hashed at once by default: one per worker (core). */
 export const hashParallelism = (): number => Math.max(1, Math.min(availableParallelism(), 16));
 

@@ -3,6 +3,7 @@ import type { Bundle } from '../bundle/open.ts';
 import { trustedChecksums } from '../bundle/trust-chain.ts';
 import { openBundle } from '../bundle/open.ts';
 import { blobPath, type Descriptor } from '../bundle/oci.ts';
+import { warmHashWorkers } from '../core/hash.ts';
 import { mapLimit } from '../core/limit.ts';
 import { RegistryClient, type RegistryClientOptions } from './client.ts';
 import { manifestOrder, planSeed, type SeedTarget } from './plan.ts';
@@ -51,6 +52,8 @@ export interface SeedReport {
 
 export async function seedRegistry(opts: SeedOptions): Promise<SeedReport> {
   const started = Date.now();
+  // the threads that check each blob's digest while it streams boot during the plan
+  warmHashWorkers();
   const bundle = typeof opts.bundle === 'string' ? await openBundle(opts.bundle) : opts.bundle;
   const client = new RegistryClient(opts);
   try {

@@ -49,6 +49,16 @@ describe('hashing off the main thread', () => {
     expect(r.status, r.stderr).toBe(0);
   });
 
+  it('workers started ahead (warmHashWorkers) hash on the first call, and never keep the process alive', async () => {
+    const code = `import { hashFile, warmHashWorkers } from ${JSON.stringify(join(import.meta.dirname, '../../installer/core/hash.ts'))}; warmHashWorkers(); if (process.argv.includes('hash')) console.log((await hashFile(${JSON.stringify(bigPath)})).sha256);`;
+    const idle = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+    expect(idle.signal, 'a warmed, idle pool kept the process alive').toBeNull();
+    expect(idle.status, idle.stderr).toBe(0);
+    const used = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, '--', 'hash'], { encoding: 'utf8', timeout: 20_000 });
+    expect(used.status, used.stderr).toBe(0);
+    expect(used.stdout.trim()).toBe(ref(big));
+  });
+
   it('a missing file rejects with its error code', async () => {
     await expect(hashFile(join(dir, 'nope'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
