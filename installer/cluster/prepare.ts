@@ -1,12 +1,13 @@
 import { raw, sh } from '../core/quote.ts';
-import { sha256Hex } from '../core/hash.ts';
+import type { DesiredFile } from '../hosts/files.ts';
 
 /**
- * Host preparation for the cluster, as pure functions: the files to write
- * (sysctls, modules to load at boot, the /etc/hosts entry for the FQDN), a
- * probe that says what is not in place, and the script that puts it in place,
- * skipping (and saying so) what the host cannot do — a container host cannot
- * load kernel modules or set some sysctls.
+ * Host preparation for the cluster, as pure functions: the files to keep in
+ * place (sysctls and modules to load at boot; put there by the desired-files
+ * helper), a probe for what no file says (swap at boot, the /etc/hosts entry
+ * for the FQDN), and the script that does what is missing now, skipping (and
+ * saying so) what the host cannot do — a container host cannot load kernel
+ * modules or set some sysctls.
  */
 export const PREPARE_FILES = {
   sysctl: '/etc/sysctl.d/90-palisade.conf',
@@ -51,13 +52,21 @@ export function modulesFile(): string {
   return `# written by palisade: kernel modules the cluster needs\n${MODULES.join('\n')}\n`;
 }
 export const hostsLine = (i: PrepareInput): string => `${i.fqdnAddress} ${i.fqdn} ${MARK}`;
-const sha = sha256Hex;
 
-/** Prints one `TODO <item>` line per thing not in place; nothing when the host is prepared. */
+/** What preparing a host may do: write and apply the sysctls, the modules, swap off, the FQDN line. */
+export type PrepareItem = 'sysctl' | 'modules' | 'swap' | 'hosts';
+
+/** The files a prepared host has, with what each stands for (the sysctls and modules at boot). */
+export function prepareFiles(): Array<DesiredFile & { item: PrepareItem }> {
+  return [
+    { item: 'sysctl', path: PREPARE_FILES.sysctl, source: Buffer.from(sysctlFile()), mode: 0o644 },
+    { item: 'modules', path: PREPARE_FILES.modules, source: Buffer.from(modulesFile()), mode: 0o644 },
+  ];
+}
+
+/** Prints one `TODO <item>` line per thing not in place that no file of prepareFiles() shows; nothing when it is all there. */
 export function prepareProbe(i: PrepareInput): string {
   return [
-    sh`[ "$(sha256sum < ${PREPARE_FILES.sysctl} 2>/dev/null | cut -d' ' -f1)" = ${sha(sysctlFile())} ] || echo 'TODO sysctl'`,
-    sh`[ "$(sha256sum < ${PREPARE_FILES.modules} 2>/dev/null | cut -d' ' -f1)" = ${sha(modulesFile())} ] || echo 'TODO modules'`,
     // swap configured at boot (a container host may see swap it cannot turn off: the run notes it)
     `! grep -qE '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null || echo 'TODO swap'`,
     `${hostsCheck(i)} || echo 'TODO hosts'`,
@@ -69,23 +78,27 @@ export function parseProbe(stdout: string): string[] {
 }
 
 /**
- * Put everything in place. Prints `NOTE ...` lines for what the host cannot do
- * (skipped, not failed). The files are small and not secret: written with
- * printf from quoted arguments.
+ * Do the items now: apply the sysctls and load the modules (their files hold
+ * them for the next boot), swap off now and at boot, the FQDN line. Prints
+ * `NOTE ...` lines for what the host cannot do (skipped, not failed).
  */
-export function prepareScript(i: PrepareInput): string {
+export function prepareScript(i: PrepareInput, items: readonly PrepareItem[]): string {
+  // the modules before the sysctls: the bridge sysctls exist only once br_netfilter is loaded; both are cheap and idempotent, so either item does both
+  const kernel = items.includes('sysctl') || items.includes('modules');
   const lines = [
     'set -u',
-    sh`install -d -m 0755 /etc/sysctl.d /etc/modules-load.d`,
-    sh`printf '%s' ${sysctlFile()} > ${PREPARE_FILES.sysctl}`,
-    sh`printf '%s' ${modulesFile()} > ${PREPARE_FILES.modules}`,
-    ...MODULES.map((m) => sh`if ! grep -qw ${`^${m}`} /proc/modules 2>/dev/null && ! modprobe ${m} 2>/dev/null; then [ -d ${`/sys/module/${m}`} ] || echo ${`NOTE skipped: host cannot load kernel module ${m}`}; fi`),
-    ...SYSCTLS.map(([k, v]) => sh`if [ "$(sysctl -n ${k} 2>/dev/null)" != ${v} ] && ! sysctl -q -w ${`${k}=${v}`} >/dev/null 2>&1; then echo ${`NOTE skipped: host cannot set ${k}`}; fi`),
-    // swap off now and at boot
-    `if [ -n "$(tail -n +2 /proc/swaps 2>/dev/null)" ]; then swapoff -a 2>/dev/null || echo 'NOTE skipped: host cannot turn swap off (swapoff failed)'; fi`,
-    `if grep -qE '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null; then sed -i.palisade-bak -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# \\1 ${MARK}: swap off/' /etc/fstab; fi`,
+    ...(kernel
+      ? MODULES.map((m) => sh`if ! grep -qw ${`^${m}`} /proc/modules 2>/dev/null && ! modprobe ${m} 2>/dev/null; then [ -d ${`/sys/module/${m}`} ] || echo ${`NOTE skipped: host cannot load kernel module ${m}`}; fi`)
+      : []),
+    ...(kernel ? SYSCTLS.map(([k, v]) => sh`if [ "$(sysctl -n ${k} 2>/dev/null)" != ${v} ] && ! sysctl -q -w ${`${k}=${v}`} >/dev/null 2>&1; then echo ${`NOTE skipped: host cannot set ${k}`}; fi`) : []),
+    ...(items.includes('swap')
+      ? [
+          `if [ -n "$(tail -n +2 /proc/swaps 2>/dev/null)" ]; then swapoff -a 2>/dev/null || echo 'NOTE skipped: host cannot turn swap off (swapoff failed)'; fi`,
+          `if grep -qE '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab 2>/dev/null; then sed -i.palisade-bak -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# \\1 ${MARK}: swap off/' /etc/fstab; fi`,
+        ]
+      : []),
     // the FQDN resolves on every host (replace an older palisade line)
-    hostsRewrite(i),
+    ...(items.includes('hosts') ? [hostsRewrite(i)] : []),
     'true',
   ];
   return lines.join('\n');

@@ -5,7 +5,7 @@ import { topology } from '../../installer/config/topology.ts';
 import { clusterSpec } from '../../installer/phases/install/shared/cluster.ts';
 import { INSTALL_PHASES } from '../../installer/phases/install/index.ts';
 import { INSTALL_PHASE_IDS } from '../../installer/phases/install/ids.ts';
-import { hostsCheck, hostsRewrite, parseNotes, parseProbe, prepareProbe, prepareScript } from '../../installer/cluster/prepare.ts';
+import { hostsCheck, hostsRewrite, parseNotes, parseProbe, prepareFiles, prepareProbe, prepareScript } from '../../installer/cluster/prepare.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,11 +54,26 @@ describe('install phases', () => {
 
 describe('prepare hosts', () => {
   const i = { fqdn: 'palisade.lab.internal', fqdnAddress: '10.231.0.10' };
-  it('probe and script name the FQDN line and the files', () => {
+  it('probe and script name the FQDN line; the boot files are desired files, not written by the script', () => {
     expect(prepareProbe(i)).toContain("'10.231.0.10 palisade.lab.internal # palisade'");
-    expect(prepareScript(i)).toContain('palisade: replaced');
-    expect(prepareScript(i)).toContain('/etc/sysctl.d/90-palisade.conf');
-    expect(prepareScript(i)).toMatch(/modprobe br_netfilter/);
+    const all = prepareScript(i, ['sysctl', 'modules', 'swap', 'hosts']);
+    expect(all).toContain('palisade: replaced');
+    expect(all).toMatch(/modprobe br_netfilter/);
+    expect(all).toMatch(/sysctl -q -w net.ipv4.ip_forward=1/);
+    expect(all).not.toContain('/etc/sysctl.d/90-palisade.conf');
+    expect(prepareFiles().map((f) => [f.item, f.path, f.mode.toString(8)])).toEqual([
+      ['sysctl', '/etc/sysctl.d/90-palisade.conf', '644'],
+      ['modules', '/etc/modules-load.d/palisade.conf', '644'],
+    ]);
+    expect(String(prepareFiles()[0]!.source)).toContain('net.bridge.bridge-nf-call-iptables = 1');
+  });
+  it('the script does only the items asked for (the modules and sysctls together: the bridge sysctls need br_netfilter)', () => {
+    const hostsOnly = prepareScript(i, ['hosts']);
+    expect(hostsOnly).toContain('palisade: replaced');
+    expect(hostsOnly).not.toMatch(/modprobe|sysctl -q -w|swapoff/);
+    const sysctlOnly = prepareScript(i, ['sysctl']);
+    expect(sysctlOnly).toMatch(/modprobe br_netfilter[\s\S]*sysctl -q -w/);
+    expect(sysctlOnly).not.toMatch(/swapoff|palisade: replaced/);
   });
   it('/etc/hosts: our line is added once, an operator line mapping the FQDN elsewhere is commented out and kept', () => {
     const f = join(mkdtempSync(join(tmpdir(), 'hosts-')), 'hosts');
