@@ -3,30 +3,36 @@
  * the SSH warnings and suggestions lynis leaves. Exits 1 when the gain is under the aim
  * (+15 points) or an SSH warning is left, so it can gate a release.
  *
- *   npx tsx scripts/bench/lynis.ts [--dir DIR] [--keep]
- *
  * lynis comes from this machine's Debian package (scripts/setup installs it); its files are
  * copied onto the host, which has no route to a mirror. A fresh lab is brought up in DIR
  * (default .cache/labs/bench-lynis) and taken down at the end unless --keep.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { $ } from 'zx';
+import { REPO_ROOT } from '../bundle/build-test-bundle.ts';
+import { benchArgs, PALISADE } from './harness.ts';
+import { LAB } from './lab-env.ts';
 
-const repo = resolve(import.meta.dirname, '../..');
-const argv = process.argv.slice(2);
-const at = argv.indexOf('--dir');
-const dir = resolve(at >= 0 && argv[at + 1] ? argv[at + 1]! : join(repo, '.cache/labs/bench-lynis'));
-const keep = argv.includes('--keep');
+const values = benchArgs(
+  `usage: node --import tsx scripts/bench/lynis.ts [--dir DIR] [--keep]
+
+Brings up a fresh 1-host lab in DIR (default .cache/labs/bench-lynis; a lab there is taken down
+first), copies lynis onto it, audits, runs palisade harden, audits again. Exit 1 when the gain
+is under +15 points or an SSH warning is left. Takes the lab down unless --keep.`,
+  { dir: { type: 'string', default: join(REPO_ROOT, '.cache/labs/bench-lynis') }, keep: { type: 'boolean', default: false } },
+  1,
+);
+const dir = resolve(values.dir);
+const keep = values.keep;
 const AIM = 15;
 
-const lab = (args: string[]) => {
-  const r = spawnSync(join(repo, 'scripts/lab'), [...args, '--dir', dir], { encoding: 'utf8', timeout: 20 * 60_000 });
-  if (r.status !== 0) throw new Error(`scripts/lab ${args.join(' ')}: ${r.stderr.trim().split('\n').pop()}`);
+const lab = async (args: string[]): Promise<void> => {
+  await $({ quiet: true, timeout: '20m' })`${LAB} ${args} --dir ${dir}`;
 };
-const onHost = (cmd: string, input?: Buffer) => execFileSync('ssh', ['-F', join(dir, 'ssh_config'), 'host1', cmd], { timeout: 600_000, maxBuffer: 64 << 20, ...(input ? { input } : {}) }).toString();
+const onHost = async (cmd: string): Promise<string> => (await $({ quiet: true, timeout: '10m' })`ssh -F ${join(dir, 'ssh_config')} host1 ${cmd}`).stdout;
 
-function audit(): { index: number; warnings: string[]; ssh: string[]; suggestions: number } {
-  const out = onHost('lynis audit system --quick --no-colors 2>/dev/null; cat /var/log/lynis-report.dat');
+async function audit(): Promise<{ index: number; warnings: string[]; ssh: string[]; suggestions: number }> {
+  const out = await onHost('lynis audit system --quick --no-colors 2>/dev/null; cat /var/log/lynis-report.dat');
   const index = Number(/Hardening index : (\d+)/.exec(out)?.[1] ?? Number.NaN);
   const lines = out.split('\n');
   return {
@@ -37,21 +43,22 @@ function audit(): { index: number; warnings: string[]; ssh: string[]; suggestion
   };
 }
 
-lab(['down']);
-lab(['up', '1']);
+await lab(['down']);
+await lab(['up', '1']);
 try {
-  const files = execFileSync('dpkg', ['-L', 'lynis'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  const tar = execFileSync('sh', ['-c', 'for f in "$@"; do [ -f "$f" ] && printf "%s\\n" "$f"; done | tar -cf - -T -', 'sh', ...files], { maxBuffer: 64 << 20 });
-  onHost('tar -xf - -C /', tar);
-  const before = audit();
-  const h = spawnSync(process.execPath, [join(repo, 'installer/bin/palisade.js'), 'harden', '-c', join(dir, 'palisade.yaml')], { encoding: 'utf8', timeout: 600_000 });
-  const after = audit();
+  const files = (await $({ quiet: true })`dpkg -L lynis`).stdout.split('\n').filter(Boolean);
+  const list = files.join('\n') + '\n';
+  // regular files only (dpkg -L lists directories too), tarred from this machine straight onto the host
+  await $({ quiet: true, input: list, timeout: '10m' })`while read -r f; do if [ -f "$f" ]; then printf '%s\n' "$f"; fi; done | tar -cf - -T - 2>/dev/null | ssh -F ${join(dir, 'ssh_config')} host1 'tar -xf - -C /'`;
+  const before = await audit();
+  const h = await $({ quiet: true, nothrow: true, timeout: '10m' })`${process.execPath} ${PALISADE} harden -c ${join(dir, 'palisade.yaml')}`;
+  const after = await audit();
   console.log(`lynis hardening index: ${before.index} before, ${after.index} after palisade harden (${after.index - before.index >= 0 ? '+' : ''}${after.index - before.index}; aim +${AIM})`);
   console.log(`harden: ${h.stdout.trim().split('\n').pop()}`);
   console.log(`warnings: ${before.warnings.join(', ') || 'none'} before; ${after.warnings.join(', ') || 'none'} after`);
   console.log(`suggestions: ${before.suggestions} before, ${after.suggestions} after; SSH ones left: ${after.ssh.length ? after.ssh.join('; ') : 'none'}`);
   const sshWarnings = after.ssh.filter((l) => l.startsWith('warning'));
-  process.exitCode = h.status === 0 && after.index - before.index >= AIM && sshWarnings.length === 0 ? 0 : 1;
+  process.exitCode = h.exitCode === 0 && after.index - before.index >= AIM && sshWarnings.length === 0 ? 0 : 1;
 } finally {
-  if (!keep) lab(['down']);
+  if (!keep) await lab(['down']);
 }

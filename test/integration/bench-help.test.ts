@@ -23,7 +23,7 @@ describe('bench scripts: --help', () => {
   it.each(benches)('%s --help prints its usage and runs nothing', (file) => {
     const tmp = mkdtempSync(join(scratch, 'tmp-'));
     const labDir = join(scratch, `lab-${file}`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, file), '--help', ...(['preflight.ts', 'encryption.ts'].includes(file) ? ['--dir', labDir] : [])], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, file), '--help', ...(['preflight.ts', 'encryption.ts', 'lynis.ts'].includes(file) ? ['--dir', labDir] : [])], {
       cwd: repo,
       encoding: 'utf8',
       timeout: 60_000,
