@@ -55,6 +55,8 @@ export const KEY_NAMES = {
 
 export type ClusterCaRole = keyof typeof KEY_NAMES.clusterCa;
 export const CLUSTER_CA_ROLES = Object.keys(KEY_NAMES.clusterCa) as ClusterCaRole[];
+/** entries a key set is complete without: a keystore made before palisade provided the cluster CAs lacks them (the install adds them) */
+export const isOptionalEntry = (name: string): boolean => Object.values(KEY_NAMES.clusterCa).includes(name as never);
 export const CLUSTER_CA_TITLES: Record<ClusterCaRole, string> = { server: 'server', client: 'client', requestHeader: 'request-header', etcdPeer: 'etcd peer', etcdServer: 'etcd server' };
 
 export interface LeafSpec {

@@ -11,7 +11,7 @@ import { CLUSTER_CA_ROLES, CLUSTER_CA_TITLES, KEY_NAMES, keySetSpecs, type Clust
  * `renewEntry` makes a new version of one (rotation).
  */
 
-export { KEY_NAMES, keySetSpecs, type ClusterCaRole, type KeySetHost, type KeySetInput } from './keyset-spec.ts';
+export { KEY_NAMES, isOptionalEntry, keySetSpecs, type ClusterCaRole, type KeySetHost, type KeySetInput } from './keyset-spec.ts';
 
 const digest = sha256Digest;
 
@@ -151,8 +151,8 @@ export interface KeySet {
   registry: CertView;
   ingressFallback: CertView;
   api: CertView;
-  /** the cluster's own CAs (chainPem: the CA then the root) */
-  clusterCa: Record<ClusterCaRole, CertView>;
+  /** the cluster's own CAs (chainPem: the CA then the root); absent in a keystore made before palisade provided them */
+  clusterCa: Record<ClusterCaRole, CertView> | undefined;
   secrets: {
     joinToken: string;
     secretsAtRestKey: string;
@@ -186,7 +186,7 @@ export function keySetView(input: KeySetInput, sink: EntrySink): KeySet {
     registry: cert(KEY_NAMES.registry),
     ingressFallback: cert(KEY_NAMES.ingressFallback),
     api: cert(KEY_NAMES.api),
-    clusterCa: Object.fromEntries(CLUSTER_CA_ROLES.map((r) => [r, cert(KEY_NAMES.clusterCa[r])])) as Record<ClusterCaRole, CertView>,
+    clusterCa: CLUSTER_CA_ROLES.every((r) => sink.get(KEY_NAMES.clusterCa[r])) ? (Object.fromEntries(CLUSTER_CA_ROLES.map((r) => [r, cert(KEY_NAMES.clusterCa[r])])) as Record<ClusterCaRole, CertView>) : undefined,
     secrets: {
       joinToken: need(KEY_NAMES.joinToken).value,
       secretsAtRestKey: need(KEY_NAMES.secretsAtRest).value,
@@ -194,7 +194,7 @@ export function keySetView(input: KeySetInput, sink: EntrySink): KeySet {
       passwordSalt: need(KEY_NAMES.passwordSalt).value,
       registry: { username: reg.meta?.username ?? '', password: reg.value, htpasswd: reg.meta?.htpasswd ?? '' },
     },
-    entries: keySetSpecs(input).map((s) => need(s.name)),
+    entries: keySetSpecs(input).filter((s) => s.kind !== 'cluster-ca' || sink.get(s.name)).map((s) => need(s.name)),
   };
 }
 

@@ -60,14 +60,14 @@ beforeAll(async () => {
   rootFile = join(d, 'root.pem');
   await writeFile(rootFile, keys.rootCa.certPem);
   // palisade's CA files, as the driver places them, before the first start of s1
-  for (const f of clusterCaFiles(join(d, 's1'), clusterCaOf(keys))) {
+  for (const f of clusterCaFiles(join(d, 's1'), clusterCaOf(keys)!)) {
     await mkdir(dirname(f.path), { recursive: true });
     await writeFile(f.path, f.source as Buffer, { mode: f.mode });
   }
   for (let i = 0; i < 4; i++) ports.push(await freePort());
   const cfg = (name: string, token: string, extra: string) => `token: ${JSON.stringify(token)}\nnode-name: "${name}"\ndata-dir: "${join(d, name)}"\nwrite-kubeconfig: "${join(d, `${name}.kubeconfig`)}"\n${extra}`;
-  const ca = clusterCaOf(keys);
-  const other = clusterCaOf(await generateKeySet({ cluster: 'other', fqdn: 'other.internal', hosts: [{ name: 'x', address: '127.0.0.2', role: 'controller' }] }));
+  const ca = clusterCaOf(keys)!;
+  const other = clusterCaOf(await generateKeySet({ cluster: 'other', fqdn: 'other.internal', hosts: [{ name: 'x', address: '127.0.0.2', role: 'controller' }] }))!;
   await writeFile(join(d, 's1.yaml'), cfg('s1', SECRET, `cluster-init: true\nhttps-listen-port: ${ports[0]}\n`));
   await writeFile(join(d, 's2.yaml'), cfg('s2', fullToken(SECRET, ca), `server: "https://127.0.0.1:${ports[0]}"\nhttps-listen-port: ${ports[1]}\n`));
   await writeFile(join(d, 'impostor.yaml'), cfg('impostor', fullToken(SECRET, other), `server: "https://127.0.0.1:${ports[0]}"\n`));
@@ -94,7 +94,7 @@ describe('the k3s stand-in with palisade CA files (k3s custom CA certificates)',
       expect(r.stdout).toMatch(/depth=1 O = palisade ca, CN = palisade ca cluster server CA/);
     }
     // the files were used as they were, not replaced
-    expect(readFileSync(join(d, 's1/server/tls/server-ca.crt'), 'utf8')).toBe(keys.clusterCa.server.certPem + keys.rootCa.certPem);
+    expect(readFileSync(join(d, 's1/server/tls/server-ca.crt'), 'utf8')).toBe(keys.clusterCa!.server.certPem + keys.rootCa.certPem);
   });
 
   it('the joined server got the same CA files (all five) from the first', () => {
@@ -109,7 +109,7 @@ describe('the k3s stand-in with palisade CA files (k3s custom CA certificates)',
     const leaf = join(d, 'admin.pem');
     const clientCa = join(d, 'client-ca.pem');
     execFileSync('sh', ['-c', `cat > ${leaf}`], { input: cert });
-    execFileSync('sh', ['-c', `cat > ${clientCa}`], { input: keys.clusterCa.client.certPem });
+    execFileSync('sh', ['-c', `cat > ${clientCa}`], { input: keys.clusterCa!.client.certPem });
     expect(execFileSync('openssl', ['verify', '-partial_chain', '-purpose', 'sslclient', '-CAfile', clientCa, leaf], { encoding: 'utf8' })).toMatch(/: OK/);
   });
 

@@ -28,7 +28,7 @@ const TLS = '/var/lib/palisade/k3s/server/tls';
 
 beforeAll(async () => {
   keys = await generateKeySet({ cluster: 'unit', fqdn: 'palisade.unit.internal', hosts: [{ name: 'host1', address: '10.0.0.1', role: 'controller' }] });
-  ca = clusterCaOf(keys);
+  ca = clusterCaOf(keys)!;
   spec = { token: 'the-join-secret-0123', fqdn: 'palisade.unit.internal', podCidr: '10.42.0.0/16', serviceCidr: '10.43.0.0/16', firstServer: { name: 'host1', address: '10.0.0.1' }, dataDir: '/var/lib/palisade/k3s', clusterCa: ca };
 });
 
@@ -46,9 +46,9 @@ describe('the custom CA files the driver renders', () => {
 
   it('server-ca.crt is the server CA then the palisade root; the others hold their CA alone; every key is its certificate\'s', () => {
     const byPath = new Map(clusterCaFiles('/d', ca).map((f) => [f.path, (f.source as Buffer).toString()]));
-    expect(byPath.get('/d/server/tls/server-ca.crt')).toBe(keys.clusterCa.server.certPem + keys.rootCa.certPem);
-    expect(byPath.get('/d/server/tls/client-ca.crt')).toBe(keys.clusterCa.client.certPem);
-    expect(byPath.get('/d/server/tls/etcd/peer-ca.crt')).toBe(keys.clusterCa.etcdPeer.certPem);
+    expect(byPath.get('/d/server/tls/server-ca.crt')).toBe(keys.clusterCa!.server.certPem + keys.rootCa.certPem);
+    expect(byPath.get('/d/server/tls/client-ca.crt')).toBe(keys.clusterCa!.client.certPem);
+    expect(byPath.get('/d/server/tls/etcd/peer-ca.crt')).toBe(keys.clusterCa!.etcdPeer.certPem);
     for (const base of ['server-ca', 'client-ca', 'request-header-ca', 'etcd/peer-ca', 'etcd/server-ca']) {
       const x = new X509Certificate(byPath.get(`/d/server/tls/${base}.crt`)!);
       expect(x.checkPrivateKey(createPrivateKey(byPath.get(`/d/server/tls/${base}.key`)!)), base).toBe(true);
@@ -111,12 +111,12 @@ describe('the k3s driver and the CA files', () => {
     const mk = h.commands.findIndex((c) => /install -d -m 0700/.test(c.command) && c.command.includes(TLS));
     expect(mk).toBeGreaterThanOrEqual(0);
     expect(h.uploads.find((u) => u.path === `${TLS}/server-ca.key`)).toMatchObject({ mode: 0o600 });
-    expect(h.uploads.find((u) => u.path === `${TLS}/server-ca.key`)!.data.toString()).toBe(keys.clusterCa.server.keyPem);
+    expect(h.uploads.find((u) => u.path === `${TLS}/server-ca.key`)!.data.toString()).toBe(keys.clusterCa!.server.keyPem);
   });
 
   it("whose CAs: palisade's when the first controller was never ready or holds them; its own when it started on others", async () => {
     const d = new K3sDriver();
-    const mine = await contentSha256(Buffer.from(keys.clusterCa.server.certPem + keys.rootCa.certPem));
+    const mine = await contentSha256(Buffer.from(keys.clusterCa!.server.certPem + keys.rootCa.certPem));
     const answer = (out: string) => new FakeHost('host1').on(/palisade-initialized/, out);
     expect(await d.clusterCaInUse(answer(''), first, spec, ca)).toBe('palisade');
     expect(await d.clusterCaInUse(answer(`${mine}\n`), first, spec, ca)).toBe('palisade');

@@ -33,6 +33,17 @@ describe('report phase', () => {
     expect(r.notes.map((n: { note: string }) => n.note).join('\n')).toMatch(/runs on the CAs fake-k8s made itself.*does not chain to the palisade root.*leaves them as they are/);
   });
 
+  it('a keystore made before palisade provided the cluster CAs still reads (upgrade, restore, status use it): the cluster is on its own', async () => {
+    const h = await harness({ keys: true });
+    const saved = h.keystores.saved.get(h.ctx.keystorePath)!;
+    for (const n of [...saved.keys()]) if (n.startsWith('ca/cluster/')) saved.delete(n);
+    const { result } = await h.run(reportPhase);
+    expect(result.ok, String(result.failed?.error)).toBe(true);
+    const r = JSON.parse(readFileSync(stateFiles(h.ctx.stateDir).report, 'utf8'));
+    expect(r.certificates.map((c: { name: string }) => c.name).filter((n: string) => n.startsWith('ca/cluster/'))).toEqual([]);
+    expect(r.notes.map((n: { note: string }) => n.note).join('\n')).toMatch(/runs on the CAs fake-k8s made itself/);
+  });
+
   it('changes nothing on any host', async () => {
     const h = await harness({ keys: true });
     await h.run(reportPhase);

@@ -5,6 +5,7 @@ import { HOSTS, VERIFY_RESULT } from '../../installer/phases/install/outputs.ts'
 import { manifestObjects } from '../../installer/phases/install/shared/cluster.ts';
 import { verifyPhase } from '../../installer/phases/install/verify.ts';
 import { OutputStore } from '../../installer/phases/outputs.ts';
+import { generateKeySet } from '../../installer/pki/keyset.ts';
 import { stateFiles } from '../../installer/state/paths.ts';
 import { harness } from '../fixtures/install-harness.ts';
 import { registryService } from '../fixtures/registry-host.ts';
@@ -43,6 +44,28 @@ describe('verify phase', () => {
       'registry https://10.0.0.1:5000: true',
       'secrets in palisade-system: true',
     ]);
+  });
+
+  it("on palisade's cluster CAs each API is checked with the palisade root alone: one that serves another CA's certificate fails; on the cluster's own CAs the kubeconfig's is trusted", async () => {
+    const other = await generateKeySet({ cluster: 'other', fqdn: 'palisade.unit.internal', hosts: [{ name: 'host1', address: '10.0.0.1', role: 'controller' }] });
+    const serveOther = async (h: Awaited<ReturnType<typeof installed>>) => {
+      const keys = await h.ctx.keys.keySet();
+      const kc = stateFiles(h.ctx.stateDir).kubeconfig;
+      const client = keys.hosts.host1!.client;
+      // a kubeconfig that trusts the other CA: what k3s writes when it made its own
+      await writeFile(kc, `apiVersion: v1\nclusters:\n- cluster: { certificate-authority-data: ${b64(other.rootCa.certPem)}, server: 'https://palisade.unit.internal:6443' }\n  name: unit\nusers:\n- user: { client-certificate-data: ${b64(client.certPem)}, client-key-data: ${b64(client.keyPem)} }\n  name: admin\n`);
+      h.hosts.get('host2')!.serve(6443, { cert: other.api.chainPem, key: other.api.keyPem, ca: keys.rootCa.certPem + keys.intermediateCa.certPem, requestCert: true }, (_req, res) => res.end('ok'));
+    };
+    const h = await installed();
+    await serveOther(h);
+    const { result } = await h.run(verifyPhase);
+    expect(result.ok).toBe(false);
+    expect(result.outputs.get(VERIFY_RESULT).checks.filter((c) => !c.ok).map((c) => c.name)).toContain('API palisade.unit.internal on host2');
+    const own = await installed();
+    own.driver.caInUse = 'own';
+    await serveOther(own);
+    const r2 = await own.run(verifyPhase);
+    expect(r2.result.outputs.get(VERIFY_RESULT).checks.find((c) => c.name === 'API palisade.unit.internal on host2')?.ok).toBe(true);
   });
 
   it('changes nothing: no upload, no apply', async () => {

@@ -7,7 +7,7 @@ import type { Outputs, Phase } from '../types.ts';
 import type { InstallContext } from './context.ts';
 import { DISKS_IN_PLACE, HOSTS, VERIFY_RESULT, type VerifyResult } from './outputs.ts';
 import { apiReady, kubeconfigCreds } from '../../cluster/api.ts';
-import { apiHost, manifestObjects, objectsOutOfPlace } from './shared/cluster.ts';
+import { apiHost, clusterCaFor, manifestObjects, objectsOutOfPlace } from './shared/cluster.ts';
 import { tunnelTo } from './shared/hosts.ts';
 import { registryAccess } from './shared/registry.ts';
 
@@ -23,7 +23,11 @@ export async function verifyInstall(ctx: InstallContext, outputs: Outputs): Prom
   };
   const { api, registry } = ctx.topology;
   const kc = kubeconfigCreds(await readFile(stateFiles(ctx.stateDir).kubeconfig, 'utf8'));
-  await Promise.all(ctx.topology.controllers.map((c) => add(`API ${api.fqdn} on ${c.name}`, () => apiReady(c.address, api.fqdn, kc, tunnelTo(ctx, outputs, c.name).connect, api.port))));
+  // on palisade's CAs, each controller is checked as an operator's client checks it: the palisade root the only trust anchor
+  const onPalisadeCa = !!(await clusterCaFor(ctx, outputs)).ca;
+  const anchor = onPalisadeCa ? { ...kc, ca: (await ctx.keys.keySet()).rootCa.certPem } : kc;
+  const apiCheck = async (c: { name: string; address: string }) => `${await apiReady(c.address, api.fqdn, anchor, tunnelTo(ctx, outputs, c.name).connect, api.port)}${onPalisadeCa ? ' (certificate chains to the palisade root)' : ''}`;
+  await Promise.all(ctx.topology.controllers.map((c) => add(`API ${api.fqdn} on ${c.name}`, () => apiCheck(c))));
   if (api.vip) await add(`API on VIP ${api.vip}`, () => apiReady(api.vip!, api.fqdn, kc, undefined, api.port));
   await add('nodes Ready', async () => {
     const items = (await ctx.driver.get(apiHost(ctx, outputs), 'nodes'))?.items ?? [];

@@ -40,8 +40,9 @@ export function clusterSpec(config: PalisadeConfig, keys: KeySet, dataDir?: stri
 }
 
 /** The cluster's CAs from the key set, as the driver takes them. */
-export function clusterCaOf(keys: KeySet): ClusterCa {
+export function clusterCaOf(keys: KeySet): ClusterCa | undefined {
   const c = keys.clusterCa;
+  if (!c) return undefined;
   const pair = (v: { certPem: string; keyPem: string }) => ({ certPem: v.certPem, keyPem: v.keyPem });
   return { server: pair(c.server), client: pair(c.client), requestHeader: pair(c.requestHeader), etcdPeer: pair(c.etcdPeer), etcdServer: pair(c.etcdServer), rootPem: keys.rootCa.certPem };
 }
@@ -65,13 +66,13 @@ export function clusterCaFor(ctx: InstallContext, outputs: Outputs): Promise<Clu
     p = (async (): Promise<ClusterCaDecision> => {
       const keys = await ctx.keys.keySet();
       const ca = clusterCaOf(keys);
+      const note = `the cluster runs on the CAs ${ctx.driver.name} made itself when it was first installed: its API does not chain to the palisade root, and palisade leaves them as they are (moving to palisade's is a CA rotation in the cluster: \`k3s certificate rotate-ca\`)`;
+      // a keystore without them is one made before palisade provided them, for a cluster that runs on its own
+      if (!ca) return { ca: undefined, note };
       const first = ctx.topology.nodes.find((n) => n.role === 'first')!;
       const spec = clusterSpec(ctx.config, keys, await dataDirFor(ctx, outputs, first.name));
       if ((await ctx.driver.clusterCaInUse(apiHost(ctx, outputs), first, spec, ca)) === 'palisade') return { ca };
-      return {
-        ca: undefined,
-        note: `the cluster runs on the CAs ${ctx.driver.name} made itself when it was first installed: its API does not chain to the palisade root, and palisade leaves them as they are (moving to palisade's is a CA rotation in the cluster: \`k3s certificate rotate-ca\`)`,
-      };
+      return { ca: undefined, note };
     })();
     caDecisions.set(outputs, p);
   }

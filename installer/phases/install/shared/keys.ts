@@ -1,7 +1,7 @@
 import { PalisadeError } from '../../../core/errors.ts';
 import type { KeystoreSession } from '../../../keystore/session.ts';
 import type { KeyEntry, Keystore } from '../../../keystore/types.ts';
-import { ensureKeySet, keySetSpecs, keySetView, KEY_NAMES, type EntrySink, type KeySet, type KeySetInput } from '../../../pki/keyset.ts';
+import { ensureKeySet, isOptionalEntry, keySetSpecs, keySetView, KEY_NAMES, type EntrySink, type KeySet, type KeySetInput } from '../../../pki/keyset.ts';
 import type { PhaseTask } from '../../types.ts';
 
 /**
@@ -66,7 +66,8 @@ export class KeyAccess {
   async keySet(): Promise<KeySet> {
     if (this.view) return this.view;
     const ks = await this.keystore();
-    if (!ks || (await this.missing()).length) throw new PalisadeError('install.keys', 'the keystore does not hold the cluster keys yet', { hint: 'run the install from the `keys` phase (or without --from/--only)' });
+    // upgrade, restore and status read keystores made before the cluster CAs existed: those are not required to read it
+    if (!ks || (await this.missing()).some((n) => !isOptionalEntry(n))) throw new PalisadeError('install.keys', 'the keystore does not hold the cluster keys yet', { hint: 'run the install from the `keys` phase (or without --from/--only)' });
     this.view = keySetView(this.o.input, ks);
     return this.view;
   }
