@@ -256,6 +256,43 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     expect(text.stdout).not.toMatch(/wipefs|stop what listens/);
   });
 
+  it('scans of the installed cluster: compliance and conformance pass; a deleted pull secret fails conformance by name, and the next install puts it back', async () => {
+    type Finding = { check: string; host: string; status: string; detail: string };
+    const scan = async (type: string): Promise<{ id: string; findings: Finding[] }> => {
+      const r = await palisade(['scan', 'run', '--type', type, '-c', 'palisade.yaml', '--output', 'json'], dir4);
+      try {
+        return JSON.parse(r.stdout);
+      } catch {
+        throw new Error(`scan run --type ${type} exit ${r.code}: ${r.stderr}`);
+      }
+    };
+    const comp = await scan('compliance');
+    const k8s = comp.findings.filter((f) => f.check.startsWith('k8s.'));
+    // the cluster's settings on every controller, each read from the host and passing
+    for (const c of ['host1', 'host2', 'host3']) {
+      expect(k8s.filter((f) => f.host === c).map((f) => `${f.check}:${f.status}`).sort(), c).toEqual(['k8s.anonymous-auth:pass', 'k8s.api-certificate:pass', 'k8s.rbac:pass', 'k8s.secrets-encryption:pass']);
+    }
+    expect(k8s.find((f) => f.host === 'host1' && f.check === 'k8s.api-certificate')?.detail).toMatch(/^valid: .* \(\d+ days, \d+ left\)$/);
+    // the hardening the install did shows as rules passing on every host
+    for (const n of names4) expect(comp.findings.find((f) => f.host === n && f.check === 'ssh.max-sessions')?.status, n).toBe('pass');
+
+    const all = ['api.reachable:pass', 'api.namespaces:pass', 'api.secret-roundtrip:pass', 'api.registry-pull-secret:pass', 'api.nodes-ready:pass'];
+    const good = await scan('conformance');
+    expect(good.findings.map((f) => `${f.check}:${f.status}`)).toEqual(all);
+    expect(good.findings.find((f) => f.check === 'api.nodes-ready')?.detail).toBe('4 node(s) Ready');
+
+    expect(labSsh('host1', 'k3s kubectl delete secret palisade-registry -n palisade-system').code).toBe(0);
+    const broken = await scan('conformance');
+    expect(broken.findings.find((f) => f.check === 'api.registry-pull-secret')).toMatchObject({ status: 'fail', detail: 'no Secret palisade-system/palisade-registry' });
+    expect(broken.findings.filter((f) => f.status === 'fail').map((f) => f.check)).toEqual(['api.registry-pull-secret']);
+    const d = JSON.parse((await palisade(['scan', 'diff', good.id, broken.id, '--output', 'json'], dir4)).stdout) as { newlyFailing: Finding[] };
+    expect(d.newlyFailing.map((f) => f.check)).toEqual(['api.registry-pull-secret']);
+
+    const mend = await install(dir4);
+    expect(mend.code, mend.stderr).toBe(0);
+    expect((await scan('conformance')).findings.map((f) => `${f.check}:${f.status}`)).toEqual(all);
+  });
+
   it('a host changed by hand is noticed and put back', async () => {
     labSsh('host3', "sed -i '/ # palisade$/d' /etc/hosts");
     const r = await install(dir4, '--output', 'json');
