@@ -1,6 +1,6 @@
 /**
  * Keys: the whole `palisade keys generate` for a 3-controller cluster (process start-up, the
- * key set: root and intermediate CA, a server and a client certificate per host, registry,
+ * key set: root and intermediate CA, the five cluster CAs k3s is given, a server and a client certificate per host, registry,
  * ingress and API certificates, join token, secrets-at-rest key, Ed25519 JWT key, password
  * salt, registry password + bcrypt htpasswd line; then scrypt and the encrypted keystore
  * written atomically) against the whole shell script that makes the same set with the
@@ -54,6 +54,12 @@ async function opensslScript(): Promise<{ script: string; dir: string }> {
   await o(['openssl', 'req', '-x509', ...ec, '-keyout', 'int.key', '-out', 'int.pem', '-subj', '/O=palisade bench/CN=palisade bench intermediate CA', '-days', '1825', '-sha256',
     '-CA', 'root.pem', '-CAkey', 'root.key',
     '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,digitalSignature,keyCertSign,cRLSign', '-addext', 'subjectKeyIdentifier=hash', '-addext', 'authorityKeyIdentifier=keyid']);
+  // the five cluster CAs k3s is given (server, client, request-header, etcd peer, etcd server), signed by the root
+  for (const ca of ['server', 'client', 'request-header', 'etcd-peer', 'etcd-server']) {
+    await o(['openssl', 'req', '-x509', ...ec, '-keyout', `cluster-${ca}-ca.key`, '-out', `cluster-${ca}-ca.pem`, '-subj', `/O=palisade bench/CN=palisade bench cluster ${ca} CA`, '-days', '3650', '-sha256',
+      '-CA', 'root.pem', '-CAkey', 'root.key',
+      '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,digitalSignature,keyCertSign,cRLSign', '-addext', 'subjectKeyIdentifier=hash', '-addext', 'authorityKeyIdentifier=keyid']);
+  }
   const f = input.fqdn;
   const jobs: Array<() => Promise<void>> = [];
   for (const h of input.hosts) {
@@ -80,6 +86,7 @@ async function checkOpensslSet(dir: string): Promise<void> {
   for (const n of ['host1-server', 'host2-client', 'registry', 'ingress', 'api']) {
     await $({ cwd: dir, quiet: true })`openssl verify -CAfile root.pem -untrusted int.pem ${`${n}.pem`}`;
   }
+  for (const ca of ['server', 'etcd-server']) await $({ cwd: dir, quiet: true })`openssl verify -CAfile root.pem ${`cluster-${ca}-ca.pem`}`;
 }
 
 const env = { PALISADE_PASSPHRASE: PASSPHRASE };
@@ -100,7 +107,7 @@ const result = await compare({
     },
   },
   peer: {
-    label: 'bash keys.sh (openssl req/genpkey/rand x 16, htpasswd -B, openssl enc -pbkdf2)',
+    label: 'bash keys.sh (openssl req/genpkey/rand x 21, htpasswd -B, openssl enc -pbkdf2)',
     run: async () => {
       const s = await opensslScript();
       try {
