@@ -45,7 +45,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(formatError(e) + '\n');
     // a script that asked for JSON gets the refusal as JSON too (the text stays on stderr for people)
     if (isPalisadeError(e) && argvWantsJson(argv)) {
-      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), details: e.details } }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), details: e.details } }, null, 2)}\n`,
+      );
     }
     return isPalisadeError(e) ? e.exitCode : EXIT.internal;
   }

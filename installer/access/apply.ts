@@ -92,12 +92,24 @@ export async function accessPlanFor(driver: ClusterDriver, api: RemoteHost, acce
   }
   // one request for every kind (kubectl takes a comma list), so a no-op install pays one round trip
   const live = await driver.list(api, OWNED_KINDS.join(','), { labelSelector: `${OWNER_LABEL}=${OWNER_VALUE}` });
-  return planAccess(rendered.objects, live, rendered.namespaces.map((n) => n.name));
+  return planAccess(
+    rendered.objects,
+    live,
+    rendered.namespaces.map((n) => n.name),
+  );
 }
 
 /** Carry a plan out: apply what is missing or different, release stale namespaces, delete the rest. */
 export async function executeAccessPlan(driver: ClusterDriver, api: RemoteHost, plan: AccessPlan): Promise<AccessApplyResult> {
-  const result: AccessApplyResult = { namespaces: plan.namespaces, created: [], configured: [], unchanged: plan.unchanged, pruned: [], released: [], dryRun: false };
+  const result: AccessApplyResult = {
+    namespaces: plan.namespaces,
+    created: [],
+    configured: [],
+    unchanged: plan.unchanged,
+    pruned: [],
+    released: [],
+    dryRun: false,
+  };
   const changes = [...plan.create, ...plan.update];
   if (changes.length) {
     await driver.apply(api, changes);
@@ -105,7 +117,11 @@ export async function executeAccessPlan(driver: ClusterDriver, api: RemoteHost, 
     result.configured = plan.update.map(objectRef);
   }
   const release = plan.stale.filter((s) => s.kind === 'Namespace');
-  if (release.length) await driver.apply(api, release.map((n) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n.metadata.name, labels: {} } })));
+  if (release.length)
+    await driver.apply(
+      api,
+      release.map((n) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n.metadata.name, labels: {} } })),
+    );
   result.released = release.map(objectRef);
   for (const s of plan.stale.filter((x) => x.kind !== 'Namespace')) {
     await driver.delete(api, s.kind, s.metadata.name, s.metadata.namespace);
@@ -126,7 +142,12 @@ export function describePlan(plan: AccessPlan): AccessApplyResult {
   };
 }
 
-export async function applyAccess(o: { driver: ClusterDriver; api: RemoteHost; access: AccessConfig | undefined; dryRun?: boolean }): Promise<AccessApplyResult> {
+export async function applyAccess(o: {
+  driver: ClusterDriver;
+  api: RemoteHost;
+  access: AccessConfig | undefined;
+  dryRun?: boolean;
+}): Promise<AccessApplyResult> {
   const plan = await accessPlanFor(o.driver, o.api, o.access);
   return o.dryRun ? describePlan(plan) : executeAccessPlan(o.driver, o.api, plan);
 }

@@ -117,7 +117,8 @@ export function whoCan(access: AccessConfig, rendered: RenderedAccess, o: { verb
   for (const b of rendered.rbac.bindings) for (const s of b.subjects ?? []) subjects.set(`${s.kind}\0${s.name}`, s);
   const out: WhoCan['subjects'] = [];
   for (const s of subjects.values()) {
-    const who: UserInfo = s.kind === 'Group' ? { user: '', groups: [s.name] } : { user: s.kind === 'User' ? s.name : `system:serviceaccount:${s.namespace}:${s.name}`, groups: [] };
+    const who: UserInfo =
+      s.kind === 'Group' ? { user: '', groups: [s.name] } : { user: s.kind === 'User' ? s.name : `system:serviceaccount:${s.namespace}:${s.name}`, groups: [] };
     const hits: string[] = [];
     const bindings = new Set<string>();
     for (const namespace of namespaces) {

@@ -36,9 +36,13 @@ export function claimNamespaces(access: AccessConfig, liveNamespaces: ReadonlyAr
   const claim = (c: ClaimedNamespace): void => {
     const prev = byName.get(c.name);
     if (prev && (prev.tenant !== c.tenant || prev.project !== c.project)) {
-      throw new PalisadeError('access.namespace-claimed-twice', `namespace ${c.name} is claimed by project ${prev.tenant}/${prev.project} and by ${c.tenant}/${c.project}`, {
-        hint: 'narrow one of the /regex/ claims (or name the namespace in one project only) so each namespace belongs to one project',
-      });
+      throw new PalisadeError(
+        'access.namespace-claimed-twice',
+        `namespace ${c.name} is claimed by project ${prev.tenant}/${prev.project} and by ${c.tenant}/${c.project}`,
+        {
+          hint: 'narrow one of the /regex/ claims (or name the namespace in one project only) so each namespace belongs to one project',
+        },
+      );
     }
     if (!prev || (prev.byRegex && !c.byRegex)) byName.set(c.name, c);
   };
@@ -103,7 +107,10 @@ export interface SubjectPrefixes {
   groupsPrefix: string;
 }
 
-export const prefixesOf = (access: AccessConfig): SubjectPrefixes => ({ usernamePrefix: access.oidc?.usernamePrefix ?? '', groupsPrefix: access.oidc?.groupsPrefix ?? '' });
+export const prefixesOf = (access: AccessConfig): SubjectPrefixes => ({
+  usernamePrefix: access.oidc?.usernamePrefix ?? '',
+  groupsPrefix: access.oidc?.groupsPrefix ?? '',
+});
 
 /** The API server's names for a binding's subject (OIDC prefixes applied as the API server applies them). */
 export function bindingSubjects(b: RoleBindingConfig, access: AccessConfig, p: SubjectPrefixes): Subject[] {
@@ -115,7 +122,8 @@ export function bindingSubjects(b: RoleBindingConfig, access: AccessConfig, p: S
   return team ? [...team.oidcGroups.map(group), ...team.users.map(user)] : [];
 }
 
-export const describeBinding = (b: RoleBindingConfig): string => `${b.team !== undefined ? `team ${b.team}` : b.user !== undefined ? `user ${b.user}` : `group ${b.group}`} is ${b.role} on ${b.scope}`;
+export const describeBinding = (b: RoleBindingConfig): string =>
+  `${b.team !== undefined ? `team ${b.team}` : b.user !== undefined ? `user ${b.user}` : `group ${b.group}`} is ${b.role} on ${b.scope}`;
 
 /** A name that stays the same while the binding's who/role/scope do, whatever its place in the list. */
 function bindingName(b: RoleBindingConfig): string {
@@ -150,7 +158,12 @@ export function renderAccess(access: AccessConfig, liveNamespaces: ReadonlyArray
       bindings.push({
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
-        metadata: { name: bindingName(b), namespace: c.name, labels: { ...owned, [TENANT_LABEL]: c.tenant, [PROJECT_LABEL]: c.project }, annotations: { 'palisade.io/binding': describeBinding(b) } },
+        metadata: {
+          name: bindingName(b),
+          namespace: c.name,
+          labels: { ...owned, [TENANT_LABEL]: c.tenant, [PROJECT_LABEL]: c.project },
+          annotations: { 'palisade.io/binding': describeBinding(b) },
+        },
         subjects,
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRoleName(b.role) },
       });

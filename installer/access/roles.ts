@@ -23,7 +23,11 @@ const aggregateLabel = (role: BuiltinRole): string => `palisade.io/aggregate-to-
 const read = ['get', 'list', 'watch'];
 const write = ['create', 'update', 'patch', 'delete', 'deletecollection'];
 const workloads: PolicyRule[] = [
-  { apiGroups: [''], resources: ['pods', 'services', 'endpoints', 'configmaps', 'persistentvolumeclaims', 'serviceaccounts', 'replicationcontrollers'], verbs: [] },
+  {
+    apiGroups: [''],
+    resources: ['pods', 'services', 'endpoints', 'configmaps', 'persistentvolumeclaims', 'serviceaccounts', 'replicationcontrollers'],
+    verbs: [],
+  },
   { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], verbs: [] },
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: [] },
   { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: [] },

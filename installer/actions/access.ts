@@ -23,7 +23,8 @@ const accessOf = (loaded: LoadedConfig): AccessConfig => loaded.config.access ??
  */
 export function renderOffline(loaded: LoadedConfig, namespace?: string): RenderedAccess {
   const access = accessOf(loaded);
-  const regexMatch = namespace !== undefined && access.tenants.some((t) => t.projects.some((p) => p.namespaces.some((n) => isRegexClaim(n) && claimRegex(n).test(namespace))));
+  const regexMatch =
+    namespace !== undefined && access.tenants.some((t) => t.projects.some((p) => p.namespaces.some((n) => isRegexClaim(n) && claimRegex(n).test(namespace))));
   return renderAccess(access, regexMatch ? [namespace] : []);
 }
 
@@ -46,7 +47,9 @@ export async function applyAccessToCluster(loaded: LoadedConfig, o: { dryRun: bo
   try {
     const api = hosts.get(first.name);
     if (!api) {
-      throw new PalisadeError('access.connect', `cannot reach ${first.name} to apply access: ${failures[0]?.error.message ?? 'not connected'}`, { hint: 'check `palisade hosts check`; the first controller applies the objects' });
+      throw new PalisadeError('access.connect', `cannot reach ${first.name} to apply access: ${failures[0]?.error.message ?? 'not connected'}`, {
+        hint: 'check `palisade hosts check`; the first controller applies the objects',
+      });
     }
     return await applyAccess({ driver: k3sDriver, api, access: loaded.config.access, dryRun: o.dryRun });
   } finally {
@@ -57,19 +60,38 @@ export async function applyAccessToCluster(loaded: LoadedConfig, o: { dryRun: bo
 export function explainText(e: Explanation): string {
   const out = [`user ${e.user}${e.groups.length ? `, groups ${e.groups.join(', ')}` : ''}${e.teams.length ? ` (teams: ${e.teams.join(', ')})` : ''}`];
   if (!e.bindings.length) return `${out[0]}\nno binding applies: this user may do nothing in the tenants' namespaces\n`;
-  out.push('', 'bindings that apply:', renderTable(['NAMESPACE', 'ROLE', 'BINDING', 'WHY'], e.bindings.map((b) => [b.namespace, b.role, b.from ?? b.name, b.via.join('; ')])));
-  out.push('', 'what they allow together:', renderTable(['NAMESPACE', 'API GROUP', 'RESOURCES', 'VERBS'], e.permissions.map((p) => [p.namespace, p.apiGroups.map((g) => g || 'core').join(','), p.resources.join(','), p.verbs.join(',')])));
+  out.push(
+    '',
+    'bindings that apply:',
+    renderTable(
+      ['NAMESPACE', 'ROLE', 'BINDING', 'WHY'],
+      e.bindings.map((b) => [b.namespace, b.role, b.from ?? b.name, b.via.join('; ')]),
+    ),
+  );
+  out.push(
+    '',
+    'what they allow together:',
+    renderTable(
+      ['NAMESPACE', 'API GROUP', 'RESOURCES', 'VERBS'],
+      e.permissions.map((p) => [p.namespace, p.apiGroups.map((g) => g || 'core').join(','), p.resources.join(','), p.verbs.join(',')]),
+    ),
+  );
   return `${out.join('\n')}\n`;
 }
 
 export function whoCanText(w: WhoCan): string {
   if (!w.subjects.length) return `nobody may ${w.verb} ${w.resource} through palisade's bindings\n`;
-  return `${renderTable(['KIND', 'NAME', 'TEAMS', 'NAMESPACES'], w.subjects.map((s) => [s.kind, s.name, s.teams.join(',') || '-', s.namespaces.join(',')]))}\n`;
+  return `${renderTable(
+    ['KIND', 'NAME', 'TEAMS', 'NAMESPACES'],
+    w.subjects.map((s) => [s.kind, s.name, s.teams.join(',') || '-', s.namespaces.join(',')]),
+  )}\n`;
 }
 
 export function applyText(r: AccessApplyResult): string {
   const verb = r.dryRun ? 'would ' : '';
-  const lines = [`${r.dryRun ? 'dry run: ' : ''}${r.namespaces.length} tenant namespace(s); ${verb}create ${r.created.length}, ${verb}update ${r.configured.length}${r.dryRun ? '' : `, ${r.unchanged} unchanged`}, ${verb}remove ${r.pruned.length}, ${verb}release ${r.released.length}`];
+  const lines = [
+    `${r.dryRun ? 'dry run: ' : ''}${r.namespaces.length} tenant namespace(s); ${verb}create ${r.created.length}, ${verb}update ${r.configured.length}${r.dryRun ? '' : `, ${r.unchanged} unchanged`}, ${verb}remove ${r.pruned.length}, ${verb}release ${r.released.length}`,
+  ];
   for (const p of r.pruned) lines.push(`  ${r.dryRun ? 'would remove' : 'removed'} ${p}`);
   for (const p of r.released) lines.push(`  ${r.dryRun ? 'would release' : 'released'} ${p} (left in place with its workloads; palisade's labels removed)`);
   return `${lines.join('\n')}\n`;

@@ -32,10 +32,22 @@ export interface CommonFlags {
 /** --host names, checked against the config (comma lists accepted). */
 function selectedHosts(loaded: LoadedConfig, names: string[] | undefined): string[] | undefined {
   if (!names || names.length === 0) return undefined;
-  const wanted = [...new Set(names.flatMap((n) => n.split(',')).map((n) => n.trim()).filter(Boolean))];
+  const wanted = [
+    ...new Set(
+      names
+        .flatMap((n) => n.split(','))
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
+  ];
   const known = new Set(loaded.config.hosts.map((h) => h.name));
   const unknown = wanted.filter((n) => !known.has(n));
-  if (unknown.length) throw usageError('usage.host', `no host named ${unknown.map((n) => `"${n}"`).join(', ')} in ${loaded.path}`, `hosts in the config: ${[...known].join(', ')}`);
+  if (unknown.length)
+    throw usageError(
+      'usage.host',
+      `no host named ${unknown.map((n) => `"${n}"`).join(', ')} in ${loaded.path}`,
+      `hosts in the config: ${[...known].join(', ')}`,
+    );
   return wanted;
 }
 
@@ -149,7 +161,8 @@ export async function encryptionPlan(o: CommonFlags): Promise<number> {
       process.stdout.write(e.renderPlan(plan));
       for (const p of pins) process.stdout.write(`${p.path}: PIN PROBLEM: ${p.message}\n`);
       for (const u of unreachable) process.stdout.write(`${u.path}: NOT REACHED: ${u.message}\n`);
-      if (!ks && plan.hosts.length > 0) process.stdout.write('(keystore not opened: a LUKS2 header made by palisade is taken as ours; apply checks its recovery key)\n');
+      if (!ks && plan.hosts.length > 0)
+        process.stdout.write('(keystore not opened: a LUKS2 header made by palisade is taken as ours; apply checks its recovery key)\n');
     }
     return problems.length > 0 || unreachable.length > 0 ? 1 : 0;
   } finally {
@@ -163,7 +176,8 @@ export async function encryptionApply(o: CommonFlags & { yes?: boolean }): Promi
   try {
     reportFailures(s.failures);
     if (s.hosts.length === 0) {
-      if (s.failures.length) throw new PalisadeError('encryption.unreachable', 'no host could be reached; nothing was changed', { details: connectionDetails(s.failures) });
+      if (s.failures.length)
+        throw new PalisadeError('encryption.unreachable', 'no host could be reached; nothing was changed', { details: connectionDetails(s.failures) });
       process.stdout.write(o.output === 'json' ? '{"hosts":[],"ok":true}\n' : 'no hosts with disk encryption configured\n');
       return 0;
     }
@@ -182,10 +196,17 @@ export async function encryptionApply(o: CommonFlags & { yes?: boolean }): Promi
           const f = formats(plan);
           if (f.length > 0 && !o.yes) {
             if (o.output !== 'json') process.stdout.write(e.renderPlan(plan));
-            throw new PalisadeError('encryption.confirm', `apply would format ${f.length} disk(s): ${f.map((x) => `${x.host}:${x.device}`).join(', ')}; nothing was changed`, {
-              details: f.map((x) => ({ path: `${x.host}:${x.device}`, message: x.wipes.length ? `holds ${x.wipes.join('; ')}: ALL OF IT IS LOST` : 'blank: formatted LUKS2' })),
-              hint: 'check the plan, then re-run with --yes',
-            });
+            throw new PalisadeError(
+              'encryption.confirm',
+              `apply would format ${f.length} disk(s): ${f.map((x) => `${x.host}:${x.device}`).join(', ')}; nothing was changed`,
+              {
+                details: f.map((x) => ({
+                  path: `${x.host}:${x.device}`,
+                  message: x.wipes.length ? `holds ${x.wipes.join('; ')}: ALL OF IT IS LOST` : 'blank: formatted LUKS2',
+                })),
+                hint: 'check the plan, then re-run with --yes',
+              },
+            );
           }
           if (f.length > 0) await ks.ensure();
           progress?.start(plan);
@@ -216,12 +237,14 @@ export async function encryptionStatus(o: CommonFlags): Promise<number> {
     const e = await load.encryption();
     const ks = await openRecoveryKeystore(recoverySession(s.loaded, o), false);
     const report = await e.encryptionStatus({ config: s.loaded.config, hosts: s.hosts, ...(ks ? { keystore: ks } : {}) });
-    for (const f of s.failures) report.hosts.push({ host: f.name, mode: modeOf(s.loaded, f.name), ok: false, error: `[${f.error.code}] ${f.error.message}`, problems: [], disks: [] });
+    for (const f of s.failures)
+      report.hosts.push({ host: f.name, mode: modeOf(s.loaded, f.name), ok: false, error: `[${f.error.code}] ${f.error.message}`, problems: [], disks: [] });
     report.ok = report.ok && s.failures.length === 0;
     if (o.output === 'json') printJson({ ...report, keystoreChecked: ks !== undefined });
     else {
       process.stdout.write(e.renderStatus(report));
-      if (!ks && report.hosts.some((h) => h.disks.length > 0)) process.stdout.write('(keystore not opened: recovery keys not checked; set PALISADE_PASSPHRASE or --passphrase-file)\n');
+      if (!ks && report.hosts.some((h) => h.disks.length > 0))
+        process.stdout.write('(keystore not opened: recovery keys not checked; set PALISADE_PASSPHRASE or --passphrase-file)\n');
     }
     return report.ok ? 0 : 1;
   } finally {

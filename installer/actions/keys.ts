@@ -35,7 +35,11 @@ export interface ClusterKeystore {
 export async function openClusterKeystore(f: KeystoreFlags, o: { create?: boolean; needConfig?: boolean } = {}): Promise<ClusterKeystore> {
   const loaded = f.keystore && !o.needConfig ? undefined : await loadConfig(f.config);
   const path = f.keystore ? resolve(f.keystore) : keystorePath(loaded!.baseDir, loaded!.config.cluster.name);
-  const session = new KeystoreSession({ path, ...(loaded ? { cluster: loaded.config.cluster.name } : {}), ...(f.passphraseFile ? { passphraseFile: f.passphraseFile } : {}) });
+  const session = new KeystoreSession({
+    path,
+    ...(loaded ? { cluster: loaded.config.cluster.name } : {}),
+    ...(f.passphraseFile ? { passphraseFile: f.passphraseFile } : {}),
+  });
   const ks = o.create ? await session.openOrCreate() : await session.require();
   return { loaded, path, ks, session, passphrase: await session.passphrase(), created: session.created };
 }
@@ -75,19 +79,42 @@ export interface RotateResult {
 export async function rotateEntry(c: ClusterKeystore, name: string, now = new Date()): Promise<RotateResult> {
   const old = c.ks.get(name);
   if (!old) {
-    const close = c.ks.list().map((e) => e.name).filter((n) => n.includes(name.split('/').pop() ?? name)).slice(0, 5);
+    const close = c.ks
+      .list()
+      .map((e) => e.name)
+      .filter((n) => n.includes(name.split('/').pop() ?? name))
+      .slice(0, 5);
     throw usageError('keys.unknown', `no keystore entry named ${name}`, close.length ? `did you mean ${close.join(', ')}?` : 'see `palisade keys list`');
   }
-  if (name.endsWith(PREVIOUS_SUFFIX)) throw usageError('keys.rotate-prev', `${name} is a previous version; rotate ${name.slice(0, -PREVIOUS_SUFFIX.length)} instead`);
-  if (old.kind === 'luks-recovery') throw usageError('keys.rotate-luks', `${name} is a disk's LUKS recovery key: it changes with the disk`, 'run `palisade encryption apply` after re-keying the disk; palisade does not re-key a LUKS volume from here');
-  if (old.kind === 'ingress-tls') throw usageError('keys.rotate-imported', `${name} is the operator's imported certificate`, 'import its replacement with `palisade certs import` (the current one is kept as the previous version)');
+  if (name.endsWith(PREVIOUS_SUFFIX))
+    throw usageError('keys.rotate-prev', `${name} is a previous version; rotate ${name.slice(0, -PREVIOUS_SUFFIX.length)} instead`);
+  if (old.kind === 'luks-recovery')
+    throw usageError(
+      'keys.rotate-luks',
+      `${name} is a disk's LUKS recovery key: it changes with the disk`,
+      'run `palisade encryption apply` after re-keying the disk; palisade does not re-key a LUKS volume from here',
+    );
+  if (old.kind === 'ingress-tls')
+    throw usageError(
+      'keys.rotate-imported',
+      `${name} is the operator's imported certificate`,
+      'import its replacement with `palisade certs import` (the current one is kept as the previous version)',
+    );
   if (old.kind === 'cluster-ca') {
     // the cluster keeps its CAs in its datastore from its first start on: a new one here would never reach it
-    throw usageError('keys.rotate-cluster-ca', `${name} is one of the cluster's own CAs, which the cluster keeps from its first start`, 'rotating it is done in the cluster (`k3s certificate rotate-ca`, servers then agents restarted); palisade does not do it yet');
+    throw usageError(
+      'keys.rotate-cluster-ca',
+      `${name} is one of the cluster's own CAs, which the cluster keeps from its first start`,
+      'rotating it is done in the cluster (`k3s certificate rotate-ca`, servers then agents restarted); palisade does not do it yet',
+    );
   }
   const prevName = `${name}${PREVIOUS_SUFFIX}`;
   if (c.ks.get(prevName)) {
-    throw usageError('keys.rotate-pending', `${prevName} still holds the version before the current one`, `once nothing uses it any more, run \`palisade keys prune ${name}\`, then rotate again`);
+    throw usageError(
+      'keys.rotate-pending',
+      `${prevName} still holds the version before the current one`,
+      `once nothing uses it any more, run \`palisade keys prune ${name}\`, then rotate again`,
+    );
   }
   const input = { ...keySetInput(c.loaded!.config), now };
   const fresh = await renewEntry(input, c.ks, name).catch((e: unknown) => {
@@ -97,7 +124,10 @@ export async function rotateEntry(c: ClusterKeystore, name: string, now = new Da
   c.ks.put(fresh);
   await c.ks.save();
   const notes: string[] = [];
-  if (old.kind === 'root-ca') notes.push(`the intermediate CA still chains to the previous root: rotate ${KEY_NAMES.intermediateCa}, then the leaf certificates, and distribute the new root before pruning`);
+  if (old.kind === 'root-ca')
+    notes.push(
+      `the intermediate CA still chains to the previous root: rotate ${KEY_NAMES.intermediateCa}, then the leaf certificates, and distribute the new root before pruning`,
+    );
   if (old.kind === 'intermediate-ca') notes.push('leaf certificates issued before still chain to the previous intermediate: rotate them, then prune it');
   if (old.kind === 'registry-credentials') notes.push('the registry accepts the new password once its htpasswd file is updated (re-run the install)');
   return { name, previous: prevName, notes };
@@ -128,7 +158,8 @@ export async function changePassphrase(c: ClusterKeystore, newPassphraseFile?: s
 
 /** Refuse to overwrite an export target unless told to (checked before any passphrase is asked). */
 export async function checkExportTarget(file: string, force: boolean): Promise<void> {
-  if (!force && (await keystoreExists(file))) throw usageError('keys.export-exists', `${file} already exists`, 'pass --force to replace it, or choose another file');
+  if (!force && (await keystoreExists(file)))
+    throw usageError('keys.export-exists', `${file} already exists`, 'pass --force to replace it, or choose another file');
 }
 
 /** `keys export-recovery`: an encrypted copy under a separate recovery passphrase. */
@@ -138,7 +169,11 @@ export async function exportRecovery(c: ClusterKeystore, file: string, recoveryP
     fileOption: '--recovery-passphrase-file',
     label: 'recovery passphrase',
     ...(recoveryPassphraseFile ? { file: recoveryPassphraseFile } : {}),
-    sameError: { code: 'keys.recovery-same', message: 'the recovery passphrase must differ from the keystore passphrase', hint: 'choose a separate passphrase and keep it apart from the copy' },
+    sameError: {
+      code: 'keys.recovery-same',
+      message: 'the recovery passphrase must differ from the keystore passphrase',
+      hint: 'choose a separate passphrase and keep it apart from the copy',
+    },
   });
   await c.ks.exportTo(file, rec);
 }

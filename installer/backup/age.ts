@@ -30,7 +30,9 @@ const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64').replace
 function scryptKey(passphrase: string, salt: Buffer, logN: number): Promise<Buffer> {
   const N = 2 ** logN;
   return new Promise((res, rej) =>
-    scrypt(passphrase.normalize('NFC'), Buffer.concat([Buffer.from(SCRYPT_LABEL), salt]), 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 }, (e, k) => (e ? rej(e) : res(k))),
+    scrypt(passphrase.normalize('NFC'), Buffer.concat([Buffer.from(SCRYPT_LABEL), salt]), 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 }, (e, k) =>
+      e ? rej(e) : res(k),
+    ),
   );
 }
 
@@ -51,7 +53,10 @@ function openFileKey(key: Buffer, body: Uint8Array): Uint8Array | null {
 }
 
 class ScryptRecipient implements Recipient {
-  constructor(private readonly passphrase: string, private readonly logN: number) {}
+  constructor(
+    private readonly passphrase: string,
+    private readonly logN: number,
+  ) {}
   async wrapFileKey(fileKey: Uint8Array): Promise<Stanza[]> {
     const salt = randomBytes(16);
     return [new Stanza(['scrypt', b64(salt), String(this.logN)], sealFileKey(await scryptKey(this.passphrase, salt, this.logN), fileKey))];
@@ -75,7 +80,11 @@ class ScryptIdentity implements Identity {
 const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 
 export function checkRecipient(r: string): string {
-  if (!RECIPIENT.test(r)) throw new PalisadeError('backup.recipient', `--recipient ${r.slice(0, 16)}…: not an age X25519 recipient`, { exitCode: 2, hint: 'give the public key `age-keygen` prints ("age1" and 58 more characters)' });
+  if (!RECIPIENT.test(r))
+    throw new PalisadeError('backup.recipient', `--recipient ${r.slice(0, 16)}…: not an age X25519 recipient`, {
+      exitCode: 2,
+      hint: 'give the public key `age-keygen` prints ("age1" and 58 more characters)',
+    });
   return r;
 }
 
@@ -91,8 +100,7 @@ function toWeb(src: Readable, onEnd?: () => void): ReadableStream<Uint8Array> {
       if (r.done) {
         onEnd?.();
         c.close();
-      }
-      else c.enqueue(r.value as Buffer);
+      } else c.enqueue(r.value as Buffer);
     },
     cancel(reason) {
       src.destroy(reason instanceof Error ? reason : undefined);
@@ -107,7 +115,6 @@ export async function encryptStream(plain: Readable, key: SealKey): Promise<Read
   const out = await e.encrypt(toWeb(plain));
   return Readable.fromWeb(out as unknown as WebReadable<Uint8Array>);
 }
-
 
 export interface Opened {
   plain: Readable;
@@ -138,21 +145,40 @@ function headerError(e: unknown, what: string, key: OpenKey): PalisadeError {
   const m = e instanceof Error ? e.message : String(e);
   if (/no identity matched/.test(m)) {
     return new PalisadeError('backup.key', `${what}: ${key.passphrase !== undefined ? 'wrong passphrase' : 'none of the identities given'} opens this backup`, {
-      hint: key.passphrase !== undefined ? 'use the keystore passphrase the backup was taken with (a backup made with --recipient needs --identity FILE)' : 'give the identity file whose public key was the --recipient',
+      hint:
+        key.passphrase !== undefined
+          ? 'use the keystore passphrase the backup was taken with (a backup made with --recipient needs --identity FILE)'
+          : 'give the identity file whose public key was the --recipient',
     });
   }
-  if (/invalid header HMAC/.test(m)) return new PalisadeError('backup.tampered', `${what}: the backup's header was changed (its MAC does not match); nothing was restored`, { hint: 'use another copy of the backup' });
-  if (/invalid scrypt stanza/.test(m)) return new PalisadeError('backup.tampered', `${what}: the backup's header was changed (its passphrase stanza is malformed); nothing was restored`, { hint: 'use another copy of the backup' });
-  if (/invalid version|intro|EOF/i.test(m)) return new PalisadeError('backup.format', `${what}: not an age-encrypted palisade backup (${m})`, { hint: 'give a file written by `palisade backup`' });
+  if (/invalid header HMAC/.test(m))
+    return new PalisadeError('backup.tampered', `${what}: the backup's header was changed (its MAC does not match); nothing was restored`, {
+      hint: 'use another copy of the backup',
+    });
+  if (/invalid scrypt stanza/.test(m))
+    return new PalisadeError('backup.tampered', `${what}: the backup's header was changed (its passphrase stanza is malformed); nothing was restored`, {
+      hint: 'use another copy of the backup',
+    });
+  if (/invalid version|intro|EOF/i.test(m))
+    return new PalisadeError('backup.format', `${what}: not an age-encrypted palisade backup (${m})`, { hint: 'give a file written by `palisade backup`' });
   // an age file whose header does not parse was changed (or damaged) after it was written
-  return new PalisadeError('backup.tampered', `${what}: the backup's header was changed or damaged (${m}); nothing was restored`, { hint: 'use another copy of the backup' });
+  return new PalisadeError('backup.tampered', `${what}: the backup's header was changed or damaged (${m}); nothing was restored`, {
+    hint: 'use another copy of the backup',
+  });
 }
 
 function payloadError(e: unknown, what: string, inputEnded: boolean): PalisadeError {
   const m = e instanceof Error ? e.message : String(e);
   if (inputEnded || /final chunk|too small|size is invalid/i.test(m)) {
-    return new PalisadeError('backup.truncated', `${what}: the backup is truncated (its last encrypted block is missing or cut short); nothing was restored`, { hint: 'the copy was cut short (disk full, interrupted transfer): use another copy' });
+    return new PalisadeError('backup.truncated', `${what}: the backup is truncated (its last encrypted block is missing or cut short); nothing was restored`, {
+      hint: 'the copy was cut short (disk full, interrupted transfer): use another copy',
+    });
   }
-  if (/tag|invalid|decrypt/i.test(m)) return new PalisadeError('backup.tampered', `${what}: the backup was changed after it was written (an encrypted block fails authentication); nothing was restored`, { hint: 'use another copy of the backup' });
+  if (/tag|invalid|decrypt/i.test(m))
+    return new PalisadeError(
+      'backup.tampered',
+      `${what}: the backup was changed after it was written (an encrypted block fails authentication); nothing was restored`,
+      { hint: 'use another copy of the backup' },
+    );
   return new PalisadeError('backup.read', `${what}: cannot read the backup: ${m}`);
 }

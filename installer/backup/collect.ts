@@ -46,7 +46,11 @@ export async function stageLuksHeaders(config: PalisadeConfig, hosts: Map<string
     );
     const out = r.stdout.trim();
     if (out === 'not-luks') return undefined;
-    if (r.code !== 0 || !out.startsWith('/tmp/palisade-luks.')) throw new PalisadeError('backup.luks', `${d.host}: cryptsetup luksHeaderBackup ${d.device} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`);
+    if (r.code !== 0 || !out.startsWith('/tmp/palisade-luks.'))
+      throw new PalisadeError(
+        'backup.luks',
+        `${d.host}: cryptsetup luksHeaderBackup ${d.device} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`,
+      );
     return { ...d, path: out };
   });
   const staged: StagedHeader[] = [];
@@ -60,7 +64,10 @@ export async function stageLuksHeaders(config: PalisadeConfig, hosts: Map<string
   });
   if (failed.length) {
     await removeStaged(hosts, staged);
-    throw new PalisadeError('backup.luks', `cannot back up ${failed.length} LUKS header(s)`, { details: failed.map((message) => ({ message })), hint: 'a backup without the headers cannot bring back a disk whose header is damaged; fix the hosts and run it again' });
+    throw new PalisadeError('backup.luks', `cannot back up ${failed.length} LUKS header(s)`, {
+      details: failed.map((message) => ({ message })),
+      hint: 'a backup without the headers cannot bring back a disk whose header is damaged; fix the hosts and run it again',
+    });
   }
   return { staged, skipped };
 }
@@ -69,7 +76,12 @@ export async function removeStaged(hosts: Map<string, RemoteHost>, staged: reado
   await Promise.all(
     staged.map((s) => {
       const dir = s.path.replace(/\/header\.img$/, '');
-      return dir.startsWith('/tmp/palisade-luks.') ? hosts.get(s.host)?.exec(sh`rm -rf -- ${dir}`, { sudo: true }).catch(() => undefined) : undefined;
+      return dir.startsWith('/tmp/palisade-luks.')
+        ? hosts
+            .get(s.host)
+            ?.exec(sh`rm -rf -- ${dir}`, { sudo: true })
+            .catch(() => undefined)
+        : undefined;
     }),
   );
 }
@@ -115,7 +127,12 @@ export async function registryIndex(client: RegistryClient): Promise<{ index: Re
 }
 
 /** --with-registry: every manifest and blob once (content-addressed), streamed from the registry, digests checked. */
-export async function addRegistryBlobs(writer: BackupWriter, client: RegistryClient, reg: { index: RegistryIndex; manifestBytes: Map<string, Buffer> }, progress: (line: string) => void = () => undefined): Promise<void> {
+export async function addRegistryBlobs(
+  writer: BackupWriter,
+  client: RegistryClient,
+  reg: { index: RegistryIndex; manifestBytes: Map<string, Buffer> },
+  progress: (line: string) => void = () => undefined,
+): Promise<void> {
   const have = new Set(writer.members.map((m) => m.path));
   for (const m of reg.index.manifests) {
     m.member = MEMBERS.blob(m.digest);

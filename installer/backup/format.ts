@@ -75,7 +75,10 @@ export interface RegistryIndex {
 
 /** palisade-<cluster>-20261201T072000Z.backup.age: sorts by time, says what it is */
 export function backupFileName(cluster: string, at: Date): string {
-  return `palisade-${cluster}-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}${BACKUP_SUFFIX}`;
+  return `palisade-${cluster}-${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}${BACKUP_SUFFIX}`;
 }
 
 export const metaPathOf = (backupPath: string): string => `${backupPath}${META_SUFFIX}`;

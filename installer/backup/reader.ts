@@ -51,7 +51,9 @@ class Hasher extends Transform {
 const drain = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
 
 function bad(what: string, message: string): PalisadeError {
-  return new PalisadeError('backup.manifest', `${what}: ${message}; nothing was restored`, { hint: 'the file is not a complete palisade backup: use another copy' });
+  return new PalisadeError('backup.manifest', `${what}: ${message}; nothing was restored`, {
+    hint: 'the file is not a complete palisade backup: use another copy',
+  });
 }
 
 export async function readBackup(path: string, key: OpenKey, sink?: MemberSink): Promise<ReadResult> {
@@ -104,13 +106,19 @@ export async function readBackup(path: string, key: OpenKey, sink?: MemberSink):
     source.destroy();
     if (e instanceof PalisadeError) throw e;
     // a decryption failure explains a tar or JSON failure that follows from it
-    const settled = await feeding.then(() => undefined, (x: unknown) => x);
+    const settled = await feeding.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     if (settled instanceof PalisadeError && settled.code !== 'backup.read') throw settled;
     if (e instanceof SyntaxError) throw bad(what, 'a JSON member does not parse');
     throw opened.explain(e);
   }
   if (!header) throw bad(what, 'it has no header');
-  if (!manifest) throw new PalisadeError('backup.truncated', `${what}: the backup is truncated (it ends before its manifest); nothing was restored`, { hint: 'use another copy' });
+  if (!manifest)
+    throw new PalisadeError('backup.truncated', `${what}: the backup is truncated (it ends before its manifest); nothing was restored`, {
+      hint: 'use another copy',
+    });
   checkAgainstManifest(what, members, manifest);
   return { header, manifest, members, bytes: source.bytesRead };
 }
@@ -121,7 +129,8 @@ export function checkAgainstManifest(what: string, found: readonly MemberRecord[
   for (const f of found) {
     const w = want.get(f.path);
     if (!w) problems.push(`${f.path}: not in the manifest`);
-    else if (w.size !== f.size || w.sha256 !== f.sha256) problems.push(`${f.path}: ${w.size !== f.size ? `${f.size} bytes, the manifest says ${w.size}` : 'SHA-256 differs from the manifest'}`);
+    else if (w.size !== f.size || w.sha256 !== f.sha256)
+      problems.push(`${f.path}: ${w.size !== f.size ? `${f.size} bytes, the manifest says ${w.size}` : 'SHA-256 differs from the manifest'}`);
     want.delete(f.path);
   }
   for (const m of want.keys()) problems.push(`${m}: in the manifest, missing from the archive`);

@@ -16,13 +16,24 @@ export interface RestoreTarget {
 /** Refuse a backup of another cluster, or from a newer palisade or cluster than this one can run. */
 export function checkRestorable(h: BackupHeader, t: RestoreTarget, file: string): void {
   if (h.cluster !== t.cluster) {
-    throw new PalisadeError('restore.cluster', `${file} is a backup of cluster "${h.cluster}", palisade.yaml is cluster "${t.cluster}"; nothing was changed`, { exitCode: 2, hint: 'restore it with the palisade.yaml it was taken with (it is inside: config/palisade.yaml)' });
+    throw new PalisadeError('restore.cluster', `${file} is a backup of cluster "${h.cluster}", palisade.yaml is cluster "${t.cluster}"; nothing was changed`, {
+      exitCode: 2,
+      hint: 'restore it with the palisade.yaml it was taken with (it is inside: config/palisade.yaml)',
+    });
   }
   if ((compareVersions(h.versions.palisade, t.palisade) ?? 0) > 0) {
-    throw new PalisadeError('restore.newer-palisade', `${file} was taken by palisade ${h.versions.palisade}, newer than this palisade ${t.palisade}; nothing was changed`, { hint: `restore it with palisade ${h.versions.palisade} or later` });
+    throw new PalisadeError(
+      'restore.newer-palisade',
+      `${file} was taken by palisade ${h.versions.palisade}, newer than this palisade ${t.palisade}; nothing was changed`,
+      { hint: `restore it with palisade ${h.versions.palisade} or later` },
+    );
   }
   if (h.versions.cluster && t.clusterVersion && (compareVersions(h.versions.cluster, t.clusterVersion) ?? 0) > 0) {
-    throw new PalisadeError('restore.newer-cluster', `${file} holds a cluster at ${h.versions.cluster}, newer than the bundle's ${t.clusterVersion}: a datastore cannot go back a version; nothing was changed`, { hint: `restore with a bundle that ships ${h.versions.cluster} or later (--bundle)` });
+    throw new PalisadeError(
+      'restore.newer-cluster',
+      `${file} holds a cluster at ${h.versions.cluster}, newer than the bundle's ${t.clusterVersion}: a datastore cannot go back a version; nothing was changed`,
+      { hint: `restore with a bundle that ships ${h.versions.cluster} or later (--bundle)` },
+    );
   }
 }
 

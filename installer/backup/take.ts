@@ -77,7 +77,10 @@ export function resolveOut(loaded: LoadedConfig, out: string | undefined, at: Da
 }
 
 async function isDir(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 function firstController(loaded: LoadedConfig) {
@@ -91,7 +94,10 @@ function registryClient(loaded: LoadedConfig, ks: Keystore, hosts: Map<string, R
   const regHost = c.hosts.find((h) => h.name === c.registry.host) ?? firstController(loaded);
   const creds = ks.get(KEY_NAMES.registryCredentials);
   const ca = ks.get(KEY_NAMES.rootCa)?.meta?.cert;
-  if (!creds || !ca) throw new PalisadeError('backup.keystore', 'the keystore holds no registry credentials or CA: the appliance is not installed yet', { hint: 'run `palisade install` first' });
+  if (!creds || !ca)
+    throw new PalisadeError('backup.keystore', 'the keystore holds no registry credentials or CA: the appliance is not installed yet', {
+      hint: 'run `palisade install` first',
+    });
   const h = hosts.get(regHost.name);
   return new RegistryClient({
     url: `https://${regHost.address}:${c.registry.port}`,
@@ -136,7 +142,10 @@ export async function takeBackup(loaded: LoadedConfig, opts: BackupOptions): Pro
   const passphrase = await opts.passphrase();
   const ks = await openKeystore(ksPath, { passphrase });
   const token = ks.get(KEY_NAMES.joinToken)?.value;
-  if (!token) throw new PalisadeError('backup.keystore', `the keystore ${ksPath} holds no cluster token: the appliance is not installed yet`, { hint: 'run `palisade install` first' });
+  if (!token)
+    throw new PalisadeError('backup.keystore', `the keystore ${ksPath} holds no cluster token: the appliance is not installed yet`, {
+      hint: 'run `palisade install` first',
+    });
   const seal: SealKey = recipients.length ? { recipients } : { passphrase, ...(opts.workFactor ? { workFactor: opts.workFactor } : {}) };
   const driver = opts.driver ?? k3sDriver;
   const first = firstController(loaded);
@@ -149,10 +158,14 @@ export async function takeBackup(loaded: LoadedConfig, opts: BackupOptions): Pro
     hosts = c.hosts;
     if (c.failures.length) {
       await closeAll(hosts);
-      throw new PalisadeError('backup.connect', `${c.failures.length} host(s) could not be reached: ${c.failures.map((f) => f.name).join(', ')}; no backup was written`, {
-        details: c.failures.map((f) => ({ path: f.name, message: f.error.message, ...(f.error.hint ? { hint: f.error.hint } : {}) })),
-        hint: 'a backup needs every host (the LUKS headers are on each); bring them back and run it again',
-      });
+      throw new PalisadeError(
+        'backup.connect',
+        `${c.failures.length} host(s) could not be reached: ${c.failures.map((f) => f.name).join(', ')}; no backup was written`,
+        {
+          details: c.failures.map((f) => ({ path: f.name, message: f.error.message, ...(f.error.hint ? { hint: f.error.hint } : {}) })),
+          hint: 'a backup needs every host (the LUKS headers are on each); bring them back and run it again',
+        },
+      );
     }
   }
   const api = hosts.get(first.name);
@@ -207,15 +220,29 @@ export async function takeBackup(loaded: LoadedConfig, opts: BackupOptions): Pro
     const written = await writer.finish(header);
     writer = undefined;
     const meta: BackupMeta = {
-      apiVersion: BACKUP_FORMAT, file: basename(out), cluster: header.cluster, createdAt: header.createdAt, versions: header.versions,
-      withRegistry: header.withRegistry, bytes: written.bytes, sha256: written.sha256, members: written.manifest.members.length,
+      apiVersion: BACKUP_FORMAT,
+      file: basename(out),
+      cluster: header.cluster,
+      createdAt: header.createdAt,
+      versions: header.versions,
+      withRegistry: header.withRegistry,
+      bytes: written.bytes,
+      sha256: written.sha256,
+      members: written.manifest.members.length,
       sealedTo: recipients.length ? 'recipients' : 'passphrase',
     };
     await writeFileAtomic(metaPathOf(out), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
     const pruned = opts.keep !== undefined ? await pruneBackups(dirname(out), config.cluster.name, opts.keep) : [];
     return {
-      path: out, metaPath: metaPathOf(out), bytes: written.bytes, sha256: written.sha256, members: written.manifest.members.length, header,
-      skippedDisks: staged.skipped, pruned, durationMs: Math.round(performance.now() - t0),
+      path: out,
+      metaPath: metaPathOf(out),
+      bytes: written.bytes,
+      sha256: written.sha256,
+      members: written.manifest.members.length,
+      header,
+      skippedDisks: staged.skipped,
+      pruned,
+      durationMs: Math.round(performance.now() - t0),
     };
   } finally {
     await writer?.abort();
@@ -229,7 +256,12 @@ async function fetchChecked(writer: BackupWriter, host: RemoteHost, path: string
   const f = await host.download!(path, { sudo: true });
   try {
     const rec = await writer.addStream(member, f.size, f.stream);
-    if (rec.sha256 !== f.sha256) throw new PalisadeError('backup.transfer', `${host.name}:${path} arrived with SHA-256 ${rec.sha256.slice(0, 12)}…, the host has ${f.sha256.slice(0, 12)}…; no backup was written`, { hint: 'check the network and the host, then run it again' });
+    if (rec.sha256 !== f.sha256)
+      throw new PalisadeError(
+        'backup.transfer',
+        `${host.name}:${path} arrived with SHA-256 ${rec.sha256.slice(0, 12)}…, the host has ${f.sha256.slice(0, 12)}…; no backup was written`,
+        { hint: 'check the network and the host, then run it again' },
+      );
   } finally {
     await f.close();
   }

@@ -21,7 +21,8 @@ export interface VerifyReport {
 export async function verifyBackup(path: string, key: OpenKey): Promise<VerifyReport> {
   const t0 = performance.now();
   const st = await stat(path).catch(() => undefined);
-  if (!st?.isFile()) throw new PalisadeError('backup.missing', `${path}: no such backup file`, { exitCode: 2, hint: '`palisade backup list DIR` shows the backups there' });
+  if (!st?.isFile())
+    throw new PalisadeError('backup.missing', `${path}: no such backup file`, { exitCode: 2, hint: '`palisade backup list DIR` shows the backups there' });
   const r = await readBackup(path, key);
   return {
     file: path,

@@ -80,7 +80,9 @@ export class BackupWriter {
     try {
       await Promise.all([pipeline(source, h, entry), done]);
     } catch (e) {
-      throw new PalisadeError('backup.member', `backup member ${name}: ${h.bytes !== size ? `got ${h.bytes} of ${size} bytes` : (e as Error).message}`, { cause: e });
+      throw new PalisadeError('backup.member', `backup member ${name}: ${h.bytes !== size ? `got ${h.bytes} of ${size} bytes` : (e as Error).message}`, {
+        cause: e,
+      });
     }
     const rec = { path: name, size, sha256: h.hash.digest('hex') };
     this.members.push(rec);

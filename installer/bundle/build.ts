@@ -91,7 +91,12 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
     plan.set(f.path, f);
   };
   const requireFile = async (p: string, where: string): Promise<void> => {
-    if ((await fileSize(p)) === undefined) throw usageError('release.source-missing', `${where}: ${p} does not exist or is not a file`, 'build or fetch it first, or fix the path in the release spec');
+    if ((await fileSize(p)) === undefined)
+      throw usageError(
+        'release.source-missing',
+        `${where}: ${p} does not exist or is not a file`,
+        'build or fetch it first, or fix the path in the release spec',
+      );
   };
 
   // binaries and files
@@ -103,7 +108,12 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
   }
   const withExecutable = [...spec.binaries];
   if (opts.executable) {
-    if (spec.binaries.some((b) => nameOf(b) === EXECUTABLE_NAME)) throw usageError('release.duplicate', `${opts.spec.path}: lists a binary named ${EXECUTABLE_NAME}, which the build adds itself`, 'remove that entry from the release spec');
+    if (spec.binaries.some((b) => nameOf(b) === EXECUTABLE_NAME))
+      throw usageError(
+        'release.duplicate',
+        `${opts.spec.path}: lists a binary named ${EXECUTABLE_NAME}, which the build adds itself`,
+        'remove that entry from the release spec',
+      );
     await requireFile(opts.executable.path, 'the palisade executable');
     add({ path: `bin/${EXECUTABLE_NAME}`, src: opts.executable.path, mode: 0o755 });
     withExecutable.push({ source: opts.executable.path, name: EXECUTABLE_NAME, version: opts.executable.version });
@@ -123,7 +133,11 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
     try {
       index = await readLayoutIndex(fsReader, sel.layout);
     } catch (e) {
-      throw usageError('release.layout', `images[${i}]: ${sel.layout} is not a readable OCI image layout (${(e as Error).message})`, 'point `layout` at a directory holding oci-layout, index.json and blobs/');
+      throw usageError(
+        'release.layout',
+        `images[${i}]: ${sel.layout} is not a readable OCI image layout (${(e as Error).message})`,
+        'point `layout` at a directory holding oci-layout, index.json and blobs/',
+      );
     }
     const picked = index.manifests.filter((d) => sel.ref === undefined || d.annotations?.[REF_NAME] === sel.ref);
     if (picked.length === 0) throw usageError('release.layout', `images[${i}]: ${sel.layout} has no image${sel.ref ? ` with ref ${sel.ref}` : ''}`);
@@ -133,7 +147,11 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
       try {
         ref = parseImageRef(refName ?? '');
       } catch (e) {
-        throw usageError('release.layout', `images[${i}]: ${sel.layout} ${desc.digest}: ${(e as Error).message}`, 'set `image: repository:tag` in the spec for this layout');
+        throw usageError(
+          'release.layout',
+          `images[${i}]: ${sel.layout} ${desc.digest}: ${(e as Error).message}`,
+          'set `image: repository:tag` in the spec for this layout',
+        );
       }
       const node = await resolveManifest(fsReader, sel.layout, desc);
       const refStr = formatImageRef(ref);
@@ -166,7 +184,13 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
   const loaded = [];
   for (const p of spec.packs) loaded.push(await loadPack(p.dir));
   const deps = dependencyProblems(loaded.map((l) => l.meta));
-  if (deps.length > 0) throw usageError('release.pack-dependencies', `${opts.spec.path}: pack dependencies are not met`, 'add the missing packs or fix the version constraints', deps);
+  if (deps.length > 0)
+    throw usageError(
+      'release.pack-dependencies',
+      `${opts.spec.path}: pack dependencies are not met`,
+      'add the missing packs or fix the version constraints',
+      deps,
+    );
   for (const lp of loaded) {
     const art = await buildPackArtifact(lp);
     const refStr = `${art.repository}:${art.tag}`;
@@ -176,7 +200,16 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
       const path = blobPath(PACKS_LAYOUT, digest);
       if (!plan.has(path)) add({ path, data, mode: 0o644 });
     }
-    packs.push({ name: lp.meta.name, version: lp.meta.version, layer: lp.meta.layer, repository: art.repository, tag: art.tag, digest: art.manifest.digest, mediaType: MT.ociManifest, layout: PACKS_LAYOUT });
+    packs.push({
+      name: lp.meta.name,
+      version: lp.meta.version,
+      layer: lp.meta.layer,
+      repository: art.repository,
+      tag: art.tag,
+      digest: art.manifest.digest,
+      mediaType: MT.ociManifest,
+      layout: PACKS_LAYOUT,
+    });
     packIndex.push({ ...art.manifest, annotations: { [REF_NAME]: refStr } });
   }
   if (packIndex.length > 0) addLayout(add, PACKS_LAYOUT, packIndex);
@@ -188,7 +221,9 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
     const r = 'data' in f ? { sha256: sha256Hex(f.data), size: f.data.length } : await hashFile(f.src);
     const m = /\/blobs\/sha256\/([0-9a-f]{64})$/.exec(f.path);
     if (m && m[1] !== r.sha256) {
-      throw new PalisadeError('release.blob-mismatch', `${'src' in f ? f.src : f.path}: content is sha256:${r.sha256}, not the digest it is stored under`, { hint: 'the source image layout is damaged: pull or build the image again' });
+      throw new PalisadeError('release.blob-mismatch', `${'src' in f ? f.src : f.path}: content is sha256:${r.sha256}, not the digest it is stored under`, {
+        hint: 'the source image layout is damaged: pull or build the image again',
+      });
     }
     digests.set(f.path, r);
   });
@@ -238,7 +273,11 @@ export async function buildBundle(opts: BuildOptions): Promise<BuildResult> {
 function addLayout(add: (f: PlannedFile) => void, layout: string, manifests: Descriptor[]): void {
   const sorted = [...manifests].sort((a, b) => comparePaths(a.annotations?.[REF_NAME] ?? '', b.annotations?.[REF_NAME] ?? ''));
   add({ path: `${layout}/oci-layout`, data: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })), mode: 0o644 });
-  add({ path: `${layout}/index.json`, data: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: sorted }, null, 2) + '\n'), mode: 0o644 });
+  add({
+    path: `${layout}/index.json`,
+    data: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: sorted }, null, 2) + '\n'),
+    mode: 0o644,
+  });
 }
 
 async function writeDir(out: string, files: PlannedFile[]): Promise<void> {
@@ -279,7 +318,9 @@ async function writeTar(out: string, files: PlannedFile[], digests: Map<string, 
         const size = digests.get(f.path)?.size ?? 0;
         await new Promise<void>((resolve, reject) => {
           const entry = pack.entry({ ...header, size }, (e) => (e ? reject(e) : resolve()));
-          createReadStream(f.src, { highWaterMark: 1 << 20 }).on('error', reject).pipe(entry);
+          createReadStream(f.src, { highWaterMark: 1 << 20 })
+            .on('error', reject)
+            .pipe(entry);
         });
       }
     }
@@ -292,4 +333,3 @@ async function writeTar(out: string, files: PlannedFile[], digests: Map<string, 
   }
   await rename(tmp, out);
 }
-

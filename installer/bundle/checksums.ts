@@ -12,11 +12,13 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /** `sha256  path` lines (the format `sha256sum -c` reads), sorted by path, one trailing newline. */
 export function renderChecksums(entries: ReadonlyMap<string, string>): string {
   const paths = [...entries.keys()].sort(comparePaths);
-  return paths.map((p) => {
-    assertBundlePath(p, CHECKSUMS_FILE);
-    if (p.includes('\n')) throw new Error(`path with a newline cannot be listed: ${JSON.stringify(p)}`);
-    return `${entries.get(p)}  ${p}\n`;
-  }).join('');
+  return paths
+    .map((p) => {
+      assertBundlePath(p, CHECKSUMS_FILE);
+      if (p.includes('\n')) throw new Error(`path with a newline cannot be listed: ${JSON.stringify(p)}`);
+      return `${entries.get(p)}  ${p}\n`;
+    })
+    .join('');
 }
 
 /** Parse checksums.txt strictly: a reordered, duplicated or malformed line is tampering, not a typo. */
@@ -41,9 +43,10 @@ export function parseChecksums(text: string): Map<string, string> {
     const [, hex, path] = m as unknown as [string, string, string];
     if (!HEX64.test(hex)) fail(n, 'bad digest');
     const problem = bundlePathProblem(path);
-    if (problem) throw new PalisadeError('bundle.path-escape', `${CHECKSUMS_FILE} line ${n}: path ${JSON.stringify(path)} ${problem}`, {
-      hint: 'the bundle was crafted to reach outside its directory: do not use it',
-    });
+    if (problem)
+      throw new PalisadeError('bundle.path-escape', `${CHECKSUMS_FILE} line ${n}: path ${JSON.stringify(path)} ${problem}`, {
+        hint: 'the bundle was crafted to reach outside its directory: do not use it',
+      });
     if (META_FILES.has(path)) fail(n, `${path} must not be listed`);
     if (out.has(path)) fail(n, `${path} is listed twice`);
     if (prev !== undefined && comparePaths(prev, path) >= 0) fail(n, `lines are not sorted by path (${path} after ${prev})`);

@@ -24,7 +24,12 @@ const readJson = (p: string): { fingerprint?: string } | undefined => {
 export function resolveExecutable(explicit?: string): ExecutableChoice {
   const version = buildInfo().version;
   if (explicit !== undefined) {
-    if (!existsSync(explicit)) throw usageError('bundle.executable-missing', `--executable ${explicit} does not exist`, 'build it with `npm run build:exe` (dist/palisade), or pass --no-executable');
+    if (!existsSync(explicit))
+      throw usageError(
+        'bundle.executable-missing',
+        `--executable ${explicit} does not exist`,
+        'build it with `npm run build:exe` (dist/palisade), or pass --no-executable',
+      );
     return { path: explicit, version };
   }
   if (isExecutable()) return { path: process.execPath, version };
@@ -32,7 +37,12 @@ export function resolveExecutable(explicit?: string): ExecutableChoice {
   const exe = join(dist, 'palisade');
   const built = readJson(join(dist, 'palisade.exe.json'));
   const compiled = readJson(join(dist, 'build.json'));
-  if (!existsSync(exe) || !built) throw usageError('bundle.executable-missing', 'no single executable to put into bin/palisade', 'run `npm run build:exe` first (writes dist/palisade), pass --executable FILE, or --no-executable to build a bundle without it');
+  if (!existsSync(exe) || !built)
+    throw usageError(
+      'bundle.executable-missing',
+      'no single executable to put into bin/palisade',
+      'run `npm run build:exe` first (writes dist/palisade), pass --executable FILE, or --no-executable to build a bundle without it',
+    );
   if (buildInfo().kind === 'source' || built.fingerprint !== compiled?.fingerprint) {
     throw usageError('bundle.executable-stale', `${exe} is not built from the current sources`, 'run `npm run build:exe` again, or pass --executable FILE');
   }

@@ -1,4 +1,14 @@
-import { blobPath, detectMediaType, indexSchema, isIndexType, isManifestType, manifestChildren, sha256Digest, type Descriptor, type ImageIndex } from './oci.ts';
+import {
+  blobPath,
+  detectMediaType,
+  indexSchema,
+  isIndexType,
+  isManifestType,
+  manifestChildren,
+  sha256Digest,
+  type Descriptor,
+  type ImageIndex,
+} from './oci.ts';
 import { PalisadeError } from '../core/errors.ts';
 
 /**
@@ -48,7 +58,9 @@ export async function resolveManifest(r: LayoutReader, layout: string, desc: Des
   const bytes = await r.read(p);
   if (bytes.length !== desc.size) throw ociError(`${layout}: manifest ${desc.digest} is ${bytes.length} bytes, its descriptor says ${desc.size}`);
   if (sha256Digest(bytes) !== desc.digest) {
-    throw new PalisadeError('bundle.oci-blob-mismatch', `${p}: content does not match its digest ${desc.digest}`, { hint: 'the bundle is damaged or was tampered with: do not use it' });
+    throw new PalisadeError('bundle.oci-blob-mismatch', `${p}: content does not match its digest ${desc.digest}`, {
+      hint: 'the bundle is damaged or was tampered with: do not use it',
+    });
   }
   let body: unknown;
   try {

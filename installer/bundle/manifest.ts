@@ -14,45 +14,55 @@ export const PACKS_LAYOUT = 'packs';
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex characters');
 const relPath = z.string().min(1);
 
-export const binaryComponentSchema = z.object({
-  name: z.string().min(1),
-  path: relPath,
-  version: z.string().optional(),
-  sha256: hex64,
-  size: z.number().int().nonnegative(),
-}).strict();
+export const binaryComponentSchema = z
+  .object({
+    name: z.string().min(1),
+    path: relPath,
+    version: z.string().optional(),
+    sha256: hex64,
+    size: z.number().int().nonnegative(),
+  })
+  .strict();
 
 export const fileComponentSchema = binaryComponentSchema;
 
-export const imageComponentSchema = z.object({
-  repository: z.string().min(1),
-  tag: z.string().min(1),
-  digest: digestSchema,
-  mediaType: z.string().min(1),
-  /** OCI layout directory inside the bundle */
-  layout: relPath,
-}).strict();
+export const imageComponentSchema = z
+  .object({
+    repository: z.string().min(1),
+    tag: z.string().min(1),
+    digest: digestSchema,
+    mediaType: z.string().min(1),
+    /** OCI layout directory inside the bundle */
+    layout: relPath,
+  })
+  .strict();
 
-export const packComponentSchema = imageComponentSchema.extend({
-  name: z.string().min(1),
-  version: z.string().min(1),
-  layer: z.string().min(1),
-}).strict();
+export const packComponentSchema = imageComponentSchema
+  .extend({
+    name: z.string().min(1),
+    version: z.string().min(1),
+    layer: z.string().min(1),
+  })
+  .strict();
 
-export const bundleManifestSchema = z.object({
-  apiVersion: z.literal(BUNDLE_API_VERSION),
-  name: z.string().min(1),
-  version: z.string().min(1),
-  created: z.string().min(1),
-  checksums: z.object({ path: z.literal('checksums.txt'), sha256: hex64 }).strict(),
-  sbom: relPath.optional(),
-  components: z.object({
-    binaries: z.array(binaryComponentSchema).default([]),
-    files: z.array(fileComponentSchema).default([]),
-    images: z.array(imageComponentSchema).default([]),
-    packs: z.array(packComponentSchema).default([]),
-  }).strict(),
-}).strict();
+export const bundleManifestSchema = z
+  .object({
+    apiVersion: z.literal(BUNDLE_API_VERSION),
+    name: z.string().min(1),
+    version: z.string().min(1),
+    created: z.string().min(1),
+    checksums: z.object({ path: z.literal('checksums.txt'), sha256: hex64 }).strict(),
+    sbom: relPath.optional(),
+    components: z
+      .object({
+        binaries: z.array(binaryComponentSchema).default([]),
+        files: z.array(fileComponentSchema).default([]),
+        images: z.array(imageComponentSchema).default([]),
+        packs: z.array(packComponentSchema).default([]),
+      })
+      .strict(),
+  })
+  .strict();
 
 export type BundleManifest = z.infer<typeof bundleManifestSchema>;
 export type BinaryComponent = z.infer<typeof binaryComponentSchema>;

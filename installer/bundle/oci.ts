@@ -21,32 +21,38 @@ export const isManifestType = (mt: string): boolean => MANIFEST_TYPES.includes(m
 
 export const digestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>');
 
-export const descriptorSchema = z.object({
-  mediaType: z.string().min(1),
-  digest: digestSchema,
-  size: z.number().int().nonnegative(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  artifactType: z.string().optional(),
-  platform: z.object({ architecture: z.string(), os: z.string(), variant: z.string().optional() }).passthrough().optional(),
-}).passthrough();
+export const descriptorSchema = z
+  .object({
+    mediaType: z.string().min(1),
+    digest: digestSchema,
+    size: z.number().int().nonnegative(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    artifactType: z.string().optional(),
+    platform: z.object({ architecture: z.string(), os: z.string(), variant: z.string().optional() }).passthrough().optional(),
+  })
+  .passthrough();
 export type Descriptor = z.infer<typeof descriptorSchema>;
 
-export const indexSchema = z.object({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  manifests: z.array(descriptorSchema),
-  annotations: z.record(z.string(), z.string()).optional(),
-}).passthrough();
+export const indexSchema = z
+  .object({
+    schemaVersion: z.literal(2),
+    mediaType: z.string().optional(),
+    manifests: z.array(descriptorSchema),
+    annotations: z.record(z.string(), z.string()).optional(),
+  })
+  .passthrough();
 export type ImageIndex = z.infer<typeof indexSchema>;
 
-export const manifestSchema = z.object({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  artifactType: z.string().optional(),
-  config: descriptorSchema,
-  layers: z.array(descriptorSchema),
-  annotations: z.record(z.string(), z.string()).optional(),
-}).passthrough();
+export const manifestSchema = z
+  .object({
+    schemaVersion: z.literal(2),
+    mediaType: z.string().optional(),
+    artifactType: z.string().optional(),
+    config: descriptorSchema,
+    layers: z.array(descriptorSchema),
+    annotations: z.record(z.string(), z.string()).optional(),
+  })
+  .passthrough();
 export type ImageManifest = z.infer<typeof manifestSchema>;
 
 export { sha256Digest } from '../core/hash.ts';

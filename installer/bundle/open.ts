@@ -78,9 +78,13 @@ export async function readManifestBytes(source: BundleSource): Promise<Buffer> {
 }
 
 const changedAfterVerify = (bundle: string, p: string, got: string, want: string | undefined): PalisadeError =>
-  new PalisadeError('bundle.digest-mismatch', `${bundle}: ${p} ${want ? `is not the file that was signed (SHA-256 ${got.slice(0, 12)}…, signed ${want.slice(0, 12)}…)` : 'is not listed in checksums.txt'}: refused`, {
-    hint: 'the bundle changed after it was verified, or is damaged: run `palisade bundle verify` and get it again from the release',
-  });
+  new PalisadeError(
+    'bundle.digest-mismatch',
+    `${bundle}: ${p} ${want ? `is not the file that was signed (SHA-256 ${got.slice(0, 12)}…, signed ${want.slice(0, 12)}…)` : 'is not listed in checksums.txt'}: refused`,
+    {
+      hint: 'the bundle changed after it was verified, or is damaged: run `palisade bundle verify` and get it again from the release',
+    },
+  );
 
 export interface OpenBundleOptions {
   /** check the signature and checksums.txt now, and every file against them when it is used */
@@ -123,7 +127,9 @@ export async function openBundle(path: string, opts: OpenBundleOptions = {}): Pr
     },
     open: (p, range) => {
       if (!source.entries.has(p)) {
-        throw new PalisadeError('bundle.missing-file', `${path}: ${p} is missing from the bundle`, { hint: 'run `palisade bundle verify` on it; get a complete bundle from the release' });
+        throw new PalisadeError('bundle.missing-file', `${path}: ${p} is missing from the bundle`, {
+          hint: 'run `palisade bundle verify` on it; get a complete bundle from the release',
+        });
       }
       return source.createReadStream(p, range);
     },
@@ -184,7 +190,9 @@ async function unsignedChecksums(source: BundleSource, manifest: BundleManifest,
   if (!source.entries.has(CHECKSUMS_FILE)) return new Map();
   const text = await readAll(source.createReadStream(CHECKSUMS_FILE), MAX_READ, `${path}: ${CHECKSUMS_FILE}`);
   if (sha256Hex(text) !== manifest.checksums.sha256) {
-    throw new PalisadeError('bundle.checksums-modified', `${path}: ${CHECKSUMS_FILE} does not match the digest in ${MANIFEST_FILE}`, { hint: 'run `palisade bundle verify` on it; get the bundle again from the release' });
+    throw new PalisadeError('bundle.checksums-modified', `${path}: ${CHECKSUMS_FILE} does not match the digest in ${MANIFEST_FILE}`, {
+      hint: 'run `palisade bundle verify` on it; get the bundle again from the release',
+    });
   }
   return parseChecksums(text.toString('utf8'));
 }

@@ -37,7 +37,10 @@ export function generateSbom(input: SbomInput): Record<string, unknown> {
       name: b.name,
       ...(b.version ? { version: b.version } : {}),
       hashes: [{ alg: 'SHA-256', content: b.sha256 }],
-      properties: [{ name: 'palisade:bundle:path', value: b.path }, { name: 'palisade:size', value: String(b.size) }],
+      properties: [
+        { name: 'palisade:bundle:path', value: b.path },
+        { name: 'palisade:size', value: String(b.size) },
+      ],
     });
   }
   for (const f of m.components.files) {
@@ -46,7 +49,10 @@ export function generateSbom(input: SbomInput): Record<string, unknown> {
       'bom-ref': `file:${f.path}`,
       name: f.name,
       hashes: [{ alg: 'SHA-256', content: f.sha256 }],
-      properties: [{ name: 'palisade:bundle:path', value: f.path }, { name: 'palisade:size', value: String(f.size) }],
+      properties: [
+        { name: 'palisade:bundle:path', value: f.path },
+        { name: 'palisade:size', value: String(f.size) },
+      ],
     });
   }
   for (const i of m.components.images) {

@@ -41,7 +41,9 @@ export function parseSignature(text: string): BundleSignature {
   const key = /^key: (SHA256:[A-Za-z0-9+/]{43})$/.exec(lines[1] ?? '');
   const sigm = /^signature: ([A-Za-z0-9+/]+={0,2})$/.exec(lines[2] ?? '');
   if (lines[0] !== SIGNATURE_HEADER || !key || !sigm) {
-    throw new PalisadeError('bundle.signature-bad', 'bundle.sig is malformed', { hint: 'the signature file was damaged or replaced: get the bundle again from the release' });
+    throw new PalisadeError('bundle.signature-bad', 'bundle.sig is malformed', {
+      hint: 'the signature file was damaged or replaced: get the bundle again from the release',
+    });
   }
   const signature = Buffer.from(sigm[1] as string, 'base64');
   if (signature.length !== 64) throw new PalisadeError('bundle.signature-bad', 'bundle.sig does not hold an Ed25519 signature (64 bytes)');
@@ -49,7 +51,8 @@ export function parseSignature(text: string): BundleSignature {
 }
 
 export function signManifest(manifestBytes: Buffer, privateKey: KeyObject): BundleSignature {
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw usageError('bundle.key', `the signing key is ${privateKey.asymmetricKeyType}, not Ed25519`, 'create one with `palisade bundle keygen`');
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw usageError('bundle.key', `the signing key is ${privateKey.asymmetricKeyType}, not Ed25519`, 'create one with `palisade bundle keygen`');
   return { keyId: keyFingerprint(privateKey), signature: sign(null, manifestBytes, privateKey) };
 }
 
@@ -70,7 +73,11 @@ export async function loadPublicKey(value: string, where = 'trusted key'): Promi
     try {
       pem = await readFile(value, 'utf8');
     } catch (e) {
-      throw usageError('bundle.trusted-key', `${where}: cannot read ${value} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'give the Ed25519 public key as PEM text or as the path of the .pub file written by `palisade bundle keygen`');
+      throw usageError(
+        'bundle.trusted-key',
+        `${where}: cannot read ${value} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        'give the Ed25519 public key as PEM text or as the path of the .pub file written by `palisade bundle keygen`',
+      );
     }
   }
   let key: KeyObject;
@@ -79,7 +86,8 @@ export async function loadPublicKey(value: string, where = 'trusted key'): Promi
   } catch {
     throw usageError('bundle.trusted-key', `${where} is not a PEM public key`, 'use the .pub file written by `palisade bundle keygen`');
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw usageError('bundle.trusted-key', `${where} is a ${key.asymmetricKeyType} key; bundles are signed with Ed25519`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw usageError('bundle.trusted-key', `${where} is a ${key.asymmetricKeyType} key; bundles are signed with Ed25519`);
   return key;
 }
 
@@ -90,7 +98,11 @@ export async function loadPrivateKey(path: string): Promise<KeyObject> {
     if ((st.mode & 0o077) !== 0) log.warn(`signing key ${path} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
     pem = await readFile(path, 'utf8');
   } catch (e) {
-    throw usageError('bundle.key', `cannot read signing key ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'create one with `palisade bundle keygen`');
+    throw usageError(
+      'bundle.key',
+      `cannot read signing key ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      'create one with `palisade bundle keygen`',
+    );
   }
   try {
     const key = createPrivateKey(pem);

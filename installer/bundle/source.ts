@@ -52,7 +52,11 @@ export async function openSource(path: string, opts: OpenSourceOptions = {}): Pr
   try {
     st = await stat(path);
   } catch (e) {
-    throw new PalisadeError('bundle.not-found', `bundle ${path} does not exist`, { hint: 'give the path of the bundle directory or .tar', exitCode: 2, cause: e });
+    throw new PalisadeError('bundle.not-found', `bundle ${path} does not exist`, {
+      hint: 'give the path of the bundle directory or .tar',
+      exitCode: 2,
+      cause: e,
+    });
   }
   if (st.isDirectory()) return openDir(path);
   if (st.isFile()) return openTar(path, opts.hash === true);
@@ -107,12 +111,18 @@ async function openTar(file: string, hash: boolean): Promise<BundleSource> {
     if (header.type === 'directory') {
       if (name !== '' && name !== '.' && bundlePathProblem(name)) fail(escapeError(file, header.name, bundlePathProblem(name) as string));
     } else if (header.type === 'symlink') {
-      if (bundlePathProblem(name) || symlinkEscapes(name, header.linkname ?? '')) fail(escapeError(file, header.name, `is a symlink pointing outside the bundle (to ${header.linkname})`));
+      if (bundlePathProblem(name) || symlinkEscapes(name, header.linkname ?? ''))
+        fail(escapeError(file, header.name, `is a symlink pointing outside the bundle (to ${header.linkname})`));
       else fail(unsupported(file, header.name, 'a symlink'));
     } else if (header.type === 'file' || header.type === 'contiguous-file') {
       const p = bundlePathProblem(name);
       if (p) fail(escapeError(file, header.name, p));
-      else if (entries.has(name)) fail(new PalisadeError('bundle.duplicate-entry', `${file}: ${name} appears twice in the tar; the second copy would shadow the first`, { hint: 'the bundle was tampered with: do not use it' }));
+      else if (entries.has(name))
+        fail(
+          new PalisadeError('bundle.duplicate-entry', `${file}: ${name} appears twice in the tar; the second copy would shadow the first`, {
+            hint: 'the bundle was tampered with: do not use it',
+          }),
+        );
       else if (typeof offset !== 'number') fail(new PalisadeError('bundle.not-a-bundle', `${file}: cannot locate the data of ${name}`));
       else {
         const entry: SourceEntry = { path: name, size: header.size ?? 0, offset };
@@ -127,9 +137,11 @@ async function openTar(file: string, hash: boolean): Promise<BundleSource> {
             }
           });
           stream.on('end', () => {
-            digests.push(sink.digest().then((d) => {
-              entry.sha256 = d.sha256;
-            }));
+            digests.push(
+              sink.digest().then((d) => {
+                entry.sha256 = d.sha256;
+              }),
+            );
           });
         }
       }
@@ -144,10 +156,16 @@ async function openTar(file: string, hash: boolean): Promise<BundleSource> {
     await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), extract);
   } catch (e) {
     const truncated = /unexpected end/i.test((e as Error).message);
-    throw new PalisadeError('bundle.not-a-bundle', truncated ? `${file} is truncated: the tar archive ends in the middle of an entry` : `${file} is not a readable tar archive (${(e as Error).message})`, {
-      hint: truncated ? 'the copy is incomplete: copy the bundle again from the release and check its size' : 'a bundle is a directory or a plain, uncompressed .tar; decompress a .tar.gz first',
-      cause: e,
-    });
+    throw new PalisadeError(
+      'bundle.not-a-bundle',
+      truncated ? `${file} is truncated: the tar archive ends in the middle of an entry` : `${file} is not a readable tar archive (${(e as Error).message})`,
+      {
+        hint: truncated
+          ? 'the copy is incomplete: copy the bundle again from the release and check its size'
+          : 'a bundle is a directory or a plain, uncompressed .tar; decompress a .tar.gz first',
+        cause: e,
+      },
+    );
   }
   await Promise.all(digests);
   if (problem) throw problem;

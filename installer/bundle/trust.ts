@@ -16,9 +16,18 @@ export async function resolveTrustedKey(opts: { trustedKey?: string; loaded?: Lo
     loaded ??= await loadConfig(opts.config);
   } catch (e) {
     if (opts.configExplicit) throw e;
-    throw usageError('bundle.no-trusted-key', 'no trusted key to check the bundle signature against', 'pass --trusted-key FILE (the .pub from `palisade bundle keygen`), or set bundle.trustedKey in palisade.yaml');
+    throw usageError(
+      'bundle.no-trusted-key',
+      'no trusted key to check the bundle signature against',
+      'pass --trusted-key FILE (the .pub from `palisade bundle keygen`), or set bundle.trustedKey in palisade.yaml',
+    );
   }
   const v = loaded.config.bundle.trustedKey;
-  if (!v) throw usageError('bundle.no-trusted-key', `${loaded.path} has no bundle.trustedKey`, 'set bundle.trustedKey to the release public key (PEM or path), or pass --trusted-key');
+  if (!v)
+    throw usageError(
+      'bundle.no-trusted-key',
+      `${loaded.path} has no bundle.trustedKey`,
+      'set bundle.trustedKey to the release public key (PEM or path), or pass --trusted-key',
+    );
   return loadPublicKey(v.includes('-----BEGIN ') ? v : resolveConfigPath(loaded, v), 'bundle.trustedKey');
 }

@@ -94,7 +94,11 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
     const text = await read(CHECKSUMS_FILE);
     const got = sha256Hex(text);
     if (manifest && manifest.checksums.sha256 !== got) {
-      add('bundle.checksums-modified', CHECKSUMS_FILE, `${CHECKSUMS_FILE} does not match the digest in ${MANIFEST_FILE} (${short(manifest.checksums.sha256)}…, file is ${short(got)}…)`);
+      add(
+        'bundle.checksums-modified',
+        CHECKSUMS_FILE,
+        `${CHECKSUMS_FILE} does not match the digest in ${MANIFEST_FILE} (${short(manifest.checksums.sha256)}…, file is ${short(got)}…)`,
+      );
     }
     try {
       listed = parseChecksums(text.toString('utf8'));
@@ -117,9 +121,11 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
     if (!h) continue;
     bytes += h.size;
     const want = listed?.get(p);
-    if (want && want !== h.sha256) add('bundle.digest-mismatch', p, `${p}: digest mismatch (${CHECKSUMS_FILE} says ${short(want)}…, the file is ${short(h.sha256)}…)`);
+    if (want && want !== h.sha256)
+      add('bundle.digest-mismatch', p, `${p}: digest mismatch (${CHECKSUMS_FILE} says ${short(want)}…, the file is ${short(h.sha256)}…)`);
     const blob = BLOB_RE.exec(p);
-    if (blob && blob[2] !== h.sha256) add('bundle.oci-blob-mismatch', p, `${p}: OCI blob content is sha256:${short(h.sha256)}…, not the digest it is stored under`);
+    if (blob && blob[2] !== h.sha256)
+      add('bundle.oci-blob-mismatch', p, `${p}: OCI blob content is sha256:${short(h.sha256)}…, not the digest it is stored under`);
   }
 
   // 4. components: binaries match, images and packs resolve in their layouts
@@ -141,11 +147,13 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
 /** A tar was hashed while it was indexed; a directory's files are read and hashed by the worker pool, largest first. */
 async function hashEntries(source: BundleSource, present: readonly string[], opts: VerifyOptions): Promise<Map<string, Digest>> {
   if (present.every((p) => source.entries.get(p)?.sha256 !== undefined)) {
-    return new Map(present.map((p) => {
-      const e = source.entries.get(p) as { sha256: string; size: number };
-      opts.onFile?.(p, e.size);
-      return [p, { sha256: e.sha256, size: e.size }] as const;
-    }));
+    return new Map(
+      present.map((p) => {
+        const e = source.entries.get(p) as { sha256: string; size: number };
+        opts.onFile?.(p, e.size);
+        return [p, { sha256: e.sha256, size: e.size }] as const;
+      }),
+    );
   }
   const concurrency = opts.concurrency ?? hashParallelism();
   const { localPath } = source;
@@ -220,8 +228,12 @@ export async function verifyBundle(path: string, trustedKey: KeyObject | string,
 export function verifyError(report: VerifyReport): PalisadeError {
   const first = report.problems[0] as VerifyProblem;
   const n = report.problems.length;
-  return new PalisadeError(first.code, `bundle ${report.bundle} failed verification: ${first.message}${n > 1 ? ` (and ${n - 1} more problem${n > 2 ? 's' : ''})` : ''}`, {
-    hint: 'do not install from this bundle: get it again from the release and check it with `palisade bundle verify`',
-    details: report.problems.map((p) => ({ ...(p.path ? { path: p.path } : {}), message: `[${p.code}] ${p.message}` })),
-  });
+  return new PalisadeError(
+    first.code,
+    `bundle ${report.bundle} failed verification: ${first.message}${n > 1 ? ` (and ${n - 1} more problem${n > 2 ? 's' : ''})` : ''}`,
+    {
+      hint: 'do not install from this bundle: get it again from the release and check it with `palisade bundle verify`',
+      details: report.problems.map((p) => ({ ...(p.path ? { path: p.path } : {}), message: `[${p.code}] ${p.message}` })),
+    },
+  );
 }

@@ -17,7 +17,11 @@ export interface KubeCredentials {
 export function kubeconfigCreds(text: string): KubeCredentials {
   const k = parse(text) as { clusters?: Array<{ cluster?: Record<string, string> }>; users?: Array<{ user?: Record<string, string> }> };
   const d = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString();
-  return { ca: d(k.clusters?.[0]?.cluster?.['certificate-authority-data']), cert: d(k.users?.[0]?.user?.['client-certificate-data']), key: d(k.users?.[0]?.user?.['client-key-data']) };
+  return {
+    ca: d(k.clusters?.[0]?.cluster?.['certificate-authority-data']),
+    cert: d(k.users?.[0]?.user?.['client-certificate-data']),
+    key: d(k.users?.[0]?.user?.['client-key-data']),
+  };
 }
 
 /** GET /readyz on one controller, addressed by IP but verified as the FQDN, with the kubeconfig's credentials. */

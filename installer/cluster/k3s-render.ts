@@ -59,23 +59,25 @@ export function renderRegistries(spec: ClusterSpec): string | undefined {
   const r = spec.registry;
   if (!r) return undefined;
   const ep = q(`https://${r.endpoint}`);
-  return [
-    '# written by palisade: every image comes from the seeded local registry',
-    'mirrors:',
-    '  docker.io:',
-    `    endpoint: [${ep}]`,
-    `  ${q(r.endpoint)}:`,
-    `    endpoint: [${ep}]`,
-    '  "*":',
-    `    endpoint: [${ep}]`,
-    'configs:',
-    `  ${q(r.endpoint)}:`,
-    '    auth:',
-    `      username: ${q(r.username)}`,
-    `      password: ${q(r.password)}`,
-    '    tls:',
-    `      ca_file: ${q(K3S_PATHS.registryCa)}`,
-  ].join('\n') + '\n';
+  return (
+    [
+      '# written by palisade: every image comes from the seeded local registry',
+      'mirrors:',
+      '  docker.io:',
+      `    endpoint: [${ep}]`,
+      `  ${q(r.endpoint)}:`,
+      `    endpoint: [${ep}]`,
+      '  "*":',
+      `    endpoint: [${ep}]`,
+      'configs:',
+      `  ${q(r.endpoint)}:`,
+      '    auth:',
+      `      username: ${q(r.username)}`,
+      `      password: ${q(r.password)}`,
+      '    tls:',
+      `      ca_file: ${q(K3S_PATHS.registryCa)}`,
+    ].join('\n') + '\n'
+  );
 }
 
 /** The unit k3s's install.sh writes (Type=notify: systemd waits for READY=1). */

@@ -31,7 +31,10 @@ const snapshotDir = (dataDir: string): string => `${dataDir}/server/db/snapshots
 
 export async function saveSnapshot(host: RemoteHost, name: string): Promise<SnapshotRef> {
   const r = await host.exec(sh`${K3S_PATHS.binary} etcd-snapshot save --name ${name}`, { sudo: true, timeoutMs: 600_000 });
-  if (r.code !== 0) throw new PalisadeError('cluster.snapshot', `${host.name}: k3s etcd-snapshot save failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`, { hint: `check \`journalctl -u k3s\` on ${host.name}; the datastore must be up` });
+  if (r.code !== 0)
+    throw new PalisadeError('cluster.snapshot', `${host.name}: k3s etcd-snapshot save failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`, {
+      hint: `check \`journalctl -u k3s\` on ${host.name}; the datastore must be up`,
+    });
   // k3s logs "Snapshot <name> saved." and keeps it under <data-dir>/server/db/snapshots
   const saved = /Snapshot (\S+) saved/.exec(`${r.stderr}\n${r.stdout}`)?.[1];
   if (!saved) throw new PalisadeError('cluster.snapshot', `${host.name}: k3s etcd-snapshot save did not say which snapshot it wrote: ${lastLine(r.stderr)}`);
@@ -69,14 +72,24 @@ export async function stopService(host: RemoteHost, node: NodeSpec): Promise<voi
  * never takes it for a half-made first controller.
  */
 export async function clusterResetRestore(host: RemoteHost, snapshotPath: string, o: { timeoutMs?: number } = {}): Promise<void> {
-  const r = await host.exec(sh`${K3S_PATHS.binary} server --cluster-reset ${`--cluster-reset-restore-path=${snapshotPath}`}`, { sudo: true, timeoutMs: o.timeoutMs ?? 600_000 });
+  const r = await host.exec(sh`${K3S_PATHS.binary} server --cluster-reset ${`--cluster-reset-restore-path=${snapshotPath}`}`, {
+    sudo: true,
+    timeoutMs: o.timeoutMs ?? 600_000,
+  });
   const text = redact.apply(`${r.stderr}\n${r.stdout}`);
   if (/different token/.test(text)) {
-    throw new PalisadeError('restore.token', `${host.name}: k3s refused the snapshot: its bootstrap data was encrypted with a different token than config.yaml holds`, {
-      hint: 'the restore must use the cluster token from the backup (secrets/cluster-token); it was not put in place on this host',
-    });
+    throw new PalisadeError(
+      'restore.token',
+      `${host.name}: k3s refused the snapshot: its bootstrap data was encrypted with a different token than config.yaml holds`,
+      {
+        hint: 'the restore must use the cluster token from the backup (secrets/cluster-token); it was not put in place on this host',
+      },
+    );
   }
-  if (r.code !== 0) throw new PalisadeError('restore.cluster-reset', `${host.name}: k3s --cluster-reset failed (exit ${r.code}): ${lastLine(text)}`, { hint: `the service is stopped; the snapshot is at ${snapshotPath}. Fix the cause and run the restore again` });
+  if (r.code !== 0)
+    throw new PalisadeError('restore.cluster-reset', `${host.name}: k3s --cluster-reset failed (exit ${r.code}): ${lastLine(text)}`, {
+      hint: `the service is stopped; the snapshot is at ${snapshotPath}. Fix the cause and run the restore again`,
+    });
   await host.exec(sh`touch ${K3S_PATHS.initialized}`, { sudo: true, check: true });
 }
 

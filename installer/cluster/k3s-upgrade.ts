@@ -20,7 +20,8 @@ const lastLine = (s: string): string => s.trim().split('\n').filter(Boolean).pop
 
 export async function cordon(kubectl: Kubectl, api: RemoteHost, node: string, on: boolean): Promise<void> {
   const r = await kubectl(api, [on ? 'cordon' : 'uncordon', node]);
-  if (r.code !== 0) throw new PalisadeError('cluster.cordon', `${node}: kubectl ${on ? 'cordon' : 'uncordon'} failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`);
+  if (r.code !== 0)
+    throw new PalisadeError('cluster.cordon', `${node}: kubectl ${on ? 'cordon' : 'uncordon'} failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`);
 }
 
 /** The pods kubectl names in a failed drain ("error when evicting pods/"web-0" -n "shop""). */
@@ -38,9 +39,13 @@ export async function drain(kubectl: Kubectl, api: RemoteHost, node: string, o: 
   if (r.code === 0) return;
   const blockers = drainBlockers(r.stderr);
   if (blockers.length) {
-    throw new PalisadeError('cluster.drain-blocked', `${node}: the drain did not finish within ${secs} s: blocked by ${blockers.join(', ')} (their Pod Disruption Budget allows no eviction now)`, {
-      hint: 'let the blocking workload move (scale it, or relax its PodDisruptionBudget), then run the upgrade again; --force-drain deletes the pods regardless of their budgets',
-    });
+    throw new PalisadeError(
+      'cluster.drain-blocked',
+      `${node}: the drain did not finish within ${secs} s: blocked by ${blockers.join(', ')} (their Pod Disruption Budget allows no eviction now)`,
+      {
+        hint: 'let the blocking workload move (scale it, or relax its PodDisruptionBudget), then run the upgrade again; --force-drain deletes the pods regardless of their budgets',
+      },
+    );
   }
   throw new PalisadeError('cluster.drain', `${node}: kubectl drain failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`);
 }
@@ -75,7 +80,10 @@ export async function swapBinary(host: RemoteHost, spec: ClusterSpec, art: Clust
 /** Put the kept binary back (rollback). Returns false when there is none to put back. */
 export async function restoreBinary(host: RemoteHost): Promise<boolean> {
   const keep = `${PREVIOUS_DIR}/k3s`;
-  const r = await host.exec(sh`test -f ${keep} && cp -p ${keep} ${`${K3S_PATHS.binary}.rollback.tmp`} && mv -f ${`${K3S_PATHS.binary}.rollback.tmp`} ${K3S_PATHS.binary} && echo restored || echo none`, { sudo: true, check: true });
+  const r = await host.exec(
+    sh`test -f ${keep} && cp -p ${keep} ${`${K3S_PATHS.binary}.rollback.tmp`} && mv -f ${`${K3S_PATHS.binary}.rollback.tmp`} ${K3S_PATHS.binary} && echo restored || echo none`,
+    { sudo: true, check: true },
+  );
   return r.stdout.trim() === 'restored';
 }
 

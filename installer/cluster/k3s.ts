@@ -4,7 +4,18 @@ import { redact } from '../core/log.ts';
 import { sh } from '../core/quote.ts';
 import { contentSha256, filesToWrite, syncFiles, type DesiredFile } from '../hosts/files.ts';
 import type { RemoteHost } from '../hosts/types.ts';
-import { API_PORT, dataDirOf, imagesDir, K3S_PATHS, renderK3sConfig, renderK3sUnit, renderRegistries, rewriteKubeconfig, unitName, unitPath } from './k3s-render.ts';
+import {
+  API_PORT,
+  dataDirOf,
+  imagesDir,
+  K3S_PATHS,
+  renderK3sConfig,
+  renderK3sUnit,
+  renderRegistries,
+  rewriteKubeconfig,
+  unitName,
+  unitPath,
+} from './k3s-render.ts';
 import { clusterCaFiles, serverCaBundle, tlsDirOf } from './k3s-ca.ts';
 import { clearDatastore, clusterResetRestore, listSnapshots, saveSnapshot, stopService } from './k3s-snapshot.ts';
 import type { ClusterArtifacts, ClusterCa, ClusterDriver, ClusterSpec, KubeObject, NodeCheck, NodeSpec, SnapshotRef, WaitOptions } from './types.ts';
@@ -40,7 +51,12 @@ export class K3sDriver implements ClusterDriver {
     if (spec.clusterCa && node.role !== 'agent') files.push(...clusterCaFiles(dataDirOf(spec), spec.clusterCa));
     if (art.imagesTarball) {
       const base = art.imagesTarball.replace(/^.*\//, '');
-      files.push({ path: `${imagesDir(spec)}/${base}`, source: art.imagesTarball, mode: 0o644, ...(art.imagesTarballSha256 ? { sha256: art.imagesTarballSha256 } : {}) });
+      files.push({
+        path: `${imagesDir(spec)}/${base}`,
+        source: art.imagesTarball,
+        mode: 0o644,
+        ...(art.imagesTarballSha256 ? { sha256: art.imagesTarballSha256 } : {}),
+      });
     }
     return files;
   }
@@ -65,7 +81,13 @@ export class K3sDriver implements ClusterDriver {
     const state = await this.serviceState(host, node, files);
     if (state === 'stale') changed.push(`${unitName(node.role)} (running with older files)`);
     const active = state !== 'inactive';
-    const ready = active && changed.length === 0 ? await this.nodeReady(api ?? host, node).then((x) => x.ready, () => false) : false;
+    const ready =
+      active && changed.length === 0
+        ? await this.nodeReady(api ?? host, node).then(
+            (x) => x.ready,
+            () => false,
+          )
+        : false;
     return { changed, active, ready };
   }
 
@@ -82,7 +104,10 @@ export class K3sDriver implements ClusterDriver {
   async clusterCaInUse(first: RemoteHost, _node: NodeSpec, spec: ClusterSpec, ca: ClusterCa): Promise<'palisade' | 'own'> {
     // a first controller never ready is reset before it starts, so whatever CA it holds is not the cluster's yet
     const crt = `${tlsDirOf(dataDirOf(spec))}/server-ca.crt`;
-    const r = await first.exec(sh`if [ -e ${K3S_PATHS.initialized} ] && [ -f ${crt} ]; then sha256sum < ${crt} | cut -d' ' -f1; fi`, { sudo: true, check: true });
+    const r = await first.exec(sh`if [ -e ${K3S_PATHS.initialized} ] && [ -f ${crt} ]; then sha256sum < ${crt} | cut -d' ' -f1; fi`, {
+      sudo: true,
+      check: true,
+    });
     const onHost = r.stdout.trim();
     return !onHost || onHost === (await contentSha256(Buffer.from(serverCaBundle(ca)))) ? 'palisade' : 'own';
   }
@@ -132,7 +157,8 @@ export class K3sDriver implements ClusterDriver {
       if (st !== 'active') why = `${unit} is ${st || 'unknown'}`;
       else if (node.role !== 'agent') {
         const rz = await host.exec(sh`${K3S_PATHS.binary} kubectl get --raw /readyz`, { sudo: true });
-        if (rz.code !== 0 || rz.stdout.trim() !== 'ok') why = `the API server on ${node.name} does not answer /readyz (${lastLine(rz.stderr || rz.stdout) || `exit ${rz.code}`})`;
+        if (rz.code !== 0 || rz.stdout.trim() !== 'ok')
+          why = `the API server on ${node.name} does not answer /readyz (${lastLine(rz.stderr || rz.stdout) || `exit ${rz.code}`})`;
         else {
           const r = await this.nodeReady(api, node).catch((e: unknown) => ({ ready: false, why: (e as Error).message }));
           if (r.ready) return;
@@ -162,7 +188,10 @@ export class K3sDriver implements ClusterDriver {
       { sudo: true, check: true },
     );
     if (r.stdout.trim() !== 'half') return false;
-    await host.exec(sh`systemctl stop ${unit} 2>/dev/null; rm -rf ${`${dataDir}/server`} ${`${dataDir}/agent/etc`} ${K3S_PATHS.kubeconfig}`, { sudo: true, check: true });
+    await host.exec(sh`systemctl stop ${unit} 2>/dev/null; rm -rf ${`${dataDir}/server`} ${`${dataDir}/agent/etc`} ${K3S_PATHS.kubeconfig}`, {
+      sudo: true,
+      check: true,
+    });
     return true;
   }
 
@@ -186,7 +215,10 @@ export class K3sDriver implements ClusterDriver {
   }
 
   async swapBinary(host: RemoteHost, _node: NodeSpec, spec: ClusterSpec, art: ClusterArtifacts): Promise<boolean> {
-    const sums = { binary: art.binarySha256 ?? (await contentSha256(art.binary)), ...(art.imagesTarball ? { images: art.imagesTarballSha256 ?? (await contentSha256(art.imagesTarball)) } : {}) };
+    const sums = {
+      binary: art.binarySha256 ?? (await contentSha256(art.binary)),
+      ...(art.imagesTarball ? { images: art.imagesTarballSha256 ?? (await contentSha256(art.imagesTarball)) } : {}),
+    };
     return upgrade.swapBinary(host, spec, art, sums);
   }
 
@@ -210,7 +242,10 @@ export class K3sDriver implements ClusterDriver {
       o.onProgress?.(`waiting: ${node.name} reports ${seen ?? 'no version yet'}, not ${version}`);
       await sleep(500, undefined, o.signal ? { signal: o.signal } : undefined);
     }
-    if (seen !== version) throw new PalisadeError('cluster.version', `${node.name}: the node still reports ${seen ?? 'no version'} after the restart, not ${version}`, { hint: `check \`journalctl -u ${unitName(node.role)}\` on ${node.name}` });
+    if (seen !== version)
+      throw new PalisadeError('cluster.version', `${node.name}: the node still reports ${seen ?? 'no version'} after the restart, not ${version}`, {
+        hint: `check \`journalctl -u ${unitName(node.role)}\` on ${node.name}`,
+      });
     await this.waitReady(host, node, api, { ...o, timeoutMs: Math.max(1000, deadline - Date.now()) });
   }
 
@@ -225,14 +260,19 @@ export class K3sDriver implements ClusterDriver {
   async get(api: RemoteHost, kind: string, name?: string, namespace?: string): Promise<KubeObject | undefined> {
     const args = ['get', kind, ...(name ? [name] : []), ...(namespace ? ['-n', namespace] : []), '-o', 'json', '--ignore-not-found'];
     const r = await this.kubectl(api, args);
-    if (r.code !== 0) throw new PalisadeError('cluster.get', `${api.name}: kubectl get ${kind}${name ? ` ${name}` : ''} failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`);
+    if (r.code !== 0)
+      throw new PalisadeError(
+        'cluster.get',
+        `${api.name}: kubectl get ${kind}${name ? ` ${name}` : ''} failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`,
+      );
     const t = r.stdout.trim();
     return t ? (JSON.parse(t) as KubeObject) : undefined;
   }
 
   async list(api: RemoteHost, kind: string, o: { labelSelector?: string } = {}): Promise<KubeObject[]> {
     const r = await this.kubectl(api, ['get', kind, '--all-namespaces', ...(o.labelSelector ? ['-l', o.labelSelector] : []), '-o', 'json']);
-    if (r.code !== 0) throw new PalisadeError('cluster.get', `${api.name}: kubectl get ${kind} failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`);
+    if (r.code !== 0)
+      throw new PalisadeError('cluster.get', `${api.name}: kubectl get ${kind} failed: ${redact.apply(lastLine(r.stderr) || `exit ${r.code}`)}`);
     const t = r.stdout.trim();
     return t ? ((JSON.parse(t) as KubeObject).items ?? []) : [];
   }

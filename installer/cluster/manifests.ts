@@ -4,7 +4,6 @@ import { parseAllDocuments } from 'yaml';
 import { listResources, readResource } from '../core/build-info.ts';
 import type { KubeObject } from './types.ts';
 
-
 /** Fill `{{ name }}` placeholders (JSON-escaped, so a value cannot break out of its quotes); an unknown name is an error. */
 export function renderTemplate(text: string, values: Readonly<Record<string, string>>, where = 'template'): KubeObject[] {
   const filled = text.replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (_m, k: string) => {

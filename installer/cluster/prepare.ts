@@ -74,7 +74,10 @@ export function prepareProbe(i: PrepareInput): string {
 }
 
 export function parseProbe(stdout: string): string[] {
-  return stdout.split('\n').filter((l) => l.startsWith('TODO ')).map((l) => l.slice(5).trim());
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('TODO '))
+    .map((l) => l.slice(5).trim());
 }
 
 /**
@@ -88,9 +91,17 @@ export function prepareScript(i: PrepareInput, items: readonly PrepareItem[]): s
   const lines = [
     'set -u',
     ...(kernel
-      ? MODULES.map((m) => sh`if ! grep -qw ${`^${m}`} /proc/modules 2>/dev/null && ! modprobe ${m} 2>/dev/null; then [ -d ${`/sys/module/${m}`} ] || echo ${`NOTE skipped: host cannot load kernel module ${m}`}; fi`)
+      ? MODULES.map(
+          (m) =>
+            sh`if ! grep -qw ${`^${m}`} /proc/modules 2>/dev/null && ! modprobe ${m} 2>/dev/null; then [ -d ${`/sys/module/${m}`} ] || echo ${`NOTE skipped: host cannot load kernel module ${m}`}; fi`,
+        )
       : []),
-    ...(kernel ? SYSCTLS.map(([k, v]) => sh`if [ "$(sysctl -n ${k} 2>/dev/null)" != ${v} ] && ! sysctl -q -w ${`${k}=${v}`} >/dev/null 2>&1; then echo ${`NOTE skipped: host cannot set ${k}`}; fi`) : []),
+    ...(kernel
+      ? SYSCTLS.map(
+          ([k, v]) =>
+            sh`if [ "$(sysctl -n ${k} 2>/dev/null)" != ${v} ] && ! sysctl -q -w ${`${k}=${v}`} >/dev/null 2>&1; then echo ${`NOTE skipped: host cannot set ${k}`}; fi`,
+        )
+      : []),
     ...(items.includes('swap')
       ? [
           `if [ -n "$(tail -n +2 /proc/swaps 2>/dev/null)" ]; then swapoff -a 2>/dev/null || echo 'NOTE skipped: host cannot turn swap off (swapoff failed)'; fi`,
@@ -105,5 +116,8 @@ export function prepareScript(i: PrepareInput, items: readonly PrepareItem[]): s
 }
 
 export function parseNotes(stdout: string): string[] {
-  return stdout.split('\n').filter((l) => l.startsWith('NOTE ')).map((l) => l.slice(5).trim());
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('NOTE '))
+    .map((l) => l.slice(5).trim());
 }

@@ -5,18 +5,27 @@ import { printJson } from '../core/output.ts';
 
 // the implementation (and ssh2 with it) loads when a command runs
 const load = () => import('../actions/access.ts');
-const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export const accessCommands: CommandModule = {
   register(program: Command) {
     const access = program
       .command('access')
       .description('tenants, projects and teams (palisade.yaml `access:`): render, apply and ask who may do what')
-      .addHelpText('after', '\nUsers and groups are given as the identity provider sends them; the configured OIDC prefixes are applied as the API server applies them.');
+      .addHelpText(
+        'after',
+        '\nUsers and groups are given as the identity provider sends them; the configured OIDC prefixes are applied as the API server applies them.',
+      );
 
     access
       .command('render')
-      .description('print the Namespaces, quotas, NetworkPolicies, ClusterRoles and RoleBindings that `access:` becomes, as YAML (offline: /regex/ claims show no live namespace)')
+      .description(
+        'print the Namespaces, quotas, NetworkPolicies, ClusterRoles and RoleBindings that `access:` becomes, as YAML (offline: /regex/ claims show no live namespace)',
+      )
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .action(
         action(async (o: { config: string }) => {
@@ -27,7 +36,9 @@ export const accessCommands: CommandModule = {
 
     access
       .command('apply')
-      .description('apply `access:` to the cluster through the first controller and remove what palisade made that the config no longer asks for (by its ownership label); namespaces are released, never deleted')
+      .description(
+        'apply `access:` to the cluster through the first controller and remove what palisade made that the config no longer asks for (by its ownership label); namespaces are released, never deleted',
+      )
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .option('--dry-run', 'say what would be created, updated and removed; change nothing')
       .option('-o, --output <format>', 'text or json', 'text')
@@ -45,7 +56,7 @@ export const accessCommands: CommandModule = {
       .command('explain')
       .description('what a user may do: the bindings that apply to them and why, and the union of their rules')
       .requiredOption('--user <name>', 'the user, as the identity provider names them')
-      .option('--groups <list>', 'the user\'s groups, comma separated', list, [])
+      .option('--groups <list>', "the user's groups, comma separated", list, [])
       .option('-n, --namespace <name>', 'only this namespace')
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .option('-o, --output <format>', 'text or json', 'text')

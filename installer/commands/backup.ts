@@ -24,7 +24,8 @@ const load = {
 
 function keepCount(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw usageError('usage.keep', `--keep must be a whole number of at least 1, not "${v}"`, 'e.g. --keep 7 keeps the seven newest backups');
+  if (!Number.isInteger(n) || n < 1)
+    throw usageError('usage.keep', `--keep must be a whole number of at least 1, not "${v}"`, 'e.g. --keep 7 keeps the seven newest backups');
   return n;
 }
 
@@ -34,7 +35,10 @@ export async function readIdentities(file: string | undefined): Promise<string[]
   const text = await readFile(file, 'utf8').catch(() => {
     throw usageError('backup.identity', `cannot read --identity ${file}`, 'give the file age-keygen wrote');
   });
-  const ids = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
+  const ids = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
   if (!ids.length) throw usageError('backup.identity', `--identity ${file} holds no age identity (AGE-SECRET-KEY-1…)`);
   return ids;
 }
@@ -44,7 +48,9 @@ export async function openKeyFrom(o: { identity?: string; passphraseFile?: strin
   const identities = await readIdentities(o.identity);
   if (identities) return { identities };
   const { resolvePassphrase } = await load.passphrase();
-  return { passphrase: await resolvePassphrase({ ...(o.passphraseFile ? { file: o.passphraseFile } : {}), label: 'backup passphrase (the keystore passphrase)' }) };
+  return {
+    passphrase: await resolvePassphrase({ ...(o.passphraseFile ? { file: o.passphraseFile } : {}), label: 'backup passphrase (the keystore passphrase)' }),
+  };
 }
 
 interface BackupFlags {
@@ -61,22 +67,39 @@ export const backupCommands: CommandModule = {
   register(program: Command) {
     const backup = program
       .command('backup')
-      .description('write one encrypted file (age format) that brings the appliance back: datastore snapshot, cluster token, keystore, palisade.yaml, journal and reports, host keys, LUKS headers, registry index')
+      .description(
+        'write one encrypted file (age format) that brings the appliance back: datastore snapshot, cluster token, keystore, palisade.yaml, journal and reports, host keys, LUKS headers, registry index',
+      )
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .option('--out <file-or-dir>', 'where to write it (default: backups/ beside palisade.yaml, named palisade-<cluster>-<UTC time>.backup.age)')
       .option('--with-registry', 'also the registry blobs, so the file re-seeds a registry without the bundle')
       .option('--keep <n>', 'then delete all but the newest N backups of this cluster in that directory', keepCount)
-      .option('--recipient <age1...>', 'seal to this age X25519 public key instead of the keystore passphrase (repeatable); open with --identity', (v: string, prev: string[] = []) => [...prev, v])
+      .option(
+        '--recipient <age1...>',
+        'seal to this age X25519 public key instead of the keystore passphrase (repeatable); open with --identity',
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .option('--passphrase-file <file>', 'keystore passphrase file (or set PALISADE_PASSPHRASE); it also seals the backup unless --recipient is given')
       .option('-o, --output <format>', 'text (one summary line) or json', 'text')
-      .addHelpText('after', '\nOpen a backup without palisade: `age -d FILE > backup.tar` (asks for the keystore passphrase), or `age -d -i KEY FILE` for --recipient.\nExit codes: 0 written, 1 failed (nothing written), 2 usage, 130 interrupted.')
+      .addHelpText(
+        'after',
+        '\nOpen a backup without palisade: `age -d FILE > backup.tar` (asks for the keystore passphrase), or `age -d -i KEY FILE` for --recipient.\nExit codes: 0 written, 1 failed (nothing written), 2 usage, 130 interrupted.',
+      )
       .action(
         action(async (o: BackupFlags) => {
           parseOutputFormat(o.output);
           const loaded = await loadConfig(o.config);
-          const [{ takeBackup }, { resolvePassphrase }, { acquireLocalLock }, { stateDir, stateFiles }] = await Promise.all([load.take(), load.passphrase(), load.lock(), load.paths()]);
+          const [{ takeBackup }, { resolvePassphrase }, { acquireLocalLock }, { stateDir, stateFiles }] = await Promise.all([
+            load.take(),
+            load.passphrase(),
+            load.lock(),
+            load.paths(),
+          ]);
           // the install lock: a backup never runs beside an install or restore of the same cluster
-          const lock = await acquireLocalLock(stateFiles(stateDir(loaded.baseDir, loaded.config.cluster.name)).lock, { command: 'backup', runId: randomUUID() });
+          const lock = await acquireLocalLock(stateFiles(stateDir(loaded.baseDir, loaded.config.cluster.name)).lock, {
+            command: 'backup',
+            runId: randomUUID(),
+          });
           try {
             const r = await takeBackup(loaded, {
               passphrase: () => resolvePassphrase({ ...(o.passphraseFile ? { file: o.passphraseFile } : {}) }),
@@ -133,7 +156,15 @@ export const backupCommands: CommandModule = {
           if (o.output === 'json') printJson({ dir: where, backups: list });
           else if (!list.length) process.stdout.write(`no backups in ${where}\n`);
           else {
-            const rows = list.map((b) => [b.createdAt.replace(/\.\d+Z$/, 'Z'), b.meta?.cluster ?? '?', b.meta?.versions.palisade ?? '?', b.meta?.versions.cluster ?? '?', formatBytes(b.bytes), b.meta ? (b.meta.withRegistry ? 'yes' : 'no') : '?', b.path.replace(`${where}/`, '') + (b.problem ? `  (${b.problem})` : '')]);
+            const rows = list.map((b) => [
+              b.createdAt.replace(/\.\d+Z$/, 'Z'),
+              b.meta?.cluster ?? '?',
+              b.meta?.versions.palisade ?? '?',
+              b.meta?.versions.cluster ?? '?',
+              formatBytes(b.bytes),
+              b.meta ? (b.meta.withRegistry ? 'yes' : 'no') : '?',
+              b.path.replace(`${where}/`, '') + (b.problem ? `  (${b.problem})` : ''),
+            ]);
             process.stdout.write(`${renderTable(['TAKEN (UTC)', 'CLUSTER', 'PALISADE', 'K8S', 'SIZE', 'REGISTRY', 'FILE'], rows)}\n`);
           }
           return list.some((b) => b.problem && b.meta) ? 1 : 0;

@@ -47,7 +47,15 @@ async function check(o: CertFlags) {
   parseOutputFormat(o.output);
   const fqdn = await fqdnOf(o);
   const imp = await load.import();
-  const checked = await imp.checkCertificateFiles({ cert: o.cert, key: o.key, chain: o.chain, ca: o.ca, p12: o.p12, keyPassphraseFile: o.keyPassphraseFile, fqdn });
+  const checked = await imp.checkCertificateFiles({
+    cert: o.cert,
+    key: o.key,
+    chain: o.chain,
+    ca: o.ca,
+    p12: o.p12,
+    keyPassphraseFile: o.keyPassphraseFile,
+    fqdn,
+  });
   const r = checked.report;
   for (const w of r.warnings) log.warn(w.message);
   for (const n of r.notes) log.info(`note: ${n}`);
@@ -102,7 +110,10 @@ export const certsCommands: CommandModule = {
             throw imp.refusal(fqdn, r);
           }
           const ops = await load.ops();
-          const c = await ops.openClusterKeystore({ config: o.config, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) }, { create: true, needConfig: true });
+          const c = await ops.openClusterKeystore(
+            { config: o.config, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) },
+            { create: true, needConfig: true },
+          );
           const entry = imp.ingressEntry(checked, fqdn);
           const old = c.ks.get(imp.INGRESS_ENTRY);
           if (old && old.meta?.fingerprint === entry.meta?.fingerprint && old.value === entry.value) {
@@ -110,20 +121,26 @@ export const certsCommands: CommandModule = {
             else process.stdout.write(`already stored: this certificate is the one in ${c.path}\n${imp.describeCertificate(r)}\n`);
             return 0;
           }
-          if (old) c.ks.put({ ...old, name: `${imp.INGRESS_ENTRY}@prev`, meta: { ...(old.meta ?? {}), previousOf: imp.INGRESS_ENTRY, rotatedAt: new Date().toISOString() } });
+          if (old)
+            c.ks.put({
+              ...old,
+              name: `${imp.INGRESS_ENTRY}@prev`,
+              meta: { ...(old.meta ?? {}), previousOf: imp.INGRESS_ENTRY, rotatedAt: new Date().toISOString() },
+            });
           c.ks.put(entry);
           await c.ks.save();
           if (o.output === 'json') {
             printJson(jsonReport(fqdn, r, true));
             return 0;
           }
-          process.stdout.write(`imported the certificate for ${fqdn} into ${c.path} (${imp.INGRESS_ENTRY})${old ? `; the previous one is kept as ${imp.INGRESS_ENTRY}@prev` : ''}\n${imp.describeCertificate(r)}\n`);
+          process.stdout.write(
+            `imported the certificate for ${fqdn} into ${c.path} (${imp.INGRESS_ENTRY})${old ? `; the previous one is kept as ${imp.INGRESS_ENTRY}@prev` : ''}\n${imp.describeCertificate(r)}\n`,
+          );
           return 0;
         }),
       );
 
-    withOutput(certs
-      .command('show'))
+    withOutput(certs.command('show'))
       .description('show the stored FQDN certificate (never its key)')
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .option('--passphrase-file <file>', 'file holding the keystore passphrase (or set PALISADE_PASSPHRASE; a terminal prompts)')
@@ -136,7 +153,12 @@ export const certsCommands: CommandModule = {
           const { loadCertificates } = await load.pem();
           const c = await ops.openClusterKeystore({ config: o.config, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) });
           const e = c.ks.get(imp.INGRESS_ENTRY);
-          if (!e?.meta?.cert) throw usageError('cert.none', `no imported certificate in ${c.path}`, 'import one with `palisade certs import --cert F --key F`; until then the generated fallback certificate (tls/ingress-fallback) serves the FQDN');
+          if (!e?.meta?.cert)
+            throw usageError(
+              'cert.none',
+              `no imported certificate in ${c.path}`,
+              'import one with `palisade certs import --cert F --key F`; until then the generated fallback certificate (tls/ingress-fallback) serves the FQDN',
+            );
           const m = e.meta;
           if (o.pem && o.output !== 'json') {
             process.stdout.write(m.cert! + (m.chain ?? ''));

@@ -11,8 +11,7 @@ import { printJson } from '../core/output.ts';
 
 export const configCommands: CommandModule = {
   register(program: Command) {
-    withOutput(program
-      .command('init'))
+    withOutput(program.command('init'))
       .description('write a commented palisade.yaml to start from')
       .option('-c, --config <file>', 'where to write it', DEFAULT_CONFIG_PATH)
       .option('--cluster <name>', 'cluster name')
@@ -20,15 +19,17 @@ export const configCommands: CommandModule = {
       .option('--force', 'overwrite an existing file')
       .action(
         action(async (o: { config: string; cluster?: string; fqdn?: string; force?: boolean; output: string }) => {
-          const exists = await access(o.config).then(() => true, () => false);
+          const exists = await access(o.config).then(
+            () => true,
+            () => false,
+          );
           if (exists && !o.force) throw usageError('init.exists', `${o.config} already exists`, 'pass --force to overwrite it, or -c to write elsewhere');
           await writeFileAtomic(o.config, configTemplate(o), { mode: 0o644 });
           emit(o.output, { ok: true, path: o.config }, `wrote ${o.config}: edit the hosts, then run \`palisade validate -c ${o.config}\``);
         }),
       );
 
-    withOutput(program
-      .command('validate'))
+    withOutput(program.command('validate'))
       .description('check palisade.yaml: every problem with its field path, exit 2 if any')
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .action(
@@ -37,7 +38,15 @@ export const configCommands: CommandModule = {
           const controllers = config.hosts.filter((h) => h.role === 'controller').length;
           emit(
             o.output,
-            { ok: true, path, cluster: config.cluster.name, fqdn: config.cluster.fqdn, controllers, workers: config.hosts.length - controllers, hosts: config.hosts.map((h) => h.name) },
+            {
+              ok: true,
+              path,
+              cluster: config.cluster.name,
+              fqdn: config.cluster.fqdn,
+              controllers,
+              workers: config.hosts.length - controllers,
+              hosts: config.hosts.map((h) => h.name),
+            },
             `${o.config} is valid: cluster ${config.cluster.name}, ${controllers} controller(s), ${config.hosts.length - controllers} worker(s)`,
           );
         }),

@@ -19,7 +19,9 @@ function common(cmd: Command): Command {
 export const encryptionCommands: CommandModule = {
   register(program: Command) {
     const enc = program.command('encryption').description('data disk encryption (LUKS2 bound to TPM2 and/or Tang): plan, apply, status');
-    common(enc.command('plan').description('show what apply would do to each data disk; changes nothing (exit 1 when a disk is refused or a host blocked)')).action(
+    common(
+      enc.command('plan').description('show what apply would do to each data disk; changes nothing (exit 1 when a disk is refused or a host blocked)'),
+    ).action(
       action(async (o: CommonFlags) => {
         parseOutputFormat(o.output);
         return (await actions()).encryptionPlan(o);

@@ -13,8 +13,7 @@ export const hostsCommands: CommandModule = {
   register(program: Command) {
     const hosts = program.command('hosts').description('SSH to the hosts: pin their host keys, check they are reachable');
 
-    withOutput(hosts
-      .command('trust'))
+    withOutput(hosts.command('trust'))
       .description('show each host key fingerprint and pin the ones you accept in palisade.yaml (comments are kept)')
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .option('-y, --yes', 'pin new keys without asking (compare the fingerprints with the hosts first)')

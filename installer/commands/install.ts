@@ -22,7 +22,10 @@ export const installCommands: CommandModule = {
       .command('install')
       .description('install the appliance onto the hosts from a signed bundle; resumable, and a re-run of a finished install changes nothing')
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
-      .option('--bundle <path>', 'bundle directory or .tar (a --dry-run without it takes the one the last finished install ran from, if it is still there unchanged)')
+      .option(
+        '--bundle <path>',
+        'bundle directory or .tar (a --dry-run without it takes the one the last finished install ran from, if it is still there unchanged)',
+      )
       .option('--trusted-key <pem-or-file>', 'public key the bundle must be signed by (default: bundle.trustedKey in palisade.yaml)')
       .option('--dry-run', 'print what would be done; change nothing')
       .option('--from <phase>', 'start at this phase (the earlier ones are taken as done)')

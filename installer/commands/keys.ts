@@ -26,19 +26,28 @@ const common = (c: Command): Command =>
     .option('-c, --config <file>', 'config file (cluster name, FQDN, hosts)', DEFAULT_CONFIG_PATH)
     .option('--passphrase-file <file>', 'file holding the keystore passphrase (or set PALISADE_PASSPHRASE; a terminal prompts)');
 
-const flags = (o: Common) => ({ config: o.config, ...(o.keystore ? { keystore: o.keystore } : {}), ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) });
+const flags = (o: Common) => ({
+  config: o.config,
+  ...(o.keystore ? { keystore: o.keystore } : {}),
+  ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),
+});
 const day = (iso: string | undefined): string => (iso ? iso.slice(0, 10) : '');
 
 export const keysCommands: CommandModule = {
   register(program: Command) {
     const keys = program.command('keys').description('the encrypted keystore: cluster CA, certificates and service secrets');
 
-    common(keys.command('generate').description('generate the key set (CA chain, the cluster CAs, host, registry, ingress and API certificates, service secrets); only what is missing'))
+    common(
+      keys
+        .command('generate')
+        .description('generate the key set (CA chain, the cluster CAs, host, registry, ingress and API certificates, service secrets); only what is missing'),
+    )
       .option('--algorithm <alg>', `key type for new certificates: ${ALGORITHMS.join(', ')}`, 'ecdsa-p256')
       .action(
         action(async (o: Common & { algorithm: string }) => {
           parseOutputFormat(o.output);
-          if (!ALGORITHMS.includes(o.algorithm as Algorithm)) throw usageError('keys.algorithm', `--algorithm must be one of ${ALGORITHMS.join(', ')}, not ${o.algorithm}`);
+          if (!ALGORITHMS.includes(o.algorithm as Algorithm))
+            throw usageError('keys.algorithm', `--algorithm must be one of ${ALGORITHMS.join(', ')}, not ${o.algorithm}`);
           const ops = await load.ops();
           const c = await ops.openClusterKeystore(flags(o), { create: true, needConfig: true });
           const t0 = performance.now();
@@ -66,7 +75,12 @@ export const keysCommands: CommandModule = {
             return;
           }
           process.stdout.write(`${c.path} (cluster ${c.ks.cluster}, ${rows.length} entries)\n\n`);
-          process.stdout.write(renderTable(['NAME', 'KIND', 'FINGERPRINT', 'CREATED', 'EXPIRES'], rows.map((r) => [r.name ?? '', r.kind ?? '', r.fingerprint ?? '', day(r.createdAt), day(r.expiresAt)])) + '\n');
+          process.stdout.write(
+            renderTable(
+              ['NAME', 'KIND', 'FINGERPRINT', 'CREATED', 'EXPIRES'],
+              rows.map((r) => [r.name ?? '', r.kind ?? '', r.fingerprint ?? '', day(r.createdAt), day(r.expiresAt)]),
+            ) + '\n',
+          );
         }),
       );
 
@@ -89,11 +103,23 @@ export const keysCommands: CommandModule = {
             return;
           }
           const d = ops.describeEntry(e);
-          emit(o.output, d, Object.entries(d).map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`).join('\n'));
+          emit(
+            o.output,
+            d,
+            Object.entries(d)
+              .map(([k, v]) => `${`${k}:`.padEnd(13)}${v}`)
+              .join('\n'),
+          );
         }),
       );
 
-    common(keys.command('reveal').description('print one secret (a LUKS recovery key, the registry password…) for an emergency, or write it to a 0600 file; asks first, and records when and which in the keystore history'))
+    common(
+      keys
+        .command('reveal')
+        .description(
+          'print one secret (a LUKS recovery key, the registry password…) for an emergency, or write it to a 0600 file; asks first, and records when and which in the keystore history',
+        ),
+    )
       .argument('<name>', 'entry name (see `palisade keys list`)')
       .option('--keystore <file>', 'another keystore file, e.g. a recovery copy (no config needed)')
       .option('--out <file>', 'write the value to this file (mode 0600) instead of the terminal')
@@ -109,7 +135,8 @@ export const keysCommands: CommandModule = {
           const toTerminal = !o.out && process.stdout.isTTY === true;
           const where = o.out ? `to ${o.out} (mode 0600)` : toTerminal ? 'on this terminal' : 'on stdout';
           if (!o.yes) {
-            if (process.stdin.isTTY !== true) throw usageError('keys.reveal-confirm', `revealing ${name} needs confirmation and there is no terminal to ask on`, 'run it again with --yes');
+            if (process.stdin.isTTY !== true)
+              throw usageError('keys.reveal-confirm', `revealing ${name} needs confirmation and there is no terminal to ask on`, 'run it again with --yes');
             const { askYesNo } = await import('../core/confirm.ts');
             if (!(await askYesNo(`reveal the secret ${name} (${e.kind}) ${where}? The reveal is recorded in the keystore history`))) {
               throw usageError('keys.reveal-declined', `${name} was not revealed`);
@@ -120,14 +147,25 @@ export const keysCommands: CommandModule = {
             const r = await revealEntry(c.ks, name, { kind: 'document' }, 'keys reveal');
             return void printJson({ ok: true, name: r.name, kind: r.kind, value: r.value });
           }
-          const r = await revealEntry(c.ks, name, o.out ? { kind: 'file', path: o.out, ...(o.force ? { force: true } : {}) } : { kind: 'stream', stream: process.stdout, label: toTerminal ? 'terminal' : 'stdout' }, 'keys reveal');
+          const r = await revealEntry(
+            c.ks,
+            name,
+            o.out
+              ? { kind: 'file', path: o.out, ...(o.force ? { force: true } : {}) }
+              : { kind: 'stream', stream: process.stdout, label: toTerminal ? 'terminal' : 'stdout' },
+            'keys reveal',
+          );
           if (json) printJson({ ok: true, name: r.name, kind: r.kind, file: o.out });
           else if (o.out) process.stdout.write(`wrote ${name} to ${o.out} (mode 0600); recorded in the keystore history\n`);
           else process.stderr.write(`(${name} revealed; recorded in the keystore history)\n`);
         }),
       );
 
-    common(keys.command('history').description('what was done with the secrets: when which one was revealed or written to a file, and by which command (never a value)'))
+    common(
+      keys
+        .command('history')
+        .description('what was done with the secrets: when which one was revealed or written to a file, and by which command (never a value)'),
+    )
       .option('--keystore <file>', 'another keystore file, e.g. a recovery copy (no config needed)')
       .action(
         action(async (o: Common) => {
@@ -138,7 +176,12 @@ export const keysCommands: CommandModule = {
           emit(
             o.output,
             { keystore: c.path, events },
-            events.length ? renderTable(['WHEN', 'EVENT', 'NAME', 'TO', 'BY'], events.map((e) => [e.at, e.event, e.name, e.to, e.by])) : 'no secret has been revealed from this keystore',
+            events.length
+              ? renderTable(
+                  ['WHEN', 'EVENT', 'NAME', 'TO', 'BY'],
+                  events.map((e) => [e.at, e.event, e.name, e.to, e.by]),
+                )
+              : 'no secret has been revealed from this keystore',
           );
         }),
       );
@@ -154,7 +197,10 @@ export const keysCommands: CommandModule = {
           emit(
             o.output,
             { ok: true, name: r.name, previous: r.previous, notes: r.notes },
-            [`rotated ${r.name}; the previous version is kept as ${r.previous} until \`palisade keys prune ${r.name}\``, ...r.notes.map((n) => `note: ${n}`)].join('\n'),
+            [
+              `rotated ${r.name}; the previous version is kept as ${r.previous} until \`palisade keys prune ${r.name}\``,
+              ...r.notes.map((n) => `note: ${n}`),
+            ].join('\n'),
           );
         }),
       );
@@ -183,7 +229,9 @@ export const keysCommands: CommandModule = {
         }),
       );
 
-    common(keys.command('export-recovery').description('write an encrypted copy of the keystore, under a separate recovery passphrase, for offline safekeeping'))
+    common(
+      keys.command('export-recovery').description('write an encrypted copy of the keystore, under a separate recovery passphrase, for offline safekeeping'),
+    )
       .argument('<file>', 'where to write the copy')
       .option('--recovery-passphrase-file <file>', 'file holding the recovery passphrase (or set PALISADE_RECOVERY_PASSPHRASE; a terminal prompts twice)')
       .option('--force', 'overwrite FILE')

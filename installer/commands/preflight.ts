@@ -20,7 +20,8 @@ export const preflightCommands: CommandModule = {
       .action(
         action(async (o: { config: string; local?: boolean; host: string[]; ignore: string[]; diskProbe: boolean; output: string }) => {
           parseOutputFormat(o.output);
-          if (o.local && o.host.length) throw usageError('usage.preflight', '--local and --host do not go together', '--local checks this machine; --host picks hosts from palisade.yaml');
+          if (o.local && o.host.length)
+            throw usageError('usage.preflight', '--local and --host do not go together', '--local checks this machine; --host picks hosts from palisade.yaml');
           const { config, baseDir } = await loadConfig(o.config);
           const { runPreflight } = await import('../preflight/run.ts');
           const [{ Journal }, { stateDir, stateFiles }] = await Promise.all([import('../state/journal.ts'), import('../state/paths.ts')]);

@@ -36,14 +36,24 @@ export interface RegistryAccessFlags {
 export async function registryAccess(o: RegistryAccessFlags): Promise<RegistryClientOptions> {
   if (!o.registry) {
     const site = await siteAccess(o);
-    return { url: site.url, ca: Buffer.from(site.caPem), username: site.username, password: site.password, ...(o.tokenRealm ? { tokenRealm: o.tokenRealm } : {}) };
+    return {
+      url: site.url,
+      ca: Buffer.from(site.caPem),
+      username: site.username,
+      password: site.password,
+      ...(o.tokenRealm ? { tokenRealm: o.tokenRealm } : {}),
+    };
   }
   let ca: Buffer | undefined;
   if (o.ca) {
     try {
       ca = await readFile(o.ca);
     } catch (e) {
-      throw usageError('registry.ca', `cannot read CA file ${o.ca} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, "give the PEM of the CA that issued the registry's certificate");
+      throw usageError(
+        'registry.ca',
+        `cannot read CA file ${o.ca} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        "give the PEM of the CA that issued the registry's certificate",
+      );
     }
   }
   let password: string | undefined;
@@ -56,13 +66,22 @@ export async function registryAccess(o: RegistryAccessFlags): Promise<RegistryCl
   } else password = secretEnv('PALISADE_REGISTRY_PASSWORD');
   if (password) redact.add(password);
   if (password !== undefined && !o.username) throw usageError('registry.username', 'a registry password was given without --username');
-  return { url: o.registry, ...(ca ? { ca } : {}), ...(o.username ? { username: o.username } : {}), ...(password !== undefined ? { password } : {}), ...(o.tokenRealm ? { tokenRealm: o.tokenRealm } : {}) };
+  return {
+    url: o.registry,
+    ...(ca ? { ca } : {}),
+    ...(o.username ? { username: o.username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(o.tokenRealm ? { tokenRealm: o.tokenRealm } : {}),
+  };
 }
 
 /** The appliance's registry: endpoint from the config, CA and credentials from its keystore. */
 export async function siteAccess(o: { config?: string; passphraseFile?: string }): Promise<import('../registry/site.ts').SiteRegistry> {
   const [{ openClusterKeystore }, { siteRegistry }] = await Promise.all([import('../actions/keys.ts'), import('../registry/site.ts')]);
-  const c = await openClusterKeystore({ config: o.config ?? DEFAULT_CONFIG_PATH, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) }, { needConfig: true });
+  const c = await openClusterKeystore(
+    { config: o.config ?? DEFAULT_CONFIG_PATH, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) },
+    { needConfig: true },
+  );
   const site = siteRegistry(c.loaded!.config, c.ks);
   redact.add(site.password);
   return site;
@@ -70,13 +89,20 @@ export async function siteAccess(o: { config?: string; passphraseFile?: string }
 
 export function accessOptions(cmd: Command): Command {
   return cmd
-    .option('-c, --config <file>', "config file: the appliance's registry, its CA and credentials (from the keystore) when --registry is not given", DEFAULT_CONFIG_PATH)
+    .option(
+      '-c, --config <file>',
+      "config file: the appliance's registry, its CA and credentials (from the keystore) when --registry is not given",
+      DEFAULT_CONFIG_PATH,
+    )
     .option('--passphrase-file <file>', 'file holding the keystore passphrase (or set PALISADE_PASSPHRASE; a terminal prompts)')
     .option('--registry <url>', "another registry's URL, https://host:port (then --ca, --username, --password-file say how to reach it)")
     .option('--ca <file>', "PEM of the CA that issued the registry's certificate")
     .option('--username <name>', 'registry user')
     .option('--password-file <file>', 'file holding the password (or set PALISADE_REGISTRY_PASSWORD)')
-    .option('--token-realm <url>', "https URL of the registry's token service, when it is on another address (the credentials go only to the registry and this service)");
+    .option(
+      '--token-realm <url>',
+      "https URL of the registry's token service, when it is on another address (the credentials go only to the registry and this service)",
+    );
 }
 
 const positiveInt = (v: string, flag: string): number => {
@@ -98,11 +124,21 @@ export const registryCommands: CommandModule = {
         action(async (o: RegistryAccessFlags & { bundle: string; trustedKey?: string; config?: string; concurrency: string; output: string }) => {
           const access = await registryAccess(o);
           const { progressRenderer, seedSummary } = await load.progress();
-          const trustedKey = await (await load.trust()).resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: o.config ?? DEFAULT_CONFIG_PATH, configExplicit: o.registry === undefined || o.config !== DEFAULT_CONFIG_PATH });
+          const trustedKey = await (await load.trust()).resolveTrustedKey({
+            ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}),
+            config: o.config ?? DEFAULT_CONFIG_PATH,
+            configExplicit: o.registry === undefined || o.config !== DEFAULT_CONFIG_PATH,
+          });
           const progress = progressRenderer(process.stderr, { ...(o.output === 'json' || log.level === 'error' ? { intervalMs: 1e9 } : {}) });
           let r;
           try {
-            r = await (await load.seed()).seedRegistry({ ...access, bundle: o.bundle, trustedKey, concurrency: positiveInt(o.concurrency, '--concurrency'), onProgress: (p) => progress.update(p) });
+            r = await (await load.seed()).seedRegistry({
+              ...access,
+              bundle: o.bundle,
+              trustedKey,
+              concurrency: positiveInt(o.concurrency, '--concurrency'),
+              onProgress: (p) => progress.update(p),
+            });
           } finally {
             progress.finish();
           }
@@ -123,22 +159,33 @@ export const registryCommands: CommandModule = {
             return r.ok ? 0 : 1;
           }
           if (!r.ok) {
-            throw new PalisadeError('registry.incomplete', `registry ${r.registry} is missing or has wrong content for ${r.problems.length} item(s) of the bundle`, {
-              hint: 'run `palisade registry seed` with the same bundle; it pushes only what is missing',
-              details: r.problems.map((p) => ({ path: `${p.repository} ${p.ref}`, message: p.message })),
-            });
+            throw new PalisadeError(
+              'registry.incomplete',
+              `registry ${r.registry} is missing or has wrong content for ${r.problems.length} item(s) of the bundle`,
+              {
+                hint: 'run `palisade registry seed` with the same bundle; it pushes only what is missing',
+                details: r.problems.map((p) => ({ path: `${p.repository} ${p.ref}`, message: p.message })),
+              },
+            );
           }
-          process.stdout.write(`OK ${r.registry}: ${r.images} images and packs, ${r.manifests} manifests, ${r.blobs} blobs present${o.deep ? ' and hashed' : ''} (${(r.durationMs / 1000).toFixed(1)} s)\n`);
+          process.stdout.write(
+            `OK ${r.registry}: ${r.images} images and packs, ${r.manifests} manifests, ${r.blobs} blobs present${o.deep ? ' and hashed' : ''} (${(r.durationMs / 1000).toFixed(1)} s)\n`,
+          );
           return 0;
         }),
       );
 
     reg
       .command('login')
-      .description("write the appliance registry's credentials where skopeo, podman, crane and helm read them (containers auth.json, 0600) and its CA where they look for it (certs.d/<host:port>/ca.crt)")
+      .description(
+        "write the appliance registry's credentials where skopeo, podman, crane and helm read them (containers auth.json, 0600) and its CA where they look for it (certs.d/<host:port>/ca.crt)",
+      )
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .option('--passphrase-file <file>', 'file holding the keystore passphrase (or set PALISADE_PASSPHRASE; a terminal prompts)')
-      .option('--authfile <file>', 'auth.json to write (default: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else ~/.config/containers/auth.json)')
+      .option(
+        '--authfile <file>',
+        'auth.json to write (default: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else ~/.config/containers/auth.json)',
+      )
       .option('--certs-dir <dir>', 'certs.d directory for the CA (default: /etc/containers/certs.d as root, else ~/.config/containers/certs.d)')
       .option('--show-password', 'also print the password on stdout (for `podman login --password-stdin`); recorded in the keystore history')
       .option('-o, --output <format>', 'text or json', 'text')
@@ -146,7 +193,11 @@ export const registryCommands: CommandModule = {
         action(async (o: { config: string; passphraseFile?: string; authfile?: string; certsDir?: string; showPassword?: boolean; output: string }) => {
           const fmt = parseOutputFormat(o.output);
           const [{ openClusterKeystore }, { siteRegistry }, login, { revealEntry }, { KEY_NAMES }] = await Promise.all([
-            import('../actions/keys.ts'), import('../registry/site.ts'), import('../registry/login.ts'), import('../keystore/reveal.ts'), import('../pki/keyset.ts'),
+            import('../actions/keys.ts'),
+            import('../registry/site.ts'),
+            import('../registry/login.ts'),
+            import('../keystore/reveal.ts'),
+            import('../pki/keyset.ts'),
           ]);
           const c = await openClusterKeystore({ config: o.config, ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}) }, { needConfig: true });
           const site = siteRegistry(c.loaded!.config, c.ks);
@@ -155,7 +206,14 @@ export const registryCommands: CommandModule = {
           // the password goes into a file the operator will use: that is a reveal, recorded like one
           c.ks.record({ event: 'written-to-file', name: KEY_NAMES.registryCredentials, to: authFile, by: 'registry login' });
           await c.ks.save();
-          const r = await login.writeLogin({ endpoint: site.endpoint, username: site.username, password: site.password, caPem: site.caPem, authFile, certsDir: o.certsDir ?? login.defaultCertsDir() });
+          const r = await login.writeLogin({
+            endpoint: site.endpoint,
+            username: site.username,
+            password: site.password,
+            caPem: site.caPem,
+            authFile,
+            certsDir: o.certsDir ?? login.defaultCertsDir(),
+          });
           let password: string | undefined;
           if (o.showPassword) password = (await revealEntry(c.ks, KEY_NAMES.registryCredentials, { kind: 'document' }, 'registry login --show-password')).value;
           if (fmt === 'json') return void printJson({ ok: true, ...r, ...(password !== undefined ? { password } : {}) });
@@ -185,7 +243,12 @@ export const registryCommands: CommandModule = {
             const rows: Array<{ repository: string; tags: string[] }> = [];
             for (const r of repos) rows.push({ repository: r, tags: await client.tags(r) });
             if (o.output === 'json') return void printJson(rows);
-            process.stdout.write(renderTable(['REPOSITORY', 'TAGS'], rows.map((r) => [r.repository, r.tags.join(', ')])) + '\n');
+            process.stdout.write(
+              renderTable(
+                ['REPOSITORY', 'TAGS'],
+                rows.map((r) => [r.repository, r.tags.join(', ')]),
+              ) + '\n',
+            );
           } finally {
             client.close();
           }

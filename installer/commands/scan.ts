@@ -26,7 +26,10 @@ export const scanCommands: CommandModule = {
     scan
       .command('run')
       .description('run one scan and keep its result; exit 1 when a check fails')
-      .requiredOption('--type <type>', 'compliance (hardening rules + cluster settings), security (ports, set-id programs, world-writable files, vulnerable packages), conformance (API smoke suite), sbom (CycloneDX per host and for the registry)')
+      .requiredOption(
+        '--type <type>',
+        'compliance (hardening rules + cluster settings), security (ports, set-id programs, world-writable files, vulnerable packages), conformance (API smoke suite), sbom (CycloneDX per host and for the registry)',
+      )
       .option('--bundle <path>', 'the release bundle: its vulnerability database (security) and its images and packs (sbom); verified first')
       .option('--trusted-key <pem-or-file>', 'public key the bundle must be signed by (default: bundle.trustedKey in palisade.yaml)')
       .option('--max-db-age <days>', 'a vulnerability database older than this is reported stale', '30')
@@ -36,17 +39,33 @@ export const scanCommands: CommandModule = {
         action(async (o: { type: string; bundle?: string; trustedKey?: string; maxDbAge: string; config: string; output: string }, cmd: Command) => {
           parseOutputFormat(o.output);
           const { SCAN_TYPES } = await import('../scan/types.ts');
-          if (!(SCAN_TYPES as readonly string[]).includes(o.type)) throw usageError('usage.scan-type', `--type must be one of ${SCAN_TYPES.join(', ')}, not "${o.type}"`);
+          if (!(SCAN_TYPES as readonly string[]).includes(o.type))
+            throw usageError('usage.scan-type', `--type must be one of ${SCAN_TYPES.join(', ')}, not "${o.type}"`);
           const maxDbAgeDays = Number(o.maxDbAge);
-          if (!Number.isInteger(maxDbAgeDays) || maxDbAgeDays < 0) throw usageError('usage.max-db-age', `--max-db-age must be a whole number of days, not "${o.maxDbAge}"`);
+          if (!Number.isInteger(maxDbAgeDays) || maxDbAgeDays < 0)
+            throw usageError('usage.max-db-age', `--max-db-age must be a whole number of days, not "${o.maxDbAge}"`);
           const loaded = await loadConfig(o.config);
           let bundle;
           if (o.bundle) {
             const { resolveTrustedKey } = await import('../bundle/trust.ts');
-            bundle = { path: o.bundle, trustedKey: await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: o.config, configExplicit: cmd.getOptionValueSource('config') === 'cli' }) };
+            bundle = {
+              path: o.bundle,
+              trustedKey: await resolveTrustedKey({
+                ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}),
+                config: o.config,
+                configExplicit: cmd.getOptionValueSource('config') === 'cli',
+              }),
+            };
           }
           const [{ runScan }, { k3sDriver }, { renderScan }] = await Promise.all([load.run(), import('../cluster/k3s.ts'), load.render()]);
-          const { result, path } = await runScan({ config: loaded.config, baseDir: loaded.baseDir, type: o.type as 'security', driver: k3sDriver, maxDbAgeDays, ...(bundle ? { bundle } : {}) });
+          const { result, path } = await runScan({
+            config: loaded.config,
+            baseDir: loaded.baseDir,
+            type: o.type as 'security',
+            driver: k3sDriver,
+            maxDbAgeDays,
+            ...(bundle ? { bundle } : {}),
+          });
           if (o.output === 'json') printJson({ ...result, path });
           else process.stdout.write(`${renderScan(result)}kept: ${path}\n`);
           return result.summary.fail ? 1 : 0;
@@ -84,7 +103,12 @@ export const scanCommands: CommandModule = {
           const r = await store.loadScan(dir, id);
           if (o.sbom) {
             const d = r.documents?.[o.sbom];
-            if (!d) throw usageError('scan.sbom', `${id} has no SBOM for "${o.sbom}"`, `it has: ${Object.keys(r.documents ?? {}).join(', ') || 'none (not an sbom scan)'}`);
+            if (!d)
+              throw usageError(
+                'scan.sbom',
+                `${id} has no SBOM for "${o.sbom}"`,
+                `it has: ${Object.keys(r.documents ?? {}).join(', ') || 'none (not an sbom scan)'}`,
+              );
             printJson(d);
             return;
           }
@@ -110,7 +134,8 @@ export const scanCommands: CommandModule = {
           const { dir } = await stateOf(o.config);
           const store = await load.store();
           const [ra, rb] = [await store.loadScan(dir, a), await store.loadScan(dir, b)];
-          if (ra.type !== rb.type) throw usageError('scan.diff-types', `${a} is a ${ra.type} scan and ${b} a ${rb.type} scan`, 'compare two scans of the same type');
+          if (ra.type !== rb.type)
+            throw usageError('scan.diff-types', `${a} is a ${ra.type} scan and ${b} a ${rb.type} scan`, 'compare two scans of the same type');
           const d = (await import('../scan/diff.ts')).diffScans(ra, rb);
           if (o.output === 'json') printJson(d);
           else process.stdout.write((await load.render()).renderDiff(d));

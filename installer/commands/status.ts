@@ -14,7 +14,11 @@ export const statusCommands: CommandModule = {
         action(async (o: { config: string; output: string }) => {
           parseOutputFormat(o.output);
           const loaded = await loadConfig(o.config);
-          const [{ clusterStatus, renderStatus }, { k3sDriver }, { connectHosts }] = await Promise.all([import('../phases/status.ts'), import('../cluster/k3s.ts'), import('../hosts/index.ts')]);
+          const [{ clusterStatus, renderStatus }, { k3sDriver }, { connectHosts }] = await Promise.all([
+            import('../phases/status.ts'),
+            import('../cluster/k3s.ts'),
+            import('../hosts/index.ts'),
+          ]);
           const s = await clusterStatus({ loaded, driver: k3sDriver, connect: (c, b) => connectHosts(c, b) });
           if (o.output === 'json') printJson(s);
           else process.stdout.write(renderStatus(s, renderTable));

@@ -62,11 +62,14 @@ export const upgradeCommands: CommandModule = {
       .description('upgrade the appliance host by host from a newer signed bundle, only inside the maintenance windows; `upgrade plan` first')
       // the subcommands take -c, --bundle, -y and -o from here (a parent's options are read after its subcommand too)
       .configureHelp({ showGlobalOptions: true })
-      .addHelpText('after', `
+      .addHelpText(
+        'after',
+        `
 Exit codes: 0 done or up to date; 1 failed (hosts not yet touched stay on the old version);
 2 usage or config error; 75 stopped cleanly between hosts because the next step does not fit
 in the open window (run the same command in the next window, or add --wait-for-window);
-130 interrupted (run it again to resume).`)
+130 interrupted (run it again to resume).`,
+      )
       .option('-c, --config <file>', 'config file', DEFAULT_CONFIG_PATH)
       .option('--bundle <path>', 'the new bundle (directory or .tar)')
       .option('--trusted-key <pem-or-file>', 'public key the bundle must be signed by (default: bundle.trustedKey in palisade.yaml)')
@@ -80,34 +83,67 @@ in the open window (run the same command in the next window, or add --wait-for-w
       .action(
         action(async (o: RunFlags) => {
           parseOutputFormat(o.output);
-          if (!o.bundle) throw usageError('usage.bundle', 'palisade upgrade needs --bundle <path> (the new bundle)', 'run `palisade upgrade plan --bundle NEW` first to see what it would do');
+          if (!o.bundle)
+            throw usageError(
+              'usage.bundle',
+              'palisade upgrade needs --bundle <path> (the new bundle)',
+              'run `palisade upgrade plan --bundle NEW` first to see what it would do',
+            );
           const loaded = await loadConfig(o.config);
           const { runUpgrade } = await import('../phases/run-upgrade.ts');
           const out = await runUpgrade({
-            loaded, bundle: o.bundle, output: o.output === 'json' ? 'json' : 'text',
-            ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), ...(o.dryRun ? { dryRun: true } : {}), ...(o.waitForWindow ? { waitForWindow: true } : {}),
-            ...(o.ignoreWindow ? { ignoreWindow: true } : {}), ...(o.yes ? { yes: true } : {}), ...(o.forceDrain ? { forceDrain: true } : {}),
+            loaded,
+            bundle: o.bundle,
+            output: o.output === 'json' ? 'json' : 'text',
+            ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}),
+            ...(o.dryRun ? { dryRun: true } : {}),
+            ...(o.waitForWindow ? { waitForWindow: true } : {}),
+            ...(o.ignoreWindow ? { ignoreWindow: true } : {}),
+            ...(o.yes ? { yes: true } : {}),
+            ...(o.forceDrain ? { forceDrain: true } : {}),
             ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),
           });
           const r = out.result;
           const secs = (r.durationMs / 1000).toFixed(1);
           const status = r.ok ? (o.dryRun ? 'planned' : r.upToDate ? 'up-to-date' : 'done') : r.interrupted ? 'interrupted' : 'failed';
           if (o.output === 'json') {
-            process.stdout.write(JSON.stringify({ phase: 'upgrade', ok: r.ok, status, durationMs: r.durationMs, ...(o.dryRun ? { plan: r.plan } : {}), ...(out.report ? { report: out.report } : {}) }) + '\n');
+            process.stdout.write(
+              JSON.stringify({
+                phase: 'upgrade',
+                ok: r.ok,
+                status,
+                durationMs: r.durationMs,
+                ...(o.dryRun ? { plan: r.plan } : {}),
+                ...(out.report ? { report: out.report } : {}),
+              }) + '\n',
+            );
           } else if (o.dryRun) {
             const lines = r.plan.filter((p) => p.lines.length && !p.readOnly).map((p) => `  ${p.phase}${p.host ? ` @ ${p.host}` : ''}: ${p.lines.join('; ')}`);
-            process.stdout.write(lines.length ? `dry run: the upgrade would\n${lines.join('\n')}\nnothing was changed\n` : 'dry run: up to date; nothing would change\n');
+            process.stdout.write(
+              lines.length ? `dry run: the upgrade would\n${lines.join('\n')}\nnothing was changed\n` : 'dry run: up to date; nothing would change\n',
+            );
           } else if (r.ok) {
             const rep = out.report;
-            process.stdout.write(r.upToDate || !rep ? `up to date: nothing to upgrade (checked in ${secs} s)\n` : `upgraded "${rep.cluster}" to ${rep.target}${rep.ignoredWindow ? ' (maintenance windows IGNORED: --ignore-window)' : ''}\n${rep.hosts.map((h) => `  ${h.name.padEnd(12)} ${h.from ?? '?'} → ${h.to}${h.durationMs !== undefined ? `  ${(h.durationMs / 1000).toFixed(1)} s (estimated ${((h.estimateMs ?? 0) / 1000).toFixed(0)} s)` : '  (already there)'}`).join('\n')}\n  backup: ${rep.backup ?? '(none)'}\n  report: ${out.stateDir}/upgrade-report.json\ndone in ${secs} s\n`);
+            process.stdout.write(
+              r.upToDate || !rep
+                ? `up to date: nothing to upgrade (checked in ${secs} s)\n`
+                : `upgraded "${rep.cluster}" to ${rep.target}${rep.ignoredWindow ? ' (maintenance windows IGNORED: --ignore-window)' : ''}\n${rep.hosts.map((h) => `  ${h.name.padEnd(12)} ${h.from ?? '?'} → ${h.to}${h.durationMs !== undefined ? `  ${(h.durationMs / 1000).toFixed(1)} s (estimated ${((h.estimateMs ?? 0) / 1000).toFixed(0)} s)` : '  (already there)'}`).join('\n')}\n  backup: ${rep.backup ?? '(none)'}\n  report: ${out.stateDir}/upgrade-report.json\ndone in ${secs} s\n`,
+            );
           }
           if (!r.ok) {
             const e = r.failed?.error;
-            if (r.interrupted) throw new PalisadeError('upgrade.interrupted', 'interrupted: stopped between steps; locks released. Run the same command again to resume', { exitCode: EXIT.interrupted });
+            if (r.interrupted)
+              throw new PalisadeError('upgrade.interrupted', 'interrupted: stopped between steps; locks released. Run the same command again to resume', {
+                exitCode: EXIT.interrupted,
+              });
             if (isPalisadeError(e)) throw e;
-            throw new PalisadeError('upgrade.failed', `upgrade failed in ${r.failed?.phase ?? '?'}${r.failed?.host ? ` on ${r.failed.host}` : ''}: ${(e as Error)?.message ?? String(e)}`, {
-              hint: 'hosts not yet upgraded still run the old version; fix the cause and run the same command again, or `palisade upgrade rollback`',
-            });
+            throw new PalisadeError(
+              'upgrade.failed',
+              `upgrade failed in ${r.failed?.phase ?? '?'}${r.failed?.host ? ` on ${r.failed.host}` : ''}: ${(e as Error)?.message ?? String(e)}`,
+              {
+                hint: 'hosts not yet upgraded still run the old version; fix the cause and run the same command again, or `palisade upgrade rollback`',
+              },
+            );
           }
           return 0;
         }),
@@ -121,15 +157,26 @@ in the open window (run the same command in the next window, or add --wait-for-w
           parseOutputFormat(o.output);
           const loaded = await loadConfig(o.config);
           const { runRollback } = await import('../phases/upgrade/rollback.ts');
-          const out = await runRollback({ loaded, ...(o.yes ? { yes: true } : {}), progress: (l) => (o.output === 'json' ? undefined : process.stderr.write(`${l}\n`)) });
+          const out = await runRollback({
+            loaded,
+            ...(o.yes ? { yes: true } : {}),
+            progress: (l) => (o.output === 'json' ? undefined : process.stderr.write(`${l}\n`)),
+          });
           if (o.output === 'json') process.stdout.write(JSON.stringify({ ok: true, rolledBack: out.rolledBack, nothing: out.nothing }) + '\n');
-          else process.stdout.write(out.nothing ? 'nothing to roll back: the last upgrade touched no host (or was rolled back already)\n' : `rolled back: ${out.rolledBack.map((r) => `${r.host} → ${r.to}`).join(', ')}\n`);
+          else
+            process.stdout.write(
+              out.nothing
+                ? 'nothing to roll back: the last upgrade touched no host (or was rolled back already)\n'
+                : `rolled back: ${out.rolledBack.map((r) => `${r.host} → ${r.to}`).join(', ')}\n`,
+            );
           return 0;
         }),
       );
 
     up.command('windows')
-      .description('list the next maintenance windows (merged), in their zone and in UTC, and whether one is open now; -o json prints {"windows": [{"start", "end", ...}], ...}')
+      .description(
+        'list the next maintenance windows (merged), in their zone and in UTC, and whether one is open now; -o json prints {"windows": [{"start", "end", ...}], ...}',
+      )
       .option('--from <iso-8601>', 'list from this instant instead of now')
       .option('--count <n>', 'how many windows', '5')
       .action(
@@ -144,14 +191,16 @@ in the open window (run the same command in the next window, or add --wait-for-w
           const ws = nextWindows(config.maintenanceWindows, from, count);
           const open = ws.find((w) => w.start <= from && from < w.end);
           if (o.output === 'json') {
-            process.stdout.write(JSON.stringify({
-              ok: true,
-              windows: ws.map(describeWindow),
-              at: new Date(from).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-              inWindow: !!open,
-              ...(open ? { remainingMinutes: Math.floor((open.end - from) / 60_000) } : {}),
-              configured: config.maintenanceWindows.length,
-            }) + '\n');
+            process.stdout.write(
+              JSON.stringify({
+                ok: true,
+                windows: ws.map(describeWindow),
+                at: new Date(from).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+                inWindow: !!open,
+                ...(open ? { remainingMinutes: Math.floor((open.end - from) / 60_000) } : {}),
+                configured: config.maintenanceWindows.length,
+              }) + '\n',
+            );
           } else {
             process.stdout.write(renderWindows(ws, from, config.maintenanceWindows.length));
           }
@@ -160,7 +209,9 @@ in the open window (run the same command in the next window, or add --wait-for-w
       );
 
     up.command('plan')
-      .description('verify the new bundle (--bundle), read what runs now from the hosts, and print current → target per component, the host order, estimates and the windows it needs; changes nothing')
+      .description(
+        'verify the new bundle (--bundle), read what runs now from the hosts, and print current → target per component, the host order, estimates and the windows it needs; changes nothing',
+      )
       .action(
         action(async (_f: unknown, cmd: Command) => {
           const o = cmd.optsWithGlobals() as PlanFlags & { bundle?: string };
@@ -177,7 +228,13 @@ in the open window (run the same command in the next window, or add --wait-for-w
           process.stdout.write(text);
           if (plan.problems.length) {
             const [p] = plan.problems;
-            throw new PalisadeError(p!.code, plan.problems.length === 1 ? `the upgrade cannot start: ${p!.message}` : `the upgrade cannot start: ${plan.problems.length} problems (listed above)`, { hint: p!.hint, exitCode: EXIT.failure });
+            throw new PalisadeError(
+              p!.code,
+              plan.problems.length === 1
+                ? `the upgrade cannot start: ${p!.message}`
+                : `the upgrade cannot start: ${plan.problems.length} problems (listed above)`,
+              { hint: p!.hint, exitCode: EXIT.failure },
+            );
           }
           return 0;
         }),

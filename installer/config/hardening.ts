@@ -3,7 +3,10 @@ import { z } from 'zod';
 /** palisade.yaml `hardening:` — which host hardening profile install and `palisade harden` apply, and the site's exceptions. */
 export const hardeningSchema = z
   .object({
-    profile: z.enum(['baseline', 'none']).default('baseline').describe('baseline: the CIS Debian 12 based rules (`palisade harden --dry-run` lists them); none: no hardening'),
+    profile: z
+      .enum(['baseline', 'none'])
+      .default('baseline')
+      .describe('baseline: the CIS Debian 12 based rules (`palisade harden --dry-run` lists them); none: no hardening'),
     exceptions: z
       .array(
         z

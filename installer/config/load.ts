@@ -34,7 +34,13 @@ function hintFor(issue: z.core.$ZodIssue): string | undefined {
     case 'invalid_type':
       return issue.input === undefined ? 'add this field' : `write a ${issue.expected} here`;
     case 'invalid_value': {
-      const near = typeof issue.input === 'string' ? nearestName(issue.input, issue.values.filter((v): v is string => typeof v === 'string')) : undefined;
+      const near =
+        typeof issue.input === 'string'
+          ? nearestName(
+              issue.input,
+              issue.values.filter((v): v is string => typeof v === 'string'),
+            )
+          : undefined;
       return `${near ? `did you mean \`${near}\`? ` : ''}use one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     }
     case 'too_small':
@@ -49,13 +55,16 @@ const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v)
 
 /** zod's issues as problems; unknown fields are left to unknownFields(), which covers every depth. */
 export function schemaProblems(error: z.ZodError): ErrorDetail[] {
-  return error.issues.filter((issue) => issue.code !== 'unrecognized_keys').map((issue) => {
-    let message = issue.message;
-    if (issue.code === 'invalid_type') message = issue.input === undefined ? 'is required' : `expected ${issue.expected}, got ${typeName(issue.input)}`;
-    if (issue.code === 'invalid_value' && typeof issue.input === 'string') message = `"${issue.input}" is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    const hint = hintFor(issue);
-    return { path: formatPath(issue.path), message, ...(hint ? { hint } : {}) };
-  });
+  return error.issues
+    .filter((issue) => issue.code !== 'unrecognized_keys')
+    .map((issue) => {
+      let message = issue.message;
+      if (issue.code === 'invalid_type') message = issue.input === undefined ? 'is required' : `expected ${issue.expected}, got ${typeName(issue.input)}`;
+      if (issue.code === 'invalid_value' && typeof issue.input === 'string')
+        message = `"${issue.input}" is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      const hint = hintFor(issue);
+      return { path: formatPath(issue.path), message, ...(hint ? { hint } : {}) };
+    });
 }
 
 /**
@@ -117,7 +126,10 @@ export async function parseConfig(text: string, path: string): Promise<LoadedCon
       'config.yaml',
       `${path} is not valid YAML`,
       'fix the YAML syntax at the line shown (indentation uses spaces, not tabs)',
-      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : path, message: e.message.split('\n')[0] ?? e.message })),
+      doc.errors.map((e) => ({
+        path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : path,
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
     );
   }
   let js: unknown;
@@ -141,7 +153,12 @@ export async function parseConfig(text: string, path: string): Promise<LoadedCon
     ...(await semanticProblems(parsed.success ? parsed.data : looseView(raw), baseDir)),
   ]);
   if (!parsed.success || problems.length > 0) {
-    throw usageError('config.invalid', `${path} has ${problems.length} problem(s)`, 'correct each field listed above, then run `palisade validate` again', problems);
+    throw usageError(
+      'config.invalid',
+      `${path} has ${problems.length} problem(s)`,
+      'correct each field listed above, then run `palisade validate` again',
+      problems,
+    );
   }
   return { config: parsed.data, path: abs, baseDir };
 }

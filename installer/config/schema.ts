@@ -8,13 +8,9 @@ import { hardeningSchema } from './hardening.ts';
  * (`palisade config schema`) that editors use for completion and hover help.
  */
 
-const hostName = z
-  .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, "-", at most 63 characters)');
+const hostName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, "-", at most 63 characters)');
 
-const fingerprint = z
-  .string()
-  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint like "SHA256:abc…" (43 base64 characters)');
+const fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'must be an OpenSSH SHA256 fingerprint like "SHA256:abc…" (43 base64 characters)');
 
 const port = z.number().int().min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
 
@@ -30,7 +26,10 @@ const address = z
 // The portable POSIX user name: letters, digits, ".", "_", "-", not starting with "-".
 const userName = z
   .string()
-  .regex(/^(?!\.{1,2}$)[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$/, 'must be a portable POSIX user name (letters, digits, ".", "_", "-"; not starting with "-"; at most 32 characters)');
+  .regex(
+    /^(?!\.{1,2}$)[A-Za-z0-9._][A-Za-z0-9._-]{0,31}$/,
+    'must be a portable POSIX user name (letters, digits, ".", "_", "-"; not starting with "-"; at most 32 characters)',
+  );
 // A pattern, not zod's prefix check, which JSON Schema only has as a non-standard format.
 const devicePath = z.string().regex(/^\/dev\//, 'must be a device path like /dev/sdb');
 const absolutePath = z.string().regex(/^\//, 'must be an absolute path');
@@ -58,9 +57,22 @@ export const encryptionSchema = z.object({
   cipher: z.string().default('aes-xts-plain64'),
   pbkdf: z.enum(['argon2id', 'argon2i', 'pbkdf2']).default('argon2id'),
   allowUnopened: z.boolean().default(false).describe('accept hosts without device-mapper: disks are formatted and bound but not opened'),
-  pbkdfMemoryKiB: z.number().int().min(32).max(4194304).optional().describe('argon2 memory cost in KiB for the recovery key slot (default: cryptsetup benchmark)'),
+  pbkdfMemoryKiB: z
+    .number()
+    .int()
+    .min(32)
+    .max(4194304)
+    .optional()
+    .describe('argon2 memory cost in KiB for the recovery key slot (default: cryptsetup benchmark)'),
   iterTimeMs: z.number().int().min(1).optional().describe('key-slot unlock time in ms the PBKDF is tuned to (default: cryptsetup, 2000)'),
-  pbkdfIterations: z.number().int().min(4).optional().describe('fixed PBKDF cost for the recovery key slot instead of cryptsetup\'s benchmark (argon2 passes, or pbkdf2 iterations, min 1000); the key is 256 random bits, so a low cost is safe; labs and slow hosts'),
+  pbkdfIterations: z
+    .number()
+    .int()
+    .min(4)
+    .optional()
+    .describe(
+      "fixed PBKDF cost for the recovery key slot instead of cryptsetup's benchmark (argon2 passes, or pbkdf2 iterations, min 1000); the key is 256 random bits, so a low cost is safe; labs and slow hosts",
+    ),
   mountPoint: absolutePath.optional().describe('where the first encrypted disk is mounted once opened (default /var/lib/palisade)'),
 });
 
@@ -98,12 +110,22 @@ export const sizingSchema = z.object({
 });
 
 export const maintenanceWindowSchema = z.object({
-  days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1).describe('days the window starts on (in its time zone)'),
-  start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)').describe('wall-clock start in the time zone; may end after midnight'),
+  days: z
+    .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']))
+    .min(1)
+    .describe('days the window starts on (in its time zone)'),
+  start: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)')
+    .describe('wall-clock start in the time zone; may end after midnight'),
   duration: z
     .string()
     .regex(/^(?=\d)(\d+h)?(\d+m)?$/, 'must be like "4h", "90m" or "1h30m"')
-    .refine((s) => { const m = /^(?:(\d+)h)?(?:(\d+)m)?$/.exec(s); const min = m ? Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0) : 0; return min > 0 && min <= 7 * 24 * 60; }, 'must be more than 0 and at most 168h')
+    .refine((s) => {
+      const m = /^(?:(\d+)h)?(?:(\d+)m)?$/.exec(s);
+      const min = m ? Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0) : 0;
+      return min > 0 && min <= 7 * 24 * 60;
+    }, 'must be more than 0 and at most 168h')
     .describe('elapsed length of the window (a DST change inside it does not stretch or shrink it)'),
   timezone: z.string().default('UTC').describe('IANA time zone, e.g. Europe/Berlin'),
 });
@@ -116,7 +138,10 @@ export const configSchema = z
       fqdn: z
         .string()
         // no /i flag: JSON Schema patterns carry no flags, so the schema would differ
-        .regex(/^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/, 'must be a fully qualified domain name like palisade.example.internal')
+        .regex(
+          /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/,
+          'must be a fully qualified domain name like palisade.example.internal',
+        )
         .describe('the appliance FQDN operators and clusters use'),
       vip: ipv4.optional().describe('virtual IP for the API and ingress (optional)'),
       podCidr: cidr.default('10.42.0.0/16'),
@@ -135,22 +160,34 @@ export const configSchema = z
       .default({ concurrency: 10, connectTimeoutSeconds: 10, commandTimeoutSeconds: 600, keepaliveSeconds: 15 }),
     jumpHost: sshEndpointSchema.optional().describe('bastion for hosts with viaJumpHost: true'),
     hosts: z.array(hostSchema).min(1, 'list at least one host'),
-    encryption: encryptionSchema.default({ mode: 'none', tang: [], tpm2: { pcrs: [7] }, wipe: false, cipher: 'aes-xts-plain64', pbkdf: 'argon2id', allowUnopened: false }),
+    encryption: encryptionSchema.default({
+      mode: 'none',
+      tang: [],
+      tpm2: { pcrs: [7] },
+      wipe: false,
+      cipher: 'aes-xts-plain64',
+      pbkdf: 'argon2id',
+      allowUnopened: false,
+    }),
     registry: z
       .object({
         port: port.default(5000),
         host: hostName.optional().describe('host that runs the pack registry (default: the first controller)'),
-        storageDir: absolutePath.optional().describe('registry storage root on the registry host, on the encrypted data disk (default /var/lib/palisade/registry)'),
+        storageDir: absolutePath
+          .optional()
+          .describe('registry storage root on the registry host, on the encrypted data disk (default /var/lib/palisade/registry)'),
       })
       .default({ port: 5000 }),
-    bundle: z
-      .object({ trustedKey: z.string().optional().describe('Ed25519 public key (PEM or path) that must have signed the bundle') })
-      .default({}),
+    bundle: z.object({ trustedKey: z.string().optional().describe('Ed25519 public key (PEM or path) that must have signed the bundle') }).default({}),
     maintenanceWindows: z.array(maintenanceWindowSchema).default([]).describe('upgrades run only inside these windows'),
     upgrade: z
       .object({
         workerConcurrency: z.number().int().min(1).max(64).default(1).describe('workers upgraded at once (controllers always go one at a time)'),
-        drainTimeout: z.string().regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, 'must be like "5m", "90s" or "1h"').default('5m').describe('how long a drain may wait for Pod Disruption Budgets before the upgrade stops'),
+        drainTimeout: z
+          .string()
+          .regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, 'must be like "5m", "90s" or "1h"')
+          .default('5m')
+          .describe('how long a drain may wait for Pod Disruption Budgets before the upgrade stops'),
       })
       .default({ workerConcurrency: 1, drainTimeout: '5m' })
       .describe('rolling upgrades (`palisade upgrade`)'),
@@ -161,13 +198,17 @@ export const configSchema = z
           .regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression like "0 */6 * * *"')
           .default('0 */6 * * *')
           .describe("when k3s snapshots its own datastore on each controller (k3s etcd-snapshot-schedule-cron; the hosts' local time)"),
-        snapshotRetention: z.number().int().min(1).max(1000).default(12).describe('scheduled snapshots k3s keeps on each controller (k3s etcd-snapshot-retention)'),
+        snapshotRetention: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(12)
+          .describe('scheduled snapshots k3s keeps on each controller (k3s etcd-snapshot-retention)'),
       })
       .default({ snapshotSchedule: '0 */6 * * *', snapshotRetention: 12 })
       .describe("k3s's own scheduled datastore snapshots; `palisade backup` writes the full, encrypted backup"),
-    preflight: z
-      .object({ ignore: z.array(z.string()).default([]).describe('check ids waived for this site') })
-      .default({ ignore: [] }),
+    preflight: z.object({ ignore: z.array(z.string()).default([]).describe('check ids waived for this site') }).default({ ignore: [] }),
     access: accessSchema.optional().describe('tenants, projects and teams: OIDC sign-in and namespace RBAC (`palisade access`)'),
     hardening: hardeningSchema.default({ profile: 'baseline', exceptions: [] }).describe('host hardening (install and `palisade harden`)'),
   })

@@ -116,7 +116,11 @@ export function unknownFields(schema: z.ZodType, raw: unknown, path: Path = []):
  * schema refuses it instead of quietly using the default.
  */
 export function dropEmptySections(schema: z.ZodType, raw: unknown): unknown {
-  if (Array.isArray(raw)) return raw.map((v, i) => { const m = memberSchema(schema, i); return m ? dropEmptySections(m, v) : v; });
+  if (Array.isArray(raw))
+    return raw.map((v, i) => {
+      const m = memberSchema(schema, i);
+      return m ? dropEmptySections(m, v) : v;
+    });
   if (!isPlainObject(raw)) return raw;
   const shapes = objectShapes(schema);
   const out: Record<string, unknown> = {};
@@ -147,6 +151,23 @@ export function strictJsonSchema(schema: z.ZodType): Record<string, unknown> {
 
 /** The formats JSON Schema 2020-12 defines; anything else a strict validator refuses. */
 const STANDARD_FORMATS = new Set([
-  'date-time', 'date', 'time', 'duration', 'email', 'idn-email', 'hostname', 'idn-hostname', 'ipv4', 'ipv6',
-  'uri', 'uri-reference', 'iri', 'iri-reference', 'uuid', 'uri-template', 'json-pointer', 'relative-json-pointer', 'regex',
+  'date-time',
+  'date',
+  'time',
+  'duration',
+  'email',
+  'idn-email',
+  'hostname',
+  'idn-hostname',
+  'ipv4',
+  'ipv6',
+  'uri',
+  'uri-reference',
+  'iri',
+  'iri-reference',
+  'uuid',
+  'uri-template',
+  'json-pointer',
+  'relative-json-pointer',
+  'regex',
 ]);

@@ -88,7 +88,13 @@ function compute(c: PalisadeConfig): Topology {
       ...controllers.filter((h) => h !== firstController).map((h) => ({ name: h.name, address: h.address, role: 'server' as const })),
       ...workers.filter((h) => h !== firstController).map((h) => ({ name: h.name, address: h.address, role: 'agent' as const })),
     ],
-    registry: { host: registryHost, port: c.registry.port, endpoint, url: `https://${endpoint}`, storageDir: c.registry.storageDir ?? DEFAULT_REGISTRY_STORAGE },
+    registry: {
+      host: registryHost,
+      port: c.registry.port,
+      endpoint,
+      url: `https://${endpoint}`,
+      storageDir: c.registry.storageDir ?? DEFAULT_REGISTRY_STORAGE,
+    },
     api: {
       fqdn: c.cluster.fqdn,
       port: API_PORT,

@@ -28,7 +28,14 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
 /** A full or read-only file system is the operator's to fix: say so, and that the old file stands. */
 export function writeError(path: string, e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
-  const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EDQUOT' ? 'the disk quota is exceeded' : code === 'EROFS' ? 'the file system is read-only' : undefined;
+  const why =
+    code === 'ENOSPC'
+      ? 'no space left on the device'
+      : code === 'EDQUOT'
+        ? 'the disk quota is exceeded'
+        : code === 'EROFS'
+          ? 'the file system is read-only'
+          : undefined;
   if (!why) return e;
   return new PalisadeError('state.write', `cannot write ${path}: ${why}; the previous file is unchanged`, {
     hint: `free space on the file system that holds ${dirname(path)}, then run the same command again`,

@@ -67,7 +67,10 @@ export const isExecutable = (): boolean => seaModule() !== undefined;
 export function listResources(dir: string): string[] {
   const prefix = `${dir.replace(/\/$/, '')}/`;
   if (typeof PALISADE_BUILD !== 'undefined' && seaModule()) {
-    return PALISADE_BUILD.resources.filter((r) => r.startsWith(prefix)).map((r) => r.slice(prefix.length)).sort();
+    return PALISADE_BUILD.resources
+      .filter((r) => r.startsWith(prefix))
+      .map((r) => r.slice(prefix.length))
+      .sort();
   }
   const abs = join(packageRoot(), dir);
   return existsSync(abs) ? readdirSync(abs).sort() : [];

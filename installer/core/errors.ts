@@ -31,11 +31,7 @@ export class PalisadeError extends Error {
   readonly exitCode: ExitCode;
   readonly details: ErrorDetail[];
 
-  constructor(
-    code: string,
-    message: string,
-    opts: { hint?: string; exitCode?: ExitCode; details?: ErrorDetail[]; cause?: unknown } = {},
-  ) {
+  constructor(code: string, message: string, opts: { hint?: string; exitCode?: ExitCode; details?: ErrorDetail[]; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'PalisadeError';
     this.code = code;

@@ -87,20 +87,23 @@ class HashWorker {
   constructor() {
     // no inherited flags: the worker is plain CommonJS whatever loader or input type the program runs with
     this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
-    this.worker.on('message', (m: { t: string; id: number; sha256?: string; size?: number; n?: number; buf?: ArrayBuffer; message?: string; code?: string }) => {
-      if (m.buf && freeBuffers.length < 64) freeBuffers.push(m.buf);
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      if (m.t === 'ack') {
-        this.load -= m.n ?? 0;
-        p.onAck?.(m.n ?? 0);
-        return;
-      }
-      this.pending.delete(m.id);
-      if (this.pending.size === 0) this.worker.unref();
-      if (m.t === 'done') p.resolve({ sha256: m.sha256 ?? '', size: m.size ?? 0 });
-      else p.reject(Object.assign(new Error(m.message ?? 'hashing failed'), m.code ? { code: m.code } : {}));
-    });
+    this.worker.on(
+      'message',
+      (m: { t: string; id: number; sha256?: string; size?: number; n?: number; buf?: ArrayBuffer; message?: string; code?: string }) => {
+        if (m.buf && freeBuffers.length < 64) freeBuffers.push(m.buf);
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        if (m.t === 'ack') {
+          this.load -= m.n ?? 0;
+          p.onAck?.(m.n ?? 0);
+          return;
+        }
+        this.pending.delete(m.id);
+        if (this.pending.size === 0) this.worker.unref();
+        if (m.t === 'done') p.resolve({ sha256: m.sha256 ?? '', size: m.size ?? 0 });
+        else p.reject(Object.assign(new Error(m.message ?? 'hashing failed'), m.code ? { code: m.code } : {}));
+      },
+    );
     this.worker.on('error', (e) => {
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
@@ -142,10 +145,12 @@ export function hashFile(path: string, range: { start?: number; end?: number } =
   const guess = range.end !== undefined ? range.end - (range.start ?? 0) + 1 : 1 << 20;
   w.load += guess;
   return new Promise<Digest>((resolve, reject) => {
-    const settle = <T>(f: (v: T) => void) => (v: T) => {
-      w.load -= guess;
-      f(v);
-    };
+    const settle =
+      <T>(f: (v: T) => void) =>
+      (v: T) => {
+        w.load -= guess;
+        f(v);
+      };
     w.track(id, { resolve: settle(resolve), reject: settle(reject) });
     w.post({ t: 'file', id, path, ...range });
   });

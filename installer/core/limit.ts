@@ -13,7 +13,11 @@ export async function mapLimit<T, R>(items: readonly T[], concurrency: number, f
 }
 
 /** Like mapLimit, but never rejects: each item settles on its own (one dead host must not stop the others). */
-export async function settleLimit<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+export async function settleLimit<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   return mapLimit(items, concurrency, async (item, i) => {
     try {
       return { status: 'fulfilled', value: await fn(item, i) } as const;

@@ -40,10 +40,18 @@ function envLevel(): LogLevel {
 /** Logs go to stderr so stdout stays clean for `--output json`. */
 export const log: Logger = {
   level: envLevel(),
-  error(msg) { write('error', msg); },
-  warn(msg) { write('warn', msg); },
-  info(msg) { write('info', msg); },
-  debug(msg) { write('debug', msg); },
+  error(msg) {
+    write('error', msg);
+  },
+  warn(msg) {
+    write('warn', msg);
+  },
+  info(msg) {
+    write('info', msg);
+  },
+  debug(msg) {
+    write('debug', msg);
+  },
 };
 
 function write(level: LogLevel, msg: string): void {

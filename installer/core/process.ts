@@ -56,6 +56,14 @@ export async function runLocal(file: string, args: readonly string[], o: LocalRu
   });
   const stdout = typeof r.stdout === 'string' ? r.stdout : '';
   const stderr = typeof r.stderr === 'string' ? r.stderr : '';
-  const failure = r.failed ? (r.timedOut ? `timed out after ${o.timeoutMs ?? 60_000} ms` : r.signal ? `killed by ${r.signal}` : r.exitCode === undefined ? r.shortMessage : undefined) : undefined;
+  const failure = r.failed
+    ? r.timedOut
+      ? `timed out after ${o.timeoutMs ?? 60_000} ms`
+      : r.signal
+        ? `killed by ${r.signal}`
+        : r.exitCode === undefined
+          ? r.shortMessage
+          : undefined
+    : undefined;
   return { code: r.exitCode, stdout, stderr, timedOut: r.timedOut, ...(failure ? { failure } : {}) };
 }

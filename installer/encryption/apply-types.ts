@@ -5,18 +5,7 @@ import type { RemoteHost } from '../hosts/types.ts';
 import type { DiskPlan, EncryptionPlan, EscrowStore } from './types.ts';
 import type { DiskVerification } from './verify.ts';
 
-export type ApplyStep =
-  | 'facts'
-  | 'checked'
-  | 'escrowed'
-  | 'wiped'
-  | 'formatted'
-  | 'bound'
-  | 'unbound'
-  | 'crypttab'
-  | 'opened'
-  | 'mounted'
-  | 'verified';
+export type ApplyStep = 'facts' | 'checked' | 'escrowed' | 'wiped' | 'formatted' | 'bound' | 'unbound' | 'crypttab' | 'opened' | 'mounted' | 'verified';
 
 export interface ApplyEvent {
   host: string;

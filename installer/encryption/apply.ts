@@ -154,29 +154,44 @@ async function applyHost(host: RemoteHost, hp: HostPlan, facts: HostEncryptionFa
       }
       await formatDisk(host, luksFormatCommand({ device: d.device, uuid, label: d.volume, settings: s }), d.device, resumeHint, key);
       await progress({ device: d.device, step: 'formatted', detail: uuid });
-      if (d.addBinding) await progress({ device: d.device, step: 'bound', detail: boundDetail(d.addBinding, await bindDisk(host, d.device, d.addBinding, key, name)) });
+      if (d.addBinding)
+        await progress({ device: d.device, step: 'bound', detail: boundDetail(d.addBinding, await bindDisk(host, d.device, d.addBinding, key, name)) });
       uuids.set(d.device, uuid);
       keys.set(d.device, key);
       outcomes.set(d.device, 'formatted');
     } else if (d.action === 'rebind') {
       const entry = o.keystore.get(name);
       if (!entry || entry.meta?.uuid !== d.luksUuid) {
-        throw new PalisadeError('encryption.recovery-missing', `${hp.host}: the keystore has no recovery key for ${d.device} (LUKS uuid ${d.luksUuid}); it is needed to change the bindings`, {
-          hint: 'open the keystore that was used when the disk was formatted (--keystore), or set encryption.wipe: true to format it again (DESTROYS ITS DATA)',
-        });
+        throw new PalisadeError(
+          'encryption.recovery-missing',
+          `${hp.host}: the keystore has no recovery key for ${d.device} (LUKS uuid ${d.luksUuid}); it is needed to change the bindings`,
+          {
+            hint: 'open the keystore that was used when the disk was formatted (--keystore), or set encryption.wipe: true to format it again (DESTROYS ITS DATA)',
+          },
+        );
       }
       redact.add(entry.value);
       const found = await findKeySlot(host, d.device, entry.value);
       if (!found.ok) {
-        throw new PalisadeError('encryption.recovery-key', `${hp.host}: the escrowed recovery key does not open ${d.device} (${found.error}); bindings left as they are`, {
-          hint: 'the keystore entry and the disk disagree: restore the right keystore before changing this disk',
-        });
+        throw new PalisadeError(
+          'encryption.recovery-key',
+          `${hp.host}: the escrowed recovery key does not open ${d.device} (${found.error}); bindings left as they are`,
+          {
+            hint: 'the keystore entry and the disk disagree: restore the right keystore before changing this disk',
+          },
+        );
       }
       const b = d.addBinding ? await bindDisk(host, d.device, d.addBinding, entry.value, name) : undefined;
       if (d.addBinding && b) await progress({ device: d.device, step: 'bound', detail: boundDetail(d.addBinding, b) });
       // the recovery slot is never removed, whatever a token claims
       for (const slot of d.removeSlots.filter((x) => x !== found.slot && !b?.removed.includes(x))) {
-        await run(host, clevisUnbindCommand(d.device, slot), `removing stale binding in slot ${slot} of ${d.device}`, 'encryption.unbind', 'the new binding is in place; re-run to remove the stale one');
+        await run(
+          host,
+          clevisUnbindCommand(d.device, slot),
+          `removing stale binding in slot ${slot} of ${d.device}`,
+          'encryption.unbind',
+          'the new binding is in place; re-run to remove the stale one',
+        );
         await progress({ device: d.device, step: 'unbound', detail: `slot ${slot}` });
       }
       keys.set(d.device, entry.value);
@@ -204,7 +219,14 @@ async function applyHost(host: RemoteHost, hp: HostPlan, facts: HostEncryptionFa
     for (const d of hp.disks) {
       if (d.open) {
         const key = hp.binding ? undefined : (keys.get(d.device) ?? o.keystore.get(recoveryKeyName(hp.host, d.device))?.value);
-        await run(host, openCommand(d.device, d.volume, !!hp.binding), `opening ${d.device}`, 'encryption.open', 'check the pins with `palisade encryption status`', key);
+        await run(
+          host,
+          openCommand(d.device, d.volume, !!hp.binding),
+          `opening ${d.device}`,
+          'encryption.open',
+          'check the pins with `palisade encryption status`',
+          key,
+        );
         await progress({ device: d.device, step: 'opened', detail: `/dev/mapper/${d.volume}` });
       }
       states.set(d.device, 'open');
@@ -249,7 +271,12 @@ async function formatDisk(host: RemoteHost, cmd: string, device: string, hint: s
     }
     const why = sig
       ? `cryptsetup was killed by signal ${sig}${sig === '8' ? ' (SIGFPE: its PBKDF benchmark; set encryption.pbkdfIterations, or raise encryption.iterTimeMs)' : ''}`
-      : lastLines(r.stderr.split('\n').filter((l) => !l.includes(SIGNAL_MARKER)).join('\n') || r.stdout) || 'no output';
+      : lastLines(
+          r.stderr
+            .split('\n')
+            .filter((l) => !l.includes(SIGNAL_MARKER))
+            .join('\n') || r.stdout,
+        ) || 'no output';
     throw new PalisadeError('encryption.format', `${host.name}: luksFormat ${device} failed (exit ${r.code}): ${why}`, { hint });
   }
 }
@@ -259,14 +286,24 @@ const boundDetail = (binding: Binding, r: BindResult): string =>
 
 /** Make a filesystem on the opened volume when it has none and mount the data directory on it. */
 async function mountData(host: RemoteHost, d: DiskPlan, mountPoint: string, netdev: boolean): Promise<void> {
-  const busy = await host.exec(sh`${raw(REMOTE_PRELUDE)}\n[ -d ${mountPoint} ] && [ -n "$(ls -A ${mountPoint} 2>/dev/null)" ] && echo busy || true`, { sudo: true });
+  const busy = await host.exec(sh`${raw(REMOTE_PRELUDE)}\n[ -d ${mountPoint} ] && [ -n "$(ls -A ${mountPoint} 2>/dev/null)" ] && echo busy || true`, {
+    sudo: true,
+  });
   if (busy.stdout.includes('busy')) {
-    throw new PalisadeError('encryption.mountpoint-busy', `${host.name}: ${mountPoint} already holds files; palisade does not mount the encrypted volume over them`, {
-      hint: `move the files away (or into the volume once it is mounted by hand at another place), then re-run`,
-    });
+    throw new PalisadeError(
+      'encryption.mountpoint-busy',
+      `${host.name}: ${mountPoint} already holds files; palisade does not mount the encrypted volume over them`,
+      {
+        hint: `move the files away (or into the volume once it is mounted by hand at another place), then re-run`,
+      },
+    );
   }
   await run(host, mkfsCommand(d.volume), `making a filesystem on /dev/mapper/${d.volume}`, 'encryption.mkfs', 're-run once the cause is fixed');
   const unit = mountUnitName(mountPoint);
-  await host.upload(Buffer.from(mountUnit({ volume: d.volume, mountPoint, netdev })), `/etc/systemd/system/${unit}`, { mode: 0o644, sudo: true, owner: 'root:root' });
+  await host.upload(Buffer.from(mountUnit({ volume: d.volume, mountPoint, netdev })), `/etc/systemd/system/${unit}`, {
+    mode: 0o644,
+    sudo: true,
+    owner: 'root:root',
+  });
   await run(host, enableMountCommand(unit, mountPoint), `mounting ${mountPoint}`, 'encryption.mount', `see \`journalctl -u ${unit}\` on the host`);
 }

@@ -44,22 +44,35 @@ export async function bindDisk(host: RemoteHost, device: string, binding: Bindin
       if (r.code === BIND_LOCK_BUSY) throw busy(host, device, hint);
       const why = tail(r.stderr || r.stdout) || `exit ${r.code}`;
       const tangDown = /fetch advertisement|curl|connect/i.test(why) && usesTang(binding);
-      throw new PalisadeError(tangDown ? 'encryption.tang-unreachable' : binding.pin === 'tpm2' ? 'encryption.tpm' : 'encryption.bind', `${host.name}: binding ${describeBinding(binding)} to ${device} failed: ${why}`, { hint });
+      throw new PalisadeError(
+        tangDown ? 'encryption.tang-unreachable' : binding.pin === 'tpm2' ? 'encryption.tpm' : 'encryption.bind',
+        `${host.name}: binding ${describeBinding(binding)} to ${device} failed: ${why}`,
+        { hint },
+      );
     }
   }
   return { bound: !already, removed: await dropExtraBindings(host, device, binding, key) };
 }
 
 const busy = (host: RemoteHost, device: string, hint: string): PalisadeError =>
-  new PalisadeError('encryption.bind-busy', `${host.name}: another bind of ${device} is still running after ${BIND_LOCK_WAIT_SECONDS} s (a clevis left by an earlier run)`, {
-    hint: `see \`ps -ef | grep clevis\` on the host; ${hint}`,
-  });
+  new PalisadeError(
+    'encryption.bind-busy',
+    `${host.name}: another bind of ${device} is still running after ${BIND_LOCK_WAIT_SECONDS} s (a clevis left by an earlier run)`,
+    {
+      hint: `see \`ps -ef | grep clevis\` on the host; ${hint}`,
+    },
+  );
 
 /** A bind left running by a killed run finishes (or fails) before this run looks at the header. */
 async function waitForOtherBind(host: RemoteHost, device: string, hint: string): Promise<void> {
   const r = await host.exec(waitForBindCommand(device), { sudo: true, timeoutMs: (BIND_LOCK_WAIT_SECONDS + 30) * 1000 });
   if (r.code === BIND_LOCK_BUSY) throw busy(host, device, hint);
-  if (r.code !== 0) throw new PalisadeError('encryption.bind', `${host.name}: cannot take the bind lock of ${device} (exit ${r.code}): ${tail(r.stderr || r.stdout) || 'no output'}`, { hint });
+  if (r.code !== 0)
+    throw new PalisadeError(
+      'encryption.bind',
+      `${host.name}: cannot take the bind lock of ${device} (exit ${r.code}): ${tail(r.stderr || r.stdout) || 'no output'}`,
+      { hint },
+    );
 }
 
 /** Keep one binding as configured; unbind the other clevis slots (never the recovery key's). */
@@ -70,16 +83,24 @@ async function dropExtraBindings(host: RemoteHost, device: string, binding: Bind
   const extra = h.header.tokens.filter((t) => t !== keep);
   if (extra.length === 0) return [];
   const recovery = await findKeySlot(host, device, key);
-  const protectedSlots = new Set([...(keep?.keyslots ?? []), ...h.header.otherTokens.flatMap((t) => t.keyslots), ...(recovery.slot !== undefined ? [recovery.slot] : [])]);
+  const protectedSlots = new Set([
+    ...(keep?.keyslots ?? []),
+    ...h.header.otherTokens.flatMap((t) => t.keyslots),
+    ...(recovery.slot !== undefined ? [recovery.slot] : []),
+  ]);
   // without knowing the recovery slot nothing is removed: verification reports the extra binding
   if (!recovery.ok || recovery.slot === undefined) return [];
   const removed: number[] = [];
   for (const slot of [...new Set(extra.flatMap((t) => t.keyslots))].filter((s) => !protectedSlots.has(s)).sort((a, b) => a - b)) {
     const r = await host.exec(clevisUnbindCommand(device, slot), { sudo: true });
     if (r.code !== 0) {
-      throw new PalisadeError('encryption.unbind', `${host.name}: removing the extra binding in slot ${slot} of ${device} failed (exit ${r.code}): ${tail(r.stderr || r.stdout) || 'no output'}`, {
-        hint: 'the configured binding is in place; re-run to remove the extra one',
-      });
+      throw new PalisadeError(
+        'encryption.unbind',
+        `${host.name}: removing the extra binding in slot ${slot} of ${device} failed (exit ${r.code}): ${tail(r.stderr || r.stdout) || 'no output'}`,
+        {
+          hint: 'the configured binding is in place; re-run to remove the extra one',
+        },
+      );
     }
     removed.push(slot);
   }

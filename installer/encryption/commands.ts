@@ -146,7 +146,9 @@ export function tpmProbeCommand(pcrs: number[]): string {
 }
 
 export function luksDumpCommand(device: string): string {
-  return withPrelude(sh`cryptsetup luksDump --dump-json-metadata ${device} && echo && echo @@uuid && cryptsetup luksUUID ${device} && echo @@clevis && clevis luks list -d ${device}`);
+  return withPrelude(
+    sh`cryptsetup luksDump --dump-json-metadata ${device} && echo && echo @@uuid && cryptsetup luksUUID ${device} && echo @@clevis && clevis luks list -d ${device}`,
+  );
 }
 
 /** Open with clevis (pins) or with the key on stdin (passphrase mode). Needs device-mapper. */

@@ -15,8 +15,9 @@ const MARK = '@@palisade-enc';
 
 export function encryptionFactsScript(disks: readonly string[], mountPoint: string): string {
   const perDisk = disks
-    .map((d, i) =>
-      sh`d=${d}
+    .map(
+      (d, i) =>
+        sh`d=${d}
 m disk ${i}
 if [ -e ${`/dev/mapper/${volumeName(d)}`} ]; then echo mapped=1; else echo mapped=0; fi
 if [ ! -e "$d" ]; then echo exists=0; else
@@ -63,7 +64,10 @@ function sections(text: string): Section[] {
   let cur: Section | undefined;
   for (const line of text.split('\n')) {
     if (line.startsWith(`${MARK} `)) {
-      const [name = '', idx] = line.slice(MARK.length + 1).trim().split(/\s+/);
+      const [name = '', idx] = line
+        .slice(MARK.length + 1)
+        .trim()
+        .split(/\s+/);
       cur = { name, index: idx === undefined ? undefined : Number(idx), body: '' };
       out.push(cur);
     } else if (cur) {
@@ -102,7 +106,9 @@ function lsblkMountpoints(d: LsblkDevice): string[] {
 export function parseEncryptionFacts(host: string, disks: readonly string[], text: string): HostEncryptionFacts {
   const secs = sections(text);
   if (!secs.some((s) => s.name === 'end')) {
-    throw new PalisadeError('encryption.facts', `${host}: the disk probe did not finish`, { hint: 'run `palisade encryption plan -v` and check the host shell and sudo' });
+    throw new PalisadeError('encryption.facts', `${host}: the disk probe did not finish`, {
+      hint: 'run `palisade encryption plan -v` and check the host shell and sudo',
+    });
   }
   const hostKv = kv(secs.find((s) => s.name === 'host')?.body ?? '');
   const crypttabB64 = secs.find((s) => s.name === 'crypttab')?.body.trim() ?? '';
@@ -160,7 +166,9 @@ export function parseEncryptionFacts(host: string, disks: readonly string[], tex
         df.luks = undefined;
       }
     }
-    df.clevisList = of('clevis').split('\n').filter((l) => l.trim());
+    df.clevisList = of('clevis')
+      .split('\n')
+      .filter((l) => l.trim());
     facts.disks.push(df);
   });
   return facts;

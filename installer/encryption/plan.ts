@@ -87,7 +87,9 @@ export function planHost(settings: HostEncryptionSettings, facts: HostEncryption
     if (needsTpm(settings) && !facts.tpm) b.push('no TPM: no /dev/tpmrm0 and no TPM2TOOLS_TCTI in the host environment');
     if (plan.disks.some((d) => d.wipes.length > 0) && !t.wipefs) b.push('wipefs is not installed');
     if (unopened && !settings.allowUnopened) {
-      b.push('device-mapper is missing, so volumes cannot be opened here; set encryption.allowUnopened: true (or pass --allow-unopened) to format and bind the disks and leave them closed');
+      b.push(
+        'device-mapper is missing, so volumes cannot be opened here; set encryption.allowUnopened: true (or pass --allow-unopened) to format and bind the disks and leave them closed',
+      );
     }
   }
   return plan;
@@ -138,7 +140,8 @@ function planDisk(x: DiskInput): DiskPlan {
       const why = record
         ? `holds a LUKS2 header made by palisade (uuid ${uuid}) but the keystore's recovery key is for uuid ${record.uuid ?? 'unknown'}`
         : `holds a LUKS2 header made by palisade (uuid ${uuid}) whose recovery key is not in this keystore`;
-      if (!x.settings.wipe) return refuse(`${x.device} ${why}; set encryption.wipe: true to format it anyway (DESTROYS ITS DATA), or use the keystore that holds its key`);
+      if (!x.settings.wipe)
+        return refuse(`${x.device} ${why}; set encryption.wipe: true to format it anyway (DESTROYS ITS DATA), or use the keystore that holds its key`);
       return format(`${why}; wipe is set: it will be formatted`);
     }
     return planOurs(base, d, x);
@@ -188,7 +191,11 @@ function planOurs(base: DiskPlan, d: DiskFacts, x: DiskInput): DiskPlan {
     const steps = [...(crypttabChange ? ['write its crypttab entry'] : []), ...(open ? ['open it'] : []), ...(mount ? ['mount the data directory'] : [])];
     return { ...plan, action: 'configure', reason: `bindings are as configured; ${steps.join(', ')}` };
   }
-  return { ...plan, action: 'nothing', reason: x.binding ? `encrypted and bound to ${describeBinding(x.binding)}` : 'encrypted; recovery key only (mode passphrase)' };
+  return {
+    ...plan,
+    action: 'nothing',
+    reason: x.binding ? `encrypted and bound to ${describeBinding(x.binding)}` : 'encrypted; recovery key only (mode passphrase)',
+  };
 }
 
 export function usesTang(b: Binding | undefined): boolean {

@@ -132,7 +132,11 @@ export function listrProgress(): ApplyProgress {
           exitOnError: false,
           registerSignalListeners: false,
           renderer: 'default',
-          rendererOptions: { collapseErrors: false, showErrorMessage: true, logger: new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) }) },
+          rendererOptions: {
+            collapseErrors: false,
+            showErrorMessage: true,
+            logger: new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) }),
+          },
         },
       );
       running = list.run().catch(() => undefined);

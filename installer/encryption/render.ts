@@ -50,7 +50,13 @@ export function renderStatus(r: EncryptionStatusReport): string {
             .filter(Boolean)
             .join('; ')
         : d.reason;
-      rows.push([h.host, d.device, h.mode, d.state, d.pending === 'nothing' ? detail : `${d.pending} pending: ${d.reason}${v?.problems.length ? `; ${v.problems.join('; ')}` : ''}`]);
+      rows.push([
+        h.host,
+        d.device,
+        h.mode,
+        d.state,
+        d.pending === 'nothing' ? detail : `${d.pending} pending: ${d.reason}${v?.problems.length ? `; ${v.problems.join('; ')}` : ''}`,
+      ]);
     }
   }
   return `${renderTable(['HOST', 'DISK', 'MODE', 'STATE', 'DETAIL'], rows)}\n`;
@@ -68,7 +74,9 @@ export function applyReportJson(r: ApplyReport): Record<string, unknown> {
       host: h.host,
       ok: h.ok,
       durationMs: Math.round(h.durationMs),
-      ...(h.error ? { error: { code: h.error.code, message: h.error.message, ...(h.error.hint ? { hint: h.error.hint } : {}), details: h.error.details } } : {}),
+      ...(h.error
+        ? { error: { code: h.error.code, message: h.error.message, ...(h.error.hint ? { hint: h.error.hint } : {}), details: h.error.details } }
+        : {}),
       disks: h.disks,
     })),
     plan: planJson(r.plan),

@@ -117,7 +117,9 @@ async function tangProblems(host: RemoteHost, binding: Binding): Promise<string[
     }
     try {
       if (!thumbprintMatches(t.thumbprints[0] ?? '', advertisementSigningKeys(r.stdout))) {
-        out.push(`Tang server ${t.url} no longer advertises the pinned key (rotated?): set its new thumbprint in encryption.tang and run \`palisade encryption apply\` to rebind`);
+        out.push(
+          `Tang server ${t.url} no longer advertises the pinned key (rotated?): set its new thumbprint in encryption.tang and run \`palisade encryption apply\` to rebind`,
+        );
       }
     } catch {
       out.push(`${t.url} did not answer with a Tang advertisement`);

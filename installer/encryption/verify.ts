@@ -46,7 +46,10 @@ export interface VerifyOptions {
 }
 
 function tail(s: string): string {
-  const lines = s.trim().split('\n').filter((l) => l && !/No usable token is available/.test(l) && !l.includes(PASS_FAILED_MARKER));
+  const lines = s
+    .trim()
+    .split('\n')
+    .filter((l) => l && !/No usable token is available/.test(l) && !l.includes(PASS_FAILED_MARKER));
   return lines.slice(-2).join(' / ');
 }
 
@@ -57,7 +60,10 @@ export async function findKeySlot(host: RemoteHost, device: string, key: string)
   return { ok: r.code === 0, slot: m ? Number(m[1]) : undefined, error: r.code === 0 ? '' : tail(r.stderr) };
 }
 
-export async function readHeader(host: RemoteHost, device: string): Promise<{ header: LuksHeader | undefined; uuid: string | undefined; clevisList: string[]; error: string }> {
+export async function readHeader(
+  host: RemoteHost,
+  device: string,
+): Promise<{ header: LuksHeader | undefined; uuid: string | undefined; clevisList: string[]; error: string }> {
   const r = await host.exec(luksDumpCommand(device), { sudo: true });
   const [json = '', rest = ''] = r.stdout.split('\n@@uuid\n');
   const [uuid = '', clevis = ''] = rest.split('@@clevis\n');
@@ -67,7 +73,12 @@ export async function readHeader(host: RemoteHost, device: string): Promise<{ he
   } catch {
     header = undefined;
   }
-  return { header, uuid: uuid.trim() || undefined, clevisList: clevis.split('\n').filter((l) => l.trim()), error: header ? '' : tail(r.stderr) || 'not a LUKS2 volume' };
+  return {
+    header,
+    uuid: uuid.trim() || undefined,
+    clevisList: clevis.split('\n').filter((l) => l.trim()),
+    error: header ? '' : tail(r.stderr) || 'not a LUKS2 volume',
+  };
 }
 
 /** Run every slot's pin check in one round trip; each check's output sits between its markers. */
@@ -81,7 +92,9 @@ export async function checkPins(host: RemoteHost, device: string, header: LuksHe
     if (!m) return { slot, binding, ok: false, error: `no result from the host (${tail(r.stderr) || `exit ${r.code}`})` };
     const text = m[1] ?? '';
     if (m[2] === '0') return { slot, binding, ok: true };
-    const why = text.includes(PASS_FAILED_MARKER) ? `clevis could not recover the key (${tail(text) || 'pin unavailable'})` : tail(text) || 'the released key does not open the slot';
+    const why = text.includes(PASS_FAILED_MARKER)
+      ? `clevis could not recover the key (${tail(text) || 'pin unavailable'})`
+      : tail(text) || 'the released key does not open the slot';
     return { slot, binding, ok: false, error: why };
   });
 }
@@ -116,13 +129,16 @@ export async function verifyDisk(host: RemoteHost, device: string, o: VerifyOpti
   v.keyslots = header.keyslots.map((k) => k.id);
   v.tokens = header.tokens.length + header.otherTokens.length;
   v.bindings = header.tokens.map((t) => `slot ${t.keyslots.join(',')}: ${describeBinding(t.binding)}`);
-  v.bindingAsConfigured = o.binding
-    ? header.tokens.length === 1 && bindingMatches(header.tokens[0]!.binding, o.binding)
-    : header.tokens.length === 0;
+  v.bindingAsConfigured = o.binding ? header.tokens.length === 1 && bindingMatches(header.tokens[0]!.binding, o.binding) : header.tokens.length === 0;
   if (!v.bindingAsConfigured) {
-    v.problems.push(o.binding ? `expected one binding ${describeBinding(o.binding)}, found ${v.bindings.length ? v.bindings.join('; ') : 'none'}` : `expected no clevis binding (mode passphrase), found ${v.bindings.join('; ')}`);
+    v.problems.push(
+      o.binding
+        ? `expected one binding ${describeBinding(o.binding)}, found ${v.bindings.length ? v.bindings.join('; ') : 'none'}`
+        : `expected no clevis binding (mode passphrase), found ${v.bindings.join('; ')}`,
+    );
   }
-  if (o.expectedCipher && v.cipher !== o.expectedCipher) v.problems.push(`cipher is ${v.cipher ?? 'unknown'}, config asks for ${o.expectedCipher} (changing it needs re-encryption)`);
+  if (o.expectedCipher && v.cipher !== o.expectedCipher)
+    v.problems.push(`cipher is ${v.cipher ?? 'unknown'}, config asks for ${o.expectedCipher} (changing it needs re-encryption)`);
   if (o.expectedUuid && v.uuid !== o.expectedUuid) v.problems.push(`LUKS uuid is ${v.uuid}, the keystore's recovery key is for ${o.expectedUuid}`);
 
   v.pins = await checkPins(host, device, header);

@@ -25,7 +25,11 @@ export interface GatherOptions {
  * the arrival of the first output bytes: that bracket bounds the clock skew.
  */
 export async function gatherFacts(host: RemoteHost, opts: GatherOptions): Promise<HostFacts> {
-  const script = probeScript({ fqdn: opts.fqdn, ...(opts.dataDisk ? { dataDisk: opts.dataDisk } : {}), ...(opts.diskLatency === false ? { diskLatency: false } : {}) });
+  const script = probeScript({
+    fqdn: opts.fqdn,
+    ...(opts.dataDisk ? { dataDisk: opts.dataDisk } : {}),
+    ...(opts.diskLatency === false ? { diskLatency: false } : {}),
+  });
   let receivedAtMs: number | undefined;
   const sentAtMs = Date.now();
   // through /bin/sh whatever the login shell is (sudo already wraps in sh -c; root's shell may be anything)
@@ -39,9 +43,13 @@ export async function gatherFacts(host: RemoteHost, opts: GatherOptions): Promis
   receivedAtMs ??= Date.now();
   log.debug(`${host.name}: facts probe exit ${r.code}, ${r.stdout.length} bytes in ${Date.now() - sentAtMs} ms`);
   if (!r.stdout.includes('==== end ====')) {
-    throw new PalisadeError('facts.probe', `${host.name}: the facts probe failed (exit ${r.code})${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`, {
-      hint: 'check that the SSH user can run sudo without a prompt and the host has a POSIX /bin/sh',
-    });
+    throw new PalisadeError(
+      'facts.probe',
+      `${host.name}: the facts probe failed (exit ${r.code})${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`,
+      {
+        hint: 'check that the SSH user can run sudo without a prompt and the host has a POSIX /bin/sh',
+      },
+    );
   }
   const facts = parseProbeOutput(r.stdout, {
     name: host.name,

@@ -77,7 +77,12 @@ export async function localFacts(opts: { fqdn: string }): Promise<HostFacts> {
     },
     memory: { totalBytes: mem.total, availableBytes: mem.available, swapTotalBytes: mem.swaptotal, swapFreeBytes: mem.swapfree },
     disks,
-    os: { ...probed.os, kernel: osInfo.kernel, arch: osInfo.arch === 'x64' ? 'x86_64' : osInfo.arch, ...(probed.os.prettyName ? {} : { prettyName: `${osInfo.distro} ${osInfo.release}`.trim() }) },
+    os: {
+      ...probed.os,
+      kernel: osInfo.kernel,
+      arch: osInfo.arch === 'x64' ? 'x86_64' : osInfo.arch,
+      ...(probed.os.prettyName ? {} : { prettyName: `${osInfo.distro} ${osInfo.release}`.trim() }),
+    },
     // the admin clock is the reference: skew 0 by definition
     time: { ...probed.time, epochMs: now, sentAtMs: now, receivedAtMs: now },
     notes: probed.notes.filter((n) => !n.startsWith('clock:') && !n.startsWith('disks:') && !n.startsWith('memory:')),

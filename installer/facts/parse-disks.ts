@@ -115,7 +115,12 @@ export function percentile(values: readonly number[], q: number): number {
 
 export function parseLatency(body: string | undefined): { latency?: DiskLatencyFacts; note?: string } {
   const t = (body ?? '').trim();
-  const kv = parseKv(t.split('\n').filter((l) => !l.startsWith(' ') && !l.startsWith('{')).join('\n'));
+  const kv = parseKv(
+    t
+      .split('\n')
+      .filter((l) => !l.startsWith(' ') && !l.startsWith('{'))
+      .join('\n'),
+  );
   if (kv.error) return { note: `disk latency: ${kv.error}` };
   const path = kv.path ?? '?';
   if (kv.method === 'fio') {
@@ -134,7 +139,12 @@ export function parseLatency(body: string | undefined): { latency?: DiskLatencyF
     }
   }
   if (kv.method === 'dd') {
-    const us = (tag: string) => t.split('\n').filter((l) => l.startsWith(`${tag} `)).map((l) => Number(l.slice(tag.length + 1))).filter(Number.isFinite);
+    const us = (tag: string) =>
+      t
+        .split('\n')
+        .filter((l) => l.startsWith(`${tag} `))
+        .map((l) => Number(l.slice(tag.length + 1)))
+        .filter(Number.isFinite);
     const base = us('base');
     const sync = us('sync');
     if (sync.length < 5) return { note: `disk latency: only ${sync.length} dd samples` };

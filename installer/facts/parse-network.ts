@@ -28,7 +28,14 @@ export function parseNics(body: string | undefined): NicFacts[] | undefined {
           loopback,
           addresses: (n.addr_info ?? [])
             .filter((a) => (a.family === 'inet' || a.family === 'inet6') && a.local)
-            .map((a): NicAddress => ({ family: a.family as 'inet' | 'inet6', address: a.local as string, prefixLength: a.prefixlen ?? (a.family === 'inet' ? 32 : 128), ...(a.scope ? { scope: a.scope } : {}) })),
+            .map(
+              (a): NicAddress => ({
+                family: a.family as 'inet' | 'inet6',
+                address: a.local as string,
+                prefixLength: a.prefixlen ?? (a.family === 'inet' ? 32 : 128),
+                ...(a.scope ? { scope: a.scope } : {}),
+              }),
+            ),
         };
       });
     } catch {
@@ -43,7 +50,14 @@ export function parseNics(body: string | undefined): NicFacts[] | undefined {
       const mac = f[2]?.toLowerCase();
       const loopback = f[1] === 'lo' || mac === '00:00:00:00:00:00';
       const mtu = num(f[3]);
-      nics.set(f[1], { name: f[1], ...(mac && !loopback ? { mac } : {}), ...(mtu !== undefined ? { mtu } : {}), ...(f[4] ? { state: f[4] } : {}), loopback, addresses: [] });
+      nics.set(f[1], {
+        name: f[1],
+        ...(mac && !loopback ? { mac } : {}),
+        ...(mtu !== undefined ? { mtu } : {}),
+        ...(f[4] ? { state: f[4] } : {}),
+        loopback,
+        addresses: [],
+      });
     } else {
       // "2: eth0    inet 10.0.0.5/24 brd ... scope global eth0\       valid_lft ..."
       const m = /^\d+:\s+(\S+)\s+(inet6?)\s+([0-9a-fA-F.:]+)\/(\d+)(?:.*\bscope\s+(\w+))?/.exec(line.trim());
@@ -116,5 +130,12 @@ export function parseNameservers(body: string | undefined): string[] {
 }
 
 export function parseAddresses(body: string | undefined): string[] {
-  return [...new Set((body ?? '').split('\n').map((l) => l.trim()).filter((l) => isIP(l) !== 0))];
+  return [
+    ...new Set(
+      (body ?? '')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => isIP(l) !== 0),
+    ),
+  ];
 }

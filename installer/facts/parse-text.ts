@@ -32,7 +32,11 @@ export function parseKv(body: string | undefined): Record<string, string> {
 
 /** Like parseKv, but a key may repeat (part=, holder=, mount=). */
 export function kvAll(body: string | undefined, key: string): string[] {
-  return (body ?? '').split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1).trim()).filter(Boolean);
+  return (body ?? '')
+    .split('\n')
+    .filter((l) => l.startsWith(`${key}=`))
+    .map((l) => l.slice(key.length + 1).trim())
+    .filter(Boolean);
 }
 
 export const num = (v: string | undefined): number | undefined => {

@@ -87,7 +87,10 @@ export function parseCgroup(body: string | undefined): 1 | 2 | undefined {
   if (t === 'tmpfs') return 1;
   return undefined;
 }
-export function parseTimeSync(chrony: string | undefined, timedatectl: string | undefined): Pick<TimeFacts, 'service' | 'synchronized' | 'offsetMs' | 'source' | 'detail'> {
+export function parseTimeSync(
+  chrony: string | undefined,
+  timedatectl: string | undefined,
+): Pick<TimeFacts, 'service' | 'synchronized' | 'offsetMs' | 'source' | 'detail'> {
   const c = (chrony ?? '').trim();
   if (c.includes('Reference ID')) {
     const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(c)?.[1]?.trim();
@@ -153,9 +156,13 @@ export interface ProbeContext {
 export function parseProbeOutput(text: string, ctx: ProbeContext): HostFacts {
   const s = splitSections(text);
   if (!s.has('end')) {
-    throw new PalisadeError('facts.truncated', `${ctx.name}: the facts probe did not finish (its output stops${s.size ? ` after section "${[...s.keys()].pop()}"` : ' before the first section'})`, {
-      hint: 'run with -v to see the probe output; check that the host has a POSIX /bin/sh and the SSH user can sudo without a prompt',
-    });
+    throw new PalisadeError(
+      'facts.truncated',
+      `${ctx.name}: the facts probe did not finish (its output stops${s.size ? ` after section "${[...s.keys()].pop()}"` : ' before the first section'})`,
+      {
+        hint: 'run with -v to see the probe output; check that the host has a POSIX /bin/sh and the SSH user can sudo without a prompt',
+      },
+    );
   }
   const notes: string[] = [];
   const id = parseKv(s.get('identity'));

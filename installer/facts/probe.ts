@@ -23,8 +23,24 @@ export interface ProbeOptions {
 }
 
 export const SECTIONS = [
-  'clock', 'identity', 'osrelease', 'cpuinfo', 'meminfo', 'cgroup', 'lsblk', 'datadisk', 'nics', 'timesync', 'ports',
-  'kernel', 'sysctl', 'tpm', 'routes', 'resolv', 'fqdn', 'latency',
+  'clock',
+  'identity',
+  'osrelease',
+  'cpuinfo',
+  'meminfo',
+  'cgroup',
+  'lsblk',
+  'datadisk',
+  'nics',
+  'timesync',
+  'ports',
+  'kernel',
+  'sysctl',
+  'tpm',
+  'routes',
+  'resolv',
+  'fqdn',
+  'latency',
 ] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
@@ -103,32 +119,34 @@ fi`;
         'if have timedatectl; then t 3 timedatectl show 2>/dev/null; fi',
       ].join('\n');
     case 'ports':
-      return [
-        'm ports',
-        'if have ss && ss -Htln >/dev/null 2>&1; then ss -Htln; else echo "# proc"; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; fi',
-      ].join('\n');
+      return ['m ports', 'if have ss && ss -Htln >/dev/null 2>&1; then ss -Htln; else echo "# proc"; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; fi'].join(
+        '\n',
+      );
     case 'kernel':
       return [
         'm kernel',
         'mp() { if have modprobe && modprobe -n -q "$1" 2>/dev/null; then echo 1; else echo 0; fi; }',
         'bi() { if grep -qs "/$1.ko" "/lib/modules/$(uname -r)/modules.builtin"; then echo 1; else echo 0; fi; }',
-        "echo \"overlay.fs=$(if grep -qw overlay /proc/filesystems 2>/dev/null; then echo 1; else echo 0; fi)\"",
+        'echo "overlay.fs=$(if grep -qw overlay /proc/filesystems 2>/dev/null; then echo 1; else echo 0; fi)"',
         'echo "overlay.module=$([ -d /sys/module/overlay ] && echo 1 || echo 0)"',
         'echo "overlay.modprobe=$(mp overlay)"',
         'echo "br_netfilter.module=$([ -d /sys/module/br_netfilter ] && echo 1 || echo 0)"',
         'echo "br_netfilter.sysctl=$([ -d /proc/sys/net/bridge ] && echo 1 || echo 0)"',
         'echo "br_netfilter.modprobe=$(mp br_netfilter)"',
         // the kernel driver, not only /dev/mapper/control: libdevmapper creates that node even where the driver is missing
-        "echo \"dm.misc=$(if grep -qs device-mapper /proc/misc; then echo 1; else echo 0; fi)\"",
+        'echo "dm.misc=$(if grep -qs device-mapper /proc/misc; then echo 1; else echo 0; fi)"',
         'echo "dm.control=$([ -e /dev/mapper/control ] && echo 1 || echo 0)"',
         'echo "dm.modprobe=$(mp dm_mod)"',
         'echo "dm_crypt.module=$([ -d /sys/module/dm_crypt ] && echo 1 || echo 0)"',
         'echo "dm_crypt.builtin=$(bi dm-crypt)"',
         'echo "dm_crypt.modprobe=$(mp dm_crypt)"',
-        "echo \"crypto.xts_aes=$(if grep -qs 'xts(aes)' /proc/crypto; then echo 1; else echo 0; fi)\"",
+        'echo "crypto.xts_aes=$(if grep -qs \'xts(aes)\' /proc/crypto; then echo 1; else echo 0; fi)"',
       ].join('\n');
     case 'sysctl':
-      return ['m sysctl', ...SYSCTLS.map((k) => `if [ -r /proc/sys/${k.replace(/\./g, '/')} ]; then echo "${k}=$(cat /proc/sys/${k.replace(/\./g, '/')})"; fi`)].join('\n');
+      return [
+        'm sysctl',
+        ...SYSCTLS.map((k) => `if [ -r /proc/sys/${k.replace(/\./g, '/')} ]; then echo "${k}=$(cat /proc/sys/${k.replace(/\./g, '/')})"; fi`),
+      ].join('\n');
     case 'tpm':
       return [
         'm tpm',
@@ -136,7 +154,7 @@ fi`;
         'tc="${TPM2TOOLS_TCTI:-${TSS2_TCTI:-}}"',
         'if [ -n "$tc" ]; then echo "tcti=$tc"; fi',
         // only when there is no device node: a TCTI-only TPM (swtpm) proves itself by answering
-        "if [ -n \"$tc\" ] && have tpm2_getcap; then echo \"getcap=$(t 5 tpm2_getcap properties-fixed 2>/dev/null | awk '/TPM2_PT_FAMILY_INDICATOR/ { f = 1; next } f && /value:/ { gsub(/\"/, \"\"); print $2; exit }')\"; fi",
+        'if [ -n "$tc" ] && have tpm2_getcap; then echo "getcap=$(t 5 tpm2_getcap properties-fixed 2>/dev/null | awk \'/TPM2_PT_FAMILY_INDICATOR/ { f = 1; next } f && /value:/ { gsub(/"/, ""); print $2; exit }\')"; fi',
         'if ! have tpm2_getcap; then echo "getcap=missing-tool"; fi',
       ].join('\n');
     case 'routes':
@@ -193,5 +211,11 @@ fi`;
 /** The probe script for one host. */
 export function probeScript(o: ProbeOptions): string {
   const names = o.only ?? SECTIONS;
-  return [PRELUDE, ...SECTIONS.filter((s) => names.includes(s)).map((s) => section(s, o)).filter(Boolean), 'm end'].join('\n');
+  return [
+    PRELUDE,
+    ...SECTIONS.filter((s) => names.includes(s))
+      .map((s) => section(s, o))
+      .filter(Boolean),
+    'm end',
+  ].join('\n');
 }

@@ -1,7 +1,8 @@
 import type { HostFacts } from './types.ts';
 
 const GiB = 1024 ** 3;
-const gb = (n: number): string => (n >= 1e12 ? `${(n / 1e12).toFixed(1)} TB` : n >= 1e9 ? `${(n / 1e9).toFixed(n >= 1e11 ? 0 : 1)} GB` : `${Math.round(n / 1e6)} MB`);
+const gb = (n: number): string =>
+  n >= 1e12 ? `${(n / 1e12).toFixed(1)} TB` : n >= 1e9 ? `${(n / 1e9).toFixed(n >= 1e11 ? 0 : 1)} GB` : `${Math.round(n / 1e6)} MB`;
 
 /** One short line per host (used by the demo and the preflight header). */
 export function summarizeFacts(f: HostFacts): string {
@@ -11,7 +12,9 @@ export function summarizeFacts(f: HostFacts): string {
   let disk = 'no data disk';
   if (f.dataDisk) {
     const d = f.dataDisk;
-    disk = !d.exists ? `${d.device} missing` : `${d.device} ${d.sizeBytes !== undefined ? gb(d.sizeBytes) : '?'}${d.fstype ? ` (${d.fstype})` : ''}${d.mountpoints.length ? ' mounted' : ''}`;
+    disk = !d.exists
+      ? `${d.device} missing`
+      : `${d.device} ${d.sizeBytes !== undefined ? gb(d.sizeBytes) : '?'}${d.fstype ? ` (${d.fstype})` : ''}${d.mountpoints.length ? ' mounted' : ''}`;
   }
   const tpm = f.tpm.present ? `TPM2${f.tpm.via === 'tcti' ? ' (tcti)' : ''}` : 'no TPM';
   const dm = f.kernel.deviceMapper === undefined ? 'dm ?' : f.kernel.deviceMapper ? 'dm' : 'no dm';

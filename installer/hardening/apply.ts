@@ -2,7 +2,19 @@ import { errorMessage } from '../core/errors.ts';
 import { shq } from '../core/quote.ts';
 import type { RemoteHost } from '../hosts/types.ts';
 import type { HostPlan } from './evaluate.ts';
-import { disableScript, filesScript, loginDefsScript, modesScript, modprobeFileContent, modprobeScript, mountScript, purgeScript, sshdDropinContent, sysctlFileContent, sysctlScript } from './fixes.ts';
+import {
+  disableScript,
+  filesScript,
+  loginDefsScript,
+  modesScript,
+  modprobeFileContent,
+  modprobeScript,
+  mountScript,
+  purgeScript,
+  sshdDropinContent,
+  sysctlFileContent,
+  sysctlScript,
+} from './fixes.ts';
 import { changeSshd, type SshdChangeOptions } from './ssh-change.ts';
 import { MODPROBE_FILE, SSHD_DROPIN, SYSCTL_FILE } from './targets.ts';
 import type { Fix, HostState } from './types.ts';
@@ -29,7 +41,9 @@ export async function applyHostPlan(host: RemoteHost, state: HostState, plan: Ho
       const r = await host.exec(`sh -c ${shq(script)}`, { sudo: true, timeoutMs: 300_000 });
       if (r.code === 0) return o.onChange?.(ok);
       const why = /^EXTRA (.*)$/m.exec(r.stdout)?.[1];
-      const msg = why ? `not removed: apt would also remove ${why.trim()} (remove by hand, or add an exception)` : `${kind} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')}`;
+      const msg = why
+        ? `not removed: apt would also remove ${why.trim()} (remove by hand, or add an exception)`
+        : `${kind} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')}`;
       for (const i of items) failed.set(i.rule, msg);
     } catch (e) {
       for (const i of items) failed.set(i.rule, `${kind} failed: ${errorMessage(e)}`);
@@ -43,9 +57,31 @@ export async function applyHostPlan(host: RemoteHost, state: HostState, plan: Ho
   const defs = of('logindefs');
   await step('login.defs', defs, loginDefsScript(defs.map((d) => d.fix)), `login.defs: ${defs.map((d) => `${d.fix.key} ${d.fix.value}`).join(', ')}`);
   const sysctls = of('sysctl');
-  await step('sysctl', sysctls, sysctlScript(sysctlFileContent(state.text[SYSCTL_FILE], sysctls.map((s) => s.fix)), sysctls.map((s) => s.fix)), `kernel parameters in ${SYSCTL_FILE}`);
+  await step(
+    'sysctl',
+    sysctls,
+    sysctlScript(
+      sysctlFileContent(
+        state.text[SYSCTL_FILE],
+        sysctls.map((s) => s.fix),
+      ),
+      sysctls.map((s) => s.fix),
+    ),
+    `kernel parameters in ${SYSCTL_FILE}`,
+  );
   const mods = of('modprobe');
-  await step('modprobe', mods, modprobeScript(modprobeFileContent(state.text[MODPROBE_FILE], mods.map((m) => m.fix)), mods.map((m) => m.fix)), `kernel modules refused in ${MODPROBE_FILE}: ${mods.map((m) => m.fix.module).join(', ')}`);
+  await step(
+    'modprobe',
+    mods,
+    modprobeScript(
+      modprobeFileContent(
+        state.text[MODPROBE_FILE],
+        mods.map((m) => m.fix),
+      ),
+      mods.map((m) => m.fix),
+    ),
+    `kernel modules refused in ${MODPROBE_FILE}: ${mods.map((m) => m.fix.module).join(', ')}`,
+  );
   for (const m of of('mount')) await step('remount', [m], mountScript(m.fix), `${m.fix.target} mounted ${m.fix.options.join(',')} (now and in /etc/fstab)`);
   for (const d of of('disable')) await step('disabling units', [d], disableScript(d.fix.units), `disabled and masked ${d.fix.units.join(', ')}`);
   for (const p of of('purge')) await step('purging packages', [p], purgeScript(p.fix.packages), `purged ${p.fix.packages.join(', ')}`);
@@ -61,7 +97,10 @@ export async function applyHostPlan(host: RemoteHost, state: HostState, plan: Ho
       const forUser = Object.assign({}, ...sshd.map((s) => s.fix.forLoginUser ?? {})) as Record<string, string>;
       try {
         const r = await changeSshd(host, sshdDropinContent(state.text[SSHD_DROPIN], directives, { user: state.loginUser, directives: forUser }), o);
-        if (r.ok) o.onChange?.(`sshd: ${Object.keys(directives).join(', ')}${Object.keys(forUser).length ? `; for ${state.loginUser} alone: ${Object.keys(forUser).join(', ')}` : ''} (sshd -t passed, reloaded, a fresh key login works)`);
+        if (r.ok)
+          o.onChange?.(
+            `sshd: ${Object.keys(directives).join(', ')}${Object.keys(forUser).length ? `; for ${state.loginUser} alone: ${Object.keys(forUser).join(', ')}` : ''} (sshd -t passed, reloaded, a fresh key login works)`,
+          );
         else for (const s of sshd) failed.set(s.rule, r.message);
       } catch (e) {
         for (const s of sshd) failed.set(s.rule, `sshd change failed: ${errorMessage(e)}`);

@@ -33,7 +33,9 @@ export function planHost(state: HostState, rules: readonly Rule[], exceptions: r
     }
     return { rule, result, ...(exception ? { exception } : {}) };
   });
-  const fixes = evaluations.flatMap((e) => (e.exception || e.result.status !== 'fail' || e.result.manual ? [] : (e.result.fixes ?? []).map((fix) => ({ rule: e.rule.id, fix }))));
+  const fixes = evaluations.flatMap((e) =>
+    e.exception || e.result.status !== 'fail' || e.result.manual ? [] : (e.result.fixes ?? []).map((fix) => ({ rule: e.rule.id, fix })),
+  );
   return { host: state.host, evaluations, fixes };
 }
 
@@ -45,7 +47,11 @@ export function outcomesBefore(plan: HostPlan, o: { dryRun: boolean }): RuleOutc
     if (result.status === 'pass') return { ...base, status: 'right' };
     if (result.status === 'na') return { ...base, status: 'not-applicable' };
     if (result.manual || !result.fixes?.length) return { ...base, status: 'manual' };
-    return { ...base, status: o.dryRun ? 'would-fix' : 'failed', ...(o.dryRun ? { detail: `${result.detail} -> ${describeFixes(result.fixes).join('; ')}` } : {}) };
+    return {
+      ...base,
+      status: o.dryRun ? 'would-fix' : 'failed',
+      ...(o.dryRun ? { detail: `${result.detail} -> ${describeFixes(result.fixes).join('; ')}` } : {}),
+    };
   });
 }
 
@@ -54,7 +60,15 @@ export function describeFixes(fixes: readonly Fix[]): string[] {
   return fixes.map((f) => {
     switch (f.kind) {
       case 'sshd':
-        return `sshd: ${Object.entries(f.directives).map(([k, v]) => `${k} ${v}`).join(', ')}${f.forLoginUser ? `${Object.keys(f.directives).length ? '; ' : ''}for palisade's user: ${Object.entries(f.forLoginUser).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`;
+        return `sshd: ${Object.entries(f.directives)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}${
+          f.forLoginUser
+            ? `${Object.keys(f.directives).length ? '; ' : ''}for palisade's user: ${Object.entries(f.forLoginUser)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')}`
+            : ''
+        }`;
       case 'sysctl':
         return `sysctl ${f.key} = ${f.value}`;
       case 'mode':

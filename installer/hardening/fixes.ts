@@ -19,12 +19,20 @@ export function writeFileCommand(path: string, content: string, mode: number): s
 }
 
 export function modesScript(fixes: readonly Of<'mode'>[]): string {
-  return [PRELUDE, 'set -e', ...fixes.map((f) => sh`chown ${`${f.owner}:${f.group}`} ${f.path} && chmod ${f.mode.toString(8).padStart(4, '0')} ${f.path}`)].join('\n');
+  return [
+    PRELUDE,
+    'set -e',
+    ...fixes.map((f) => sh`chown ${`${f.owner}:${f.group}`} ${f.path} && chmod ${f.mode.toString(8).padStart(4, '0')} ${f.path}`),
+  ].join('\n');
 }
 
 export function filesScript(fixes: readonly Of<'file'>[]): string {
   const last = new Map(fixes.map((f) => [f.path, f]));
-  return [PRELUDE, 'set -e', ...[...last.values()].flatMap((f) => [sh`install -d -m 0755 ${posix.dirname(f.path)}`, writeFileCommand(f.path, f.content, f.mode)])].join('\n');
+  return [
+    PRELUDE,
+    'set -e',
+    ...[...last.values()].flatMap((f) => [sh`install -d -m 0755 ${posix.dirname(f.path)}`, writeFileCommand(f.path, f.content, f.mode)]),
+  ].join('\n');
 }
 
 /** key = value lines of palisade's sysctl file: what it held, with these fixes over it */
@@ -39,7 +47,13 @@ export function sysctlFileContent(previous: string | undefined, fixes: readonly 
 }
 
 export function sysctlScript(content: string, fixes: readonly Of<'sysctl'>[]): string {
-  return [PRELUDE, 'set -e', 'install -d -m 0755 /etc/sysctl.d', writeFileCommand(SYSCTL_FILE, content, 0o644), ...fixes.map((f) => sh`sysctl -q -w ${`${f.key}=${f.value}`} >/dev/null`)].join('\n');
+  return [
+    PRELUDE,
+    'set -e',
+    'install -d -m 0755 /etc/sysctl.d',
+    writeFileCommand(SYSCTL_FILE, content, 0o644),
+    ...fixes.map((f) => sh`sysctl -q -w ${`${f.key}=${f.value}`} >/dev/null`),
+  ].join('\n');
 }
 
 /**
@@ -60,7 +74,14 @@ export function purgeScript(packages: readonly string[]): string {
 
 /** set KEY VALUE in /etc/login.defs: the live line replaced, else appended */
 export function loginDefsScript(fixes: readonly Of<'logindefs'>[]): string {
-  return [PRELUDE, 'set -e', ...fixes.map((f) => sh`if grep -qE ${`^[[:space:]]*${f.key}[[:space:]]`} /etc/login.defs; then sed -i -E ${`s/^[[:space:]]*${f.key}[[:space:]].*$/${f.key}\t${f.value}/`} /etc/login.defs; else printf '%s\t%s\n' ${f.key} ${f.value} >> /etc/login.defs; fi`)].join('\n');
+  return [
+    PRELUDE,
+    'set -e',
+    ...fixes.map(
+      (f) =>
+        sh`if grep -qE ${`^[[:space:]]*${f.key}[[:space:]]`} /etc/login.defs; then sed -i -E ${`s/^[[:space:]]*${f.key}[[:space:]].*$/${f.key}\t${f.value}/`} /etc/login.defs; else printf '%s\t%s\n' ${f.key} ${f.value} >> /etc/login.defs; fi`,
+    ),
+  ].join('\n');
 }
 
 /** palisade's modprobe file: the modules it refused before and these, each refused (`install M /bin/false`) and blacklisted */
@@ -77,7 +98,13 @@ export function modprobeFileContent(previous: string | undefined, fixes: readonl
 
 /** A module already loaded stays until it is unloaded or the host restarts: unloading is tried, never forced. */
 export function modprobeScript(content: string, fixes: readonly Of<'modprobe'>[]): string {
-  return [PRELUDE, 'set -e', 'install -d -m 0755 /etc/modprobe.d', writeFileCommand(MODPROBE_FILE, content, 0o644), ...fixes.map((f) => sh`modprobe -r ${f.module} >/dev/null 2>&1 || true`)].join('\n');
+  return [
+    PRELUDE,
+    'set -e',
+    'install -d -m 0755 /etc/modprobe.d',
+    writeFileCommand(MODPROBE_FILE, content, 0o644),
+    ...fixes.map((f) => sh`modprobe -r ${f.module} >/dev/null 2>&1 || true`),
+  ].join('\n');
 }
 
 /**
@@ -110,7 +137,11 @@ export function disableScript(units: readonly string[]): string {
  * them; what palisade's own user alone keeps goes into a Match block at the end (sshd ends a Match block with
  * the file it is in, so it does not reach the files read after this one).
  */
-export function sshdDropinContent(previous: string | undefined, directives: Record<string, string>, forUser?: { user: string; directives: Record<string, string> }): string {
+export function sshdDropinContent(
+  previous: string | undefined,
+  directives: Record<string, string>,
+  forUser?: { user: string; directives: Record<string, string> },
+): string {
   const all = new Map<string, [string, string]>();
   const mine = new Map<string, [string, string]>();
   let inMatch = false;
@@ -124,9 +155,17 @@ export function sshdDropinContent(previous: string | undefined, directives: Reco
   }
   for (const [k, v] of Object.entries(directives)) all.set(k.toLowerCase(), [k, v]);
   for (const [k, v] of Object.entries(forUser?.directives ?? {})) mine.set(k.toLowerCase(), [k, v]);
-  const lines = (m: Map<string, [string, string]>, indent = '') => [...m.values()].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => `${indent}${k} ${v}`);
+  const lines = (m: Map<string, [string, string]>, indent = '') =>
+    [...m.values()].sort((a, b) => a[0].localeCompare(b[0])).map(([k, v]) => `${indent}${k} ${v}`);
   const user = forUser?.user ?? /^\s*Match\s+User\s+(\S+)/im.exec(previous ?? '')?.[1];
-  const match = mine.size && user ? [`# palisade's own user: it runs up to 8 commands at once on one connection and reaches services through local forwarding`, `Match User ${user}`, ...lines(mine, '    ')] : [];
+  const match =
+    mine.size && user
+      ? [
+          `# palisade's own user: it runs up to 8 commands at once on one connection and reaches services through local forwarding`,
+          `Match User ${user}`,
+          ...lines(mine, '    '),
+        ]
+      : [];
   return `# written by palisade harden (CIS Debian 12, 5.1); first in ${SSHD_CONFIG_DIR}, so these values win\n${[...lines(all), ...match].join('\n')}\n`;
 }
 
@@ -137,7 +176,8 @@ const INCLUDE = `Include ${SSHD_CONFIG_DIR}/*.conf`;
 
 // sshd re-executes itself on SIGHUP and listens again a moment later: wait for that (at most 5 s)
 const WAIT_LISTEN = `sleep 0.3; p=$(sshd -T 2>/dev/null | awk '$1 == "port" { print $2; exit }'); i=0; while [ $i -lt 50 ] && command -v ss >/dev/null 2>&1 && ! ss -Htln | awk '{ print $4 }' | grep -qE "[:.]\${p:-22}$"; do sleep 0.1; i=$((i + 1)); done`;
-const RELOAD_ONLY = 'if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q ssh.service; then systemctl reload ssh.service; elif command -v systemctl >/dev/null 2>&1 && systemctl is-active -q sshd.service; then systemctl reload sshd.service; else kill -HUP "$(cat /run/sshd.pid)"; fi';
+const RELOAD_ONLY =
+  'if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q ssh.service; then systemctl reload ssh.service; elif command -v systemctl >/dev/null 2>&1 && systemctl is-active -q sshd.service; then systemctl reload sshd.service; else kill -HUP "$(cat /run/sshd.pid)"; fi';
 const RELOAD = `${RELOAD_ONLY}\n${WAIT_LISTEN}`;
 
 /**

@@ -84,4 +84,3 @@ export function hardeningProbe(o: HardeningProbeOptions): string {
     'm end',
   ].join('\n');
 }
-

@@ -49,13 +49,23 @@ export interface HardenOptions {
 }
 
 /** Every rule's outcome on one host whose state was read. */
-export async function hardenHost(host: RemoteHost, loginUser: string, o: { rules: readonly Rule[]; exceptions: readonly HardeningException[]; dryRun: boolean; proveLogin: () => Promise<void>; onChange?: (l: string) => void }): Promise<HostHardening & { state: HostState }> {
+export async function hardenHost(
+  host: RemoteHost,
+  loginUser: string,
+  o: { rules: readonly Rule[]; exceptions: readonly HardeningException[]; dryRun: boolean; proveLogin: () => Promise<void>; onChange?: (l: string) => void },
+): Promise<HostHardening & { state: HostState }> {
   const before = await gatherHardeningState(host, loginUser);
   const plan = planHost(before, o.rules, o.exceptions);
   const first = outcomesBefore(plan, { dryRun: o.dryRun });
   if (o.dryRun || plan.fixes.length === 0) return { host: host.name, container: before.container, outcomes: first, changes: [], state: before };
   const changes: string[] = [];
-  const failed = await applyHostPlan(host, before, plan, { proveLogin: o.proveLogin, onChange: (l) => { changes.push(l); o.onChange?.(l); } });
+  const failed = await applyHostPlan(host, before, plan, {
+    proveLogin: o.proveLogin,
+    onChange: (l) => {
+      changes.push(l);
+      o.onChange?.(l);
+    },
+  });
   const after = await gatherHardeningState(host, loginUser);
   const recheck = planHost(after, o.rules, o.exceptions);
   const outcomes = first.map((out, i): RuleOutcome => {
@@ -95,7 +105,14 @@ export async function runHarden(o: HardenOptions): Promise<HardenReport> {
   const dryRun = o.dryRun === true;
   const names = o.only?.length ? o.only : o.config.hosts.map((h) => h.name);
   if (cfg.profile === 'none') {
-    return { profile: 'none', rulesVersion: RULES_VERSION, dryRun, hosts: names.map((h) => ({ host: h, container: 'unknown', outcomes: [], changes: [] })), summary: summarize([]), ok: true };
+    return {
+      profile: 'none',
+      rulesVersion: RULES_VERSION,
+      dryRun,
+      hosts: names.map((h) => ({ host: h, container: 'unknown', outcomes: [], changes: [] })),
+      summary: summarize([]),
+      ok: true,
+    };
   }
   const own = !o.hosts;
   const conn = o.hosts ? { hosts: o.hosts, failures: [] as { name: string; error: Error }[] } : await connectHosts(o.config, o.baseDir, { only: names });
@@ -114,7 +131,9 @@ export async function runHarden(o: HardenOptions): Promise<HardenReport> {
       });
     });
     const hosts: HostHardening[] = results.map((r, i) =>
-      r.status === 'fulfilled' ? (({ state: _s, ...rest }) => rest)(r.value) : { host: names[i]!, container: 'unknown', outcomes: [], changes: [], error: errorMessage(r.reason) },
+      r.status === 'fulfilled'
+        ? (({ state: _s, ...rest }) => rest)(r.value)
+        : { host: names[i]!, container: 'unknown', outcomes: [], changes: [], error: errorMessage(r.reason) },
     );
     const summary = summarize(hosts);
     return { profile: 'baseline', rulesVersion: RULES_VERSION, dryRun, hosts, summary, ok: summary.failed === 0 && hosts.every((h) => !h.error) };

@@ -12,9 +12,7 @@ import { sshdCommitScript, sshdRestoreScript, sshdWriteScript } from './fixes.ts
  * files are put back (and sshd reloaded with them), through the connection that
  * is still open.
  */
-export type SshdChangeResult =
-  | { ok: true }
-  | { ok: false; stage: 'sshd -t' | 'login' | 'write'; message: string; restored: boolean };
+export type SshdChangeResult = { ok: true } | { ok: false; stage: 'sshd -t' | 'login' | 'write'; message: string; restored: boolean };
 
 export interface SshdChangeOptions {
   /** open a new SSH connection to the host the way palisade does, run a command, close it; rejects when login fails */
@@ -25,9 +23,15 @@ export async function changeSshd(host: RemoteHost, dropin: string, o: SshdChange
   const w = await host.exec(`sh -c ${quoteScript(sshdWriteScript(dropin))}`, { sudo: true, timeoutMs: 60_000 });
   if (w.code === 3) {
     const msg = (w.stdout.match(/^SSHD_T ([\s\S]*)$/m)?.[1] ?? w.stderr).trim();
-    return { ok: false, stage: 'sshd -t', message: `sshd -t refused the hardened config, so it was not kept and sshd was not reloaded: ${msg}`, restored: true };
+    return {
+      ok: false,
+      stage: 'sshd -t',
+      message: `sshd -t refused the hardened config, so it was not kept and sshd was not reloaded: ${msg}`,
+      restored: true,
+    };
   }
-  if (w.code !== 0) return { ok: false, stage: 'write', message: `writing the sshd drop-in failed (exit ${w.code}): ${w.stderr.trim() || w.stdout.trim()}`, restored: false };
+  if (w.code !== 0)
+    return { ok: false, stage: 'write', message: `writing the sshd drop-in failed (exit ${w.code}): ${w.stderr.trim() || w.stdout.trim()}`, restored: false };
   try {
     await o.proveLogin();
   } catch (e) {
@@ -42,7 +46,12 @@ export async function changeSshd(host: RemoteHost, dropin: string, o: SshdChange
         after = `but a fresh login still fails (${errorMessage(e2)}): the cause is not palisade's change`;
       }
     }
-    return { ok: false, stage: 'login', message: `a fresh key login failed after the reload (${errorMessage(e)}); the previous sshd config was restored and reloaded, ${after}`, restored: r.code === 0 };
+    return {
+      ok: false,
+      stage: 'login',
+      message: `a fresh key login failed after the reload (${errorMessage(e)}); the previous sshd config was restored and reloaded, ${after}`,
+      restored: r.code === 0,
+    };
   }
   await host.exec(`sh -c ${quoteScript(sshdCommitScript())}`, { sudo: true, timeoutMs: 30_000 });
   return { ok: true };

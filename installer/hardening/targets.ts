@@ -111,20 +111,62 @@ export const UNUSED_MODULES: Array<{ id: string; title: string; cis?: string; mo
   { id: 'kernel.module-dccp', title: 'the DCCP protocol is off (module disabled)', cis: '3.2.1', modules: ['dccp'] },
   { id: 'kernel.module-tipc', title: 'the TIPC protocol is off (module disabled)', cis: '3.2.2', modules: ['tipc'] },
   { id: 'kernel.module-rds', title: 'the RDS protocol is off (module disabled)', cis: '3.2.3', modules: ['rds'] },
-  { id: 'kernel.module-sctp', title: 'the SCTP protocol is off (module disabled; a cluster that serves SCTP Services needs an exception)', cis: '3.2.4', modules: ['sctp'] },
+  {
+    id: 'kernel.module-sctp',
+    title: 'the SCTP protocol is off (module disabled; a cluster that serves SCTP Services needs an exception)',
+    cis: '3.2.4',
+    modules: ['sctp'],
+  },
 ];
 
 /** legacy network clients and servers, X servers, and desktop services (CIS 2.1, 2.2) */
 export const LEGACY_PACKAGES: Array<{ id: string; title: string; cis: string; packages: string[]; units?: string[] }> = [
-  { id: 'software.telnet', title: 'telnet client and server not installed', cis: '2.2.4', packages: ['telnet', 'inetutils-telnet', 'telnetd', 'inetutils-telnetd', 'telnetd-ssl'] },
-  { id: 'software.rsh', title: 'rsh client and server not installed', cis: '2.2.2', packages: ['rsh-client', 'rsh-redone-client', 'rsh-server', 'rsh-redone-server'] },
+  {
+    id: 'software.telnet',
+    title: 'telnet client and server not installed',
+    cis: '2.2.4',
+    packages: ['telnet', 'inetutils-telnet', 'telnetd', 'inetutils-telnetd', 'telnetd-ssl'],
+  },
+  {
+    id: 'software.rsh',
+    title: 'rsh client and server not installed',
+    cis: '2.2.2',
+    packages: ['rsh-client', 'rsh-redone-client', 'rsh-server', 'rsh-redone-server'],
+  },
   { id: 'software.nis', title: 'NIS client and server not installed', cis: '2.2.1', packages: ['nis'] },
-  { id: 'software.talk', title: 'talk client and server not installed', cis: '2.2.3', packages: ['talk', 'talkd', 'ntalk', 'inetutils-talk', 'inetutils-talkd'] },
-  { id: 'software.ftp', title: 'FTP clients and servers not installed', cis: '2.2.6', packages: ['ftp', 'tnftp', 'inetutils-ftp', 'lftp', 'vsftpd', 'proftpd-core', 'pure-ftpd', 'inetutils-ftpd', 'tftpd-hpa', 'tftp-hpa'] },
+  {
+    id: 'software.talk',
+    title: 'talk client and server not installed',
+    cis: '2.2.3',
+    packages: ['talk', 'talkd', 'ntalk', 'inetutils-talk', 'inetutils-talkd'],
+  },
+  {
+    id: 'software.ftp',
+    title: 'FTP clients and servers not installed',
+    cis: '2.2.6',
+    packages: ['ftp', 'tnftp', 'inetutils-ftp', 'lftp', 'vsftpd', 'proftpd-core', 'pure-ftpd', 'inetutils-ftpd', 'tftpd-hpa', 'tftp-hpa'],
+  },
   { id: 'software.xinetd', title: 'xinetd not installed', cis: '2.1.19', packages: ['xinetd', 'openbsd-inetd', 'inetutils-inetd'] },
-  { id: 'software.xserver', title: 'X Window System servers not installed', cis: '2.1.20', packages: ['xserver-xorg', 'xserver-xorg-core', 'xserver-xorg-core-udeb', 'xwayland', 'xvfb', 'xserver-common', 'xnest', 'xserver-xephyr'] },
-  { id: 'software.avahi', title: 'avahi (mDNS) not installed', cis: '2.1.2', packages: ['avahi-daemon', 'avahi-autoipd'], units: ['avahi-daemon.service', 'avahi-daemon.socket'] },
-  { id: 'software.cups', title: 'print server (CUPS) not installed', cis: '2.1.11', packages: ['cups', 'cups-daemon', 'cups-browsed'], units: ['cups.service', 'cups.socket', 'cups-browsed.service'] },
+  {
+    id: 'software.xserver',
+    title: 'X Window System servers not installed',
+    cis: '2.1.20',
+    packages: ['xserver-xorg', 'xserver-xorg-core', 'xserver-xorg-core-udeb', 'xwayland', 'xvfb', 'xserver-common', 'xnest', 'xserver-xephyr'],
+  },
+  {
+    id: 'software.avahi',
+    title: 'avahi (mDNS) not installed',
+    cis: '2.1.2',
+    packages: ['avahi-daemon', 'avahi-autoipd'],
+    units: ['avahi-daemon.service', 'avahi-daemon.socket'],
+  },
+  {
+    id: 'software.cups',
+    title: 'print server (CUPS) not installed',
+    cis: '2.1.11',
+    packages: ['cups', 'cups-daemon', 'cups-browsed'],
+    units: ['cups.service', 'cups.socket', 'cups-browsed.service'],
+  },
 ];
 
 export const UNIT_NAMES = LEGACY_PACKAGES.flatMap((p) => p.units ?? []);

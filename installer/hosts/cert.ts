@@ -134,8 +134,14 @@ export function verifySshSignature(keyBlob: Buffer, data: Buffer, signatureBlob:
 
 /** OpenSSH's default CASignatureAlgorithms: ssh-rsa (SHA-1) is not among them. */
 export const CA_SIGNATURE_ALGORITHMS: ReadonlySet<string> = new Set([
-  'ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256',
-  'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com',
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
 ]);
 
 /** The algorithm name a signature blob (string alg, string sig) says it uses. */
@@ -154,11 +160,15 @@ export type CertVerdict = { ok: true; caFingerprint: string } | { ok: false; rea
  * (as sshd's client side checks: host type, principal, validity window, no unknown
  * critical options, CA signature)
  */
-export function checkHostCertificate(cert: OpenSshCertificate, o: { hostName: string; cas: readonly Buffer[]; revoked?: readonly Buffer[]; now?: Date }): CertVerdict {
+export function checkHostCertificate(
+  cert: OpenSshCertificate,
+  o: { hostName: string; cas: readonly Buffer[]; revoked?: readonly Buffer[]; now?: Date },
+): CertVerdict {
   // OpenSSH refuses a certificate whose CA key is @revoked, whatever else it says
   if (o.revoked?.some((k) => k.equals(cert.caKey))) return { ok: false, reason: `its CA ${fingerprintOf(cert.caKey)} is marked @revoked` };
   if (cert.type !== 2) return { ok: false, reason: 'it is a user certificate, not a host certificate' };
-  if (cert.principals.length > 0 && !cert.principals.includes(o.hostName)) return { ok: false, reason: `it is not valid for ${o.hostName} (principals: ${cert.principals.join(', ')})` };
+  if (cert.principals.length > 0 && !cert.principals.includes(o.hostName))
+    return { ok: false, reason: `it is not valid for ${o.hostName} (principals: ${cert.principals.join(', ')})` };
   const now = BigInt(Math.floor((o.now ?? new Date()).getTime() / 1000));
   if (now < cert.validAfter) return { ok: false, reason: 'it is not valid yet' };
   if (now >= cert.validBefore) return { ok: false, reason: 'it has expired' };
@@ -167,14 +177,20 @@ export function checkHostCertificate(cert: OpenSshCertificate, o: { hostName: st
   if (!ca) return { ok: false, reason: `its CA ${fingerprintOf(cert.caKey)} is not a @cert-authority for this host` };
   // OpenSSH (8.2+) no longer accepts ssh-rsa, RSA with SHA-1, as a CA signature (CASignatureAlgorithms)
   const alg = signatureAlgorithm(cert.signature);
-  if (!CA_SIGNATURE_ALGORITHMS.has(alg)) return { ok: false, reason: `its CA signed it with ${alg}${alg === 'ssh-rsa' ? ' (RSA with SHA-1)' : ''}, which OpenSSH no longer accepts for certificates: re-sign it with rsa-sha2-512` };
+  if (!CA_SIGNATURE_ALGORITHMS.has(alg))
+    return {
+      ok: false,
+      reason: `its CA signed it with ${alg}${alg === 'ssh-rsa' ? ' (RSA with SHA-1)' : ''}, which OpenSSH no longer accepts for certificates: re-sign it with rsa-sha2-512`,
+    };
   if (!verifySshSignature(ca, cert.signed, cert.signature)) return { ok: false, reason: 'its CA signature does not verify' };
   return { ok: true, caFingerprint: fingerprintOf(ca) };
 }
 
 /** The certificates a host offers, read with `ssh-keyscan -c` (direct connection only). */
 export async function scanCertificates(address: string, port: number, timeoutSeconds = 5): Promise<Buffer[]> {
-  const r = await runLocal('ssh-keyscan', ['-c', '-T', String(Math.max(1, Math.round(timeoutSeconds))), '-p', String(port), '--', address], { timeoutMs: (timeoutSeconds + 2) * 1000 });
+  const r = await runLocal('ssh-keyscan', ['-c', '-T', String(Math.max(1, Math.round(timeoutSeconds))), '-p', String(port), '--', address], {
+    timeoutMs: (timeoutSeconds + 2) * 1000,
+  });
   // lines are `[host] TYPE-cert-v01@openssh.com BASE64`; comments start with #
   return r.stdout
     .split('\n')

@@ -17,7 +17,10 @@ export interface HostCheck {
   error?: { code: string; message: string; hint?: string };
 }
 
-const errorOf = (e: unknown) => (e instanceof PalisadeError ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } : { code: 'internal', message: String((e as Error)?.message ?? e) });
+const errorOf = (e: unknown) =>
+  e instanceof PalisadeError
+    ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) }
+    : { code: 'internal', message: String((e as Error)?.message ?? e) };
 
 /** `palisade hosts check`: connect to every host, run a trivial command, time it. */
 export async function checkHosts(loaded: LoadedConfig): Promise<HostCheck[]> {
@@ -48,7 +51,14 @@ export async function checkHosts(loaded: LoadedConfig): Promise<HostCheck[]> {
 export function renderChecks(checks: readonly HostCheck[]): string {
   const table = renderTable(
     ['HOST', 'ADDRESS', 'USER', 'STATUS', 'LATENCY', 'ERROR'],
-    checks.map((c) => [c.host, `${c.address}:${c.port}`, c.user, c.ok ? 'ok' : 'FAIL', c.latencyMs !== undefined ? `${c.latencyMs} ms` : '', c.error ? `[${c.error.code}] ${c.error.message.split('\n')[0]}` : '']),
+    checks.map((c) => [
+      c.host,
+      `${c.address}:${c.port}`,
+      c.user,
+      c.ok ? 'ok' : 'FAIL',
+      c.latencyMs !== undefined ? `${c.latencyMs} ms` : '',
+      c.error ? `[${c.error.code}] ${c.error.message.split('\n')[0]}` : '',
+    ]),
   );
   const hints = checks.filter((c) => c.error?.hint).map((c) => `${c.host}: ${c.error!.hint}`);
   return hints.length ? `${table}\n\n${hints.join('\n')}` : table;

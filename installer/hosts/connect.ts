@@ -25,7 +25,14 @@ export interface ClientOptions {
 }
 
 export function hostKeyQuery(t: HostTarget): HostKeyQuery {
-  return { name: t.name, address: t.address, port: t.port, ...(t.hostKey ? { pinned: t.hostKey } : {}), ...(t.pinPath ? { pinPath: t.pinPath } : {}), ...(t.via ? { viaJump: true } : {}) };
+  return {
+    name: t.name,
+    address: t.address,
+    port: t.port,
+    ...(t.hostKey ? { pinned: t.hostKey } : {}),
+    ...(t.pinPath ? { pinPath: t.pinPath } : {}),
+    ...(t.via ? { viaJump: true } : {}),
+  };
 }
 
 /** A TCP stream to `t` opened by the jump host's sshd (direct-tcpip). */
@@ -42,7 +49,9 @@ export function directTcp(client: Client, address: string, port: number, timeout
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      reject(Object.assign(new Error(`${label}: no channel to ${address}:${port} after ${timeoutMs / 1000} s`), { level: 'client-timeout', code: 'ETIMEDOUT' }));
+      reject(
+        Object.assign(new Error(`${label}: no channel to ${address}:${port} after ${timeoutMs / 1000} s`), { level: 'client-timeout', code: 'ETIMEDOUT' }),
+      );
     }, timeoutMs);
     client.forwardOut('127.0.0.1', 0, address, port, (err, stream) => {
       clearTimeout(timer);
@@ -51,7 +60,15 @@ export function directTcp(client: Client, address: string, port: number, timeout
       const reason = String((err as Error & { reason?: unknown }).reason ?? '');
       const msg = err.message.replace(/^\(SSH\) /, '');
       // the far sshd could not open the TCP connection: same meaning as a local ECONNREFUSED etc.
-      const code = /refused/i.test(msg) ? 'ECONNREFUSED' : /unreachable|no route/i.test(msg) ? 'EHOSTUNREACH' : /timed out/i.test(msg) ? 'ETIMEDOUT' : reason === '1' ? 'EPERM' : 'ECONNREFUSED';
+      const code = /refused/i.test(msg)
+        ? 'ECONNREFUSED'
+        : /unreachable|no route/i.test(msg)
+          ? 'EHOSTUNREACH'
+          : /timed out/i.test(msg)
+            ? 'ETIMEDOUT'
+            : reason === '1'
+              ? 'EPERM'
+              : 'ECONNREFUSED';
       reject(Object.assign(new Error(`${label}: ${msg}`), { code }));
     });
   });
@@ -62,7 +79,13 @@ function destroySocket(client: Client): void {
 }
 
 /** One attempt: TCP (or the given stream), handshake, host-key decision, authentication. */
-function connectOnce(t: HostTarget, o: ClientOptions, sock: Duplex | undefined, cfg: Partial<ConnectConfig>, keyDesc: string): Promise<{ client?: Client; decision: TrustDecision }> {
+function connectOnce(
+  t: HostTarget,
+  o: ClientOptions,
+  sock: Duplex | undefined,
+  cfg: Partial<ConnectConfig>,
+  keyDesc: string,
+): Promise<{ client?: Client; decision: TrustDecision }> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let decision: TrustDecision | undefined;
@@ -178,7 +201,11 @@ export async function connectClient(t: HostTarget, o: ClientOptions, jump?: Clie
 const HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512'];
 
 /** Which host-key algorithm makes the host present its pinned key (key exchange only, no credentials). */
-async function findPinnedAlgorithm(_t: HostTarget, o: ClientOptions, attempt: (o: ClientOptions) => Promise<{ decision: TrustDecision }>): Promise<string | undefined> {
+async function findPinnedAlgorithm(
+  _t: HostTarget,
+  o: ClientOptions,
+  attempt: (o: ClientOptions) => Promise<{ decision: TrustDecision }>,
+): Promise<string | undefined> {
   for (const alg of HOST_KEY_ALGORITHMS) {
     try {
       const { decision } = await attempt({ ...o, keyOnly: true, hostKeyAlgorithmsOnly: [alg] });

@@ -74,7 +74,13 @@ export async function syncFiles(host: RemoteHost, files: readonly DesiredFile[],
   if (dirs.length) await host.exec(sh`for d in ${dirs}; do [ -d "$d" ] || install -d -m 0755 "$d"; done`, { sudo: true, check: true });
   for (const f of todo) {
     const onUpload = o.onUpload;
-    await host.upload(f.source, f.path, { mode: f.mode, sudo: true, owner: f.owner ?? DEFAULT_OWNER, ...(f.sha256 ? { sha256: f.sha256 } : {}), ...(onUpload ? { onProgress: (s: number, t: number) => onUpload(f.path, s, t) } : {}) });
+    await host.upload(f.source, f.path, {
+      mode: f.mode,
+      sudo: true,
+      owner: f.owner ?? DEFAULT_OWNER,
+      ...(f.sha256 ? { sha256: f.sha256 } : {}),
+      ...(onUpload ? { onProgress: (s: number, t: number) => onUpload(f.path, s, t) } : {}),
+    });
   }
   // systemd reads unit files only on a reload; the services read their other files when they start
   if (todo.some((f) => isUnitFile(f.path))) await host.exec('systemctl daemon-reload', { sudo: true, check: true });

@@ -47,7 +47,11 @@ export function defaultTrustStore(knownHosts: readonly KnownHostsFile[] = [], o:
       if (d.ok || d.reason !== 'unknown') return d;
       const { cas, revoked } = lookupKnownHosts(knownHosts, q.address, q.port);
       if (cas.length === 0) return d;
-      if (q.viaJump && !o.certificates) return { ...d, detail: 'known_hosts lists a @cert-authority for this host, but host certificates cannot be checked through the jump host; pin the key' };
+      if (q.viaJump && !o.certificates)
+        return {
+          ...d,
+          detail: 'known_hosts lists a @cert-authority for this host, but host certificates cannot be checked through the jump host; pin the key',
+        };
       const certs = await (o.certificates ?? ((x: HostKeyQuery) => scanCertificates(x.address, x.port)))(q);
       let why = certs.length === 0 ? 'the host offers no certificate' : 'no certificate for the presented key';
       for (const blob of certs) {
@@ -56,7 +60,14 @@ export function defaultTrustStore(knownHosts: readonly KnownHostsFile[] = [], o:
           if (!cert.key.equals(key)) continue;
           const revokedCa = revoked.find((e) => e.key.equals(cert.caKey));
           if (revokedCa) {
-            return { ok: false, reason: 'revoked', fingerprint: d.fingerprint, keyType: d.keyType, expected: [], detail: `its certificate is signed by the CA ${fingerprintOf(cert.caKey)}, marked @revoked on line ${revokedCa.line} of known_hosts` };
+            return {
+              ok: false,
+              reason: 'revoked',
+              fingerprint: d.fingerprint,
+              keyType: d.keyType,
+              expected: [],
+              detail: `its certificate is signed by the CA ${fingerprintOf(cert.caKey)}, marked @revoked on line ${revokedCa.line} of known_hosts`,
+            };
           }
           const v = checkHostCertificate(cert, { hostName: q.address, cas: cas.map((e) => e.key), revoked: revoked.map((e) => e.key) });
           if (v.ok) return decideHostKey(q, key, knownHosts, { caFingerprint: v.caFingerprint, key: cert.key });
@@ -74,7 +85,9 @@ export function clientOptions(t: HostTarget, o: ConnectOptions): ClientOptions {
   const known = o.knownHosts ?? [];
   // prefer the key types known_hosts holds for this host, as OpenSSH does, so a host with
   // several host keys presents the one that can be checked
-  const types = [...new Set(lookupKnownHosts(known, t.address, t.port).keys.map((e) => e.keyType))].flatMap((k) => (k === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256'] : [k]));
+  const types = [...new Set(lookupKnownHosts(known, t.address, t.port).keys.map((e) => e.keyType))].flatMap((k) =>
+    k === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256'] : [k],
+  );
   return {
     connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
     keepaliveMs: o.keepaliveMs ?? 15_000,
@@ -116,7 +129,11 @@ export async function configConnectOptions(config: PalisadeConfig, baseDir: stri
     try {
       knownHosts = [await readKnownHosts(path)];
     } catch (e) {
-      throw usageError('ssh.known-hosts', `cannot read ssh.knownHosts ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'fix the path in palisade.yaml (relative to that file), or remove ssh.knownHosts');
+      throw usageError(
+        'ssh.known-hosts',
+        `cannot read ssh.knownHosts ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        'fix the path in palisade.yaml (relative to that file), or remove ssh.knownHosts',
+      );
     }
   }
   return {
@@ -140,7 +157,8 @@ export async function connectHosts(
   const base = { ...(await configConnectOptions(config, baseDir)), ...opts };
   const targets = configTargets(config, baseDir, opts.only);
   const unknown = (opts.only ?? []).filter((n) => !config.hosts.some((h) => h.name === n));
-  if (unknown.length) throw usageError('hosts.unknown', `no host named ${unknown.join(', ')} in palisade.yaml`, `hosts are: ${config.hosts.map((h) => h.name).join(', ')}`);
+  if (unknown.length)
+    throw usageError('hosts.unknown', `no host named ${unknown.join(', ')} in palisade.yaml`, `hosts are: ${config.hosts.map((h) => h.name).join(', ')}`);
   const jumpTarget = targets.find((t) => t.via)?.via;
   let jumpHost: Promise<SshHost> | undefined;
   let jumpUsers = 0;
@@ -154,7 +172,9 @@ export async function connectHosts(
     try {
       jump = await jumpHost;
     } catch (e) {
-      throw e instanceof PalisadeError ? new PalisadeError(e.code, `${t.name} is behind the jump host, which failed: ${e.message}`, { ...(e.hint ? { hint: e.hint } : {}), cause: e }) : e;
+      throw e instanceof PalisadeError
+        ? new PalisadeError(e.code, `${t.name} is behind the jump host, which failed: ${e.message}`, { ...(e.hint ? { hint: e.hint } : {}), cause: e })
+        : e;
     }
     jumpUsers++;
     try {
@@ -171,10 +191,21 @@ export async function connectHosts(
   results.forEach((r, i) => {
     const name = targets[i]!.name;
     if (r.status === 'fulfilled') hosts.set(name, r.value);
-    else failures.push({ name, error: r.reason instanceof PalisadeError ? r.reason : new PalisadeError('ssh.connect', `${name}: ${(r.reason as Error)?.message ?? String(r.reason)}`, { cause: r.reason }) });
+    else
+      failures.push({
+        name,
+        error:
+          r.reason instanceof PalisadeError
+            ? r.reason
+            : new PalisadeError('ssh.connect', `${name}: ${(r.reason as Error)?.message ?? String(r.reason)}`, { cause: r.reason }),
+      });
   });
   // no host needed the jump connection in the end
-  if (jumpHost && jumpUsers === 0) await jumpHost.then((j) => j.close(), () => undefined);
+  if (jumpHost && jumpUsers === 0)
+    await jumpHost.then(
+      (j) => j.close(),
+      () => undefined,
+    );
   return { hosts, failures };
 }
 

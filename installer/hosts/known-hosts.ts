@@ -45,14 +45,14 @@ export function parseKnownHosts(text: string, path = 'known_hosts'): KnownHostsF
     }
     const [hosts, keyType, b64] = f;
     if (!hosts || !keyType || !b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
-        skipped.push(lineNo);
-        return;
-      }
+      skipped.push(lineNo);
+      return;
+    }
     const key = Buffer.from(b64, 'base64');
     if (keyTypeOf(key) !== keyType) {
-        skipped.push(lineNo);
-        return;
-      }
+      skipped.push(lineNo);
+      return;
+    }
     entries.push({ line: lineNo, ...(marker ? { marker } : {}), hosts, keyType, key });
   });
   return { path, entries, skipped };
@@ -68,7 +68,13 @@ export function hostKeyName(address: string, port: number): string {
 }
 
 function globMatch(pattern: string, s: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  );
   return re.test(s);
 }
 
@@ -99,7 +105,11 @@ export function hostsFieldMatches(field: string, address: string, port: number):
 }
 
 /** Entries that apply to a host, by kind. */
-export function lookupKnownHosts(files: readonly KnownHostsFile[], address: string, port: number): { keys: KnownHostsEntry[]; cas: KnownHostsEntry[]; revoked: KnownHostsEntry[] } {
+export function lookupKnownHosts(
+  files: readonly KnownHostsFile[],
+  address: string,
+  port: number,
+): { keys: KnownHostsEntry[]; cas: KnownHostsEntry[]; revoked: KnownHostsEntry[] } {
   const keys: KnownHostsEntry[] = [];
   const cas: KnownHostsEntry[] = [];
   const revoked: KnownHostsEntry[] = [];

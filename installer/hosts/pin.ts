@@ -29,7 +29,12 @@ export interface HostKeyScan {
 
 function scanOf(t: HostTarget, r: PromiseSettledResult<{ decision: TrustDecision }>): HostKeyScan {
   const base = { name: t.name, address: t.address, port: t.port, pinPath: t.pinPath ?? '' };
-  if (r.status === 'rejected') return { ...base, status: 'error', error: r.reason instanceof PalisadeError ? r.reason : new PalisadeError('ssh.connect', String((r.reason as Error)?.message ?? r.reason)) };
+  if (r.status === 'rejected')
+    return {
+      ...base,
+      status: 'error',
+      error: r.reason instanceof PalisadeError ? r.reason : new PalisadeError('ssh.connect', String((r.reason as Error)?.message ?? r.reason)),
+    };
   const d = r.value.decision;
   const key = { keyType: d.keyType, fingerprint: d.fingerprint };
   if (d.ok) return { ...base, ...key, status: d.source === 'pin' ? 'pinned' : 'known_hosts' };
@@ -60,12 +65,18 @@ export async function scanHostKeys(loaded: LoadedConfig, acceptJump: (s: HostKey
       const fp = s.fingerprint!;
       try {
         // the key just shown (and accepted), exactly that one
-        jump = (await connectHost(jumpTarget, { ...base, trust: { decide: (q, key) => decideHostKey({ ...q, pinned: fp }, key, base.knownHosts ?? []) } })) as SshHost;
+        jump = (await connectHost(jumpTarget, {
+          ...base,
+          trust: { decide: (q, key) => decideHostKey({ ...q, pinned: fp }, key, base.knownHosts ?? []) },
+        })) as SshHost;
       } catch (e) {
         jumpError = e instanceof PalisadeError ? e : new PalisadeError('ssh.connect', String(e));
       }
     } else {
-      jumpError = new PalisadeError('ssh.jump-untrusted', `the jump host key is ${s.status === 'error' ? 'unreachable' : 'not trusted'}, so hosts behind it cannot be reached`);
+      jumpError = new PalisadeError(
+        'ssh.jump-untrusted',
+        `the jump host key is ${s.status === 'error' ? 'unreachable' : 'not trusted'}, so hosts behind it cannot be reached`,
+      );
     }
   }
   try {
@@ -100,12 +111,18 @@ export async function writePins(path: string, pins: ReadonlyArray<{ pinPath: str
 export function renderScans(scans: readonly HostKeyScan[]): string {
   const status = (s: HostKeyScan): string => {
     switch (s.status) {
-      case 'pinned': return 'pinned (matches)';
-      case 'known_hosts': return 'trusted by known_hosts';
-      case 'new': return 'NEW';
-      case 'changed': return `CHANGED (was ${s.previous?.join(' or ')})`;
-      case 'revoked': return 'REVOKED';
-      case 'error': return `error: ${s.error?.message.split('\n')[0] ?? ''}`;
+      case 'pinned':
+        return 'pinned (matches)';
+      case 'known_hosts':
+        return 'trusted by known_hosts';
+      case 'new':
+        return 'NEW';
+      case 'changed':
+        return `CHANGED (was ${s.previous?.join(' or ')})`;
+      case 'revoked':
+        return 'REVOKED';
+      case 'error':
+        return `error: ${s.error?.message.split('\n')[0] ?? ''}`;
     }
   };
   return renderTable(
@@ -130,11 +147,16 @@ export interface TrustRunOptions {
 /** `palisade hosts trust`: show every host key, ask, then pin the accepted ones. Returns the exit code. */
 export async function trustHosts(loaded: LoadedConfig, o: TrustRunOptions = {}): Promise<number> {
   const out = o.out ?? ((t: string) => process.stdout.write(t));
-  const interactive = o.interactive ?? (process.stdin.isTTY === true);
+  const interactive = o.interactive ?? process.stdin.isTTY === true;
   const confirm = o.confirm ?? askYesNo;
   const decide = async (what: string): Promise<boolean> => {
     if (o.yes) return true;
-    if (!interactive) throw usageError('hosts.trust-confirm', `${what}: not confirmed (no terminal to ask on)`, 'check the fingerprints shown against the hosts\' consoles, then run again with --yes');
+    if (!interactive)
+      throw usageError(
+        'hosts.trust-confirm',
+        `${what}: not confirmed (no terminal to ask on)`,
+        "check the fingerprints shown against the hosts' consoles, then run again with --yes",
+      );
     return confirm(what);
   };
   const acceptJump = async (s: HostKeyScan): Promise<boolean> => {
@@ -149,16 +171,28 @@ export async function trustHosts(loaded: LoadedConfig, o: TrustRunOptions = {}):
   const changed = scans.filter((s) => s.status === 'changed' && !o.replace);
   let pins = fromKnownHosts;
   if (fresh.length > 0) {
-    const ok = await decide(`pin ${fresh.length} host key(s) shown above as NEW${o.replace ? '/CHANGED' : ''} in ${loaded.path}? Compare them with each host's console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) first`);
+    const ok = await decide(
+      `pin ${fresh.length} host key(s) shown above as NEW${o.replace ? '/CHANGED' : ''} in ${loaded.path}? Compare them with each host's console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) first`,
+    );
     if (ok) pins = [...pins, ...fresh];
   }
   if (pins.length > 0) {
-    await writePins(loaded.path, pins.map((s) => ({ pinPath: s.pinPath, fingerprint: s.fingerprint! })));
+    await writePins(
+      loaded.path,
+      pins.map((s) => ({ pinPath: s.pinPath, fingerprint: s.fingerprint! })),
+    );
     out(`pinned ${pins.map((s) => s.name).join(', ')} in ${loaded.path}\n`);
   } else out('nothing to pin\n');
-  for (const s of changed) out(`${s.name}: the host key CHANGED and was NOT pinned; if the host was reinstalled, verify the new key on its console and run \`palisade hosts trust --replace\`\n`);
+  for (const s of changed)
+    out(
+      `${s.name}: the host key CHANGED and was NOT pinned; if the host was reinstalled, verify the new key on its console and run \`palisade hosts trust --replace\`\n`,
+    );
   const bad = scans.filter((s) => s.status === 'error' || s.status === 'revoked' || (s.status === 'changed' && !o.replace));
   const code = bad.length > 0 || (fresh.length > 0 && !pins.some((p) => fresh.includes(p))) ? 1 : 0;
-  o.report?.({ ok: code === 0, pinned: pins.map((s) => s.name), hosts: scans.map(({ error, ...s }) => ({ ...s, ...(error ? { error: error.message.split('\n')[0] ?? '' } : {}) })) });
+  o.report?.({
+    ok: code === 0,
+    pinned: pins.map((s) => s.name),
+    hosts: scans.map(({ error, ...s }) => ({ ...s, ...(error ? { error: error.message.split('\n')[0] ?? '' } : {}) })),
+  });
   return code;
 }

@@ -87,14 +87,23 @@ export class SshHost implements RemoteHost {
 
   private execError(command: string, r: ExecResult): PalisadeError {
     const err = lastLines(r.stderr) || lastLines(r.stdout, 4);
-    return new PalisadeError('ssh.exec', `${this.name}: command failed with exit code ${r.code}: ${short(command)}${err ? `\n${err.replace(/^/gm, '  | ')}` : ''}`, {
-      details: [{ path: this.name, message: `exit code ${r.code}` }],
-    });
+    return new PalisadeError(
+      'ssh.exec',
+      `${this.name}: command failed with exit code ${r.code}: ${short(command)}${err ? `\n${err.replace(/^/gm, '  | ')}` : ''}`,
+      {
+        details: [{ path: this.name, message: `exit code ${r.code}` }],
+      },
+    );
   }
 
   /** Run one command line on a channel of its own. */
   private run(line: string, shown: string, opts: ExecOptions, stdinPrefix?: Buffer, sudo = false): Promise<ExecResult> {
-    if (this.closed) return Promise.reject(new PalisadeError('ssh.disconnected', `${where(this.target)}: the SSH connection is closed`, { hint: 'the host may have rebooted or dropped the connection; run again' }));
+    if (this.closed)
+      return Promise.reject(
+        new PalisadeError('ssh.disconnected', `${where(this.target)}: the SSH connection is closed`, {
+          hint: 'the host may have rebooted or dropped the connection; run again',
+        }),
+      );
     opts.signal?.throwIfAborted();
     return this.channels.use(async () => {
       // sshd starts each session in a new session (setsid): the shell's pid is its process
@@ -128,10 +137,14 @@ export class SshHost implements RemoteHost {
           const timer = setTimeout(() => {
             const stderr = Buffer.concat(errOut).toString('utf8');
             stop(
-              new PalisadeError('ssh.exec-timeout', `${this.name}: command timed out after ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was stopped: ${short(shown)}`, {
-                hint: 'the host may be overloaded or the command hangs; raise ssh.commandTimeoutSeconds if it is just slow',
-                details: stderr ? [{ path: this.name, message: lastLines(stderr, 4) }] : [],
-              }),
+              new PalisadeError(
+                'ssh.exec-timeout',
+                `${this.name}: command timed out after ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s and was stopped: ${short(shown)}`,
+                {
+                  hint: 'the host may be overloaded or the command hangs; raise ssh.commandTimeoutSeconds if it is just slow',
+                  details: stderr ? [{ path: this.name, message: lastLines(stderr, 4) }] : [],
+                },
+              ),
             );
           }, timeoutMs);
           const onAbort = () => stop(opts.signal?.reason ?? new Error('aborted'));
@@ -203,7 +216,10 @@ export class SshHost implements RemoteHost {
       } catch (e) {
         const err = e as Error;
         if (this.closed || attempt >= 6 || !/open fail|prohibited|resource/i.test(err.message)) {
-          throw new PalisadeError('ssh.channel', `${where(this.target)}: cannot start a command: ${err.message}`, { hint: 'the connection may have dropped, or sshd refuses more sessions (MaxSessions)', cause: e });
+          throw new PalisadeError('ssh.channel', `${where(this.target)}: cannot start a command: ${err.message}`, {
+            hint: 'the connection may have dropped, or sshd refuses more sessions (MaxSessions)',
+            cause: e,
+          });
         }
         await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
       }
@@ -213,7 +229,10 @@ export class SshHost implements RemoteHost {
   /** Stop a timed-out or aborted command and everything it started (its process group). */
   private killGroup(pid: number, sudo: boolean): void {
     const kill = this.exec(`kill -s TERM -- -${pid} 2>/dev/null; sleep 1; kill -s KILL -- -${pid} 2>/dev/null; true`, { sudo, timeoutMs: 15_000 })
-      .then(() => undefined, (e: Error) => log.debug(`${this.name}: could not stop process group ${pid}: ${e.message}`))
+      .then(
+        () => undefined,
+        (e: Error) => log.debug(`${this.name}: could not stop process group ${pid}: ${e.message}`),
+      )
       .finally(() => this.pendingKills.delete(kill));
     this.pendingKills.add(kill);
   }
@@ -230,7 +249,9 @@ export class SshHost implements RemoteHost {
     const probe = await this.run('sudo -k -n true', 'sudo -k -n true', { timeoutMs: 30_000 });
     if (probe.code === 0) return { kind: 'nopasswd' };
     if (probe.code === 127 || /not found/.test(probe.stderr)) {
-      throw new PalisadeError('ssh.sudo-missing', `${this.name}: user "${this.user}" is not root and sudo is not installed`, { hint: 'install sudo on the host, or connect as root' });
+      throw new PalisadeError('ssh.sudo-missing', `${this.name}: user "${this.user}" is not root and sudo is not installed`, {
+        hint: 'install sudo on the host, or connect as root',
+      });
     }
     const password = await sudoPassword(this.user, this.opts.env);
     if (!password) {
@@ -240,9 +261,13 @@ export class SshHost implements RemoteHost {
     }
     const check = await this.run(`sudo -k -S -p '' true`, 'sudo -k -S true', { timeoutMs: 30_000 }, Buffer.from(`${password}\n`));
     if (check.code !== 0) {
-      throw new PalisadeError('ssh.sudo-password', `${this.name}: sudo refused user "${this.user}": ${lastLines(check.stderr, 2).replace(/\n/g, ' ') || `exit code ${check.code}`}`, {
-        hint: `check the password in ${SUDO_PASSWORD_ENV} (or typed at the prompt) and that ${this.user} may use sudo on this host`,
-      });
+      throw new PalisadeError(
+        'ssh.sudo-password',
+        `${this.name}: sudo refused user "${this.user}": ${lastLines(check.stderr, 2).replace(/\n/g, ' ') || `exit code ${check.code}`}`,
+        {
+          hint: `check the password in ${SUDO_PASSWORD_ENV} (or typed at the prompt) and that ${this.user} may use sudo on this host`,
+        },
+      );
     }
     return { kind: 'password', password };
   }
@@ -250,7 +275,12 @@ export class SshHost implements RemoteHost {
   private sftp(): Promise<SFTPWrapper> {
     this.sftpSession ??= new Promise<SFTPWrapper>((resolve, reject) =>
       this.client.sftp((err, s) => {
-        if (err) reject(new PalisadeError('ssh.sftp', `${where(this.target)}: cannot start SFTP: ${err.message}`, { hint: 'the host sshd needs the sftp subsystem (Subsystem sftp in sshd_config)' }));
+        if (err)
+          reject(
+            new PalisadeError('ssh.sftp', `${where(this.target)}: cannot start SFTP: ${err.message}`, {
+              hint: 'the host sshd needs the sftp subsystem (Subsystem sftp in sshd_config)',
+            }),
+          );
         else {
           s.on('close', () => (this.sftpSession = undefined));
           resolve(s);

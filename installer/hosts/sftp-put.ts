@@ -36,12 +36,20 @@ function sessionEnd(sftp: SFTPWrapper): { lost: Promise<never>; dispose: () => v
  * Resolves with the SHA-256 of what was sent; rejects with CONNECTION_LOST when the session
  * ends before the file is written.
  */
-export async function put(sftp: SFTPWrapper, source: string | Buffer, remote: string, progress?: { total: number; onProgress: (sent: number, total: number) => void }): Promise<string> {
+export async function put(
+  sftp: SFTPWrapper,
+  source: string | Buffer,
+  remote: string,
+  progress?: { total: number; onProgress: (sent: number, total: number) => void },
+): Promise<string> {
   const hash = hashSink();
   const end = sessionEnd(sftp);
   let handle: Buffer;
   try {
-    handle = await Promise.race([new Promise<Buffer>((resolve, reject) => sftp.open(remote, 'w', { mode: 0o600 }, (err, h) => (err ? reject(err) : resolve(h)))), end.lost]);
+    handle = await Promise.race([
+      new Promise<Buffer>((resolve, reject) => sftp.open(remote, 'w', { mode: 0o600 }, (err, h) => (err ? reject(err) : resolve(h)))),
+      end.lost,
+    ]);
   } catch (e) {
     end.dispose();
     throw e;
@@ -54,7 +62,10 @@ export async function put(sftp: SFTPWrapper, source: string | Buffer, remote: st
     const write = (chunk: Buffer) => {
       const at = position;
       position += chunk.length;
-      const p: Promise<void> = Promise.race([new Promise<void>((resolve, reject) => sftp.write(handle, chunk, 0, chunk.length, at, (err) => (err ? reject(err) : resolve()))), end.lost]).then(
+      const p: Promise<void> = Promise.race([
+        new Promise<void>((resolve, reject) => sftp.write(handle, chunk, 0, chunk.length, at, (err) => (err ? reject(err) : resolve()))),
+        end.lost,
+      ]).then(
         () => {
           inFlight.delete(p);
           acked += chunk.length;
@@ -70,9 +81,9 @@ export async function put(sftp: SFTPWrapper, source: string | Buffer, remote: st
     const chunks: AsyncIterable<Buffer> =
       typeof source === 'string'
         ? createReadStream(source, { highWaterMark: WRITE_CHUNK })
-        : (function* () {
+        : ((function* () {
             for (let o = 0; o < source.length; o += WRITE_CHUNK) yield source.subarray(o, o + WRITE_CHUNK);
-          })() as unknown as AsyncIterable<Buffer>;
+          })() as unknown as AsyncIterable<Buffer>);
     for await (const chunk of chunks) {
       if (failed) break;
       if (!hash.update(chunk)) await hash.drained();

@@ -53,26 +53,43 @@ export async function uploadFile(s: TransferSession, source: string | Buffer, re
     if (viaSudo) {
       const d = await s.plain('mktemp -d /tmp/palisade-upload.XXXXXXXXXX', 'mktemp -d');
       staging = d.stdout.trim();
-      if (d.code !== 0 || !staging.startsWith('/tmp/')) throw new PalisadeError('ssh.upload', `${s.name}: cannot create a private staging directory under /tmp: ${lastLines(d.stderr, 2)}`);
+      if (d.code !== 0 || !staging.startsWith('/tmp/'))
+        throw new PalisadeError('ssh.upload', `${s.name}: cannot create a private staging directory under /tmp: ${lastLines(d.stderr, 2)}`);
       sent = `${staging}/data`;
     } else {
       sent = posix.join(dir, tmpName);
     }
-    const digest = await put(sftp, source, sent, opts.onProgress ? { total, onProgress: opts.onProgress } : undefined).catch((e: Error & { code?: unknown }) => {
-      const missing = e.code === 2 || /No such file/i.test(e.message);
-      const denied = e.code === 3 || /Permission denied/i.test(e.message);
-      // ssh2 answers the writes pending when the connection drops with "No response from server"
-      const lost = e.message === CONNECTION_LOST || /No response from server/.test(e.message);
-      throw new PalisadeError('ssh.upload', `${s.name}: cannot write ${viaSudo ? sent : remotePath} over SFTP: ${missing ? `directory ${dir} does not exist` : denied ? `permission denied for user ${s.user}` : lost ? CONNECTION_LOST : e.message}`, {
-        hint: missing ? `create ${dir} on the host first` : denied ? 'upload with sudo: true, or connect as a user that may write there' : lost ? 'check the network path to the host, then run the same command again' : 'check free space on the host',
-      });
-    });
+    const digest = await put(sftp, source, sent, opts.onProgress ? { total, onProgress: opts.onProgress } : undefined).catch(
+      (e: Error & { code?: unknown }) => {
+        const missing = e.code === 2 || /No such file/i.test(e.message);
+        const denied = e.code === 3 || /Permission denied/i.test(e.message);
+        // ssh2 answers the writes pending when the connection drops with "No response from server"
+        const lost = e.message === CONNECTION_LOST || /No response from server/.test(e.message);
+        throw new PalisadeError(
+          'ssh.upload',
+          `${s.name}: cannot write ${viaSudo ? sent : remotePath} over SFTP: ${missing ? `directory ${dir} does not exist` : denied ? `permission denied for user ${s.user}` : lost ? CONNECTION_LOST : e.message}`,
+          {
+            hint: missing
+              ? `create ${dir} on the host first`
+              : denied
+                ? 'upload with sudo: true, or connect as a user that may write there'
+                : lost
+                  ? 'check the network path to the host, then run the same command again'
+                  : 'check free space on the host',
+          },
+        );
+      },
+    );
     const tmp = posix.join(dir, tmpName);
     if (opts.sha256 !== undefined && digest !== opts.sha256) {
       await s.plain(sh`rm -f -- ${sent}`, 'rm upload').catch(() => undefined);
-      throw new PalisadeError('ssh.upload-source-changed', `${s.name}: ${shown} is not what was verified (SHA-256 ${digest.slice(0, 12)}…, expected ${opts.sha256.slice(0, 12)}…); ${remotePath} was not put in place`, {
-        hint: 'the file changed after it was verified: check the bundle with `palisade bundle verify` and run again',
-      });
+      throw new PalisadeError(
+        'ssh.upload-source-changed',
+        `${s.name}: ${shown} is not what was verified (SHA-256 ${digest.slice(0, 12)}…, expected ${opts.sha256.slice(0, 12)}…); ${remotePath} was not put in place`,
+        {
+          hint: 'the file changed after it was verified: check the bundle with `palisade bundle verify` and run again',
+        },
+      );
     }
     const owner = opts.owner ? `chown -- ${shq(opts.owner)} "$t"` : '';
     const script = [
@@ -96,7 +113,10 @@ export async function uploadFile(s: TransferSession, source: string | Buffer, re
         hint: 'check the disk and memory of the host, and free space; then run again',
       });
     }
-    if (r.code !== 0) throw new PalisadeError('ssh.upload', `${s.name}: cannot put ${remotePath} in place (exit code ${r.code}): ${lastLines(r.stderr, 3)}`, { hint: opts.owner ? `check that the owner "${opts.owner}" exists on the host` : 'check the directory permissions on the host' });
+    if (r.code !== 0)
+      throw new PalisadeError('ssh.upload', `${s.name}: cannot put ${remotePath} in place (exit code ${r.code}): ${lastLines(r.stderr, 3)}`, {
+        hint: opts.owner ? `check that the owner "${opts.owner}" exists on the host` : 'check the directory permissions on the host',
+      });
   } finally {
     if (staging) await s.plain(sh`rm -rf -- ${staging}`, 'rm staging').catch(() => undefined);
   }
@@ -111,7 +131,10 @@ export async function downloadFile(s: TransferSession, remotePath: string, opts:
     : sh`set -e; echo ${remotePath}; stat -c %s ${remotePath}; sha256sum < ${remotePath} | cut -d' ' -f1`;
   const r = await s.exec(script, { sudo: viaSudo });
   if (r.code !== 0) throw new PalisadeError('ssh.download', `${s.name}: cannot read ${remotePath}: ${lastLines(r.stderr, 2) || `exit code ${r.code}`}`);
-  const [path, size, sha256] = r.stdout.trim().split('\n').map((l) => l.trim());
+  const [path, size, sha256] = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.trim());
   const staged = viaSudo ? posix.dirname(path!) : undefined;
   const cleanup = async () => {
     if (staged?.startsWith('/tmp/palisade-download.')) await s.plain(sh`rm -rf -- ${staged}`, 'rm staging').catch(() => undefined);

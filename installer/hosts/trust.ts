@@ -55,7 +55,13 @@ export function decideHostKey(q: HostKeyQuery, key: Buffer, knownHosts: readonly
   if (same) return { ok: true, source: 'known_hosts', ...base, detail: `known_hosts line ${same.line}` };
   const sameType = kh.keys.filter((e) => e.keyType === keyType);
   if (sameType.length > 0) {
-    return { ok: false, reason: 'changed', ...base, expected: sameType.map((e) => fingerprintOf(e.key)), detail: `known_hosts line ${sameType.map((e) => e.line).join(', ')}` };
+    return {
+      ok: false,
+      reason: 'changed',
+      ...base,
+      expected: sameType.map((e) => fingerprintOf(e.key)),
+      detail: `known_hosts line ${sameType.map((e) => e.line).join(', ')}`,
+    };
   }
   if (cert?.key.equals(key) && kh.cas.some((e) => fingerprintOf(e.key) === cert.caFingerprint)) {
     return { ok: true, source: 'cert-authority', ...base, detail: `certificate signed by @cert-authority ${cert.caFingerprint}` };
@@ -77,9 +83,13 @@ export function hostKeyError(q: HostKeyQuery, d: Extract<TrustDecision, { ok: fa
   const where = `${q.name} (${q.address}:${q.port})`;
   const pinField = q.pinPath ?? 'hostKey';
   if (d.reason === 'unknown') {
-    return new PalisadeError('ssh.hostkey-unknown', `${where} presented an unknown host key: ${d.keyType} ${d.fingerprint}${d.detail ? ` (${d.detail})` : ''}`, {
-      hint: `check this fingerprint on the host's console (ssh-keygen -lf /etc/ssh/ssh_host_${hostKeyFileType(d.keyType)}_key.pub), then pin it: run \`${configHint}\`, or set ${pinField}: "${d.fingerprint}" in palisade.yaml`,
-    });
+    return new PalisadeError(
+      'ssh.hostkey-unknown',
+      `${where} presented an unknown host key: ${d.keyType} ${d.fingerprint}${d.detail ? ` (${d.detail})` : ''}`,
+      {
+        hint: `check this fingerprint on the host's console (ssh-keygen -lf /etc/ssh/ssh_host_${hostKeyFileType(d.keyType)}_key.pub), then pin it: run \`${configHint}\`, or set ${pinField}: "${d.fingerprint}" in palisade.yaml`,
+      },
+    );
   }
   if (d.reason === 'revoked') {
     return new PalisadeError('ssh.hostkey-revoked', `${where} presented a REVOKED host key: ${d.keyType} ${d.fingerprint} (${d.detail ?? 'revoked'})`, {
@@ -94,6 +104,8 @@ export function hostKeyError(q: HostKeyQuery, d: Extract<TrustDecision, { ok: fa
       `but expected ${d.expected.join(' or ')} (${d.detail ?? 'pinned'}).`,
       'Someone could be intercepting this connection (man-in-the-middle), or the host was reinstalled. Nothing was sent to it.',
     ].join('\n'),
-    { hint: `do not continue until you know why. If the host was reinstalled, verify the new fingerprint on its console, then run \`${configHint} --replace\`` },
+    {
+      hint: `do not continue until you know why. If the host was reinstalled, verify the new fingerprint on its console, then run \`${configHint} --replace\``,
+    },
   );
 }

@@ -60,18 +60,26 @@ export const KDF_BOUNDS = { minLogN: 10, maxLogN: 18, r: 8, p: 1 } as const;
 export function kdfSupported(k: { N?: unknown; r?: unknown; p?: unknown }): boolean {
   const { N, r, p } = k;
   return (
-    typeof N === 'number' && Number.isInteger(N) && N >= 2 ** KDF_BOUNDS.minLogN && N <= 2 ** KDF_BOUNDS.maxLogN && (N & (N - 1)) === 0 &&
-    r === KDF_BOUNDS.r && p === KDF_BOUNDS.p
+    typeof N === 'number' &&
+    Number.isInteger(N) &&
+    N >= 2 ** KDF_BOUNDS.minLogN &&
+    N <= 2 ** KDF_BOUNDS.maxLogN &&
+    (N & (N - 1)) === 0 &&
+    r === KDF_BOUNDS.r &&
+    p === KDF_BOUNDS.p
   );
 }
 
 function scrypt(passphrase: string, salt: Buffer, k: { N: number; r: number; p: number }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scryptCb(passphrase.normalize('NFC'), salt, 64, { N: k.N, r: k.r, p: k.p, maxmem: 256 * k.N * k.r + 32 * 1024 * 1024 }, (e, key) => (e ? reject(e) : resolve(key)));
+    scryptCb(passphrase.normalize('NFC'), salt, 64, { N: k.N, r: k.r, p: k.p, maxmem: 256 * k.N * k.r + 32 * 1024 * 1024 }, (e, key) =>
+      e ? reject(e) : resolve(key),
+    );
   });
 }
 
-const checkValue = (macKey: Buffer): string => createHmac('sha256', macKey).update('palisade-keystore passphrase check').digest().subarray(0, 16).toString('base64');
+const checkValue = (macKey: Buffer): string =>
+  createHmac('sha256', macKey).update('palisade-keystore passphrase check').digest().subarray(0, 16).toString('base64');
 
 export async function encrypt(payload: Payload, passphrase: string, o: { purpose?: string; kdf?: { N: number; r: number; p: number } } = {}): Promise<Buffer> {
   const k = o.kdf ?? DEFAULT_KDF;
@@ -120,14 +128,26 @@ export function readHeader(data: Buffer, path: string): { header: Header; header
   }
   if (h.format !== FORMAT) throw damaged(path, 'it does not start with a palisade keystore header');
   if (h.version !== VERSION) {
-    throw new PalisadeError('keystore.version', `${path} is keystore format version ${String(h.version)}; this palisade reads version ${VERSION}`, { hint: 'use the palisade release that wrote it' });
+    throw new PalisadeError('keystore.version', `${path} is keystore format version ${String(h.version)}; this palisade reads version ${VERSION}`, {
+      hint: 'use the palisade release that wrote it',
+    });
   }
   const k = h.kdf;
   if (!k || typeof k !== 'object' || k.name !== 'scrypt' || !kdfSupported(k) || typeof k.salt !== 'string' || Buffer.from(k.salt, 'base64').length !== 16) {
-    throw damaged(path, `key-derivation parameters in the header are not ones palisade writes (scrypt N=2^${KDF_BOUNDS.minLogN}..2^${KDF_BOUNDS.maxLogN}, r=${KDF_BOUNDS.r}, p=${KDF_BOUNDS.p}, 16-byte salt)`);
+    throw damaged(
+      path,
+      `key-derivation parameters in the header are not ones palisade writes (scrypt N=2^${KDF_BOUNDS.minLogN}..2^${KDF_BOUNDS.maxLogN}, r=${KDF_BOUNDS.r}, p=${KDF_BOUNDS.p}, 16-byte salt)`,
+    );
   }
-  if (h.cipher !== 'aes-256-gcm' || typeof h.nonce !== 'string' || Buffer.from(h.nonce, 'base64').length !== 12) throw damaged(path, 'the cipher or nonce in the header is not one palisade writes');
-  const body = Buffer.from(data.subarray(nl + 1).toString('ascii').trim(), 'base64');
+  if (h.cipher !== 'aes-256-gcm' || typeof h.nonce !== 'string' || Buffer.from(h.nonce, 'base64').length !== 12)
+    throw damaged(path, 'the cipher or nonce in the header is not one palisade writes');
+  const body = Buffer.from(
+    data
+      .subarray(nl + 1)
+      .toString('ascii')
+      .trim(),
+    'base64',
+  );
   if (body.length < 17) throw damaged(path, 'the encrypted body is missing or truncated');
   return { header: h, headerLine, body };
 }

@@ -38,7 +38,11 @@ function stripNewline(s: string): string {
 
 function checkNew(p: string, label: string, where: string): string {
   if (p.length < MIN_PASSPHRASE_LENGTH) {
-    throw usageError('keystore.passphrase-short', `the ${label} from ${where} is ${p.length} characters; it must be at least ${MIN_PASSPHRASE_LENGTH}`, 'choose a longer passphrase (a few random words work well)');
+    throw usageError(
+      'keystore.passphrase-short',
+      `the ${label} from ${where} is ${p.length} characters; it must be at least ${MIN_PASSPHRASE_LENGTH}`,
+      'choose a longer passphrase (a few random words work well)',
+    );
   }
   return p;
 }
@@ -58,7 +62,11 @@ async function resolve(src: PassphraseSource): Promise<string> {
     try {
       text = await readFile(src.file, 'utf8');
     } catch (e) {
-      throw usageError('keystore.passphrase-file', `cannot read ${fileOption} ${src.file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, 'check the path and its permissions');
+      throw usageError(
+        'keystore.passphrase-file',
+        `cannot read ${fileOption} ${src.file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        'check the path and its permissions',
+      );
     }
     const mode = (await stat(src.file)).mode & 0o077;
     if (mode) log.warn(`${src.file} is readable by other users (mode ${((await stat(src.file)).mode & 0o777).toString(8)}); chmod 600 it`);
@@ -71,7 +79,11 @@ async function resolve(src: PassphraseSource): Promise<string> {
   const input = src.input ?? (process.stdin as TtyInput);
   const output = src.output ?? process.stderr;
   if (!input.isTTY || typeof input.setRawMode !== 'function') {
-    throw usageError('keystore.passphrase-missing', `no ${label}: not running in a terminal, and neither ${env} nor ${fileOption} is set`, `set ${env}, or pass ${fileOption} FILE (a file only you can read)`);
+    throw usageError(
+      'keystore.passphrase-missing',
+      `no ${label}: not running in a terminal, and neither ${env} nor ${fileOption} is set`,
+      `set ${env}, or pass ${fileOption} FILE (a file only you can read)`,
+    );
   }
   const first = await promptHidden(`${label[0]!.toUpperCase()}${label.slice(1)}: `, input, output);
   if (!src.create) {
@@ -111,7 +123,8 @@ export function promptHidden(question: string, input: TtyInput, output: NodeJS.W
           return;
         }
         if (ch === '\u007f' || ch === '\b') buf = [...buf].slice(0, -1).join('');
-        else if (ch === '\u0015') buf = ''; // Ctrl-U
+        else if (ch === '\u0015')
+          buf = ''; // Ctrl-U
         else if (ch >= ' ') buf += ch;
       }
     };

@@ -24,9 +24,21 @@ export function revealable(ks: Keystore, name: string): KeyEntry {
 }
 
 /** Record, save, then write the value. Returns where it went. */
-export async function revealEntry(ks: Keystore, name: string, target: RevealTarget, by: string): Promise<{ name: string; kind: string; to: string; value?: string }> {
+export async function revealEntry(
+  ks: Keystore,
+  name: string,
+  target: RevealTarget,
+  by: string,
+): Promise<{ name: string; kind: string; to: string; value?: string }> {
   const e = revealable(ks, name);
-  if (target.kind === 'file' && !target.force && (await access(target.path).then(() => true, () => false))) {
+  if (
+    target.kind === 'file' &&
+    !target.force &&
+    (await access(target.path).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     throw usageError('keys.reveal-exists', `${target.path} already exists`, 'pass --force to replace it, or choose another file');
   }
   const to = target.kind === 'file' ? target.path : target.kind === 'document' ? 'stdout' : target.label;

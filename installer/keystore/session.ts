@@ -83,8 +83,22 @@ export class KeystoreSession {
   }
 
   /** Another passphrase (new, recovery) resolved by the same rules; it must differ from this keystore's. */
-  async otherPassphrase(o: { env: 'PALISADE_NEW_PASSPHRASE' | 'PALISADE_RECOVERY_PASSPHRASE'; file?: string; fileOption: string; label: string; sameError: { code: string; message: string; hint?: string } }): Promise<string> {
-    const p = await resolvePassphrase({ create: true, env: o.env, fileOption: o.fileOption, label: o.label, ...(o.file ? { file: o.file } : {}), ...(this.o.input ? { input: this.o.input } : {}), ...(this.o.output ? { output: this.o.output } : {}) });
+  async otherPassphrase(o: {
+    env: 'PALISADE_NEW_PASSPHRASE' | 'PALISADE_RECOVERY_PASSPHRASE';
+    file?: string;
+    fileOption: string;
+    label: string;
+    sameError: { code: string; message: string; hint?: string };
+  }): Promise<string> {
+    const p = await resolvePassphrase({
+      create: true,
+      env: o.env,
+      fileOption: o.fileOption,
+      label: o.label,
+      ...(o.file ? { file: o.file } : {}),
+      ...(this.o.input ? { input: this.o.input } : {}),
+      ...(this.o.output ? { output: this.o.output } : {}),
+    });
     if (p === (await this.passphrase())) throw usageError(o.sameError.code, o.sameError.message, o.sameError.hint);
     return p;
   }

@@ -93,9 +93,16 @@ class FileKeystore implements Keystore {
       waitMs: this.opts.lockWaitMs ?? 5000,
       releaseOnExit: false,
       busy: (owner, path) =>
-        new PalisadeError('keystore.locked', `the keystore ${this.path} is locked by process ${owner.pid} on ${owner.hostname}${owner.command ? ` (palisade ${owner.command})` : ''} since ${owner.startedAt}`, {
-          hint: owner.hostname === hostname() ? 'wait for that command to finish, then run this one again' : `that process runs on another machine; if it is gone, remove ${path}`,
-        }),
+        new PalisadeError(
+          'keystore.locked',
+          `the keystore ${this.path} is locked by process ${owner.pid} on ${owner.hostname}${owner.command ? ` (palisade ${owner.command})` : ''} since ${owner.startedAt}`,
+          {
+            hint:
+              owner.hostname === hostname()
+                ? 'wait for that command to finish, then run this one again'
+                : `that process runs on another machine; if it is gone, remove ${path}`,
+          },
+        ),
     });
     try {
       const current = await readFile(this.path).then(sha, (e: NodeJS.ErrnoException) => {
@@ -105,7 +112,9 @@ class FileKeystore implements Keystore {
       if (current !== this.onDisk) {
         throw new PalisadeError(
           'keystore.changed',
-          this.onDisk === undefined ? `${this.path} already exists (another process created it)` : `${this.path} was changed by another process since this one read it`,
+          this.onDisk === undefined
+            ? `${this.path} already exists (another process created it)`
+            : `${this.path} was changed by another process since this one read it`,
           { hint: 'nothing was written; run the command again' },
         );
       }
@@ -139,7 +148,11 @@ export async function openKeystore(path: string, opts: KeystoreOptions): Promise
     data = await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw usageError('keystore.missing', code === 'ENOENT' ? `no keystore at ${path}` : `cannot read the keystore ${path} (${code ?? 'error'})`, code === 'ENOENT' ? 'run `palisade keys generate` first' : 'check its permissions');
+    throw usageError(
+      'keystore.missing',
+      code === 'ENOENT' ? `no keystore at ${path}` : `cannot read the keystore ${path} (${code ?? 'error'})`,
+      code === 'ENOENT' ? 'run `palisade keys generate` first' : 'check its permissions',
+    );
   }
   const { header, payload } = await decrypt(data, opts.passphrase, path);
   if (payload.cluster !== header.cluster) throw new PalisadeError('keystore.tampered', `${path}: the cluster name in the header does not match the contents`);
@@ -148,12 +161,20 @@ export async function openKeystore(path: string, opts: KeystoreOptions): Promise
 
 /** A new, empty keystore (written at the first save). Refuses when the file exists. */
 export async function createKeystore(path: string, opts: KeystoreOptions & { cluster: string }): Promise<Keystore> {
-  if (await stat(path).then(() => true, () => false)) {
+  if (
+    await stat(path).then(
+      () => true,
+      () => false,
+    )
+  ) {
     throw usageError('keystore.exists', `a keystore already exists at ${path}`, 'open it instead; remove it only if you hold a recovery copy');
   }
   return new FileKeystore(path, opts.cluster, opts.passphrase, undefined, opts, []);
 }
 
 export async function keystoreExists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -46,7 +46,12 @@ export interface InstallOutcome {
 async function confirm(o: InstallOptions): Promise<void> {
   if (o.yes || o.dryRun) return;
   const hosts = o.loaded.config.hosts.map((h) => h.name).join(', ');
-  if (!process.stdin.isTTY) throw usageError('install.confirm', `install changes ${o.loaded.config.hosts.length} host(s) (${hosts}) and no terminal is there to confirm`, 'pass --yes to go ahead, or --dry-run to see the plan');
+  if (!process.stdin.isTTY)
+    throw usageError(
+      'install.confirm',
+      `install changes ${o.loaded.config.hosts.length} host(s) (${hosts}) and no terminal is there to confirm`,
+      'pass --yes to go ahead, or --dry-run to see the plan',
+    );
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const a = await rl.question(`Install the appliance onto ${hosts} (disks named in palisade.yaml may be formatted)? [y/N] `);
   rl.close();
@@ -56,7 +61,12 @@ async function confirm(o: InstallOptions): Promise<void> {
 export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
   // flags first: a wrong --from/--only is said before anything is asked
   selectPhases(INSTALL_PHASES, { from: o.from, only: o.only });
-  if (!o.bundle && !o.dryRun) throw usageError('install.no-bundle', 'install needs --bundle PATH (the bundle directory or .tar)', 'only a dry run can take the bundle the journal records from the last install');
+  if (!o.bundle && !o.dryRun)
+    throw usageError(
+      'install.no-bundle',
+      'install needs --bundle PATH (the bundle directory or .tar)',
+      'only a dry run can take the bundle the journal records from the last install',
+    );
   const journalPath = stateFiles(stateDirOf(o.loaded.baseDir, o.loaded.config.cluster.name)).journal;
   const recorded = o.bundle ? undefined : await recordedBundle(await Journal.read(journalPath), journalPath);
   const bundle = o.bundle ?? recorded!.path;
@@ -67,7 +77,14 @@ export async function runInstall(o: InstallOptions): Promise<InstallOutcome> {
       : await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), loaded: o.loaded, config: o.loaded.path, configExplicit: true });
   if (recorded) log.info(`no --bundle: planning with the bundle the last install ran from, ${recorded.record.name} ${recorded.record.version} (${bundle})`);
   await confirm(o);
-  const session = { loaded: o.loaded, command: 'install', lockedBy: `install --bundle ${bundle}`, dryRun: !!o.dryRun, passphraseFile: o.passphraseFile, signal: o.signal } as const;
+  const session = {
+    loaded: o.loaded,
+    command: 'install',
+    lockedBy: `install --bundle ${bundle}`,
+    dryRun: !!o.dryRun,
+    passphraseFile: o.passphraseFile,
+    signal: o.signal,
+  } as const;
   const { result, stateDir, files } = await withRunSession(session, async (s) => {
     const ctx: InstallContext = s.context({ bundlePath: bundle, trustedKey, driver: o.driver, connect: o.connect });
     const r = await s.run({ phases: INSTALL_PHASES, ctx, from: o.from, only: o.only, output: o.output, observers: o.observers });

@@ -51,9 +51,21 @@ export interface RunSession {
   readonly signal: AbortSignal;
   readonly keystore: KeystoreSession;
   /** the context fields every run's phases start from */
-  context(o: { bundlePath: string; trustedKey: KeyObject; driver?: ClusterDriver | undefined; connect?: InstallContext['connect'] | undefined }): InstallContext;
+  context(o: {
+    bundlePath: string;
+    trustedKey: KeyObject;
+    driver?: ClusterDriver | undefined;
+    connect?: InstallContext['connect'] | undefined;
+  }): InstallContext;
   /** the phases, with the journal recorder (not in a dry run), the renderers for the output mode, and the session's signal */
-  run<C>(o: { phases: ReadonlyArray<Phase<C>>; ctx: C; from?: string | undefined; only?: string | undefined; output?: OutputMode | undefined; observers?: readonly RunObserver[] | undefined }): Promise<RunResult>;
+  run<C>(o: {
+    phases: ReadonlyArray<Phase<C>>;
+    ctx: C;
+    from?: string | undefined;
+    only?: string | undefined;
+    output?: OutputMode | undefined;
+    observers?: readonly RunObserver[] | undefined;
+  }): Promise<RunResult>;
 }
 
 /** How a session's run ended, and where its state is (the runners read their reports from there). */
@@ -145,7 +157,8 @@ export async function withRunSession(o: RunSessionOptions, body: (s: RunSession)
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     o.signal?.removeEventListener('abort', onCallerAbort);
-    if (journal && started) await journal.endRun(runId, !result ? 'failed' : result.interrupted ? 'interrupted' : result.ok ? 'done' : 'failed').catch(() => undefined);
+    if (journal && started)
+      await journal.endRun(runId, !result ? 'failed' : result.interrupted ? 'interrupted' : result.ok ? 'done' : 'failed').catch(() => undefined);
     lock?.release();
   }
 }

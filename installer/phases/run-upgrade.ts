@@ -38,10 +38,22 @@ export interface UpgradeOutcome {
 }
 
 export async function runUpgrade(o: UpgradeOptions): Promise<UpgradeOutcome> {
-  if (o.ignoreWindow && !o.yes) throw usageError('upgrade.ignore-window', '--ignore-window is the emergency override and needs --yes with it', 'add --yes (the report records that the windows were ignored), or leave it out to upgrade inside a window');
+  if (o.ignoreWindow && !o.yes)
+    throw usageError(
+      'upgrade.ignore-window',
+      '--ignore-window is the emergency override and needs --yes with it',
+      'add --yes (the report records that the windows were ignored), or leave it out to upgrade inside a window',
+    );
   if (o.ignoreWindow && o.waitForWindow) throw usageError('upgrade.flags', 'give --wait-for-window or --ignore-window, not both');
   const trustedKey = await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: o.loaded.path, configExplicit: true });
-  const session = { loaded: o.loaded, command: 'upgrade', lockedBy: `upgrade --bundle ${o.bundle}`, dryRun: !!o.dryRun, passphraseFile: o.passphraseFile, signal: o.signal } as const;
+  const session = {
+    loaded: o.loaded,
+    command: 'upgrade',
+    lockedBy: `upgrade --bundle ${o.bundle}`,
+    dryRun: !!o.dryRun,
+    passphraseFile: o.passphraseFile,
+    signal: o.signal,
+  } as const;
   const { result, stateDir } = await withRunSession(session, (s) => {
     const ctx: UpgradeContext = {
       ...s.context({ bundlePath: o.bundle, trustedKey, driver: o.driver, connect: o.connect }),
@@ -55,6 +67,7 @@ export async function runUpgrade(o: UpgradeOptions): Promise<UpgradeOutcome> {
     return s.run({ phases: UPGRADE_PHASES, ctx, output: o.output, observers: o.observers });
   });
   let report: UpgradeReport | undefined;
-  if (result.ok && !o.dryRun && !result.upToDate) report = JSON.parse(await readFile(upgradeReportPath(stateDir), 'utf8').catch(() => 'null')) as UpgradeReport | undefined ?? undefined;
+  if (result.ok && !o.dryRun && !result.upToDate)
+    report = (JSON.parse(await readFile(upgradeReportPath(stateDir), 'utf8').catch(() => 'null')) as UpgradeReport | undefined) ?? undefined;
   return { result, stateDir, ...(report ? { report } : {}) };
 }

@@ -46,7 +46,10 @@ export interface RunOptions<C> {
 /** The phase ids --from/--only take, checked before anything else happens. */
 /** --from/--only name phases of the list, and not both (usage errors, before anything is asked or done). */
 export function checkPhaseFlags(ids: readonly string[], o: { from?: string | undefined; only?: string | undefined }): void {
-  for (const [flag, v] of [['--from', o.from], ['--only', o.only]] as const) {
+  for (const [flag, v] of [
+    ['--from', o.from],
+    ['--only', o.only],
+  ] as const) {
     if (v !== undefined && !ids.includes(v)) {
       throw new PalisadeError('usage.phase', `${flag} ${v}: no such phase`, { exitCode: EXIT.usage, hint: `phases: ${ids.join(', ')}` });
     }
@@ -88,10 +91,12 @@ export async function runPhases<C>(o: RunOptions<C>): Promise<RunResult> {
   const checkAbort = (): void => {
     if (signal.aborted) throw new Interrupted();
   };
-  const provider = (p: Phase<C>, host: string | undefined) => <T>(out: Output<T> | HostOutput<T>, value: T): void => {
-    if (!p.provides?.some((x) => x.name === out.name)) throw new Error(`phase ${p.id} provides ${out.name} without declaring it`);
-    outputs.set(out, value, host);
-  };
+  const provider =
+    (p: Phase<C>, host: string | undefined) =>
+    <T>(out: Output<T> | HostOutput<T>, value: T): void => {
+      if (!p.provides?.some((x) => x.name === out.name)) throw new Error(`phase ${p.id} provides ${out.name} without declaring it`);
+      outputs.set(out, value, host);
+    };
 
   const taskFor = (p: Phase<C>, host: string | undefined, plan: string[] | undefined): PhaseTask => ({
     outputs,
@@ -244,6 +249,10 @@ export async function runPhases<C>(o: RunOptions<C>): Promise<RunResult> {
 
 function combine<C>(p: Phase<C>, failures: Array<{ host: string; error: unknown }>): PalisadeError {
   return new PalisadeError(`phase.${p.id}`, `${p.title}: failed on ${failures.length} host(s)`, {
-    details: failures.map((f) => ({ path: f.host, message: redact.apply(errorMessage(f.error)), ...(f.error instanceof PalisadeError && f.error.hint ? { hint: f.error.hint } : {}) })),
+    details: failures.map((f) => ({
+      path: f.host,
+      message: redact.apply(errorMessage(f.error)),
+      ...(f.error instanceof PalisadeError && f.error.hint ? { hint: f.error.hint } : {}),
+    })),
   });
 }

@@ -50,19 +50,40 @@ export async function clusterStatus(o: {
       const [svc, reg] = st.stdout.trim().split('\n');
       const node = nodes?.items?.find((x) => x.metadata.name === n.name);
       return {
-        name: n.name, role, reachable: true, service: svc?.trim() ?? 'unknown',
+        name: n.name,
+        role,
+        reachable: true,
+        service: svc?.trim() ?? 'unknown',
         version: await o.driver.version(h).catch(() => undefined),
         ready: node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
         ...(n.name === regHost ? { registry: reg?.trim() ?? 'unknown' } : {}),
       };
     });
-    const hostsOut: StatusReport['hosts'] = rows.map((r, i) => (r.status === 'fulfilled' ? r.value : { name: topology(config).nodes[i]!.name, role: '?', reachable: true, error: errorMessage(r.reason) }));
-    const phases = j ? Object.entries(j.phases).map(([id, p]) => ({ id, status: p.status, ...(p.finishedAt ? { finishedAt: p.finishedAt } : {}), ...(p.error ? { error: p.error } : {}) })) : [];
+    const hostsOut: StatusReport['hosts'] = rows.map((r, i) =>
+      r.status === 'fulfilled' ? r.value : { name: topology(config).nodes[i]!.name, role: '?', reachable: true, error: errorMessage(r.reason) },
+    );
+    const phases = j
+      ? Object.entries(j.phases).map(([id, p]) => ({
+          id,
+          status: p.status,
+          ...(p.finishedAt ? { finishedAt: p.finishedAt } : {}),
+          ...(p.error ? { error: p.error } : {}),
+        }))
+      : [];
     const lastRun = j?.runs[j.runs.length - 1];
     return {
       cluster: config.cluster.name,
       journal: j ? { ...(lastRun ? { lastRun } : {}), phases } : undefined,
-      report: report ? { endpoints: report.endpoints, certificates: report.certificates, versions: report.versions, bundle: report.bundle, keystore: report.keystore, kubeconfig: report.kubeconfig } : undefined,
+      report: report
+        ? {
+            endpoints: report.endpoints,
+            certificates: report.certificates,
+            versions: report.versions,
+            bundle: report.bundle,
+            keystore: report.keystore,
+            kubeconfig: report.kubeconfig,
+          }
+        : undefined,
       hosts: hostsOut,
       warnings: expiryWarnings(report?.certificates ?? []),
       ok: hostsOut.every((h) => h.reachable && h.service === 'active' && h.ready && (h.registry === undefined || h.registry === 'active')),
@@ -79,12 +100,20 @@ export function expiryWarnings(certs: ReadonlyArray<{ name: string; expiresAt: s
   return sortedByExpiry(certs).flatMap((c) => {
     const days = Math.floor((Date.parse(c.expiresAt) - now.getTime()) / 86_400_000);
     if (days > EXPIRY_WARN_DAYS) return [];
-    return [days < 0 ? `${c.name} EXPIRED on ${c.expiresAt.slice(0, 10)}: renew it (palisade keys rotate ${c.name})` : `${c.name} expires in ${days} days (${c.expiresAt.slice(0, 10)}): renew it (palisade keys rotate ${c.name})`];
+    return [
+      days < 0
+        ? `${c.name} EXPIRED on ${c.expiresAt.slice(0, 10)}: renew it (palisade keys rotate ${c.name})`
+        : `${c.name} expires in ${days} days (${c.expiresAt.slice(0, 10)}): renew it (palisade keys rotate ${c.name})`,
+    ];
   });
 }
 
 /** Every certificate in use, soonest expiry first; those within 30 days (or past) marked. */
-export function renderCertificates(certs: ReadonlyArray<{ name: string; expiresAt: string; use?: string }>, renderTable: (h: string[], rows: string[][]) => string, now = new Date()): string {
+export function renderCertificates(
+  certs: ReadonlyArray<{ name: string; expiresAt: string; use?: string }>,
+  renderTable: (h: string[], rows: string[][]) => string,
+  now = new Date(),
+): string {
   const rows = sortedByExpiry(certs).map((c) => {
     const days = Math.floor((Date.parse(c.expiresAt) - now.getTime()) / 86_400_000);
     const state = days < 0 ? 'EXPIRED' : days <= EXPIRY_WARN_DAYS ? `WARNING: ${days} days left` : `${days} days left`;
@@ -98,10 +127,29 @@ export function renderStatus(s: StatusReport, renderTable: (h: string[], rows: s
   if (s.journal?.lastRun) out.push(`last run: ${s.journal.lastRun.command} ${s.journal.lastRun.status} (${s.journal.lastRun.startedAt})`);
   const notDone = s.journal?.phases.filter((p) => p.status !== 'done') ?? [];
   if (notDone.length) out.push(`unfinished phases: ${notDone.map((p) => `${p.id} (${p.status}${p.error ? `: ${p.error}` : ''})`).join(', ')}`);
-  out.push(renderTable(['HOST', 'ROLE', 'REACHABLE', 'SERVICE', 'READY', 'VERSION', 'REGISTRY'], s.hosts.map((h) => [h.name, h.role, h.reachable ? 'yes' : `no (${h.error ?? ''})`, h.service ?? '-', h.ready ? 'yes' : 'no', h.version ?? '-', h.registry ?? ''])));
+  out.push(
+    renderTable(
+      ['HOST', 'ROLE', 'REACHABLE', 'SERVICE', 'READY', 'VERSION', 'REGISTRY'],
+      s.hosts.map((h) => [
+        h.name,
+        h.role,
+        h.reachable ? 'yes' : `no (${h.error ?? ''})`,
+        h.service ?? '-',
+        h.ready ? 'yes' : 'no',
+        h.version ?? '-',
+        h.registry ?? '',
+      ]),
+    ),
+  );
   if (s.report) {
     const e = s.report.endpoints;
-    out.push([e.api ? `API ${e.api}` : 'API did not answer at install', e.registry ? `registry ${e.registry}` : 'registry did not answer at install', ...(e.ingress ? [`ingress ${e.ingress}`] : [])].join('; '));
+    out.push(
+      [
+        e.api ? `API ${e.api}` : 'API did not answer at install',
+        e.registry ? `registry ${e.registry}` : 'registry did not answer at install',
+        ...(e.ingress ? [`ingress ${e.ingress}`] : []),
+      ].join('; '),
+    );
     out.push(renderCertificates(s.report.certificates, renderTable));
     out.push(`keystore ${s.report.keystore}; kubeconfig ${s.report.kubeconfig}`);
   } else out.push('no install report yet (run `palisade install`)');

@@ -34,7 +34,11 @@ export function ipWithin(address: Buffer, subtree: { address: Buffer; mask: Buff
 }
 
 const showSubtree = (s: Subtree): string =>
-  s.type === 'dns' ? `DNS:${printable(s.name) || '(any)'}` : s.type === 'ip' ? `IP:${[...s.address].join(s.address.length === 4 ? '.' : ':')}/${[...s.mask].join(s.address.length === 4 ? '.' : ':')}` : `GeneralName tag 0x${s.tag.toString(16)}`;
+  s.type === 'dns'
+    ? `DNS:${printable(s.name) || '(any)'}`
+    : s.type === 'ip'
+      ? `IP:${[...s.address].join(s.address.length === 4 ? '.' : ':')}/${[...s.mask].join(s.address.length === 4 ? '.' : ':')}`
+      : `GeneralName tag 0x${s.tag.toString(16)}`;
 
 /** The names a certificate holds that constraints bind: SAN DNS and IP; the CN of a leaf without SAN DNS names, when it is a host name. */
 function boundNames(c: CertInfo, isLeaf: boolean): { dns: string[]; ip: string[] } {
@@ -54,7 +58,9 @@ function check(c: CertInfo, isLeaf: boolean, nc: NameConstraints, caName: string
     const ex = excludedDns.find((s) => dnsWithin(d, s.name));
     if (ex) out.push(`excluded subtree violation: DNS:${printable(d)} of ${c.subject} is excluded by ${showSubtree(ex)} in the name constraints of ${caName}`);
     else if (permittedDns.length > 0 && !permittedDns.some((s) => dnsWithin(d, s.name))) {
-      out.push(`permitted subtree violation: DNS:${printable(d)} of ${c.subject} is outside ${permittedDns.map(showSubtree).join(', ')}, the names ${caName} may certify`);
+      out.push(
+        `permitted subtree violation: DNS:${printable(d)} of ${c.subject} is outside ${permittedDns.map(showSubtree).join(', ')}, the names ${caName} may certify`,
+      );
     }
   }
   for (const a of ip) {
@@ -67,7 +73,9 @@ function check(c: CertInfo, isLeaf: boolean, nc: NameConstraints, caName: string
     const ex = excludedIp.find((s) => ipWithin(bytes, s));
     if (ex) out.push(`excluded subtree violation: IP:${a} of ${c.subject} is excluded by ${showSubtree(ex)} in the name constraints of ${caName}`);
     else if (permittedIp.length > 0 && !permittedIp.some((s) => ipWithin(bytes, s))) {
-      out.push(`permitted subtree violation: IP:${a} of ${c.subject} is outside ${permittedIp.map(showSubtree).join(', ')}, the addresses ${caName} may certify`);
+      out.push(
+        `permitted subtree violation: IP:${a} of ${c.subject} is outside ${permittedIp.map(showSubtree).join(', ')}, the addresses ${caName} may certify`,
+      );
     }
   }
   // forms palisade does not evaluate: refuse rather than accept what a client might not

@@ -108,7 +108,11 @@ export interface Node {
 
 class DerNode implements Node {
   private kids: Node[] | undefined;
-  constructor(readonly tag: number, readonly raw: Buffer, readonly body: Buffer) {}
+  constructor(
+    readonly tag: number,
+    readonly raw: Buffer,
+    readonly body: Buffer,
+  ) {}
   get children(): Node[] {
     if (this.kids) return this.kids;
     if (!(this.tag & 0x20)) throw new Error(`der: tag 0x${this.tag.toString(16)} is not constructed`);

@@ -45,7 +45,11 @@ export function dnsNameMatches(pattern: string, host: string): boolean {
 }
 
 function ipBytes(ip: string): string {
-  if (isIP(ip) === 4) return ip.split('.').map((x) => Number(x)).join('.');
+  if (isIP(ip) === 4)
+    return ip
+      .split('.')
+      .map((x) => Number(x))
+      .join('.');
   // expand IPv6 for comparison
   const [head = '', tail] = ip.toLowerCase().split('::') as [string, string | undefined];
   const h = head ? head.split(':') : [];
@@ -82,13 +86,15 @@ export function certificateCovers(san: { dns: string[]; ip: string[] } | undefin
     const problem = patternProblem(p);
     if (problem === 'partial-wildcard') why.push(`${d} is a partial wildcard, which clients do not accept`);
     else if (problem === 'wildcard-not-leftmost') why.push(`${d} has a wildcard outside the leftmost label, which clients do not accept`);
-    else if (problem === 'wildcard-too-broad') why.push(`${d} is a wildcard directly under the public suffix ${printable(p.slice(2))}, which clients do not accept`);
+    else if (problem === 'wildcard-too-broad')
+      why.push(`${d} is a wildcard directly under the public suffix ${printable(p.slice(2))}, which clients do not accept`);
     else if (p.startsWith('*.')) {
       const base = p.slice(2);
       if (h === base) why.push(`${d} does not cover ${printable(base)} itself (a wildcard stands for exactly one label)`);
       else if (h.endsWith(`.${base}`)) why.push(`${d} covers one label only, not ${h}`);
     }
   }
-  if (commonName && norm(commonName) === h) why.push(`the subject CN is ${printable(commonName)}, but the CN is ignored when the certificate has subjectAltNames`);
+  if (commonName && norm(commonName) === h)
+    why.push(`the subject CN is ${printable(commonName)}, but the CN is ignored when the certificate has subjectAltNames`);
   return { ok: false, reason: `the subjectAltNames (${names.join(', ')}) do not cover ${printable(h)}${why.length ? `: ${why.join('; ')}` : ''}` };
 }

@@ -72,7 +72,8 @@ export function refusal(fqdn: string, r: ValidationReport): PalisadeError {
   });
 }
 
-const san = (c: CertInfo): string => [...(c.san?.dns ?? []).map((d) => `DNS:${printable(d)}`), ...(c.san?.ip ?? []).map((i) => `IP:${i}`)].join(', ') || '(none)';
+const san = (c: CertInfo): string =>
+  [...(c.san?.dns ?? []).map((d) => `DNS:${printable(d)}`), ...(c.san?.ip ?? []).map((i) => `IP:${i}`)].join(', ') || '(none)';
 
 /** Subject, SANs, issuer chain, expiry: what the operator reads after import, check and show. */
 export function describeCertificate(r: Pick<ValidationReport, 'leaf' | 'intermediates' | 'root'>, now = new Date()): string {
@@ -86,7 +87,9 @@ export function describeCertificate(r: Pick<ValidationReport, 'leaf' | 'intermed
   ];
   for (const c of r.intermediates) lines.push(`  <- ${c.subject} (intermediate, until ${c.notAfter.toISOString().slice(0, 10)})`);
   if (r.root) lines.push(`  <- ${r.root.subject} (root, until ${r.root.notAfter.toISOString().slice(0, 10)})`);
-  lines.push(`valid:       ${l.notBefore.toISOString().slice(0, 10)} to ${l.notAfter.toISOString().slice(0, 10)} (${days >= 0 ? `${days} days left` : 'EXPIRED'})`);
+  lines.push(
+    `valid:       ${l.notBefore.toISOString().slice(0, 10)} to ${l.notAfter.toISOString().slice(0, 10)} (${days >= 0 ? `${days} days left` : 'EXPIRED'})`,
+  );
   lines.push(`fingerprint: ${l.fingerprint}`);
   return lines.join('\n');
 }

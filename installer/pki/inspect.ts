@@ -90,7 +90,8 @@ export function formatName(nameDer: Buffer): string {
 
 function commonNameOf(nameDer: Buffer): string | undefined {
   let cn: string | undefined;
-  for (const rdn of der.parse(nameDer).children) for (const atv of rdn.children) if (atv.children[0] && der.readOid(atv.children[0]) === OID.commonName) cn = der.readString(atv.children[1]!);
+  for (const rdn of der.parse(nameDer).children)
+    for (const atv of rdn.children) if (atv.children[0] && der.readOid(atv.children[0]) === OID.commonName) cn = der.readString(atv.children[1]!);
   return cn;
 }
 
@@ -99,7 +100,10 @@ function ipString(b: Buffer): string {
   if (b.length === 16) {
     const groups: string[] = [];
     for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-    return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::');
+    return groups
+      .join(':')
+      .replace(/(^|:)0(:0)+(:|$)/, '::')
+      .replace(/:{3,}/, '::');
   }
   return b.toString('hex');
 }

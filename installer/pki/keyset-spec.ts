@@ -57,7 +57,13 @@ export type ClusterCaRole = keyof typeof KEY_NAMES.clusterCa;
 export const CLUSTER_CA_ROLES = Object.keys(KEY_NAMES.clusterCa) as ClusterCaRole[];
 /** entries a key set is complete without: a keystore made before palisade provided the cluster CAs lacks them (the install adds them) */
 export const isOptionalEntry = (name: string): boolean => Object.values(KEY_NAMES.clusterCa).includes(name as never);
-export const CLUSTER_CA_TITLES: Record<ClusterCaRole, string> = { server: 'server', client: 'client', requestHeader: 'request-header', etcdPeer: 'etcd peer', etcdServer: 'etcd server' };
+export const CLUSTER_CA_TITLES: Record<ClusterCaRole, string> = {
+  server: 'server',
+  client: 'client',
+  requestHeader: 'request-header',
+  etcdPeer: 'etcd peer',
+  etcdServer: 'etcd server',
+};
 
 export interface LeafSpec {
   commonName: string;
@@ -78,7 +84,11 @@ const split = (addrs: string[]) => ({ dns: uniq(addrs.filter((a) => !isIP(a)).ma
 
 function firstAddress(cidr: string): string {
   const [base = '10.43.0.0'] = cidr.split('/');
-  const n = base.split('.').map(Number).reduce((a, b) => a * 256 + b, 0) + 1;
+  const n =
+    base
+      .split('.')
+      .map(Number)
+      .reduce((a, b) => a * 256 + b, 0) + 1;
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
@@ -97,13 +107,22 @@ export function keySetSpecs(input: KeySetInput): EntrySpec[] {
     ...CLUSTER_CA_ROLES.map((role): EntrySpec => ({ name: KEY_NAMES.clusterCa[role], kind: 'cluster-ca', clusterCa: role })),
   ];
   for (const h of input.hosts) {
-    specs.push({ name: KEY_NAMES.hostServer(h.name), kind: 'tls-server', leaf: leaf(h.name, 'server', [h.name, `${h.name}.${input.fqdn}`, h.address, 'localhost', '127.0.0.1']) });
+    specs.push({
+      name: KEY_NAMES.hostServer(h.name),
+      kind: 'tls-server',
+      leaf: leaf(h.name, 'server', [h.name, `${h.name}.${input.fqdn}`, h.address, 'localhost', '127.0.0.1']),
+    });
     specs.push({ name: KEY_NAMES.hostClient(h.name), kind: 'tls-client', leaf: leaf(h.name, 'client', []) });
   }
   specs.push({
     name: KEY_NAMES.registry,
     kind: 'tls-server',
-    leaf: leaf(`registry.${input.fqdn}`, 'server', [`registry.${input.fqdn}`, input.fqdn, ...(registryHost ? [registryHost.name, registryHost.address] : []), ...vip]),
+    leaf: leaf(`registry.${input.fqdn}`, 'server', [
+      `registry.${input.fqdn}`,
+      input.fqdn,
+      ...(registryHost ? [registryHost.name, registryHost.address] : []),
+      ...vip,
+    ]),
   });
   specs.push({ name: KEY_NAMES.ingressFallback, kind: 'tls-server', leaf: leaf(input.fqdn, 'server', [input.fqdn, `*.${input.fqdn}`, ...vip]) });
   specs.push({

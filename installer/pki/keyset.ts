@@ -56,9 +56,19 @@ async function make(spec: EntrySpec, ctx: Ctx, cas: { root?: CertificateAuthorit
     case 'intermediate-ca': {
       const root = cas.root ?? caFrom(ctx.sink, KEY_NAMES.rootCa);
       if (!root) throw new Error('the root CA is missing from the keystore: cannot issue the intermediate');
-      const ca = await createIntermediateCa(root, { subject: { commonName: `palisade ${input.cluster} intermediate CA`, organization: org }, algorithm: alg, now });
+      const ca = await createIntermediateCa(root, {
+        subject: { commonName: `palisade ${input.cluster} intermediate CA`, organization: org },
+        algorithm: alg,
+        now,
+      });
       cas.intermediate = ca;
-      return certEntry(spec.name, spec.kind, ca, { subject: `CN=palisade ${input.cluster} intermediate CA`, chain: root.certPem, issuer: KEY_NAMES.rootCa }, now);
+      return certEntry(
+        spec.name,
+        spec.kind,
+        ca,
+        { subject: `CN=palisade ${input.cluster} intermediate CA`, chain: root.certPem, issuer: KEY_NAMES.rootCa },
+        now,
+      );
     }
     case 'cluster-ca': {
       // signed by the root, not the intermediate: the intermediate signs leaves only (path length 0), and a CA whose
@@ -75,15 +85,29 @@ async function make(spec: EntrySpec, ctx: Ctx, cas: { root?: CertificateAuthorit
       const ca = cas.intermediate ?? caFrom(ctx.sink, KEY_NAMES.intermediateCa);
       if (!ca) throw new Error('the intermediate CA is missing from the keystore: cannot issue certificates');
       cas.intermediate = ca;
-      const i = await issueCertificate(ca, { commonName: l.commonName, organization: org, dnsNames: l.dnsNames, ipAddresses: l.ipAddresses, usage: l.usage, algorithm: alg, now });
-      return certEntry(spec.name, spec.kind, i, {
-        subject: `CN=${l.commonName}`,
+      const i = await issueCertificate(ca, {
+        commonName: l.commonName,
+        organization: org,
+        dnsNames: l.dnsNames,
+        ipAddresses: l.ipAddresses,
         usage: l.usage,
-        dns: l.dnsNames.join(','),
-        ip: l.ipAddresses.join(','),
-        chain: ca.certPem,
-        issuer: KEY_NAMES.intermediateCa,
-      }, now);
+        algorithm: alg,
+        now,
+      });
+      return certEntry(
+        spec.name,
+        spec.kind,
+        i,
+        {
+          subject: `CN=${l.commonName}`,
+          usage: l.usage,
+          dns: l.dnsNames.join(','),
+          ip: l.ipAddresses.join(','),
+          chain: ca.certPem,
+          issuer: KEY_NAMES.intermediateCa,
+        },
+        now,
+      );
     }
     case 'join-token': {
       const v = joinToken();
@@ -99,11 +123,23 @@ async function make(spec: EntrySpec, ctx: Ctx, cas: { root?: CertificateAuthorit
     }
     case 'jwt-signing-key': {
       const k = jwtSigningKey();
-      return { name: spec.name, kind: spec.kind, value: k.privateKeyPem, meta: { publicKey: k.publicKeyPem, fingerprint: digest(k.publicKeyPem), algorithm: 'EdDSA' }, createdAt: now.toISOString() };
+      return {
+        name: spec.name,
+        kind: spec.kind,
+        value: k.privateKeyPem,
+        meta: { publicKey: k.publicKeyPem, fingerprint: digest(k.publicKeyPem), algorithm: 'EdDSA' },
+        createdAt: now.toISOString(),
+      };
     }
     case 'registry-credentials': {
       const c = registryCredentials();
-      return { name: spec.name, kind: spec.kind, value: c.password, meta: { username: c.username, htpasswd: c.htpasswd, fingerprint: digest(c.password) }, createdAt: now.toISOString() };
+      return {
+        name: spec.name,
+        kind: spec.kind,
+        value: c.password,
+        meta: { username: c.username, htpasswd: c.htpasswd, fingerprint: digest(c.password) },
+        createdAt: now.toISOString(),
+      };
     }
     default:
       throw new Error(`palisade cannot generate an entry of kind ${spec.kind}`);
@@ -173,7 +209,13 @@ export function keySetView(input: KeySetInput, sink: EntrySink): KeySet {
   const cert = (name: string): CertView => {
     const e = need(name);
     const c = e.meta?.cert ?? '';
-    return { certPem: c, keyPem: e.value, chainPem: e.kind === 'root-ca' ? c : c + (e.meta?.chain ?? ''), fingerprint: e.meta?.fingerprint ?? '', expiresAt: e.expiresAt ?? '' };
+    return {
+      certPem: c,
+      keyPem: e.value,
+      chainPem: e.kind === 'root-ca' ? c : c + (e.meta?.chain ?? ''),
+      fingerprint: e.meta?.fingerprint ?? '',
+      expiresAt: e.expiresAt ?? '',
+    };
   };
   const reg = need(KEY_NAMES.registryCredentials);
   const jwt = need(KEY_NAMES.jwtSigning);
@@ -186,7 +228,9 @@ export function keySetView(input: KeySetInput, sink: EntrySink): KeySet {
     registry: cert(KEY_NAMES.registry),
     ingressFallback: cert(KEY_NAMES.ingressFallback),
     api: cert(KEY_NAMES.api),
-    clusterCa: CLUSTER_CA_ROLES.every((r) => sink.get(KEY_NAMES.clusterCa[r])) ? (Object.fromEntries(CLUSTER_CA_ROLES.map((r) => [r, cert(KEY_NAMES.clusterCa[r])])) as Record<ClusterCaRole, CertView>) : undefined,
+    clusterCa: CLUSTER_CA_ROLES.every((r) => sink.get(KEY_NAMES.clusterCa[r]))
+      ? (Object.fromEntries(CLUSTER_CA_ROLES.map((r) => [r, cert(KEY_NAMES.clusterCa[r])])) as Record<ClusterCaRole, CertView>)
+      : undefined,
     secrets: {
       joinToken: need(KEY_NAMES.joinToken).value,
       secretsAtRestKey: need(KEY_NAMES.secretsAtRest).value,
@@ -194,7 +238,9 @@ export function keySetView(input: KeySetInput, sink: EntrySink): KeySet {
       passwordSalt: need(KEY_NAMES.passwordSalt).value,
       registry: { username: reg.meta?.username ?? '', password: reg.value, htpasswd: reg.meta?.htpasswd ?? '' },
     },
-    entries: keySetSpecs(input).filter((s) => s.kind !== 'cluster-ca' || sink.get(s.name)).map((s) => need(s.name)),
+    entries: keySetSpecs(input)
+      .filter((s) => s.kind !== 'cluster-ca' || sink.get(s.name))
+      .map((s) => need(s.name)),
   };
 }
 

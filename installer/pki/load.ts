@@ -22,10 +22,14 @@ interface PemBlock {
 export const MAX_INPUT_BYTES = 4 << 20;
 
 export function inputTooLarge(source: string, size: number): PalisadeError {
-  return new PalisadeError('cert.file-too-large', `${source} is ${(size / (1 << 20)).toFixed(1)} MiB; certificate, key and CA files are at most ${MAX_INPUT_BYTES >> 20} MiB`, {
-    hint: 'give the PEM or DER file itself (not an archive or a disk image)',
-    exitCode: 2,
-  });
+  return new PalisadeError(
+    'cert.file-too-large',
+    `${source} is ${(size / (1 << 20)).toFixed(1)} MiB; certificate, key and CA files are at most ${MAX_INPUT_BYTES >> 20} MiB`,
+    {
+      hint: 'give the PEM or DER file itself (not an archive or a disk image)',
+      exitCode: 2,
+    },
+  );
 }
 
 const BEGIN_LINE = /^-----BEGIN ([A-Z0-9 ]+)-----\s*$/;
@@ -71,13 +75,20 @@ export function loadCertificates(data: Buffer, source: string): CertInfo[] {
     : [data];
   if (ders.length === 0) {
     const labels = pemBlocks(data).map((b) => b.label);
-    throw refused('cert.unreadable', `${source} holds no certificate${labels.length ? ` (it holds: ${labels.join(', ')})` : ''}`, 'pass the certificate (PEM "BEGIN CERTIFICATE" or DER) with --cert');
+    throw refused(
+      'cert.unreadable',
+      `${source} holds no certificate${labels.length ? ` (it holds: ${labels.join(', ')})` : ''}`,
+      'pass the certificate (PEM "BEGIN CERTIFICATE" or DER) with --cert',
+    );
   }
   return ders.map((d, i) => {
     try {
       return inspectCertificate(d);
     } catch (e) {
-      throw refused('cert.unreadable', `${source}${ders.length > 1 ? ` (certificate ${i + 1})` : ''} is not a readable X.509 certificate: ${e instanceof Error ? e.message : String(e)}`);
+      throw refused(
+        'cert.unreadable',
+        `${source}${ders.length > 1 ? ` (certificate ${i + 1})` : ''} is not a readable X.509 certificate: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   });
 }
@@ -86,7 +97,11 @@ function keyError(e: unknown, source: string, hasPassphrase: boolean): PalisadeE
   const err = e as NodeJS.ErrnoException;
   const msg = err?.message ?? String(e);
   if (err?.code === 'ERR_MISSING_PASSPHRASE' || /passphrase required|missing passphrase/i.test(msg)) {
-    return refused('cert.key-encrypted', `the private key in ${source} is encrypted and no passphrase was given`, 'pass --key-passphrase-file FILE holding its passphrase');
+    return refused(
+      'cert.key-encrypted',
+      `the private key in ${source} is encrypted and no passphrase was given`,
+      'pass --key-passphrase-file FILE holding its passphrase',
+    );
   }
   if (hasPassphrase && /bad decrypt|decrypt|unsupported|wrong|DECODER/i.test(msg)) {
     return refused('cert.key-passphrase', `cannot decrypt the private key in ${source}: wrong passphrase`, 'check the file given with --key-passphrase-file');
@@ -103,7 +118,11 @@ export function loadPrivateKey(data: Buffer, source: string, passphrase?: string
     const block = pemBlocks(data).find((b) => /PRIVATE KEY$/.test(b.label));
     if (!block) {
       const labels = pemBlocks(data).map((b) => b.label);
-      throw refused('cert.key-unreadable', `${source} holds no private key${labels.length ? ` (it holds: ${labels.join(', ')})` : ''}`, 'pass the key file with --key');
+      throw refused(
+        'cert.key-unreadable',
+        `${source} holds no private key${labels.length ? ` (it holds: ${labels.join(', ')})` : ''}`,
+        'pass the key file with --key',
+      );
     }
     const encrypted = ENCRYPTED_PEM.test(block.text);
     if (encrypted && passphrase === undefined) throw keyError({ code: 'ERR_MISSING_PASSPHRASE' }, source, false);
@@ -177,11 +196,19 @@ export async function loadPkcs12(data: Buffer, source: string, passphrase: strin
     p12 = withKdfIterationBound(forge, MAX_P12_ITERATIONS, () => forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase ?? ''));
   } catch (e) {
     if (e instanceof KdfCostRefused) {
-      throw refused('cert.p12-cost', `${source} asks for ${e.iterations} key-derivation iterations; palisade accepts at most ${MAX_P12_ITERATIONS}`, 'export the PKCS#12 file again with default settings (openssl pkcs12 -export uses 2048)');
+      throw refused(
+        'cert.p12-cost',
+        `${source} asks for ${e.iterations} key-derivation iterations; palisade accepts at most ${MAX_P12_ITERATIONS}`,
+        'export the PKCS#12 file again with default settings (openssl pkcs12 -export uses 2048)',
+      );
     }
     const msg = e instanceof Error ? e.message : String(e);
     if (/MAC could not be verified|Invalid password|decrypt/i.test(msg)) {
-      throw refused('cert.p12-passphrase', passphrase === undefined ? `${source} is protected by a passphrase and none was given` : `cannot open ${source}: wrong passphrase`, 'pass --key-passphrase-file FILE holding its passphrase');
+      throw refused(
+        'cert.p12-passphrase',
+        passphrase === undefined ? `${source} is protected by a passphrase and none was given` : `cannot open ${source}: wrong passphrase`,
+        'pass --key-passphrase-file FILE holding its passphrase',
+      );
     }
     throw refused('cert.p12-unreadable', `${source} is not a readable PKCS#12 file: ${msg}`);
   }
@@ -194,7 +221,8 @@ export async function loadPkcs12(data: Buffer, source: string, passphrase: strin
         const asn = b.asn1 ?? (bag.cert ? forge.pki.certificateToAsn1(bag.cert) : undefined);
         if (asn) certs.push(inspectCertificate(Buffer.from(forge.asn1.toDer(asn).getBytes(), 'binary')));
       } else if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) {
-        const asn = b.asn1 ?? (bag.key ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as import('node-forge').pki.rsa.PrivateKey)) : undefined);
+        const asn =
+          b.asn1 ?? (bag.key ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as import('node-forge').pki.rsa.PrivateKey)) : undefined);
         if (asn) keys.push(createPrivateKey({ key: Buffer.from(forge.asn1.toDer(asn).getBytes(), 'binary'), format: 'der', type: 'pkcs8' }));
       }
     }

@@ -18,7 +18,10 @@ export const passwordSalt = (): string => randomBytes(16).toString('hex');
 /** Ed25519 JWT signing key, PKCS#8 PEM, with its public key (SPKI PEM). */
 export function jwtSigningKey(): { privateKeyPem: string; publicKeyPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+  return {
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
 }
 
 export interface RegistryCredentials {

@@ -65,8 +65,10 @@ const signedBy = (child: CertInfo, issuer: CertInfo): boolean => {
 
 function keyStrength(c: CertInfo, what: string): Problem | undefined {
   const k = c.publicKey;
-  if (k.type === 'rsa' && (k.bits ?? 0) < 2048) return { code: 'cert.weak-key', message: `${what} has a ${k.bits}-bit RSA key; at least 2048 bits are required` };
-  if (k.type === 'ec' && !STRONG_CURVES.has(k.curve ?? '')) return { code: 'cert.weak-curve', message: `${what} uses the elliptic curve ${k.curve}; only P-256, P-384 and P-521 are accepted by clients` };
+  if (k.type === 'rsa' && (k.bits ?? 0) < 2048)
+    return { code: 'cert.weak-key', message: `${what} has a ${k.bits}-bit RSA key; at least 2048 bits are required` };
+  if (k.type === 'ec' && !STRONG_CURVES.has(k.curve ?? ''))
+    return { code: 'cert.weak-curve', message: `${what} uses the elliptic curve ${k.curve}; only P-256, P-384 and P-521 are accepted by clients` };
   if (k.type === 'dsa') return { code: 'cert.weak-key', message: `${what} has a DSA key, which TLS clients no longer accept` };
   if (!['rsa', 'ec', 'ed25519', 'ed448'].includes(k.type)) return { code: 'cert.weak-key', message: `${what} has a key of unknown type ${k.type}` };
   return undefined;
@@ -86,7 +88,10 @@ export function validateCertificate(input: ValidationInput): ValidationReport {
   let leaf = matching[0] ?? input.certs[0]!;
   if (matching.length === 0) {
     const inChain = [...input.chain, ...input.ca].find((c) => c.x509.publicKey.export({ type: 'spki', format: 'der' }).equals(keyPub));
-    err('cert.key-mismatch', `the private key does not match the certificate (${leaf.subject}, ${leaf.fingerprint.slice(0, 23)}…)${inChain ? `; it belongs to ${inChain.subject} from the chain` : ''}`);
+    err(
+      'cert.key-mismatch',
+      `the private key does not match the certificate (${leaf.subject}, ${leaf.fingerprint.slice(0, 23)}…)${inChain ? `; it belongs to ${inChain.subject} from the chain` : ''}`,
+    );
   } else if (leaf !== input.certs[0]) {
     notes.push(`the certificate file did not start with the server certificate; ${leaf.subject} is used as the leaf`);
   }
@@ -99,20 +104,32 @@ export function validateCertificate(input: ValidationInput): ValidationReport {
   if (leaf.notBefore.getTime() > now.getTime()) err('cert.not-yet-valid', `the certificate is not valid yet: it is valid from ${day(leaf.notBefore)}`);
   if (leaf.notAfter.getTime() <= now.getTime()) err('cert.expired', `the certificate expired on ${day(leaf.notAfter)}`);
   else if (leaf.notAfter.getTime() - now.getTime() < warnDays * DAY) {
-    warnings.push({ code: 'cert.expires-soon', message: `the certificate expires in ${Math.ceil((leaf.notAfter.getTime() - now.getTime()) / DAY)} days (${day(leaf.notAfter)})` });
+    warnings.push({
+      code: 'cert.expires-soon',
+      message: `the certificate expires in ${Math.ceil((leaf.notAfter.getTime() - now.getTime()) / DAY)} days (${day(leaf.notAfter)})`,
+    });
   }
   if (leaf.extKeyUsage && !leaf.extKeyUsage.includes(OID.serverAuth) && !leaf.extKeyUsage.includes(OID.anyExtendedKeyUsage)) {
-    err('cert.eku', `the certificate's extended key usage does not include serverAuth (TLS Web Server Authentication); it allows only ${leaf.extKeyUsage.map((o) => (o === OID.clientAuth ? 'clientAuth' : o)).join(', ')}`);
+    err(
+      'cert.eku',
+      `the certificate's extended key usage does not include serverAuth (TLS Web Server Authentication); it allows only ${leaf.extKeyUsage.map((o) => (o === OID.clientAuth ? 'clientAuth' : o)).join(', ')}`,
+    );
   }
   if (leaf.keyUsage && !leaf.basicConstraints?.ca) {
     const ku = leaf.keyUsage;
     const needs = leaf.publicKey.type === 'rsa' ? ku.has('digitalSignature') || ku.has('keyEncipherment') : ku.has('digitalSignature');
-    if (!needs) err('cert.key-usage', `the certificate's key usage (${[...ku].join(', ') || 'none'}) does not allow TLS server authentication (needs digitalSignature${leaf.publicKey.type === 'rsa' ? ' or keyEncipherment' : ''})`);
+    if (!needs)
+      err(
+        'cert.key-usage',
+        `the certificate's key usage (${[...ku].join(', ') || 'none'}) does not allow TLS server authentication (needs digitalSignature${leaf.publicKey.type === 'rsa' ? ' or keyEncipherment' : ''})`,
+      );
   }
   const ks = keyStrength(leaf, 'the certificate');
   if (ks) errors.push(ks);
-  if (leaf.publicKey.type === 'ed25519' || leaf.publicKey.type === 'ed448') warnings.push({ code: 'cert.eddsa', message: `the certificate has an ${leaf.publicKey.type} key, which most browsers do not accept yet` });
-  if (WEAK_SIGNATURES.has(leaf.signatureOid)) err('cert.weak-signature', `the certificate is signed with ${leaf.signatureName}; SHA-1 and MD5 signatures are refused by clients`);
+  if (leaf.publicKey.type === 'ed25519' || leaf.publicKey.type === 'ed448')
+    warnings.push({ code: 'cert.eddsa', message: `the certificate has an ${leaf.publicKey.type} key, which most browsers do not accept yet` });
+  if (WEAK_SIGNATURES.has(leaf.signatureOid))
+    err('cert.weak-signature', `the certificate is signed with ${leaf.signatureName}; SHA-1 and MD5 signatures are refused by clients`);
   if (leaf.version !== 3) err('cert.version', `the certificate is X.509 version ${leaf.version}; version 3 (with extensions) is required`);
 
   // --- the chain: from the leaf up, issuer by issuer, through what was given
@@ -127,7 +144,10 @@ export function validateCertificate(input: ValidationInput): ValidationReport {
     if (named.length === 0) break;
     const issuer = named.find((c) => signedBy(cur, c));
     if (!issuer) {
-      err('cert.chain-signature', `the chain does not verify: ${cur.subject} names ${cur.issuer} as its issuer, but its signature does not verify with the key of the ${named[0]!.subject} certificate given (${named[0]!.fingerprint.slice(0, 23)}…)`);
+      err(
+        'cert.chain-signature',
+        `the chain does not verify: ${cur.subject} names ${cur.issuer} as its issuer, but its signature does not verify with the key of the ${named[0]!.subject} certificate given (${named[0]!.fingerprint.slice(0, 23)}…)`,
+      );
       broken = true;
       break;
     }
@@ -145,18 +165,33 @@ export function validateCertificate(input: ValidationInput): ValidationReport {
   if (!broken) {
     if (anchors.length > 0 && !reachedAnchor) {
       const ca = anchors.map((a) => a.subject).join('; ');
-      if (!top.selfIssued) err('cert.chain-incomplete', `missing intermediate: no certificate for ${top.issuer}, the issuer of ${top.subject}, was given, so the chain cannot reach the CA ${ca}`);
+      if (!top.selfIssued)
+        err(
+          'cert.chain-incomplete',
+          `missing intermediate: no certificate for ${top.issuer}, the issuer of ${top.subject}, was given, so the chain cannot reach the CA ${ca}`,
+        );
       else if (path.length > 1) err('cert.untrusted-root', `the chain ends at the root ${top.subject}, which is not the CA given with --ca (${ca})`);
       else err('cert.untrusted-root', `the certificate is self-signed and not issued by the CA given with --ca (${ca})`);
     } else if (anchors.length === 0 && !top.selfIssued) {
-      if (unused.length > 0) err('cert.chain-incomplete', `missing intermediate: no certificate for ${top.issuer}, the issuer of ${top.subject}, was given (the chain holds ${unused.map((c) => c.subject).join('; ')})`);
-      else warnings.push({ code: 'cert.no-ca', message: `no CA given: the chain ends at ${top.subject}, issued by ${top.issuer}; palisade cannot check that it reaches a root your clients trust (pass the root with --ca, or add the intermediates and root to --chain)` });
+      if (unused.length > 0)
+        err(
+          'cert.chain-incomplete',
+          `missing intermediate: no certificate for ${top.issuer}, the issuer of ${top.subject}, was given (the chain holds ${unused.map((c) => c.subject).join('; ')})`,
+        );
+      else
+        warnings.push({
+          code: 'cert.no-ca',
+          message: `no CA given: the chain ends at ${top.subject}, issued by ${top.issuer}; palisade cannot check that it reaches a root your clients trust (pass the root with --ca, or add the intermediates and root to --chain)`,
+        });
     } else if (anchors.length === 0 && top.selfIssued && path.length === 1) {
       warnings.push({ code: 'cert.self-signed', message: 'the certificate is self-signed: clients trust it only where it is installed' });
     }
   }
   if (unused.length > 0 && !broken && !errors.some((e) => e.code === 'cert.chain-incomplete')) {
-    warnings.push({ code: 'cert.chain-extra', message: `left out of the chain (not an issuer of this certificate): ${unused.map((c) => c.subject).join('; ')}` });
+    warnings.push({
+      code: 'cert.chain-extra',
+      message: `left out of the chain (not an issuer of this certificate): ${unused.map((c) => c.subject).join('; ')}`,
+    });
   }
 
   // issuers: CAs, in date, strong, with room in their path length
@@ -165,12 +200,14 @@ export function validateCertificate(input: ValidationInput): ValidationReport {
     if (!ca.basicConstraints?.ca) err('cert.issuer-not-ca', `${what} issued ${path[i]!.subject} but is not a CA certificate (no basicConstraints CA:TRUE)`);
     if (ca.keyUsage && !ca.keyUsage.has('keyCertSign')) err('cert.issuer-not-ca', `${what} may not sign certificates (its key usage lacks keyCertSign)`);
     const below = i; // intermediate CAs between this one and the leaf
-    if (ca.basicConstraints?.pathLength !== undefined && below > ca.basicConstraints.pathLength) err('cert.path-length', `${what} allows ${ca.basicConstraints.pathLength} intermediate CA(s) below it, the chain has ${below}`);
+    if (ca.basicConstraints?.pathLength !== undefined && below > ca.basicConstraints.pathLength)
+      err('cert.path-length', `${what} allows ${ca.basicConstraints.pathLength} intermediate CA(s) below it, the chain has ${below}`);
     if (ca.notAfter.getTime() <= now.getTime()) err('cert.chain-expired', `${what} expired on ${day(ca.notAfter)}`);
     if (ca.notBefore.getTime() > now.getTime()) err('cert.chain-not-yet-valid', `${what} is not valid until ${day(ca.notBefore)}`);
     const s = keyStrength(ca, what);
     if (s) errors.push(s);
-    if (!ca.selfIssued && WEAK_SIGNATURES.has(ca.signatureOid)) err('cert.weak-signature', `${what} is signed with ${ca.signatureName}; SHA-1 and MD5 signatures are refused by clients`);
+    if (!ca.selfIssued && WEAK_SIGNATURES.has(ca.signatureOid))
+      err('cert.weak-signature', `${what} is signed with ${ca.signatureName}; SHA-1 and MD5 signatures are refused by clients`);
   });
   if (!broken) for (const p of nameConstraintProblems(path)) errors.push(p);
   if (leaf.notAfter.getTime() > now.getTime()) {
@@ -184,7 +221,9 @@ export function validateCertificate(input: ValidationInput): ValidationReport {
   const intermediates = path.slice(1).filter((c) => c !== root);
   const givenOrder = given.filter((c) => intermediates.includes(c));
   if (!broken && givenOrder.some((c, i) => c !== intermediates[i])) {
-    notes.push(`the chain was out of order; reordered to: ${[leaf, ...intermediates].map((c) => (c.commonName !== undefined ? printable(c.commonName) : c.subject)).join(' <- ')}`);
+    notes.push(
+      `the chain was out of order; reordered to: ${[leaf, ...intermediates].map((c) => (c.commonName !== undefined ? printable(c.commonName) : c.subject)).join(' <- ')}`,
+    );
   }
   return { ok: errors.length === 0, errors, warnings: dedupe(warnings), notes, leaf, intermediates, root };
 }

@@ -90,7 +90,15 @@ export function keyIdentifier(spkiDer: Buffer): Buffer {
 }
 
 export type KeyUsageName = 'digitalSignature' | 'nonRepudiation' | 'keyEncipherment' | 'dataEncipherment' | 'keyAgreement' | 'keyCertSign' | 'cRLSign';
-export const KEY_USAGE_BITS: KeyUsageName[] = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign'];
+export const KEY_USAGE_BITS: KeyUsageName[] = [
+  'digitalSignature',
+  'nonRepudiation',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+];
 
 function keyUsageValue(usages: readonly KeyUsageName[]): Buffer {
   let v = 0;
@@ -153,10 +161,15 @@ export function buildCertificate(spec: CertificateSpec): Buffer {
   serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40; // positive, 16 bytes, never a leading zero
 
   const exts: Buffer[] = [];
-  exts.push(ext(OID.basicConstraints, true, spec.ca ? der.seq(der.bool(true), ...(spec.ca.pathLength !== undefined ? [der.int(spec.ca.pathLength)] : [])) : der.seq()));
+  exts.push(
+    ext(OID.basicConstraints, true, spec.ca ? der.seq(der.bool(true), ...(spec.ca.pathLength !== undefined ? [der.int(spec.ca.pathLength)] : [])) : der.seq()),
+  );
   exts.push(ext(OID.keyUsage, true, keyUsageValue(spec.keyUsage)));
   if (spec.extKeyUsage?.length) exts.push(ext(OID.extKeyUsage, false, der.seq(...spec.extKeyUsage.map((o) => der.oid(o)))));
-  const san = [...(spec.dnsNames ?? []).map((d) => der.implicitPrim(2, Buffer.from(d, 'ascii'))), ...(spec.ipAddresses ?? []).map((ip) => der.implicitPrim(7, ipBytes(ip)))];
+  const san = [
+    ...(spec.dnsNames ?? []).map((d) => der.implicitPrim(2, Buffer.from(d, 'ascii'))),
+    ...(spec.ipAddresses ?? []).map((ip) => der.implicitPrim(7, ipBytes(ip))),
+  ];
   if (san.length) exts.push(ext(OID.subjectAltName, false, der.seq(...san)));
   exts.push(ext(OID.subjectKeyIdentifier, false, der.octets(keyIdentifier(spki))));
   exts.push(ext(OID.authorityKeyIdentifier, false, der.seq(der.implicitPrim(0, keyIdentifier(issuerSpki)))));

@@ -27,7 +27,11 @@ const doneOn = (journal: JournalData | undefined, phase: string, host: string): 
 };
 
 /** The appliance's share of each host; a host with nothing of the appliance on it is absent. */
-export function applianceOwnership(config: PalisadeConfig, journal: JournalData | undefined, facts: ReadonlyMap<string, HostFacts>): Record<string, ApplianceOwned> {
+export function applianceOwnership(
+  config: PalisadeConfig,
+  journal: JournalData | undefined,
+  facts: ReadonlyMap<string, HostFacts>,
+): Record<string, ApplianceOwned> {
   const out: Record<string, ApplianceOwned> = {};
   if (!journal) return out;
   const topo = topology(config);
@@ -37,8 +41,17 @@ export function applianceOwnership(config: PalisadeConfig, journal: JournalData 
     if (doneOn(journal, 'cluster', h.name)) {
       const ports: Array<[number, string]> =
         h.role === 'controller'
-          ? [[API_PORT, 'k3s API'], [2379, 'etcd client'], [2380, 'etcd peer'], [10250, 'kubelet'], [443, 'ingress']]
-          : [[10250, 'kubelet'], [443, 'ingress']];
+          ? [
+              [API_PORT, 'k3s API'],
+              [2379, 'etcd client'],
+              [2380, 'etcd peer'],
+              [10250, 'kubelet'],
+              [443, 'ingress'],
+            ]
+          : [
+              [10250, 'kubelet'],
+              [443, 'ingress'],
+            ];
       for (const [p, what] of ports) owned.ports[p] = what;
     }
     if (topo.registry.host.name === h.name && doneOn(journal, 'registry', h.name)) owned.ports[config.registry.port] = 'pack registry';
@@ -46,7 +59,10 @@ export function applianceOwnership(config: PalisadeConfig, journal: JournalData 
     if (h.dataDisk && d?.exists && d.fstype === 'crypto_LUKS' && doneOn(journal, 'encrypt', h.name)) {
       owned.disk = { device: h.dataDisk, what: "the appliance's LUKS2 volume" };
       // the opened volume (dm-N) and its mount are the appliance's too
-      owned.diskUsers = [...d.holders.filter((x) => x.startsWith('dm-')).map((x) => `held by ${x}`), ...d.mountpoints.filter((m) => m.startsWith('/var/lib/palisade')).map((m) => `mounted at ${m}`)];
+      owned.diskUsers = [
+        ...d.holders.filter((x) => x.startsWith('dm-')).map((x) => `held by ${x}`),
+        ...d.mountpoints.filter((m) => m.startsWith('/var/lib/palisade')).map((m) => `mounted at ${m}`),
+      ];
     }
     if (Object.keys(owned.ports).length || owned.disk) out[h.name] = owned;
   }

@@ -25,7 +25,11 @@ function uniqueness(id: string, title: string, hosts: Reached[], values: (f: Hos
     host: CLUSTER,
     title,
     status,
-    measured: dups.length ? `duplicate ${dups.join('; ')}${unk}` : unknown.length === hosts.length ? `could not be checked: unreadable on ${unknown.join(', ')}` : `${hosts.length - unknown.length} distinct${unk}`,
+    measured: dups.length
+      ? `duplicate ${dups.join('; ')}${unk}`
+      : unknown.length === hosts.length
+        ? `could not be checked: unreadable on ${unknown.join(', ')}`
+        : `${hosts.length - unknown.length} distinct${unk}`,
     required: 'unique across hosts',
     ...(status !== 'pass' ? { fix } : {}),
   };
@@ -43,11 +47,35 @@ export function clusterChecks(inputs: HostInput[]): Finding[] {
   const hosts: Reached[] = inputs.filter((h) => h.facts).map((h) => ({ name: h.config.name, address: h.config.address, facts: h.facts as HostFacts }));
   if (hosts.length < 2) return [];
   const out: Finding[] = [
-    uniqueness('unique.hostname', 'hostnames', hosts, (f) => (f.hostname ? [f.hostname.toLowerCase()] : []), 'give every host its own hostname (hostnamectl set-hostname)'),
-    uniqueness('unique.mac', 'MAC addresses', hosts, (f) => f.nics.filter((n) => !n.loopback && n.mac && n.mac !== '00:00:00:00:00:00').map((n) => n.mac as string), 'give every NIC its own MAC (cloned VMs keep the template MAC)'),
-    uniqueness('unique.machine_id', 'machine-ids', hosts, (f) => (f.machineId ? [f.machineId] : []), 'regenerate on cloned hosts: rm /etc/machine-id && systemd-machine-id-setup'),
+    uniqueness(
+      'unique.hostname',
+      'hostnames',
+      hosts,
+      (f) => (f.hostname ? [f.hostname.toLowerCase()] : []),
+      'give every host its own hostname (hostnamectl set-hostname)',
+    ),
+    uniqueness(
+      'unique.mac',
+      'MAC addresses',
+      hosts,
+      (f) => f.nics.filter((n) => !n.loopback && n.mac && n.mac !== '00:00:00:00:00:00').map((n) => n.mac as string),
+      'give every NIC its own MAC (cloned VMs keep the template MAC)',
+    ),
+    uniqueness(
+      'unique.machine_id',
+      'machine-ids',
+      hosts,
+      (f) => (f.machineId ? [f.machineId] : []),
+      'regenerate on cloned hosts: rm /etc/machine-id && systemd-machine-id-setup',
+    ),
     // product_uuid is unreadable on many VMs and containers: that is a check not made (warn), never a pass
-    uniqueness('unique.product_uuid', 'product UUIDs', hosts, (f) => (f.productUuid ? [f.productUuid] : []), 'give every VM its own SMBIOS UUID (cloned VMs keep the template UUID); where /sys/class/dmi/id/product_uuid is unreadable, compare them on the hypervisor'),
+    uniqueness(
+      'unique.product_uuid',
+      'product UUIDs',
+      hosts,
+      (f) => (f.productUuid ? [f.productUuid] : []),
+      'give every VM its own SMBIOS UUID (cloned VMs keep the template UUID); where /sys/class/dmi/id/product_uuid is unreadable, compare them on the hypervisor',
+    ),
   ];
   const mtus = hosts.map((h) => ({ name: h.name, nic: primaryNic(h.facts, h.address) })).filter((x) => x.nic?.mtu !== undefined);
   const distinct = [...new Set(mtus.map((x) => x.nic?.mtu))];
@@ -56,7 +84,12 @@ export function clusterChecks(inputs: HostInput[]): Finding[] {
     host: CLUSTER,
     title: 'MTU',
     status: distinct.length > 1 ? 'fail' : 'pass',
-    measured: distinct.length > 1 ? mtus.map((x) => `${x.name} ${x.nic?.name} ${x.nic?.mtu}`).join(', ') : distinct.length ? `${distinct[0]} on ${mtus.length} hosts` : 'unknown',
+    measured:
+      distinct.length > 1
+        ? mtus.map((x) => `${x.name} ${x.nic?.name} ${x.nic?.mtu}`).join(', ')
+        : distinct.length
+          ? `${distinct[0]} on ${mtus.length} hosts`
+          : 'unknown',
     required: 'the same MTU on every host',
     ...(distinct.length > 1 ? { fix: 'set one MTU on the cluster network of every host (mismatches drop large packets)' } : {}),
   });

@@ -28,7 +28,7 @@ export function intToIpv4(n: number): string {
 export function cidrsOverlap(a: Cidr4, b: Cidr4): boolean {
   const p = Math.min(a.prefix, b.prefix);
   const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
-  return ((a.base & mask) >>> 0) === ((b.base & mask) >>> 0);
+  return (a.base & mask) >>> 0 === (b.base & mask) >>> 0;
 }
 
 export function isLoopback(ip: string): boolean {

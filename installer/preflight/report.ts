@@ -91,11 +91,25 @@ export function evaluate(input: EvaluateInput): PreflightReport {
   const findings: Finding[] = [];
   const hostsOut: PreflightReport['hosts'] = [];
   const targets = fqdnTargets(config, input.hosts);
-  if (input.local) targets.push(...fqdnTargets(config, [{ config: { ...config.hosts[0]!, name: ADMIN, role: 'controller', address: '127.0.0.1' }, ...(input.admin ? { facts: input.admin } : {}) }]));
+  if (input.local)
+    targets.push(
+      ...fqdnTargets(config, [
+        { config: { ...config.hosts[0]!, name: ADMIN, role: 'controller', address: '127.0.0.1' }, ...(input.admin ? { facts: input.admin } : {}) },
+      ]),
+    );
 
   const runHost = (host: HostCheckContext['host'], facts: HostFacts, checks: HostCheck[], skip?: Set<string>) => {
     const owned = input.owned?.[host.name];
-    const ctx: HostCheckContext = { config, host, facts, sizing: sizing[host.role], ...(input.admin ? { admin: input.admin } : {}), ports: requiredPorts(config, host), fqdnTargets: targets, ...(owned ? { owned } : {}) };
+    const ctx: HostCheckContext = {
+      config,
+      host,
+      facts,
+      sizing: sizing[host.role],
+      ...(input.admin ? { admin: input.admin } : {}),
+      ports: requiredPorts(config, host),
+      fqdnTargets: targets,
+      ...(owned ? { owned } : {}),
+    };
     for (const check of checks) {
       const r = check(ctx);
       if (r && !skip?.has(r.id)) findings.push(r);
@@ -121,21 +135,51 @@ export function evaluate(input: EvaluateInput): PreflightReport {
         notes: h.facts?.notes ?? [],
       });
       if (!h.facts) {
-        findings.push({ id: 'host.reachable', host: h.config.name, title: 'reachable', status: 'fail', measured: h.error ? `${h.error.code}: ${h.error.message}` : 'no facts', required: 'SSH login and the facts probe succeed', fix: h.error?.hint ?? hintFor(h.error?.code) });
+        findings.push({
+          id: 'host.reachable',
+          host: h.config.name,
+          title: 'reachable',
+          status: 'fail',
+          measured: h.error ? `${h.error.code}: ${h.error.message}` : 'no facts',
+          required: 'SSH login and the facts probe succeed',
+          fix: h.error?.hint ?? hintFor(h.error?.code),
+        });
         continue;
       }
-      findings.push({ id: 'host.reachable', host: h.config.name, title: 'reachable', status: 'pass', measured: `facts in 1 round trip`, required: 'SSH login and the facts probe succeed' });
+      findings.push({
+        id: 'host.reachable',
+        host: h.config.name,
+        title: 'reachable',
+        status: 'pass',
+        measured: `facts in 1 round trip`,
+        required: 'SSH login and the facts probe succeed',
+      });
       runHost(h.config, h.facts, HOST_CHECKS);
     }
     findings.push(...clusterChecks(input.hosts));
     if (input.admin) {
-      hostsOut.push({ name: ADMIN, role: 'admin', address: 'localhost', reachable: true, summary: summarizeFacts(input.admin), roundTrips: 0, notes: input.admin.notes });
+      hostsOut.push({
+        name: ADMIN,
+        role: 'admin',
+        address: 'localhost',
+        reachable: true,
+        summary: summarizeFacts(input.admin),
+        roundTrips: 0,
+        notes: input.admin.notes,
+      });
       // the site's air gap includes the machine palisade runs on
       findings.push(airGapFinding(config, ADMIN, input.admin));
       // the kubeconfig names the FQDN: does this machine resolve it?
       findings.push(adminFqdnFinding(ADMIN, input.admin, targets, API_PORT));
       // the admin clock is the skew reference: unsynchronised, every skew figure is relative to a drifting clock
-      const ts = timeSync({ config, host: { name: ADMIN, role: 'controller', address: 'localhost' }, facts: input.admin, sizing: sizing.controller, ports: [], fqdnTargets: targets });
+      const ts = timeSync({
+        config,
+        host: { name: ADMIN, role: 'controller', address: 'localhost' },
+        facts: input.admin,
+        sizing: sizing.controller,
+        ports: [],
+        fqdnTargets: targets,
+      });
       if (ts) findings.push(ts.status === 'fail' ? { ...ts, status: 'warn' } : ts);
     }
   }
@@ -190,10 +234,18 @@ export function renderReport(r: PreflightReport): string {
     });
   }
   const cap = (t: string, n: number) => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
-  lines.push(renderTable(['HOST', 'CHECK', 'STATUS', 'MEASURED', 'REQUIRED', 'FIX'], rows.map((r) => r.map((c, i) => (i === 3 || i === 4 ? cap(c, 64) : c)))));
+  lines.push(
+    renderTable(
+      ['HOST', 'CHECK', 'STATUS', 'MEASURED', 'REQUIRED', 'FIX'],
+      rows.map((r) => r.map((c, i) => (i === 3 || i === 4 ? cap(c, 64) : c))),
+    ),
+  );
   const notes = r.hosts.flatMap((h) => h.notes.map((n) => `${h.name}: ${n}`));
   if (notes.length) lines.push('', 'not measured:', ...notes.map((n) => `  ${n}`));
   const s = r.summary;
-  lines.push('', `${s.ok ? 'PASSED' : 'FAILED'}: ${s.fail} failed, ${s.warn} warnings, ${s.pass} passed, ${s.waived} waived; ${r.hosts.filter((h) => h.role !== 'admin').length} hosts, profile ${r.profile}, ${(r.durationMs / 1000).toFixed(1)} s`);
+  lines.push(
+    '',
+    `${s.ok ? 'PASSED' : 'FAILED'}: ${s.fail} failed, ${s.warn} warnings, ${s.pass} passed, ${s.waived} waived; ${r.hosts.filter((h) => h.role !== 'admin').length} hosts, profile ${r.profile}, ${(r.durationMs / 1000).toFixed(1)} s`,
+  );
   return lines.join('\n');
 }

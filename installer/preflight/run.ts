@@ -44,7 +44,8 @@ export async function runPreflight(o: PreflightOptions): Promise<PreflightReport
     return evaluate({ config, hosts: [], admin, local: true, ...(o.ignore ? { ignore: o.ignore } : {}), startedAt });
   }
   const unknown = (o.only ?? []).filter((n) => !config.hosts.some((h) => h.name === n));
-  if (unknown.length) throw usageError('preflight.host', `no host named ${unknown.join(', ')} in palisade.yaml`, `hosts are: ${config.hosts.map((h) => h.name).join(', ')}`);
+  if (unknown.length)
+    throw usageError('preflight.host', `no host named ${unknown.join(', ')} in palisade.yaml`, `hosts are: ${config.hosts.map((h) => h.name).join(', ')}`);
   const selected = config.hosts.filter((h) => !o.only?.length || o.only.includes(h.name));
   const adminP = localFacts({ fqdn }).catch(() => undefined);
 
@@ -56,7 +57,9 @@ export async function runPreflight(o: PreflightOptions): Promise<PreflightReport
   const inputs = new Map<string, HostInput>(selected.map((h) => [h.name, { config: h }]));
   const fail = (name: string, e: unknown) => {
     const input = inputs.get(name)!;
-    input.error = isPalisadeError(e) ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } : { code: 'facts.error', message: errorMessage(e) };
+    input.error = isPalisadeError(e)
+      ? { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) }
+      : { code: 'facts.error', message: errorMessage(e) };
   };
 
   // one task per host: connect, then the probe; hosts in parallel
@@ -97,7 +100,11 @@ export async function runPreflight(o: PreflightOptions): Promise<PreflightReport
         exitOnError: false,
         registerSignalListeners: false,
         renderer: 'default',
-        rendererOptions: { collapseErrors: false, showErrorMessage: true, logger: new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) }) },
+        rendererOptions: {
+          collapseErrors: false,
+          showErrorMessage: true,
+          logger: new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) }),
+        },
       },
     );
     await list.run().catch(() => undefined);

@@ -58,7 +58,9 @@ export class RegistryAuthenticator {
       return;
     }
     if (username !== undefined && password === undefined) {
-      throw new PalisadeError('registry.auth', `${this.o.base.origin} needs a password for user ${JSON.stringify(username)}, and none was given`, { hint: 'pass --password-file FILE or set PALISADE_REGISTRY_PASSWORD' });
+      throw new PalisadeError('registry.auth', `${this.o.base.origin} needs a password for user ${JSON.stringify(username)}, and none was given`, {
+        hint: 'pass --password-file FILE or set PALISADE_REGISTRY_PASSWORD',
+      });
     }
     throw this.error(401, this.o.base.origin);
   }
@@ -72,16 +74,25 @@ export class RegistryAuthenticator {
     }
     const withCredentials = this.o.options.username !== undefined && this.o.options.password !== undefined;
     if (url.protocol !== 'https:') {
-      throw new PalisadeError('registry.auth', `${this.o.base.origin} sent its token service as ${url.origin}, which is not TLS: no credentials or token requests go there`, {
-        hint: 'serve the token service over https',
-      });
+      throw new PalisadeError(
+        'registry.auth',
+        `${this.o.base.origin} sent its token service as ${url.origin}, which is not TLS: no credentials or token requests go there`,
+        {
+          hint: 'serve the token service over https',
+        },
+      );
     }
     if (withCredentials && !mayReceiveCredentials(url, this.o.base, this.o.tokenRealm)) {
-      throw new PalisadeError('registry.auth', `${this.o.base.origin} sent its token service as ${url.origin}, another origin: the registry credentials were not sent there`, {
-        hint: `if ${url.origin} is your registry's token service, name it with --token-realm ${url.origin}`,
-      });
+      throw new PalisadeError(
+        'registry.auth',
+        `${this.o.base.origin} sent its token service as ${url.origin}, another origin: the registry credentials were not sent there`,
+        {
+          hint: `if ${url.origin} is your registry's token service, name it with --token-realm ${url.origin}`,
+        },
+      );
     }
-    const tokenTransport = url.origin === this.o.base.origin ? this.o.transport : new HttpsClient({ secure: true, ca: this.o.options.ca, timeoutMs: this.o.options.timeoutMs });
+    const tokenTransport =
+      url.origin === this.o.base.origin ? this.o.transport : new HttpsClient({ secure: true, ca: this.o.options.ca, timeoutMs: this.o.options.timeoutMs });
     try {
       const headers: Record<string, string> = { 'User-Agent': 'palisade' };
       if (withCredentials) headers.Authorization = basicAuth(this.o.options.username as string, this.o.options.password as string);
@@ -110,9 +121,13 @@ export class RegistryAuthenticator {
   error(status: number, where: string): PalisadeError {
     const who = this.o.options.username ? `user ${JSON.stringify(this.o.options.username)}` : 'anonymous access';
     return status === 403
-      ? new PalisadeError('registry.auth', `${where} denied ${who} (HTTP 403): no permission for this operation`, { hint: 'use an account with push access to the registry' })
+      ? new PalisadeError('registry.auth', `${where} denied ${who} (HTTP 403): no permission for this operation`, {
+          hint: 'use an account with push access to the registry',
+        })
       : new PalisadeError('registry.auth', `${where} rejected the credentials of ${who} (HTTP 401)`, {
-        hint: this.o.options.username ? 'check the registry user name and password (--username, --password-file or PALISADE_REGISTRY_PASSWORD)' : 'the registry needs credentials: pass --username and --password-file',
-      });
+          hint: this.o.options.username
+            ? 'check the registry user name and password (--username, --password-file or PALISADE_REGISTRY_PASSWORD)'
+            : 'the registry needs credentials: pass --username and --password-file',
+        });
   }
 }

@@ -23,7 +23,14 @@ function withDigest(loc: URL, digest: string): URL {
   return u;
 }
 
-export async function putMonolithic(client: RegistrySender, repo: string, loc: URL, blob: BlobInfo, open: BlobSource, count: (n: number) => void): Promise<void> {
+export async function putMonolithic(
+  client: RegistrySender,
+  repo: string,
+  loc: URL,
+  blob: BlobInfo,
+  open: BlobSource,
+  count: (n: number) => void,
+): Promise<void> {
   let attemptBytes = 0;
   const res = await client.send({
     method: 'PUT',
@@ -47,7 +54,15 @@ export async function putMonolithic(client: RegistrySender, repo: string, loc: U
   drain(res);
 }
 
-export async function putChunked(client: RegistrySender, repo: string, first: URL, blob: BlobInfo, open: BlobSource, chunkSize: number, count: (n: number) => void): Promise<void> {
+export async function putChunked(
+  client: RegistrySender,
+  repo: string,
+  first: URL,
+  blob: BlobInfo,
+  open: BlobSource,
+  chunkSize: number,
+  count: (n: number) => void,
+): Promise<void> {
   let loc = first;
   let offset = 0;
   let hash: Hash = createHash('sha256');
@@ -104,5 +119,14 @@ export async function putChunked(client: RegistrySender, repo: string, first: UR
     await client.send({ method: 'DELETE', url: loc, scopes: scopeFor(repo, true), ok: [204, 404, 405] }).then(drain, () => undefined);
     throw new DigestMismatchError(blob.digest, actual);
   }
-  drain(await client.send({ method: 'PUT', url: withDigest(loc, blob.digest), headers: { 'Content-Length': 0 }, body: Buffer.alloc(0), scopes: scopeFor(repo, true), ok: [201] }));
+  drain(
+    await client.send({
+      method: 'PUT',
+      url: withDigest(loc, blob.digest),
+      headers: { 'Content-Length': 0 },
+      body: Buffer.alloc(0),
+      scopes: scopeFor(repo, true),
+      ok: [201],
+    }),
+  );
 }

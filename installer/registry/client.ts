@@ -34,7 +34,13 @@ export class RegistryClient {
     this.base = normalizeRegistryUrl(opts.url);
     this.transport = new HttpsClient({ secure: true, ca: opts.ca, timeoutMs: opts.timeoutMs, connect: opts.connect });
     const tokenRealm = opts.tokenRealm === undefined ? undefined : tokenRealmUrl(opts.tokenRealm);
-    this.auth = new RegistryAuthenticator({ base: this.base, transport: this.transport, options: opts, stats: this.stats, ...(tokenRealm ? { tokenRealm } : {}) });
+    this.auth = new RegistryAuthenticator({
+      base: this.base,
+      transport: this.transport,
+      options: opts,
+      stats: this.stats,
+      ...(tokenRealm ? { tokenRealm } : {}),
+    });
     if (opts.password) redact.add(opts.password);
   }
 
@@ -85,9 +91,13 @@ export class RegistryClient {
       const res = await this.transport.request({ ...req, url, headers, ...(this.opts.signal ? { signal: this.opts.signal } : {}) });
       if (res.status === 401 && !sameOrigin) {
         drain(res);
-        throw new PalisadeError('registry.auth', `${this.base.origin} sent palisade on to ${url.origin}, which asks for credentials: the registry's credentials go only to the registry`, {
-          hint: 'configure the registry to keep uploads and listings on its own address',
-        });
+        throw new PalisadeError(
+          'registry.auth',
+          `${this.base.origin} sent palisade on to ${url.origin}, which asks for credentials: the registry's credentials go only to the registry`,
+          {
+            hint: 'configure the registry to keep uploads and listings on its own address',
+          },
+        );
       }
       if (res.status === 401 && round === 0) {
         drain(res);
@@ -151,7 +161,13 @@ export class RegistryClient {
    */
   private async startUpload(repo: string, digest: string, mountFrom?: string): Promise<'mounted' | URL> {
     const q = mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}` : '';
-    const res = await this.send({ method: 'POST', url: `/v2/${repo}/blobs/uploads/${q}`, headers: { 'Content-Length': 0 }, scopes: scopeFor(repo, true, mountFrom), ok: [201, 202] });
+    const res = await this.send({
+      method: 'POST',
+      url: `/v2/${repo}/blobs/uploads/${q}`,
+      headers: { 'Content-Length': 0 },
+      scopes: scopeFor(repo, true, mountFrom),
+      ok: [201, 202],
+    });
     drain(res);
     if (res.status === 201) return 'mounted';
     const loc = res.headers.location;
@@ -174,7 +190,12 @@ export class RegistryClient {
    * or any byte range of them). The content is hashed on the way out; a
    * mismatch aborts the request so the registry never stores it.
    */
-  async uploadBlob(repo: string, blob: BlobInfo, open: BlobSource, o: { chunkSize?: number; mountFrom?: string; onBytes?: (n: number) => void } = {}): Promise<'uploaded' | 'mounted'> {
+  async uploadBlob(
+    repo: string,
+    blob: BlobInfo,
+    open: BlobSource,
+    o: { chunkSize?: number; mountFrom?: string; onBytes?: (n: number) => void } = {},
+  ): Promise<'uploaded' | 'mounted'> {
     const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
     return this.op(`upload ${repo}@${blob.digest.slice(0, 19)}`, async (attempt) => {
       if (attempt > 1 && (await this.headBlob(repo, blob.digest))) return 'uploaded';
@@ -203,23 +224,40 @@ export class RegistryClient {
 
   async headManifest(repo: string, ref: string): Promise<ManifestInfo | undefined> {
     return this.op(`HEAD ${repo}:${ref}`, async () => {
-      const res = await this.send({ method: 'HEAD', url: `/v2/${repo}/manifests/${ref}`, headers: { Accept: ACCEPT_MANIFESTS }, scopes: scopeFor(repo, false), ok: [200, 404] });
+      const res = await this.send({
+        method: 'HEAD',
+        url: `/v2/${repo}/manifests/${ref}`,
+        headers: { Accept: ACCEPT_MANIFESTS },
+        scopes: scopeFor(repo, false),
+        ok: [200, 404],
+      });
       drain(res);
       if (res.status === 404) return undefined;
-      return { digest: String(res.headers['docker-content-digest'] ?? ''), mediaType: String(res.headers['content-type'] ?? ''), size: Number(res.headers['content-length'] ?? -1) };
+      return {
+        digest: String(res.headers['docker-content-digest'] ?? ''),
+        mediaType: String(res.headers['content-type'] ?? ''),
+        size: Number(res.headers['content-length'] ?? -1),
+      };
     });
   }
 
   async getManifest(repo: string, ref: string): Promise<(ManifestInfo & { bytes: Buffer }) | undefined> {
     return this.op(`GET ${repo}:${ref}`, async () => {
-      const res = await this.send({ method: 'GET', url: `/v2/${repo}/manifests/${ref}`, headers: { Accept: ACCEPT_MANIFESTS }, scopes: scopeFor(repo, false), ok: [200, 404] });
+      const res = await this.send({
+        method: 'GET',
+        url: `/v2/${repo}/manifests/${ref}`,
+        headers: { Accept: ACCEPT_MANIFESTS },
+        scopes: scopeFor(repo, false),
+        ok: [200, 404],
+      });
       if (res.status === 404) {
         drain(res);
         return undefined;
       }
       const bytes = await readBody(res, 4 << 20);
       const digest = sha256Digest(bytes);
-      if (ref.startsWith('sha256:') && digest !== ref) throw new PalisadeError('registry.digest-mismatch', `${repo}@${ref}: the registry returned a manifest that hashes to ${digest}`);
+      if (ref.startsWith('sha256:') && digest !== ref)
+        throw new PalisadeError('registry.digest-mismatch', `${repo}@${ref}: the registry returned a manifest that hashes to ${digest}`);
       return { digest, mediaType: String(res.headers['content-type'] ?? ''), size: bytes.length, bytes };
     });
   }
@@ -227,10 +265,18 @@ export class RegistryClient {
   async putManifest(repo: string, ref: string, bytes: Buffer, mediaType: string): Promise<string> {
     const want = sha256Digest(bytes);
     return this.op(`PUT ${repo}:${ref}`, async () => {
-      const res = await this.send({ method: 'PUT', url: `/v2/${repo}/manifests/${ref}`, headers: { 'Content-Type': mediaType, 'Content-Length': bytes.length }, body: bytes, scopes: scopeFor(repo, true), ok: [201, 200] });
+      const res = await this.send({
+        method: 'PUT',
+        url: `/v2/${repo}/manifests/${ref}`,
+        headers: { 'Content-Type': mediaType, 'Content-Length': bytes.length },
+        body: bytes,
+        scopes: scopeFor(repo, true),
+        ok: [201, 200],
+      });
       drain(res);
       const got = res.headers['docker-content-digest'];
-      if (got && got !== want) throw new PalisadeError('registry.digest-mismatch', `${repo}:${ref}: the registry stored the manifest as ${String(got)}, expected ${want}`);
+      if (got && got !== want)
+        throw new PalisadeError('registry.digest-mismatch', `${repo}:${ref}: the registry stored the manifest as ${String(got)}, expected ${want}`);
       return want;
     });
   }

@@ -3,14 +3,23 @@ import { PalisadeError } from '../core/errors.ts';
 
 /** An HTTP status the client did not expect (body: the registry's error JSON, shortened). */
 export class RegistryHttpError extends Error {
-  constructor(readonly method: string, readonly url: string, readonly status: number, readonly registryCode: string | undefined, detail: string) {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly status: number,
+    readonly registryCode: string | undefined,
+    detail: string,
+  ) {
     super(`${method} ${url}: HTTP ${status}${registryCode ? ` ${registryCode}` : ''}${detail ? `: ${detail}` : ''}`);
   }
 }
 
 /** Our own copy of a blob does not match its digest: never retried, never committed. */
 export class DigestMismatchError extends Error {
-  constructor(readonly digest: string, readonly actual: string) {
+  constructor(
+    readonly digest: string,
+    readonly actual: string,
+  ) {
     super(`content does not match ${digest} (it hashes to ${actual})`);
   }
 }
@@ -30,9 +39,10 @@ export function registryError(e: unknown, registry: string): unknown {
   if (e instanceof TransportError) {
     if (TLS_ERROR_CODES.has(e.code)) {
       return new PalisadeError('registry.tls', `TLS connection to ${registry} failed: ${e.message} (${e.code})`, {
-        hint: e.code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-          ? 'the registry certificate does not name the address you used: connect by a name or IP in its SAN, or reissue the certificate'
-          : "pass the CA that issued the registry's certificate with --ca (the root CA from palisade's PKI), and check the registry serves the right certificate",
+        hint:
+          e.code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+            ? 'the registry certificate does not name the address you used: connect by a name or IP in its SAN, or reissue the certificate'
+            : "pass the CA that issued the registry's certificate with --ca (the root CA from palisade's PKI), and check the registry serves the right certificate",
         cause: e,
       });
     }
@@ -43,7 +53,10 @@ export function registryError(e: unknown, registry: string): unknown {
   }
   if (e instanceof RegistryHttpError) {
     return new PalisadeError('registry.http', `registry ${registry} refused a request: ${e.message}`, {
-      hint: e.status >= 500 ? 'the registry failed; check its log (`journalctl -u palisade-registry`) and its storage space, then run the command again (finished work is kept)' : undefined,
+      hint:
+        e.status >= 500
+          ? 'the registry failed; check its log (`journalctl -u palisade-registry`) and its storage space, then run the command again (finished work is kept)'
+          : undefined,
       cause: e,
     });
   }

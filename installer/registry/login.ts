@@ -47,7 +47,14 @@ export interface LoginResult {
   username: string;
 }
 
-export async function writeLogin(o: { endpoint: string; username: string; password: string; caPem: string; authFile: string; certsDir: string }): Promise<LoginResult> {
+export async function writeLogin(o: {
+  endpoint: string;
+  username: string;
+  password: string;
+  caPem: string;
+  authFile: string;
+  certsDir: string;
+}): Promise<LoginResult> {
   const existing = await readFile(o.authFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     throw usageError('registry.authfile', `cannot read ${o.authFile} (${e.code ?? 'error'})`);

@@ -23,11 +23,14 @@ export interface SeedTarget {
  */
 export function bundleReader(bundle: Bundle, checksums?: ReadonlyMap<string, string>): LayoutReader {
   const mismatch = (p: string, why: string): PalisadeError =>
-    new PalisadeError('bundle.digest-mismatch', `bundle ${bundle.path}: ${p} ${why}`, { hint: 'run `palisade bundle verify`; the bundle is damaged or was tampered with' });
+    new PalisadeError('bundle.digest-mismatch', `bundle ${bundle.path}: ${p} ${why}`, {
+      hint: 'run `palisade bundle verify`; the bundle is damaged or was tampered with',
+    });
   return {
     has: (p) => bundle.has(p),
     size: (p) => {
-      if (checksums && /\/blobs\/sha256\/[0-9a-f]{64}$/.test(p) && bundle.has(p) && checksums.get(p) !== p.slice(-64)) throw mismatch(p, 'is not listed in checksums.txt under its digest');
+      if (checksums && /\/blobs\/sha256\/[0-9a-f]{64}$/.test(p) && bundle.has(p) && checksums.get(p) !== p.slice(-64))
+        throw mismatch(p, 'is not listed in checksums.txt under its digest');
       return bundle.files.get(p)?.size;
     },
     read: async (p) => {
@@ -55,7 +58,9 @@ export async function planSeed(bundle: Bundle, checksums?: ReadonlyMap<string, s
     const ref = `${c.repository}:${c.tag}`;
     const desc = index.manifests.find((d) => d.annotations?.[REF_NAME] === ref);
     if (!desc || desc.digest !== c.digest) {
-      throw new PalisadeError('bundle.oci-invalid', `${ref}: ${c.layout}/index.json does not hold ${c.digest}`, { hint: 'run `palisade bundle verify` on the bundle' });
+      throw new PalisadeError('bundle.oci-invalid', `${ref}: ${c.layout}/index.json does not hold ${c.digest}`, {
+        hint: 'run `palisade bundle verify` on the bundle',
+      });
     }
     const root = await resolveManifest(reader, c.layout, desc);
     out.push({ kind: c.kind, repository: c.repository, tag: c.tag, layout: c.layout, root, blobs: [...collectBlobs(root).values()] });

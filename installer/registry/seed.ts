@@ -82,7 +82,16 @@ async function runSeed(bundle: Bundle, client: RegistryClient, targets: SeedTarg
     retries: 0,
     durationMs: 0,
   };
-  const progress: SeedProgress = { phase: 'checking', blobsDone: 0, blobsTotal: 0, bytesDone: 0, bytesTotal: 0, manifestsDone: 0, manifestsTotal: allManifests, startedAt: started };
+  const progress: SeedProgress = {
+    phase: 'checking',
+    blobsDone: 0,
+    blobsTotal: 0,
+    bytesDone: 0,
+    bytesTotal: 0,
+    manifestsDone: 0,
+    manifestsTotal: allManifests,
+    startedAt: started,
+  };
   const emit = (): void => opts.onProgress?.({ ...progress });
   emit();
 
@@ -143,7 +152,10 @@ async function runSeed(bundle: Bundle, client: RegistryClient, targets: SeedTarg
       if (from) mounted = await client.mountBlob(repo, desc.digest, from);
       if (mounted) report.blobs.mounted++;
       else {
-        const r = await client.uploadBlob(repo, { digest: desc.digest, size: desc.size }, open, { ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}), onBytes });
+        const r = await client.uploadBlob(repo, { digest: desc.digest, size: desc.size }, open, {
+          ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
+          onBytes,
+        });
         if (r === 'mounted') report.blobs.mounted++;
         else report.blobs.uploaded++;
       }
@@ -157,20 +169,24 @@ async function runSeed(bundle: Bundle, client: RegistryClient, targets: SeedTarg
   progress.phase = 'manifests';
   progress.manifestsDone = report.manifests.present;
   emit();
-  await mapLimit(targets.filter((t) => !complete.has(t)), conc, async (t) => {
-    for (const node of manifestOrder(t.root)) {
-      const isRoot = node === t.root;
-      const ref = isRoot ? t.tag : node.descriptor.digest;
-      const have = isRoot ? undefined : await client.headManifest(t.repository, node.descriptor.digest);
-      if (have) report.manifests.present++;
-      else {
-        await client.putManifest(t.repository, ref, node.bytes, node.mediaType);
-        report.manifests.pushed++;
+  await mapLimit(
+    targets.filter((t) => !complete.has(t)),
+    conc,
+    async (t) => {
+      for (const node of manifestOrder(t.root)) {
+        const isRoot = node === t.root;
+        const ref = isRoot ? t.tag : node.descriptor.digest;
+        const have = isRoot ? undefined : await client.headManifest(t.repository, node.descriptor.digest);
+        if (have) report.manifests.present++;
+        else {
+          await client.putManifest(t.repository, ref, node.bytes, node.mediaType);
+          report.manifests.pushed++;
+        }
+        progress.manifestsDone++;
+        emit();
       }
-      progress.manifestsDone++;
-      emit();
-    }
-  });
+    },
+  );
 
   progress.phase = 'done';
   emit();

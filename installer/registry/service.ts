@@ -69,7 +69,6 @@ export interface InstallRegistryResult {
   url: string;
 }
 
-
 async function binarySource(o: InstallRegistryOptions): Promise<{ source: Buffer | string; sha256?: string }> {
   if (o.binary !== undefined) return { source: o.binary };
   // with the bundle's signed digest: a binary swapped after verification is refused at upload
@@ -135,7 +134,16 @@ export async function installRegistry(host: RemoteHost, o: InstallRegistryOption
     { path: paths.binary, ...(await binarySource(o)), mode: 0o755, owner: 'root:root' },
     {
       path: files.config,
-      source: Buffer.from(renderRegistryConfig({ addr: `${o.listen ?? ''}:${o.port}`, storageDir: o.storageDir, certFile: files.cert, keyFile: files.key, htpasswdFile: files.htpasswd, httpSecret: secret })),
+      source: Buffer.from(
+        renderRegistryConfig({
+          addr: `${o.listen ?? ''}:${o.port}`,
+          storageDir: o.storageDir,
+          certFile: files.cert,
+          keyFile: files.key,
+          htpasswdFile: files.htpasswd,
+          httpSecret: secret,
+        }),
+      ),
       mode: 0o640,
       owner: group,
     },
@@ -172,12 +180,21 @@ export async function waitHealthy(host: RemoteHost, o: Pick<InstallRegistryOptio
   const deadline = Date.now() + (o.timeoutSeconds ?? 30) * 1000;
   let last = '';
   while (Date.now() < deadline) {
-    const st = await host.exec(sh`systemctl is-active ${REGISTRY_SERVICE}; (ss -Hltn ${`sport = :${o.port}`} 2>/dev/null || echo unknown) | head -1`, { sudo: true });
+    const st = await host.exec(sh`systemctl is-active ${REGISTRY_SERVICE}; (ss -Hltn ${`sport = :${o.port}`} 2>/dev/null || echo unknown) | head -1`, {
+      sudo: true,
+    });
     const [state, listening] = st.stdout.split('\n');
     if (state?.trim() === 'failed') break;
     if (state?.trim() === 'active' && listening && listening.trim() !== '') {
       if (!o.health) return;
-      const client = new RegistryClient({ url, ca: o.health.ca, username: o.health.username, password: o.health.password, attempts: 1, ...(o.health.connect ? { connect: o.health.connect } : {}) });
+      const client = new RegistryClient({
+        url,
+        ca: o.health.ca,
+        username: o.health.username,
+        password: o.health.password,
+        attempts: 1,
+        ...(o.health.connect ? { connect: o.health.connect } : {}),
+      });
       try {
         await client.ping();
         return;
@@ -192,6 +209,10 @@ export async function waitHealthy(host: RemoteHost, o: Pick<InstallRegistryOptio
   }
   const journal = await host.exec(sh`journalctl -u ${REGISTRY_SERVICE} -n 15 --no-pager -o cat 2>/dev/null`, { sudo: true });
   throw new PalisadeError('registry.unhealthy', `${host.name}: ${REGISTRY_SERVICE} did not become healthy (${last || 'service failed'})`, {
-    hint: `look at \`journalctl -u ${REGISTRY_SERVICE}\` on ${host.name}; last lines:\n${journal.stdout.trim().split('\n').map((l) => `    ${l}`).join('\n')}`,
+    hint: `look at \`journalctl -u ${REGISTRY_SERVICE}\` on ${host.name}; last lines:\n${journal.stdout
+      .trim()
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n')}`,
   });
 }

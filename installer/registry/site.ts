@@ -29,7 +29,11 @@ export function siteRegistry(c: PalisadeConfig, ks: Keystore): SiteRegistry {
   const root = ks.get(KEY_NAMES.rootCa)?.meta?.cert;
   const creds = ks.get(KEY_NAMES.registryCredentials);
   if (!root || !creds?.meta?.username) {
-    throw usageError('registry.no-keys', `the keystore has no ${!root ? `${KEY_NAMES.rootCa} certificate` : `${KEY_NAMES.registryCredentials} credentials`} for the registry`, 'run `palisade install` (or `palisade keys generate`) first');
+    throw usageError(
+      'registry.no-keys',
+      `the keystore has no ${!root ? `${KEY_NAMES.rootCa} certificate` : `${KEY_NAMES.registryCredentials} credentials`} for the registry`,
+      'run `palisade install` (or `palisade keys generate`) first',
+    );
   }
   return { endpoint, url: `https://${endpoint}`, caPem: root, username: creds.meta.username, password: creds.value };
 }

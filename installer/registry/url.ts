@@ -9,7 +9,11 @@ export function normalizeRegistryUrl(url: string): URL {
     throw new PalisadeError('registry.url', `registry URL ${JSON.stringify(url)} is not a URL`, { hint: 'give it as https://host:port', exitCode: 2 });
   }
   // credentials and images travel to the registry: never in the clear
-  if (u.protocol !== 'https:') throw new PalisadeError('registry.url', `registry URL ${url} must be https://host:port (${u.protocol.replace(/:$/, '')} is not accepted)`, { hint: 'the pack registry is always served over TLS', exitCode: 2 });
+  if (u.protocol !== 'https:')
+    throw new PalisadeError('registry.url', `registry URL ${url} must be https://host:port (${u.protocol.replace(/:$/, '')} is not accepted)`, {
+      hint: 'the pack registry is always served over TLS',
+      exitCode: 2,
+    });
   u.pathname = '/';
   u.search = '';
   return u;
@@ -28,7 +32,10 @@ export function tokenRealmUrl(realm: string): URL {
     u = undefined;
   }
   if (!u || u.protocol !== 'https:') {
-    throw new PalisadeError('registry.token-realm', `token realm ${JSON.stringify(realm)} must be an https:// URL`, { hint: 'give the URL of the token service, e.g. https://auth.example:5001/token', exitCode: 2 });
+    throw new PalisadeError('registry.token-realm', `token realm ${JSON.stringify(realm)} must be an https:// URL`, {
+      hint: 'give the URL of the token service, e.g. https://auth.example:5001/token',
+      exitCode: 2,
+    });
   }
   return u;
 }

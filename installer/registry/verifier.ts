@@ -10,7 +10,11 @@ export class Verifier extends Transform {
   private readonly sink = hashSink();
   private held: Buffer | undefined;
   bytes = 0;
-  constructor(private readonly digest: string, private readonly size: number, private readonly onBytes?: (n: number) => void) {
+  constructor(
+    private readonly digest: string,
+    private readonly size: number,
+    private readonly onBytes?: (n: number) => void,
+  ) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

@@ -47,7 +47,8 @@ export async function verifyRegistry(opts: RegistryVerifyOptions): Promise<Regis
     await mapLimit(targets, opts.concurrency ?? 4, async (t) => {
       const tagged = await client.getManifest(t.repository, t.tag);
       if (!tagged) problems.push({ repository: t.repository, ref: t.tag, message: 'tag is missing' });
-      else if (tagged.digest !== t.root.descriptor.digest) problems.push({ repository: t.repository, ref: t.tag, message: `tag points at ${tagged.digest}, the bundle has ${t.root.descriptor.digest}` });
+      else if (tagged.digest !== t.root.descriptor.digest)
+        problems.push({ repository: t.repository, ref: t.tag, message: `tag points at ${tagged.digest}, the bundle has ${t.root.descriptor.digest}` });
       for (const node of manifestOrder(t.root)) {
         manifests++;
         if (node === t.root && tagged?.digest === node.descriptor.digest) continue;
@@ -58,7 +59,8 @@ export async function verifyRegistry(opts: RegistryVerifyOptions): Promise<Regis
         blobs++;
         const have = await client.headBlob(t.repository, b.digest);
         if (!have) return void problems.push({ repository: t.repository, ref: b.digest, message: `blob (${b.mediaType}) is missing` });
-        if (have.size >= 0 && have.size !== b.size) return void problems.push({ repository: t.repository, ref: b.digest, message: `blob is ${have.size} bytes, expected ${b.size}` });
+        if (have.size >= 0 && have.size !== b.size)
+          return void problems.push({ repository: t.repository, ref: b.digest, message: `blob is ${have.size} bytes, expected ${b.size}` });
         if (have.digest !== b.digest) return void problems.push({ repository: t.repository, ref: b.digest, message: `registry reports digest ${have.digest}` });
         if (opts.deep) {
           const got = `sha256:${(await hashStream(await client.getBlob(t.repository, b.digest))).sha256}`;
@@ -70,5 +72,13 @@ export async function verifyRegistry(opts: RegistryVerifyOptions): Promise<Regis
     client.close();
     if (typeof opts.bundle === 'string') await bundle.close();
   }
-  return { ok: problems.length === 0, registry: client.base.host, images: (bundle.manifest.components.images.length + bundle.manifest.components.packs.length), manifests, blobs, problems, durationMs: Date.now() - started };
+  return {
+    ok: problems.length === 0,
+    registry: client.base.host,
+    images: bundle.manifest.components.images.length + bundle.manifest.components.packs.length,
+    manifests,
+    blobs,
+    problems,
+    durationMs: Date.now() - started,
+  };
 }

@@ -30,17 +30,36 @@ function apiserverArgs(config: string): string[] {
 }
 
 export function clusterConfigFindings(host: string, config: string | undefined): Finding[] {
-  if (config === undefined) return [{ check: 'k8s.config', host, status: 'fail', detail: 'no /etc/rancher/k3s/config.yaml: the cluster is not installed here' }];
+  if (config === undefined)
+    return [{ check: 'k8s.config', host, status: 'fail', detail: 'no /etc/rancher/k3s/config.yaml: the cluster is not installed here' }];
   const args = apiserverArgs(config);
   const arg = (k: string) => args.find((a) => a.startsWith(`${k}=`))?.slice(k.length + 1);
   const enc = /^secrets-encryption:\s*(true|"true")\s*$/m.test(config);
   const anon = arg('anonymous-auth');
   const authz = arg('authorization-mode');
   return [
-    { check: 'k8s.secrets-encryption', host, title: 'Secrets encrypted at rest (CIS Kubernetes 1.2.27)', status: enc ? 'pass' : 'fail', detail: enc ? 'secrets-encryption: true' : 'secrets-encryption is not on' },
+    {
+      check: 'k8s.secrets-encryption',
+      host,
+      title: 'Secrets encrypted at rest (CIS Kubernetes 1.2.27)',
+      status: enc ? 'pass' : 'fail',
+      detail: enc ? 'secrets-encryption: true' : 'secrets-encryption is not on',
+    },
     // k3s turns anonymous auth off unless an argument turns it back on
-    { check: 'k8s.anonymous-auth', host, title: 'anonymous requests to the API refused (CIS Kubernetes 1.2.1)', status: anon === 'true' ? 'fail' : 'pass', detail: anon ? `anonymous-auth=${anon}` : 'off (the k3s default, not overridden)' },
-    { check: 'k8s.rbac', host, title: 'RBAC authorization on (CIS Kubernetes 1.2.8)', status: authz && !authz.split(',').includes('RBAC') ? 'fail' : 'pass', detail: authz ? `authorization-mode=${authz}` : 'Node,RBAC (the k3s default, not overridden)' },
+    {
+      check: 'k8s.anonymous-auth',
+      host,
+      title: 'anonymous requests to the API refused (CIS Kubernetes 1.2.1)',
+      status: anon === 'true' ? 'fail' : 'pass',
+      detail: anon ? `anonymous-auth=${anon}` : 'off (the k3s default, not overridden)',
+    },
+    {
+      check: 'k8s.rbac',
+      host,
+      title: 'RBAC authorization on (CIS Kubernetes 1.2.8)',
+      status: authz && !authz.split(',').includes('RBAC') ? 'fail' : 'pass',
+      detail: authz ? `authorization-mode=${authz}` : 'Node,RBAC (the k3s default, not overridden)',
+    },
   ];
 }
 
@@ -51,8 +70,25 @@ export function certificateFindings(host: string, cert: { notBefore: string; not
   const na = Date.parse(cert.notAfter);
   const lifeDays = Math.round((na - nb) / 86_400_000);
   const leftDays = Math.floor((na - now) / 86_400_000);
-  const bad = now < nb ? 'not yet valid' : now >= na ? 'expired' : leftDays < 30 ? `expires in ${leftDays} days` : lifeDays > 398 ? `lifetime ${lifeDays} days (more than 398)` : undefined;
-  return [{ check: 'k8s.api-certificate', host, title: 'API server certificate valid, renewed in time, lifetime at most 398 days', status: bad ? 'fail' : 'pass', detail: `${bad ?? 'valid'}: ${cert.notBefore} to ${cert.notAfter} (${lifeDays} days, ${leftDays} left)` }];
+  const bad =
+    now < nb
+      ? 'not yet valid'
+      : now >= na
+        ? 'expired'
+        : leftDays < 30
+          ? `expires in ${leftDays} days`
+          : lifeDays > 398
+            ? `lifetime ${lifeDays} days (more than 398)`
+            : undefined;
+  return [
+    {
+      check: 'k8s.api-certificate',
+      host,
+      title: 'API server certificate valid, renewed in time, lifetime at most 398 days',
+      status: bad ? 'fail' : 'pass',
+      detail: `${bad ?? 'valid'}: ${cert.notBefore} to ${cert.notAfter} (${lifeDays} days, ${leftDays} left)`,
+    },
+  ];
 }
 
 export { CLUSTER };

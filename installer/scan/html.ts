@@ -23,12 +23,16 @@ export function trendChart(history: readonly ScanResult[], current: string): str
     const fh = Math.round(((h - 2 * pad) * r.summary.fail) / max);
     const ph = Math.round(((h - 2 * pad) * r.summary.pass) / max);
     const y = h - pad;
-    return `<g><title>${esc(r.id)}: ${r.summary.fail} failing, ${r.summary.pass} passing</title>`
-      + `<rect x="${x}" y="${y - fh - ph}" width="${bw}" height="${ph}" fill="${CHART_PASS_COLOR}" opacity="0.35"/>`
-      + `<rect x="${x}" y="${y - fh}" width="${bw}" height="${fh}" fill="${CHART_FAIL_COLOR}"/>`
-      + `<text x="${x + bw / 2}" y="${y - fh - ph - 4}" font-size="11" text-anchor="middle">${r.summary.fail}</text>`
-      + (r.id === current ? `<rect x="${x - 2}" y="${pad - 6}" width="${bw + 4}" height="${h - 2 * pad + 6}" fill="none" stroke="#1c7ed6" stroke-width="2"/>` : '')
-      + '</g>';
+    return (
+      `<g><title>${esc(r.id)}: ${r.summary.fail} failing, ${r.summary.pass} passing</title>` +
+      `<rect x="${x}" y="${y - fh - ph}" width="${bw}" height="${ph}" fill="${CHART_PASS_COLOR}" opacity="0.35"/>` +
+      `<rect x="${x}" y="${y - fh}" width="${bw}" height="${fh}" fill="${CHART_FAIL_COLOR}"/>` +
+      `<text x="${x + bw / 2}" y="${y - fh - ph - 4}" font-size="11" text-anchor="middle">${r.summary.fail}</text>` +
+      (r.id === current
+        ? `<rect x="${x - 2}" y="${pad - 6}" width="${bw + 4}" height="${h - 2 * pad + 6}" fill="none" stroke="#1c7ed6" stroke-width="2"/>`
+        : '') +
+      '</g>'
+    );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" role="img" aria-label="failures per scan"><line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#868e96"/>${bars.join('')}<text x="${pad}" y="${h - 8}" font-size="11" fill="#495057">oldest</text><text x="${w - pad}" y="${h - 8}" font-size="11" fill="#495057" text-anchor="end">newest</text></svg>`;
 }
@@ -40,7 +44,9 @@ export function renderScanHtml(r: ScanResult, history: readonly ScanResult[]): s
     const failed = fs.filter((f) => f.status === 'fail');
     return `<tr><td>${esc(h)}</td><td class="n">${fs.filter((f) => f.status === 'pass').length}</td><td class="n fail">${failed.length}</td><td class="n">${fs.filter((f) => f.status === 'na').length}</td><td class="n">${fs.filter((f) => f.status === 'excepted').length}</td></tr>`;
   });
-  const fails = r.findings.filter((f) => f.status === 'fail').map((f) => `<tr><td>${esc(f.host)}</td><td><code>${esc(f.check)}</code></td><td>${esc(f.title ?? '')}</td><td>${esc(f.detail)}</td></tr>`);
+  const fails = r.findings
+    .filter((f) => f.status === 'fail')
+    .map((f) => `<tr><td>${esc(f.host)}</td><td><code>${esc(f.check)}</code></td><td>${esc(f.title ?? '')}</td><td>${esc(f.detail)}</td></tr>`);
   const s = r.summary;
   const db = r.versions.vulndb;
   return `<!doctype html>

@@ -12,10 +12,25 @@ export function renderScan(r: ScanResult): string {
 
 export function renderScanList(list: readonly ScanResult[]): string {
   if (list.length === 0) return 'no scans yet: palisade scan run --type compliance|security|conformance|sbom\n';
-  return renderTable(['ID', 'TYPE', 'STARTED', 'FAIL', 'PASS', 'N/A', 'VULNDB'], list.map((r) => [r.id, r.type, r.startedAt, String(r.summary.fail), String(r.summary.pass), String(r.summary.na), r.versions.vulndb ? `${r.versions.vulndb.built.slice(0, 10)}${r.versions.vulndb.stale ? ' stale' : ''}` : ''])) + '\n';
+  return (
+    renderTable(
+      ['ID', 'TYPE', 'STARTED', 'FAIL', 'PASS', 'N/A', 'VULNDB'],
+      list.map((r) => [
+        r.id,
+        r.type,
+        r.startedAt,
+        String(r.summary.fail),
+        String(r.summary.pass),
+        String(r.summary.na),
+        r.versions.vulndb ? `${r.versions.vulndb.built.slice(0, 10)}${r.versions.vulndb.stale ? ' stale' : ''}` : '',
+      ]),
+    ) + '\n'
+  );
 }
 
 export function renderDiff(d: ScanDiff): string {
   const part = (title: string, fs: ScanDiff['fixed']) => [`${title} (${fs.length})`, ...fs.map((f) => `  ${f.host}  ${f.check}  ${f.detail}`)];
-  return [`${d.from} -> ${d.to}`, ...part('newly failing', d.newlyFailing), ...part('fixed', d.fixed), ...part('still failing', d.stillFailing)].join('\n') + '\n';
+  return (
+    [`${d.from} -> ${d.to}`, ...part('newly failing', d.newlyFailing), ...part('fixed', d.fixed), ...part('still failing', d.stillFailing)].join('\n') + '\n'
+  );
 }

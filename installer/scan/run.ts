@@ -103,19 +103,38 @@ export async function runScan(o: ScanOptions): Promise<{ result: ScanResult; pat
         notes.push(`the vulnerability database cannot be read: ${errorMessage(e)}`);
       }
       if (!db) {
-        findings.push({ check: 'vulndb.present', host: '(cluster)', status: 'fail', title: 'a vulnerability database to match packages against', detail: bundle ? 'the bundle has no vulndb/' : 'no bundle given (--bundle): packages were not matched against vulnerability records' });
+        findings.push({
+          check: 'vulndb.present',
+          host: '(cluster)',
+          status: 'fail',
+          title: 'a vulnerability database to match packages against',
+          detail: bundle ? 'the bundle has no vulndb/' : 'no bundle given (--bundle): packages were not matched against vulnerability records',
+        });
       } else {
         vulndb = dbAge(db, started.getTime(), o.maxDbAgeDays ?? 30);
-        findings.push({ check: 'vulndb.fresh', host: '(cluster)', title: 'the vulnerability database is recent', status: vulndb.stale ? 'fail' : 'pass', detail: `built ${vulndb.built}, ${vulndb.ageDays} days ago, ${vulndb.records} records${vulndb.stale ? `: STALE (older than ${o.maxDbAgeDays ?? 30} days), advisories after it are not known to this scan` : ''}` });
+        findings.push({
+          check: 'vulndb.fresh',
+          host: '(cluster)',
+          title: 'the vulnerability database is recent',
+          status: vulndb.stale ? 'fail' : 'pass',
+          detail: `built ${vulndb.built}, ${vulndb.ageDays} days ago, ${vulndb.records} records${vulndb.stale ? `: STALE (older than ${o.maxDbAgeDays ?? 30} days), advisories after it are not known to this scan` : ''}`,
+        });
         if (vulndb.stale) notes.push(`the vulnerability database is stale: built ${vulndb.built} (${vulndb.ageDays} days ago); get a newer bundle`);
       }
       for (const s of states.values()) {
         const hc = topo.host(s.host)!;
-        findings.push(...portFindings(s, expectedPorts(hc.role, { sshPort: hc.port, ...(topo.registry.host.name === s.host ? { registryPort: topo.registry.port } : {}) })));
+        findings.push(
+          ...portFindings(s, expectedPorts(hc.role, { sshPort: hc.port, ...(topo.registry.host.name === s.host ? { registryPort: topo.registry.port } : {}) })),
+        );
         findings.push(...setidFindings(s), ...worldWritableFindings(s));
         if (db) {
           const v = matchPackages(s.host, s.packages, db);
-          findings.push(...v, ...(v.length === 0 ? [{ check: 'vuln', host: s.host, status: 'pass' as const, detail: `no installed package matches the ${db.records.length} records` }] : []));
+          findings.push(
+            ...v,
+            ...(v.length === 0
+              ? [{ check: 'vuln', host: s.host, status: 'pass' as const, detail: `no installed package matches the ${db.records.length} records` }]
+              : []),
+          );
         }
       }
     }
@@ -125,11 +144,21 @@ export async function runScan(o: ScanOptions): Promise<{ result: ScanResult; pat
       const meta = { timestamp: started.toISOString(), tool: { name: 'palisade', version: VERSION } };
       for (const s of states.values()) {
         documents[s.host] = hostSbom(s.host, s.os, s.packages, meta);
-        findings.push({ check: 'sbom.host', host: s.host, status: 'info', detail: `${(documents[s.host] as { components: unknown[] }).components.length} packages` });
+        findings.push({
+          check: 'sbom.host',
+          host: s.host,
+          status: 'info',
+          detail: `${(documents[s.host] as { components: unknown[] }).components.length} packages`,
+        });
       }
       if (bundle) {
         documents.registry = registrySbom(topo.registry.endpoint, bundle.manifest, meta);
-        findings.push({ check: 'sbom.registry', host: '(cluster)', status: 'info', detail: `${(documents.registry as { components: unknown[] }).components.length} images and packs from ${bundle.manifest.name} ${bundle.manifest.version}` });
+        findings.push({
+          check: 'sbom.registry',
+          host: '(cluster)',
+          status: 'info',
+          detail: `${(documents.registry as { components: unknown[] }).components.length} images and packs from ${bundle.manifest.name} ${bundle.manifest.version}`,
+        });
       } else notes.push('no bundle given (--bundle): no SBOM for the registry contents');
     }
   } finally {

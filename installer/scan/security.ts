@@ -20,10 +20,29 @@ export function expectedPorts(role: 'controller' | 'worker', o: { registryPort?:
 
 /** set-id programs a Debian 12 server ships */
 export const DEBIAN_SETID = new Set([
-  '/usr/bin/chage', '/usr/bin/chfn', '/usr/bin/chsh', '/usr/bin/crontab', '/usr/bin/expiry', '/usr/bin/gpasswd', '/usr/bin/mount', '/usr/bin/newgrp',
-  '/usr/bin/passwd', '/usr/bin/ssh-agent', '/usr/bin/su', '/usr/bin/sudo', '/usr/bin/umount', '/usr/bin/wall', '/usr/bin/write', '/usr/bin/fusermount3',
-  '/usr/bin/pkexec', '/usr/bin/at', '/usr/sbin/unix_chkpwd', '/usr/lib/openssh/ssh-keysign', '/usr/lib/dbus-1.0/dbus-daemon-launch-helper',
-  '/usr/lib/polkit-1/polkit-agent-helper-1', '/usr/sbin/pppd',
+  '/usr/bin/chage',
+  '/usr/bin/chfn',
+  '/usr/bin/chsh',
+  '/usr/bin/crontab',
+  '/usr/bin/expiry',
+  '/usr/bin/gpasswd',
+  '/usr/bin/mount',
+  '/usr/bin/newgrp',
+  '/usr/bin/passwd',
+  '/usr/bin/ssh-agent',
+  '/usr/bin/su',
+  '/usr/bin/sudo',
+  '/usr/bin/umount',
+  '/usr/bin/wall',
+  '/usr/bin/write',
+  '/usr/bin/fusermount3',
+  '/usr/bin/pkexec',
+  '/usr/bin/at',
+  '/usr/sbin/unix_chkpwd',
+  '/usr/lib/openssh/ssh-keysign',
+  '/usr/lib/dbus-1.0/dbus-daemon-launch-helper',
+  '/usr/lib/polkit-1/polkit-agent-helper-1',
+  '/usr/sbin/pppd',
 ]);
 
 const loopback = (addr: string) => /^(127\.|\[::1\]|::1|\[::ffff:127\.)/.test(addr);
@@ -35,21 +54,49 @@ export function portFindings(s: HostState, expected: ExpectedPorts): Finding[] {
     const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
     const check = `port.${proto}.${addr}`;
     if (loopback(addr)) out.push({ check, host: s.host, status: 'info', detail: `${proto} ${addr}: loopback only` });
-    else if ((proto === 'tcp' ? expected.tcp : expected.udp).includes(port)) out.push({ check, host: s.host, status: 'pass', detail: `${proto} ${addr}: expected` });
-    else out.push({ check, host: s.host, status: 'fail', title: 'a port the appliance does not open', detail: `${proto} ${addr} listens, and the appliance opens no such port here` });
+    else if ((proto === 'tcp' ? expected.tcp : expected.udp).includes(port))
+      out.push({ check, host: s.host, status: 'pass', detail: `${proto} ${addr}: expected` });
+    else
+      out.push({
+        check,
+        host: s.host,
+        status: 'fail',
+        title: 'a port the appliance does not open',
+        detail: `${proto} ${addr} listens, and the appliance opens no such port here`,
+      });
   }
   return out;
 }
 
 export function setidFindings(s: HostState): Finding[] {
-  return s.suid.map((p) => (DEBIAN_SETID.has(p)
-    ? { check: `setid.${p}`, host: s.host, status: 'pass' as const, detail: `${p}: a Debian set-id program` }
-    : { check: `setid.${p}`, host: s.host, status: 'fail' as const, title: 'an unexpected set-user/group-id program', detail: `${p} is set-id and is not one Debian ships that way` }));
+  return s.suid.map((p) =>
+    DEBIAN_SETID.has(p)
+      ? { check: `setid.${p}`, host: s.host, status: 'pass' as const, detail: `${p}: a Debian set-id program` }
+      : {
+          check: `setid.${p}`,
+          host: s.host,
+          status: 'fail' as const,
+          title: 'an unexpected set-user/group-id program',
+          detail: `${p} is set-id and is not one Debian ships that way`,
+        },
+  );
 }
 
 export function worldWritableFindings(s: HostState): Finding[] {
-  const files = s.worldWritable.map((p) => ({ check: `world-writable.${p}`, host: s.host, status: 'fail' as const, title: 'a world-writable file', detail: `${p} is writable by every user` }));
-  const dirs = s.worldWritableDirs.map((p) => ({ check: `world-writable.${p}/`, host: s.host, status: 'fail' as const, title: 'a world-writable directory without the sticky bit', detail: `${p}/ lets every user delete others' files` }));
+  const files = s.worldWritable.map((p) => ({
+    check: `world-writable.${p}`,
+    host: s.host,
+    status: 'fail' as const,
+    title: 'a world-writable file',
+    detail: `${p} is writable by every user`,
+  }));
+  const dirs = s.worldWritableDirs.map((p) => ({
+    check: `world-writable.${p}/`,
+    host: s.host,
+    status: 'fail' as const,
+    title: 'a world-writable directory without the sticky bit',
+    detail: `${p}/ lets every user delete others' files`,
+  }));
   if (files.length + dirs.length === 0) return [{ check: 'world-writable', host: s.host, status: 'pass', detail: 'no world-writable files' }];
   return [...files, ...dirs];
 }

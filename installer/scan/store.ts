@@ -9,7 +9,10 @@ export const scansDir = (stateDir: string): string => join(stateDir, 'scans');
 
 /** sortable, readable ids: security-20261201T081500Z (a second counter keeps two scans in one second apart) */
 export function scanId(type: ScanType, at: Date, taken: ReadonlySet<string>): string {
-  const base = `${type}-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const base = `${type}-${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
   let id = base;
   for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
   return id;
@@ -33,7 +36,8 @@ export async function listScans(stateDir: string): Promise<ScanResult[]> {
 }
 
 export async function loadScan(stateDir: string, id: string): Promise<ScanResult> {
-  if (!/^[a-z]+-[0-9TZ-]+$/.test(id)) throw usageError('scan.id', `"${id}" is not a scan id`, 'ids look like security-20261201T081500Z: `palisade scan list` shows them');
+  if (!/^[a-z]+-[0-9TZ-]+$/.test(id))
+    throw usageError('scan.id', `"${id}" is not a scan id`, 'ids look like security-20261201T081500Z: `palisade scan list` shows them');
   try {
     return JSON.parse(await readFile(join(scansDir(stateDir), `${id}.json`), 'utf8')) as ScanResult;
   } catch {

@@ -9,7 +9,11 @@ import type { Finding } from './types.ts';
  * ordering. A database older than the allowed age is stale: the scan says so
  * in a finding of its own, it is never silently trusted.
  */
-export interface OsvEvent { introduced?: string; fixed?: string; last_affected?: string }
+export interface OsvEvent {
+  introduced?: string;
+  fixed?: string;
+  last_affected?: string;
+}
 export interface OsvRecord {
   id: string;
   summary?: string;
@@ -58,7 +62,13 @@ export function matchPackages(host: string, packages: Record<string, InstalledPa
       const hit = (a.versions ?? []).includes(p.version) || (a.ranges ?? []).some((rg) => rg.type === 'ECOSYSTEM' && inRange(p.version, rg.events ?? []));
       if (!hit) continue;
       const fixed = (a.ranges ?? []).flatMap((rg) => (rg.events ?? []).map((e) => e.fixed)).filter(Boolean);
-      out.push({ check: `vuln.${r.id}`, host, status: 'fail', title: r.summary ?? r.id, detail: `${p.name} ${p.version}${fixed.length ? `, fixed in ${fixed.join(', ')}` : ', no fix yet'}${r.aliases?.length ? ` (${r.aliases.join(', ')})` : ''}` });
+      out.push({
+        check: `vuln.${r.id}`,
+        host,
+        status: 'fail',
+        title: r.summary ?? r.id,
+        detail: `${p.name} ${p.version}${fixed.length ? `, fixed in ${fixed.join(', ')}` : ', no fix yet'}${r.aliases?.length ? ` (${r.aliases.join(', ')})` : ''}`,
+      });
       break;
     }
   }

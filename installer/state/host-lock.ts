@@ -49,11 +49,15 @@ export function acquireScript(path: string, owner: string, staleSeconds: number,
 }
 
 export function heartbeatScript(path: string, owner: string): string {
-  return sh`L=${path}; ME=${owner}` + '\n' + `exec 9>>"$L.guard"; flock -w 15 9 || exit 0; grep -q "\\"owner\\":\\"$ME\\"" "$L" 2>/dev/null && touch "$L"; true`;
+  return (
+    sh`L=${path}; ME=${owner}` + '\n' + `exec 9>>"$L.guard"; flock -w 15 9 || exit 0; grep -q "\\"owner\\":\\"$ME\\"" "$L" 2>/dev/null && touch "$L"; true`
+  );
 }
 
 export function releaseScript(path: string, owner: string): string {
-  return sh`L=${path}; ME=${owner}` + '\n' + `exec 9>>"$L.guard"; flock -w 15 9 || exit 0; grep -q "\\"owner\\":\\"$ME\\"" "$L" 2>/dev/null && rm -f "$L"; true`;
+  return (
+    sh`L=${path}; ME=${owner}` + '\n' + `exec 9>>"$L.guard"; flock -w 15 9 || exit 0; grep -q "\\"owner\\":\\"$ME\\"" "$L" 2>/dev/null && rm -f "$L"; true`
+  );
 }
 
 function parseHolder(text: string): HostLockOwner | undefined {
@@ -97,12 +101,20 @@ export interface HostLockOptions {
   concurrency?: number;
 }
 
-async function lockOne(host: RemoteHost, o: Required<Pick<HostLockOptions, 'path' | 'staleSeconds'>>, owner: HostLockOwner): Promise<HostLockOwner | undefined> {
+async function lockOne(
+  host: RemoteHost,
+  o: Required<Pick<HostLockOptions, 'path' | 'staleSeconds'>>,
+  owner: HostLockOwner,
+): Promise<HostLockOwner | undefined> {
   const body = JSON.stringify(owner) + '\n';
   let takeFrom = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const r = await host.exec(acquireScript(o.path, owner.owner, o.staleSeconds, takeFrom), { sudo: true, stdin: body });
-    if (r.code !== 0) throw new PalisadeError('state.host-lock', `${host.name}: cannot write the install lock ${o.path} (exit ${r.code}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
+    if (r.code !== 0)
+      throw new PalisadeError(
+        'state.host-lock',
+        `${host.name}: cannot write the install lock ${o.path} (exit ${r.code}): ${r.stderr.trim().split('\n').pop() ?? ''}`,
+      );
     const res = parseLockResult(r.stdout);
     if (res.state === 'acquired') return res.previous;
     if (res.state === 'held' && holderDead(res.holder) && takeFrom === '') {
@@ -111,9 +123,13 @@ async function lockOne(host: RemoteHost, o: Required<Pick<HostLockOptions, 'path
     }
     if (res.state === 'held') {
       const h = res.holder;
-      throw new PalisadeError('state.host-locked', `${host.name} is being installed by another run: ${h ? `pid ${h.pid} on ${h.admin} since ${h.startedAt}` : 'unknown owner'} (lock touched ${res.ageSeconds} s ago)`, {
-        hint: `wait for that run to finish; a lock not touched for ${Math.round(o.staleSeconds / 60)} minutes is taken over automatically`,
-      });
+      throw new PalisadeError(
+        'state.host-locked',
+        `${host.name} is being installed by another run: ${h ? `pid ${h.pid} on ${h.admin} since ${h.startedAt}` : 'unknown owner'} (lock touched ${res.ageSeconds} s ago)`,
+        {
+          hint: `wait for that run to finish; a lock not touched for ${Math.round(o.staleSeconds / 60)} minutes is taken over automatically`,
+        },
+      );
     }
   }
   throw new PalisadeError('state.host-lock', `${host.name}: the install lock stayed busy`, { hint: 'another run is taking it at the same moment; try again' });

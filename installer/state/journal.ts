@@ -65,7 +65,9 @@ export function parseJournal(text: string, path: string): JournalData {
   try {
     j = JSON.parse(text);
   } catch {
-    throw new PalisadeError('state.journal', `${path} is not valid JSON`, { hint: 'move it aside to start the journal afresh (phases still check the hosts before acting)' });
+    throw new PalisadeError('state.journal', `${path} is not valid JSON`, {
+      hint: 'move it aside to start the journal afresh (phases still check the hosts before acting)',
+    });
   }
   const d = j as Partial<JournalData>;
   if (d?.version !== 1 || typeof d.cluster !== 'string' || typeof d.phases !== 'object' || !Array.isArray(d.runs)) {
@@ -76,7 +78,11 @@ export function parseJournal(text: string, path: string): JournalData {
 
 export class Journal {
   private writing: Promise<void> = Promise.resolve();
-  private constructor(readonly path: string, readonly data: JournalData, private readonly now: () => Date) {}
+  private constructor(
+    readonly path: string,
+    readonly data: JournalData,
+    private readonly now: () => Date,
+  ) {}
 
   static async open(path: string, cluster: string, opts: { now?: () => Date } = {}): Promise<Journal> {
     let data: JournalData;

@@ -15,7 +15,10 @@ export function acquireLocalLock(path: string, o: { command: string; runId: stri
     runId: o.runId,
     busy: (c) =>
       new PalisadeError('state.locked', `another palisade run holds ${path}: pid ${c.pid} on ${c.hostname} since ${c.startedAt} (${c.command})`, {
-        hint: c.hostname === hostname() ? 'wait for it to finish, or stop it (Ctrl-C) first' : `that run is on another machine (${c.hostname}); wait for it, or remove the lock file once you are sure it is not running`,
+        hint:
+          c.hostname === hostname()
+            ? 'wait for it to finish, or stop it (Ctrl-C) first'
+            : `that run is on another machine (${c.hostname}); wait for it, or remove the lock file once you are sure it is not running`,
       }),
   });
 }

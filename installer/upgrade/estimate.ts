@@ -36,7 +36,11 @@ const median = (xs: number[]): number => {
 };
 
 export function estimateHost(host: string, role: 'controller' | 'worker', upgrades: readonly HostDuration[], journal: JournalData | undefined): Estimate {
-  const recent = (xs: readonly HostDuration[]) => [...xs].sort((a, b) => b.finishedAt.localeCompare(a.finishedAt)).slice(0, 3).map((x) => x.durationMs);
+  const recent = (xs: readonly HostDuration[]) =>
+    [...xs]
+      .sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))
+      .slice(0, 3)
+      .map((x) => x.durationMs);
   const own = upgrades.filter((u) => u.host === host);
   if (own.length) return { host, ms: median(recent(own)), source: 'this host, earlier upgrades' };
   const peers = upgrades.filter((u) => u.role === role);
@@ -89,7 +93,8 @@ export function scheduleSteps(now: number, steps: ReadonlyArray<{ hosts: string[
   const out: ScheduledStep[] = [];
   for (const s of steps) {
     const d = decideStep(t, s.estimateMs, windows);
-    if (d.kind === 'never') return { steps: out, windowsNeeded: 0, totalMs: 0, unplaceable: { hosts: s.hosts, estimateMs: s.estimateMs, longestMs: d.longestMs } };
+    if (d.kind === 'never')
+      return { steps: out, windowsNeeded: 0, totalMs: 0, unplaceable: { hosts: s.hosts, estimateMs: s.estimateMs, longestMs: d.longestMs } };
     const w = d.kind === 'go' ? d.window! : d.next;
     const start = d.kind === 'go' ? t : Math.max(w.start, t);
     out.push({ hosts: s.hosts, estimateMs: s.estimateMs, start, window: windows.indexOf(w) });

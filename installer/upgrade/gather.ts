@@ -39,7 +39,10 @@ export interface Gathered {
 export const WINDOWS_PLANNED = 30;
 
 /** The images and packs of the bundle that was last put in place (upgrade record, else the install report). */
-async function previousComponents(stateDir: string, state: UpgradeState): Promise<{ images: string[]; packs: Array<{ name: string; version: string }> } | undefined> {
+async function previousComponents(
+  stateDir: string,
+  state: UpgradeState,
+): Promise<{ images: string[]; packs: Array<{ name: string; version: string }> } | undefined> {
   let path = state.current?.status === 'done' ? state.current.bundle.path : undefined;
   if (!path) {
     try {
@@ -68,16 +71,29 @@ export async function gatherPlan(i: GatherInput): Promise<Gathered> {
   const files = stateFiles(i.stateDir);
   const journal = await Journal.read(files.journal);
   if (!journal || journal.phases.cluster?.status !== 'done') {
-    throw new PalisadeError('upgrade.not-installed', `"${i.config.cluster.name}" has no finished install in ${files.journal}`, { hint: 'install the appliance first (`palisade install`); upgrade works on an installed one' });
+    throw new PalisadeError('upgrade.not-installed', `"${i.config.cluster.name}" has no finished install in ${files.journal}`, {
+      hint: 'install the appliance first (`palisade install`); upgrade works on an installed one',
+    });
   }
   const state = await readUpgradeState(i.stateDir);
   const live = await readLive({ config: i.config, hosts: i.hosts, driver: i.driver, kubeconfigPath: files.kubeconfig });
   const target = bundleTarget(bundle);
   const running = state.current && state.current.status !== 'done' && state.current.status !== 'rolled-back' && state.current.target === target.k3s;
-  const inProgress = running ? Object.entries(state.current!.hosts).filter(([, h]) => h.status === 'running' || h.status === 'failed').map(([n]) => n) : [];
+  const inProgress = running
+    ? Object.entries(state.current!.hosts)
+        .filter(([, h]) => h.status === 'running' || h.status === 'failed')
+        .map(([n]) => n)
+    : [];
   const previous = await previousComponents(i.stateDir, state);
   const plan = buildPlan({
-    config: i.config, live, bundle: target, state, journal, windows: nextWindows(i.config.maintenanceWindows, i.now, WINDOWS_PLANNED), now: i.now, inProgress,
+    config: i.config,
+    live,
+    bundle: target,
+    state,
+    journal,
+    windows: nextWindows(i.config.maintenanceWindows, i.now, WINDOWS_PLANNED),
+    now: i.now,
+    inProgress,
     ...(previous ? { previous } : {}),
   });
   return { plan, bundle, state };

@@ -53,7 +53,10 @@ export async function upgradeHost(i: HostStepInput): Promise<void> {
   if (isController(node)) {
     // quorum: no controller goes down while another datastore member is down
     const down = (await i.health()).filter((p) => /datastore member/.test(p) && !p.startsWith(`${node.name}:`));
-    if (down.length) throw new PalisadeError('upgrade.quorum', `${node.name}: not upgraded, the datastore is not healthy: ${down.join('; ')}`, { hint: 'bring the named controller back first; the upgrade continues when run again' });
+    if (down.length)
+      throw new PalisadeError('upgrade.quorum', `${node.name}: not upgraded, the datastore is not healthy: ${down.join('; ')}`, {
+        hint: 'bring the named controller back first; the upgrade continues when run again',
+      });
   }
   const api = isController(node) ? host : await i.api();
   i.progress(`${node.name}: cordon`);
@@ -81,7 +84,11 @@ async function afterDrain(i: HostStepInput, api: RemoteHost): Promise<void> {
     await driver.restart(host, node);
   }
   i.progress(`${node.name}: waiting until Ready at ${i.version}`);
-  await driver.waitReadyAt(host, node, isController(node) ? host : await i.api(), i.version, { timeoutMs: i.readyTimeoutMs, signal: i.signal, onProgress: (l) => i.progress(`${node.name}: ${l}`) });
+  await driver.waitReadyAt(host, node, isController(node) ? host : await i.api(), i.version, {
+    timeoutMs: i.readyTimeoutMs,
+    signal: i.signal,
+    onProgress: (l) => i.progress(`${node.name}: ${l}`),
+  });
   await driver.cordon(isController(node) ? host : await i.api(), node.name, false);
   i.progress(`${node.name}: health gate`);
   await gate(i, `upgrading ${node.name}`);
@@ -102,12 +109,18 @@ export async function rollbackHost(i: RollbackInput): Promise<void> {
   // a host the upgrade stopped on before its binary was swapped only needs its cordon lifted
   if ((await driver.version(host).catch(() => undefined)) !== i.version) {
     if (!(await driver.restoreBinary(host, node))) {
-      throw new PalisadeError('upgrade.rollback', `${node.name}: no previous binary was kept on the host`, { hint: 'restore the cluster from the pre-upgrade backup with `palisade restore`' });
+      throw new PalisadeError('upgrade.rollback', `${node.name}: no previous binary was kept on the host`, {
+        hint: 'restore the cluster from the pre-upgrade backup with `palisade restore`',
+      });
     }
     i.progress(`${node.name}: previous binary back in place; restart`);
     await driver.restart(host, node);
   }
-  await driver.waitReadyAt(host, node, isController(node) ? host : await i.api(), i.version, { timeoutMs: i.readyTimeoutMs, signal: i.signal, onProgress: (l) => i.progress(`${node.name}: ${l}`) });
+  await driver.waitReadyAt(host, node, isController(node) ? host : await i.api(), i.version, {
+    timeoutMs: i.readyTimeoutMs,
+    signal: i.signal,
+    onProgress: (l) => i.progress(`${node.name}: ${l}`),
+  });
   await driver.cordon(isController(node) ? host : await i.api(), node.name, false);
   await gate(i, `rolling ${node.name} back`);
 }

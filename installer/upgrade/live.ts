@@ -32,7 +32,9 @@ export async function apiHostOf(i: Pick<LiveInput, 'config' | 'hosts' | 'driver'
   for (const c of controllersOf(i.config)) {
     const h = i.hosts.get(c.name);
     if (!h || avoid.includes(c.name)) continue;
-    const r = await h.exec(sh`k3s kubectl get --raw /readyz 2>/dev/null || /usr/local/bin/k3s kubectl get --raw /readyz`, { sudo: true }).catch(() => undefined);
+    const r = await h
+      .exec(sh`k3s kubectl get --raw /readyz 2>/dev/null || /usr/local/bin/k3s kubectl get --raw /readyz`, { sudo: true })
+      .catch(() => undefined);
     if (r?.code === 0 && r.stdout.trim() === 'ok') return h;
   }
   return undefined;
@@ -95,7 +97,13 @@ export async function readLive(i: LiveInput): Promise<LiveState> {
   await settleLimit(i.config.hosts, i.config.ssh.concurrency, async (h) => {
     const rh = i.hosts.get(h.name);
     const n = nodes?.find((x) => x.metadata.name === h.name);
-    live.push({ name: h.name, role: h.role, binaryVersion: rh ? await i.driver.version(rh).catch(() => undefined) : undefined, kubeletVersion: kubeletVersion(n), ready: nodeReady(n) });
+    live.push({
+      name: h.name,
+      role: h.role,
+      binaryVersion: rh ? await i.driver.version(rh).catch(() => undefined) : undefined,
+      kubeletVersion: kubeletVersion(n),
+      ready: nodeReady(n),
+    });
   });
   live.sort((a, b) => i.config.hosts.findIndex((h) => h.name === a.name) - i.config.hosts.findIndex((h) => h.name === b.name));
   const reg = i.config.hosts.find((h) => h.name === i.config.registry.host) ?? controllersOf(i.config)[0]!;
@@ -110,8 +118,11 @@ export function bundleTarget(b: Bundle): BundleTarget {
   const m = b.manifest;
   const bin = (n: string) => m.components.binaries.find((x) => x.name === n)?.version;
   return {
-    name: m.name, version: m.version, path: b.path,
-    k3s: bin('k3s'), registry: bin('registry')?.replace(/^v/, ''),
+    name: m.name,
+    version: m.version,
+    path: b.path,
+    k3s: bin('k3s'),
+    registry: bin('registry')?.replace(/^v/, ''),
     images: m.components.images.map((x) => `${x.repository}:${x.tag}@${x.digest}`),
     packs: m.components.packs.map((p) => ({ name: p.name, version: p.version })),
   };

@@ -93,7 +93,12 @@ function componentLines(i: PlanInput): ComponentLine[] {
   const newImages = i.previous ? i.bundle.images.filter((x) => !i.previous!.images.includes(x)) : i.bundle.images;
   return [
     { component: 'k3s', current: versions, target: i.bundle.k3s ?? '?', change: i.live.nodes.some((n) => n.binaryVersion !== i.bundle.k3s) },
-    { component: 'registry server', current: i.live.registryVersion ?? '?', target: i.bundle.registry ?? '?', change: (i.live.registryVersion ?? '') !== (i.bundle.registry ?? '') },
+    {
+      component: 'registry server',
+      current: i.live.registryVersion ?? '?',
+      target: i.bundle.registry ?? '?',
+      change: (i.live.registryVersion ?? '') !== (i.bundle.registry ?? ''),
+    },
     {
       component: 'images',
       current: i.previous ? `${i.previous.images.length} image(s)` : 'not recorded',
@@ -103,7 +108,9 @@ function componentLines(i: PlanInput): ComponentLine[] {
     {
       component: 'packs',
       current: i.previous ? i.previous.packs.map((p) => `${p.name} ${p.version}`).join(', ') || 'none' : 'not recorded',
-      target: packChanges.length ? packChanges.map((p) => `${p.name} ${prevPacks?.get(p.name) ? `${prevPacks.get(p.name)} → ` : ''}${p.version}`).join(', ') : 'unchanged',
+      target: packChanges.length
+        ? packChanges.map((p) => `${p.name} ${prevPacks?.get(p.name) ? `${prevPacks.get(p.name)} → ` : ''}${p.version}`).join(', ')
+        : 'unchanged',
       change: packChanges.length > 0,
     },
   ];
@@ -112,7 +119,11 @@ function componentLines(i: PlanInput): ComponentLine[] {
 export function buildPlan(i: PlanInput): UpgradePlan {
   const target = i.bundle.k3s ?? '';
   const first = i.config.hosts.find((h) => h.role === 'controller');
-  const order = [...(first ? [first] : []), ...i.config.hosts.filter((h) => h.role === 'controller' && h !== first), ...i.config.hosts.filter((h) => h.role === 'worker')];
+  const order = [
+    ...(first ? [first] : []),
+    ...i.config.hosts.filter((h) => h.role === 'controller' && h !== first),
+    ...i.config.hosts.filter((h) => h.role === 'worker'),
+  ];
   const hosts: HostPlan[] = order.map((h) => {
     const n = i.live.nodes.find((x) => x.name === h.name);
     const current = n?.binaryVersion;
@@ -129,13 +140,26 @@ export function buildPlan(i: PlanInput): UpgradePlan {
     steps.push({ hosts: batch.map((b) => b.name), estimateMs: Math.max(...batch.map((b) => b.estimate.ms)) });
   }
   const problems: UpgradePlan['problems'] = [];
-  if (!i.bundle.k3s) problems.push({ code: 'upgrade.bundle', message: `the bundle ${i.bundle.path} has no k3s binary with a version`, hint: 'use a bundle built from a release spec that ships k3s with its version' });
+  if (!i.bundle.k3s)
+    problems.push({
+      code: 'upgrade.bundle',
+      message: `the bundle ${i.bundle.path} has no k3s binary with a version`,
+      hint: 'use a bundle built from a release spec that ships k3s with its version',
+    });
   else {
-    const vp: VersionProblem[] = upgradeProblems(i.live.nodes.map((n) => ({ name: n.name, role: n.role, version: n.binaryVersion })), target);
+    const vp: VersionProblem[] = upgradeProblems(
+      i.live.nodes.map((n) => ({ name: n.name, role: n.role, version: n.binaryVersion })),
+      target,
+    );
     problems.push(...vp.map((p) => ({ code: `upgrade.${p.code}`, message: p.message, hint: p.hint })));
   }
   const unhealthy = i.live.unhealthy.filter((u) => !(i.inProgress ?? []).some((h) => u.startsWith(`${h}:`)));
-  if (unhealthy.length) problems.push({ code: 'upgrade.unhealthy', message: `the cluster is not healthy: ${unhealthy.join('; ')}`, hint: 'fix what is named (`palisade status`), then plan again; an upgrade starts only from a healthy cluster' });
+  if (unhealthy.length)
+    problems.push({
+      code: 'upgrade.unhealthy',
+      message: `the cluster is not healthy: ${unhealthy.join('; ')}`,
+      hint: 'fix what is named (`palisade status`), then plan again; an upgrade starts only from a healthy cluster',
+    });
   const schedule = scheduleSteps(i.now, steps, i.windows);
   return {
     cluster: i.config.cluster.name,

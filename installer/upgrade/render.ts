@@ -23,7 +23,9 @@ export function renderWindows(ws: Window[], at: number, configured: number): str
   if (configured === 0) return 'no maintenance windows are configured (maintenanceWindows in palisade.yaml): an upgrade then needs --ignore-window --yes\n';
   const open = ws.find((w) => w.start <= at && at < w.end);
   const when = new Date(at).toISOString().slice(0, 16).replace('T', ' ');
-  const head = open ? `at ${when} UTC: inside a window, ${formatMs(open.end - at)} left` : `at ${when} UTC: outside every window; the next opens in ${ws[0] ? formatMs(ws[0].start - at) : '(none found)'}`;
+  const head = open
+    ? `at ${when} UTC: inside a window, ${formatMs(open.end - at)} left`
+    : `at ${when} UTC: outside every window; the next opens in ${ws[0] ? formatMs(ws[0].start - at) : '(none found)'}`;
   return [head, 'next windows (merged where they overlap or touch):', ...ws.map(windowLine)].join('\n') + '\n';
 }
 
@@ -38,9 +40,16 @@ export function renderPlan(p: UpgradePlan, now: number): string {
   }
   lines.push('', `estimated total: ${formatMs(p.totalEstimateMs)} (${p.steps.length} step(s))`);
   if (p.windows.length === 0) lines.push('windows: none configured; the upgrade needs --ignore-window --yes');
-  else if (p.schedule.unplaceable) lines.push(`windows: the step on ${p.schedule.unplaceable.hosts.join(', ')} (~${formatMs(p.schedule.unplaceable.estimateMs)}) is longer than any window (longest ${formatMs(p.schedule.unplaceable.longestMs)}): lengthen a window, or use --ignore-window --yes`);
+  else if (p.schedule.unplaceable)
+    lines.push(
+      `windows: the step on ${p.schedule.unplaceable.hosts.join(', ')} (~${formatMs(p.schedule.unplaceable.estimateMs)}) is longer than any window (longest ${formatMs(p.schedule.unplaceable.longestMs)}): lengthen a window, or use --ignore-window --yes`,
+    );
   else if (p.steps.length) {
-    lines.push(p.schedule.windowsNeeded <= 1 ? 'windows: the whole upgrade fits in one window' : `windows: the upgrade needs ${p.schedule.windowsNeeded} windows (it stops between hosts and continues in the next)`);
+    lines.push(
+      p.schedule.windowsNeeded <= 1
+        ? 'windows: the whole upgrade fits in one window'
+        : `windows: the upgrade needs ${p.schedule.windowsNeeded} windows (it stops between hosts and continues in the next)`,
+    );
     const used = [...new Set(p.schedule.steps.map((s) => s.window))];
     for (const i of used) {
       const w = p.windows[i]!;

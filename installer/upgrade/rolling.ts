@@ -42,10 +42,14 @@ export class WindowStop extends PalisadeError {
     why: string,
   ) {
     const d = next ? describeWindow(next) : undefined;
-    super('upgrade.window', `stopped between hosts: ${why}; ${remaining.length} host(s) left (${remaining.join(', ')})${d ? `. The next window opens ${d.startLocal}${d.startLocal === d.start ? '' : ` (${d.start})`}` : ''}`, {
-      exitCode: EXIT.window,
-      hint: 'run the same command inside the next window to continue where it stopped, or add --wait-for-window to wait for it',
-    });
+    super(
+      'upgrade.window',
+      `stopped between hosts: ${why}; ${remaining.length} host(s) left (${remaining.join(', ')})${d ? `. The next window opens ${d.startLocal}${d.startLocal === d.start ? '' : ` (${d.start})`}` : ''}`,
+      {
+        exitCode: EXIT.window,
+        hint: 'run the same command inside the next window to continue where it stopped, or add --wait-for-window to wait for it',
+      },
+    );
   }
 }
 
@@ -65,11 +69,18 @@ export async function runRolling(o: RollingOptions): Promise<void> {
         if (d.kind === 'go') break;
         const remaining = o.steps.slice(i).flatMap((s) => s.hosts);
         if (d.kind === 'never') {
-          throw new PalisadeError('upgrade.window-too-short', `the step on ${step.hosts.join(', ')} needs ~${formatMs(step.estimateMs)}, longer than any maintenance window (the longest is ${formatMs(d.longestMs)})`, {
-            hint: 'lengthen a window in maintenanceWindows, or use --ignore-window --yes in an emergency',
-          });
+          throw new PalisadeError(
+            'upgrade.window-too-short',
+            `the step on ${step.hosts.join(', ')} needs ~${formatMs(step.estimateMs)}, longer than any maintenance window (the longest is ${formatMs(d.longestMs)})`,
+            {
+              hint: 'lengthen a window in maintenanceWindows, or use --ignore-window --yes in an emergency',
+            },
+          );
         }
-        const why = d.reason === 'outside' ? 'no maintenance window is open' : `the next step (${step.hosts.join(', ')}, ~${formatMs(step.estimateMs)}) does not fit in the ${formatMs(ws.find((w) => w.start <= now && now < w.end)!.end - now)} left of this window`;
+        const why =
+          d.reason === 'outside'
+            ? 'no maintenance window is open'
+            : `the next step (${step.hosts.join(', ')}, ~${formatMs(step.estimateMs)}) does not fit in the ${formatMs(ws.find((w) => w.start <= now && now < w.end)!.end - now)} left of this window`;
         if (!o.waitForWindow) throw new WindowStop(d.next, remaining, why);
         await o.onWait?.(step, d.next, why);
         // wake up in slices: keep the connections alive, and notice a clock that jumped

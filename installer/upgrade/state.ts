@@ -68,7 +68,9 @@ export async function readUpgradeState(stateDir: string): Promise<UpgradeState> 
     if (s.version !== 1 || !Array.isArray(s.history)) throw new Error('shape');
     return s;
   } catch {
-    throw new PalisadeError('upgrade.state', `${path} is not a palisade upgrade record`, { hint: 'move it aside; the next plan reads the versions from the hosts again' });
+    throw new PalisadeError('upgrade.state', `${path} is not a palisade upgrade record`, {
+      hint: 'move it aside; the next plan reads the versions from the hosts again',
+    });
   }
 }
 

@@ -43,11 +43,23 @@ export interface VersionProblem {
 /** Why going from the nodes' versions to `target` is not allowed (empty: allowed). */
 export function upgradeProblems(nodes: readonly NodeVersion[], targetText: string): VersionProblem[] {
   const target = parseVersion(targetText);
-  if (!target) return [{ code: 'unknown', message: `the bundle's cluster version "${targetText}" is not a version`, hint: 'use a bundle built from a release spec with a k3s version like v1.31.1+k3s1' }];
+  if (!target)
+    return [
+      {
+        code: 'unknown',
+        message: `the bundle's cluster version "${targetText}" is not a version`,
+        hint: 'use a bundle built from a release spec with a k3s version like v1.31.1+k3s1',
+      },
+    ];
   const out: VersionProblem[] = [];
   const parsed = nodes.map((n) => ({ ...n, v: n.version ? parseVersion(n.version) : undefined }));
   const unknown = parsed.filter((n) => !n.v);
-  if (unknown.length) out.push({ code: 'unknown', message: `cannot read the cluster version on ${unknown.map((n) => n.name).join(', ')}`, hint: 'check the host is up and k3s is installed (`palisade status`)' });
+  if (unknown.length)
+    out.push({
+      code: 'unknown',
+      message: `cannot read the cluster version on ${unknown.map((n) => n.name).join(', ')}`,
+      hint: 'check the host is up and k3s is installed (`palisade status`)',
+    });
   const known = parsed.filter((n): n is typeof n & { v: KubeVersion } => !!n.v);
   const newer = known.filter((n) => compareVersions(n.v, target) > 0);
   if (newer.length) {
@@ -59,7 +71,11 @@ export function upgradeProblems(nodes: readonly NodeVersion[], targetText: strin
   }
   for (const n of known) {
     if (n.v.major !== target.major) {
-      out.push({ code: 'major', message: `${n.name}: ${n.v.text} → ${target.text} changes the major version`, hint: 'a major version change is not an in-place upgrade' });
+      out.push({
+        code: 'major',
+        message: `${n.name}: ${n.v.text} → ${target.text} changes the major version`,
+        hint: 'a major version change is not an in-place upgrade',
+      });
       return out;
     }
   }
@@ -84,12 +100,22 @@ export function skewProblems(nodes: readonly NodeVersion[]): VersionProblem[] {
   if (!servers.length) return out;
   const minors = servers.map((n) => v(n)!.minor);
   if (Math.max(...minors) - Math.min(...minors) > 1) {
-    out.push({ code: 'skew', message: `the controllers are more than one minor apart (${servers.map((n) => `${n.name} ${n.version}`).join(', ')})`, hint: 'bring every controller to the same minor first (re-run the interrupted upgrade, or roll it back)' });
+    out.push({
+      code: 'skew',
+      message: `the controllers are more than one minor apart (${servers.map((n) => `${n.name} ${n.version}`).join(', ')})`,
+      hint: 'bring every controller to the same minor first (re-run the interrupted upgrade, or roll it back)',
+    });
   }
   const oldestServer = servers.map((n) => v(n)!).sort(compareVersions)[0]!;
-  const ahead = nodes.filter((n) => n.role === 'worker' && v(n) && (v(n)!.major > oldestServer.major || (v(n)!.major === oldestServer.major && v(n)!.minor > oldestServer.minor)));
+  const ahead = nodes.filter(
+    (n) => n.role === 'worker' && v(n) && (v(n)!.major > oldestServer.major || (v(n)!.major === oldestServer.major && v(n)!.minor > oldestServer.minor)),
+  );
   if (ahead.length) {
-    out.push({ code: 'skew', message: `${ahead.map((n) => `${n.name} (${n.version})`).join(', ')} run a kubelet newer than the oldest API server (${oldestServer.text})`, hint: 'upgrade the controllers first; workers follow them' });
+    out.push({
+      code: 'skew',
+      message: `${ahead.map((n) => `${n.name} (${n.version})`).join(', ')} run a kubelet newer than the oldest API server (${oldestServer.text})`,
+      hint: 'upgrade the controllers first; workers follow them',
+    });
   }
   return out;
 }

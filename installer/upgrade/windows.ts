@@ -118,5 +118,12 @@ export function openWindow(config: readonly WindowConfig[], now: number): Window
 export function describeWindow(w: Window): { start: string; end: string; startLocal: string; endLocal: string; zone: string; durationMinutes: number } {
   const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
   const local = (ms: number) => DateTime.fromMillis(ms, { zone: w.zone }).toISO({ suppressMilliseconds: true }) ?? '';
-  return { start: iso(w.start), end: iso(w.end), startLocal: local(w.start), endLocal: local(w.end), zone: w.zone, durationMinutes: Math.round((w.end - w.start) / MINUTE) };
+  return {
+    start: iso(w.start),
+    end: iso(w.end),
+    startLocal: local(w.start),
+    endLocal: local(w.end),
+    zone: w.zone,
+    durationMinutes: Math.round((w.end - w.start) / MINUTE),
+  };
 }

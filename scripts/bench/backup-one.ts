@@ -11,10 +11,26 @@ import { RegistryClient } from '../../installer/registry/client.ts';
 
 const o = JSON.parse(process.argv[2] ?? '{}') as { url: string; ca: string; user: string; passwordFile: string; recipient: string; out: string };
 void (async () => {
-  const client = new RegistryClient({ url: o.url, ca: await readFile(o.ca, 'utf8'), username: o.user, password: (await readFile(o.passwordFile, 'utf8')).trim() });
+  const client = new RegistryClient({
+    url: o.url,
+    ca: await readFile(o.ca, 'utf8'),
+    username: o.user,
+    password: (await readFile(o.passwordFile, 'utf8')).trim(),
+  });
   const reg = await registryIndex(client);
   const w = await BackupWriter.create(o.out, { recipients: [o.recipient] });
-  const header = { apiVersion: BACKUP_FORMAT, cluster: 'bench', fqdn: 'bench.internal', createdAt: new Date().toISOString(), takenFrom: { admin: 'bench', controller: 'none' }, versions: { palisade: '0' }, withRegistry: true, hosts: [], snapshot: { member: MEMBERS.snapshot('none'), name: 'none' }, luksHeaders: [] } as const;
+  const header = {
+    apiVersion: BACKUP_FORMAT,
+    cluster: 'bench',
+    fqdn: 'bench.internal',
+    createdAt: new Date().toISOString(),
+    takenFrom: { admin: 'bench', controller: 'none' },
+    versions: { palisade: '0' },
+    withRegistry: true,
+    hosts: [],
+    snapshot: { member: MEMBERS.snapshot('none'), name: 'none' },
+    luksHeaders: [],
+  } as const;
   await w.addBuffer(MEMBERS.header, JSON.stringify(header));
   await addRegistryBlobs(w, client, reg);
   await w.addBuffer(MEMBERS.registryIndex, JSON.stringify(reg.index));

@@ -26,7 +26,12 @@ Uses a lab with 3 hosts (one up in PALISADE_LAB_DIR or --dir, default
 --keep). --cost lab: argon2id, 32 KiB, 4 passes (what the lab tests use); --cost default:
 cryptsetup's own benchmark (argon2id tuned to 2 s per unlock), as in production. Every run
 starts from wiped data disks.`,
-  { cost: { type: 'string', default: 'lab' }, mode: { type: 'string', default: 'tang' }, dir: { type: 'string', default: join(REPO_ROOT, '.cache/labs/bench-encryption') }, keep: { type: 'boolean', default: false } },
+  {
+    cost: { type: 'string', default: 'lab' },
+    mode: { type: 'string', default: 'tang' },
+    dir: { type: 'string', default: join(REPO_ROOT, '.cache/labs/bench-encryption') },
+    keep: { type: 'boolean', default: false },
+  },
 );
 const rounds = Number(values.rounds);
 const cost = values.cost === 'default' ? 'default' : 'lab';
@@ -38,7 +43,9 @@ const info = lab.info;
 const work = join(info.dir, 'bench-encryption');
 const ssh = (host: string, cmd: string) => $({ quiet: true })`ssh -F ${info.sshConfigPath} ${host} ${cmd}`;
 const wipe = async (): Promise<void> => {
-  await Promise.all(NAMES.map((h) => ssh(h, "dd if=/dev/zero of=/dev/vdb bs=1M count=20 conv=fsync status=none; sed -i '/^palisade-/d' /etc/crypttab 2>/dev/null; true")));
+  await Promise.all(
+    NAMES.map((h) => ssh(h, "dd if=/dev/zero of=/dev/vdb bs=1M count=20 conv=fsync status=none; sed -i '/^palisade-/d' /etc/crypttab 2>/dev/null; true")),
+  );
 };
 try {
   await mkdir(work, { recursive: true });
@@ -66,7 +73,23 @@ try {
     run: async (): Promise<Sample> => {
       await wipe();
       const ks = join(work, `keystore-${run++}.json`);
-      const r = await runCommand([process.execPath, PALISADE, 'encryption', 'apply', '-c', cfgPath, '--host', ...hosts, '--yes', '--keystore', ks, '--passphrase-file', pass, '--output', 'json']);
+      const r = await runCommand([
+        process.execPath,
+        PALISADE,
+        'encryption',
+        'apply',
+        '-c',
+        cfgPath,
+        '--host',
+        ...hosts,
+        '--yes',
+        '--keystore',
+        ks,
+        '--passphrase-file',
+        pass,
+        '--output',
+        'json',
+      ]);
       const rep = JSON.parse(r.stdout) as { ok: boolean };
       if (!rep.ok) throw new Error(`encryption apply did not succeed:\n${r.stdout.slice(-2000)}`);
       await rm(ks, { force: true });
@@ -74,16 +97,22 @@ try {
     },
   });
   const fmtArgs = cost === 'lab' ? '--pbkdf argon2id --pbkdf-memory 32 --pbkdf-force-iterations 4 --pbkdf-parallel 1' : '--pbkdf argon2id';
-  const pin = mode === 'tang' ? `tang ${shq(JSON.stringify({ url: tang.url, thp: tang.thumbprint }))}` : `sss ${shq(JSON.stringify({ t: 2, pins: { tang: [{ url: tang.url, thp: tang.thumbprint }], tpm2: [{ pcr_ids: '7' }] } }))}`;
+  const pin =
+    mode === 'tang'
+      ? `tang ${shq(JSON.stringify({ url: tang.url, thp: tang.thumbprint }))}`
+      : `sss ${shq(JSON.stringify({ t: 2, pins: { tang: [{ url: tang.url, thp: tang.thumbprint }], tpm2: [{ pcr_ids: '7' }] } }))}`;
   const peerScript = join(work, 'by-hand.sh');
-  await writeFile(peerScript, `set -e; . /etc/environment; export TPM2TOOLS_TCTI; key=$(cat); printf %s "$key" | cryptsetup luksFormat --type luks2 --batch-mode ${fmtArgs} --key-file=- /dev/vdb; printf %s "$key" | clevis luks bind -y -d /dev/vdb -k - ${pin}\n`);
+  await writeFile(
+    peerScript,
+    `set -e; . /etc/environment; export TPM2TOOLS_TCTI; key=$(cat); printf %s "$key" | cryptsetup luksFormat --type luks2 --batch-mode ${fmtArgs} --key-file=- /dev/vdb; printf %s "$key" | clevis luks bind -y -d /dev/vdb -k - ${pin}\n`,
+  );
   const keys = async (): Promise<void> => {
     for (const h of NAMES) await writeFile(join(work, `${h}.key`), generateRecoveryKey(), { mode: 0o600 });
   };
   // the script is the remote command, the key goes on stdin (never in an argv)
   const one = (h: string): string => `ssh -F ${info.sshConfigPath} ${h} "$(cat ${peerScript})" < ${join(work, `${h}.key`)}`;
   const parallel = {
-    label: "xargs -P3 -I{} sh -c 'ssh {} \"luksFormat + clevis luks bind\" < {}.key'",
+    label: 'xargs -P3 -I{} sh -c \'ssh {} "luksFormat + clevis luks bind" < {}.key\'',
     run: async (): Promise<Sample> => {
       await wipe();
       await keys();
@@ -102,13 +131,34 @@ try {
     },
   };
   const results: ComparisonResult[] = [];
-  results.push(await compare({ title: 'encrypt 3 data disks vs OpenSSH by hand, 3 hosts at once', kind: 'whole command vs whole command', palisade: palisade(NAMES), peer: parallel }, rounds));
-  results.push(await compare({ title: 'encrypt 3 data disks vs OpenSSH by hand, host after host', kind: 'whole command vs whole command', palisade: palisade(NAMES), peer: serial }, rounds));
-  results.push(await compare({ title: 'palisade, 3 hosts vs 1 host', kind: 'whole command vs whole command', palisade: palisade(NAMES), peer: palisade(['host1']) }, rounds));
-  await report('Disk encryption', results, {
-    setup: `mode ${mode}, one Tang server, key-slot cost ${cost === 'lab' ? 'argon2id 32 KiB, 4 passes' : "cryptsetup's benchmark (argon2id, ~2 s per unlock)"}; ${NAMES.length} lab hosts (systemd-nspawn sharing this machine's cores), loop-file data disks, cryptsetup + clevis + tangd from Debian`,
-    'palisade does beyond the peer': 'probe and plan, Tang reached from each host, the recovery key escrowed in an encrypted keystore (scrypt) before the format, crypttab, and the verification (header, clevis luks pass, the recovery key opens the disk)',
-  }, values.json);
+  results.push(
+    await compare(
+      { title: 'encrypt 3 data disks vs OpenSSH by hand, 3 hosts at once', kind: 'whole command vs whole command', palisade: palisade(NAMES), peer: parallel },
+      rounds,
+    ),
+  );
+  results.push(
+    await compare(
+      { title: 'encrypt 3 data disks vs OpenSSH by hand, host after host', kind: 'whole command vs whole command', palisade: palisade(NAMES), peer: serial },
+      rounds,
+    ),
+  );
+  results.push(
+    await compare(
+      { title: 'palisade, 3 hosts vs 1 host', kind: 'whole command vs whole command', palisade: palisade(NAMES), peer: palisade(['host1']) },
+      rounds,
+    ),
+  );
+  await report(
+    'Disk encryption',
+    results,
+    {
+      setup: `mode ${mode}, one Tang server, key-slot cost ${cost === 'lab' ? 'argon2id 32 KiB, 4 passes' : "cryptsetup's benchmark (argon2id, ~2 s per unlock)"}; ${NAMES.length} lab hosts (systemd-nspawn sharing this machine's cores), loop-file data disks, cryptsetup + clevis + tangd from Debian`,
+      'palisade does beyond the peer':
+        'probe and plan, Tang reached from each host, the recovery key escrowed in an encrypted keystore (scrypt) before the format, crypttab, and the verification (header, clevis luks pass, the recovery key opens the disk)',
+    },
+    values.json,
+  );
 } finally {
   await wipe().catch(() => undefined);
   await rm(work, { recursive: true, force: true });

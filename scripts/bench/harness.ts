@@ -122,10 +122,18 @@ export async function compare(c: Comparison, rounds: number): Promise<Comparison
     await c.after?.(round);
     const r: RoundResult = { round, first, palisade: p, peer: q, ratio: p.seconds / q.seconds, loadBefore, loadAfter };
     out.push(r);
-    process.stderr.write(`  ${c.title}, round ${round + 1}/${rounds} (${first} first): palisade ${fmt(p.seconds, 3)} s, peer ${fmt(q.seconds, 3)} s, ratio ${fmt(r.ratio, 3)}, load ${loadBefore} -> ${loadAfter}\n`);
+    process.stderr.write(
+      `  ${c.title}, round ${round + 1}/${rounds} (${first} first): palisade ${fmt(p.seconds, 3)} s, peer ${fmt(q.seconds, 3)} s, ratio ${fmt(r.ratio, 3)}, load ${loadBefore} -> ${loadAfter}\n`,
+    );
   }
   const ratio = median(out.map((r) => r.ratio));
-  const extraKeys = new Set(out.flatMap((r) => Object.keys(r.palisade.extra ?? {}).map((k) => `palisade.${k}`).concat(Object.keys(r.peer.extra ?? {}).map((k) => `peer.${k}`))));
+  const extraKeys = new Set(
+    out.flatMap((r) =>
+      Object.keys(r.palisade.extra ?? {})
+        .map((k) => `palisade.${k}`)
+        .concat(Object.keys(r.peer.extra ?? {}).map((k) => `peer.${k}`)),
+    ),
+  );
   const extra: Record<string, number> = {};
   for (const k of extraKeys) {
     const [side, name] = k.split('.') as ['palisade' | 'peer', string];
@@ -148,7 +156,8 @@ export async function compare(c: Comparison, rounds: number): Promise<Comparison
   };
 }
 
-const aimText = (a?: Comparison['aim']): string => (!a ? '' : [a.max !== undefined ? `≤ ${a.max}` : '', a.min !== undefined ? `≥ ${a.min}` : ''].filter(Boolean).join(' and '));
+const aimText = (a?: Comparison['aim']): string =>
+  !a ? '' : [a.max !== undefined ? `≤ ${a.max}` : '', a.min !== undefined ? `≥ ${a.min}` : ''].filter(Boolean).join(' and ');
 
 /** A table cell: a `|` in a command would end the cell. */
 const cell = (s: string): string => s.replace(/\|/g, '\\|');
@@ -170,7 +179,10 @@ export async function report(name: string, results: readonly ComparisonResult[],
     '',
     '| measure | palisade | peer | kind | palisade s | peer s | ratio (median of rounds) | rounds | aim |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...results.map((r) => `| ${cell(r.title)} | \`${cell(r.palisade)}\` | \`${cell(r.peer)}\` | ${r.kind} | ${fmt(r.palisadeSeconds, 3)} | ${fmt(r.peerSeconds, 3)} | **${fmt(r.ratio, 3)}** | ${r.rounds.map((x) => fmt(x.ratio, 2)).join(', ')} | ${aimText(r.aim)}${r.aimMet === undefined ? '' : r.aimMet ? ' ✓' : ' ✗'} |`),
+    ...results.map(
+      (r) =>
+        `| ${cell(r.title)} | \`${cell(r.palisade)}\` | \`${cell(r.peer)}\` | ${r.kind} | ${fmt(r.palisadeSeconds, 3)} | ${fmt(r.peerSeconds, 3)} | **${fmt(r.ratio, 3)}** | ${r.rounds.map((x) => fmt(x.ratio, 2)).join(', ')} | ${aimText(r.aim)}${r.aimMet === undefined ? '' : r.aimMet ? ' ✓' : ' ✗'} |`,
+    ),
   ];
   for (const r of results) for (const [k, v] of Object.entries(r.extra)) lines.push(`- ${r.title}: ${k} median ${fmt(v, 3)}`);
   for (const [k, v] of Object.entries(notes)) lines.push(`- ${k}: ${typeof v === 'number' ? fmt(v, 3) : v}`);
@@ -183,10 +195,19 @@ export async function report(name: string, results: readonly ComparisonResult[],
  * Every bench takes --rounds and --json.
  */
 export function benchArgs<O extends NonNullable<ParseArgsConfig['options']>>(usage: string, options: O, defaultRounds = 3) {
-  const all = { ...options, rounds: { type: 'string', default: String(defaultRounds) }, json: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } as const;
-  const { values } = parseArgs({ options: all as NonNullable<ParseArgsConfig['options']>, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> };
+  const all = {
+    ...options,
+    rounds: { type: 'string', default: String(defaultRounds) },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const;
+  const { values } = parseArgs({ options: all as NonNullable<ParseArgsConfig['options']>, allowPositionals: false }) as {
+    values: Record<string, string | boolean | undefined>;
+  };
   if (values.help === true) {
-    process.stdout.write(`${usage.trim()}\n\n  --rounds N    rounds (default ${defaultRounds}); order alternates every round, the ratio is the median of per-round ratios\n  --json FILE   also write the results as JSON\n  --help        this text (runs nothing)\n`);
+    process.stdout.write(
+      `${usage.trim()}\n\n  --rounds N    rounds (default ${defaultRounds}); order alternates every round, the ratio is the median of per-round ratios\n  --json FILE   also write the results as JSON\n  --help        this text (runs nothing)\n`,
+    );
     process.exit(0);
   }
   return values as { [K in keyof O]: O[K] extends { type: 'boolean' } ? boolean : string } & { rounds: string; json?: string };
@@ -207,7 +228,11 @@ export async function runCommand(cmd: string | string[], o: { env?: NodeJS.Proce
   const timeFile = join(dir, 'time');
   const argv = typeof cmd === 'string' ? ['sh', '-c', cmd] : cmd;
   const started = process.hrtime.bigint();
-  const child = spawn('/usr/bin/time', ['-q', '-f', '%M %U %S', '-o', timeFile, ...argv], { env: { ...process.env, ...(o.env ?? {}) }, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-q', '-f', '%M %U %S', '-o', timeFile, ...argv], {
+    env: { ...process.env, ...(o.env ?? {}) },
+    cwd: o.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => {

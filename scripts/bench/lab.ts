@@ -36,27 +36,30 @@ try {
   const base = images.sort((a, b) => b.t - a.t)[0]?.rootfs;
   if (!base) throw new Error(`no complete host image in ${CACHE}`);
   const labDir = join(dir, 'lab');
-  const result = await compare({
-    title: `lab up ${hosts}, warm image cache`,
-    kind: 'whole command vs whole command',
-    palisade: {
-      label: `scripts/lab up ${hosts} --dir DIR`,
-      run: async (): Promise<Sample> => {
-        const up = await runCommand([LAB, 'up', String(hosts), '--dir', labDir]);
-        const down = await runCommand([LAB, 'down', '--dir', labDir]);
-        return { seconds: up.seconds, extra: { downSeconds: down.seconds } };
+  const result = await compare(
+    {
+      title: `lab up ${hosts}, warm image cache`,
+      kind: 'whole command vs whole command',
+      palisade: {
+        label: `scripts/lab up ${hosts} --dir DIR`,
+        run: async (): Promise<Sample> => {
+          const up = await runCommand([LAB, 'up', String(hosts), '--dir', labDir]);
+          const down = await runCommand([LAB, 'down', '--dir', labDir]);
+          return { seconds: up.seconds, extra: { downSeconds: down.seconds } };
+        },
+      },
+      peer: {
+        label: `cp -a --reflink=auto ROOTFS x ${hosts}`,
+        run: async (): Promise<Sample> => {
+          const copies = Array.from({ length: hosts }, (_, i) => join(dir, `copy-${i}`));
+          const r = await runCommand(copies.map((c) => `cp -a --reflink=auto ${base} ${c}`).join(' && '));
+          await $({ quiet: true })`rm -rf ${copies}`;
+          return { seconds: r.seconds };
+        },
       },
     },
-    peer: {
-      label: `cp -a --reflink=auto ROOTFS x ${hosts}`,
-      run: async (): Promise<Sample> => {
-        const copies = Array.from({ length: hosts }, (_, i) => join(dir, `copy-${i}`));
-        const r = await runCommand(copies.map((c) => `cp -a --reflink=auto ${base} ${c}`).join(' && '));
-        await $({ quiet: true })`rm -rf ${copies}`;
-        return { seconds: r.seconds };
-      },
-    },
-  }, Number(values.rounds));
+    Number(values.rounds),
+  );
   const size = (await $({ quiet: true })`du -sm ${base}`).stdout.split(/\s/)[0];
   const fs = (await $({ quiet: true })`stat -f -c %T ${dir}`).stdout.trim();
   await report('Lab', [result], { 'base image': `${size} MiB (${base.split('/').at(-2)}); the copies on ${fs}` }, values.json);

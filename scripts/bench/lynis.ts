@@ -49,11 +49,17 @@ try {
   const files = (await $({ quiet: true })`dpkg -L lynis`).stdout.split('\n').filter(Boolean);
   const list = files.join('\n') + '\n';
   // regular files only (dpkg -L lists directories too), tarred from this machine straight onto the host
-  await $({ quiet: true, input: list, timeout: '10m' })`while read -r f; do if [ -f "$f" ]; then printf '%s\n' "$f"; fi; done | tar -cf - -T - 2>/dev/null | ssh -F ${join(dir, 'ssh_config')} host1 'tar -xf - -C /'`;
+  await $({
+    quiet: true,
+    input: list,
+    timeout: '10m',
+  })`while read -r f; do if [ -f "$f" ]; then printf '%s\n' "$f"; fi; done | tar -cf - -T - 2>/dev/null | ssh -F ${join(dir, 'ssh_config')} host1 'tar -xf - -C /'`;
   const before = await audit();
   const h = await $({ quiet: true, nothrow: true, timeout: '10m' })`${process.execPath} ${PALISADE} harden -c ${join(dir, 'palisade.yaml')}`;
   const after = await audit();
-  console.log(`lynis hardening index: ${before.index} before, ${after.index} after palisade harden (${after.index - before.index >= 0 ? '+' : ''}${after.index - before.index}; aim +${AIM})`);
+  console.log(
+    `lynis hardening index: ${before.index} before, ${after.index} after palisade harden (${after.index - before.index >= 0 ? '+' : ''}${after.index - before.index}; aim +${AIM})`,
+  );
   console.log(`harden: ${h.stdout.trim().split('\n').pop()}`);
   console.log(`warnings: ${before.warnings.join(', ') || 'none'} before; ${after.warnings.join(', ') || 'none'} after`);
   console.log(`suggestions: ${before.suggestions} before, ${after.suggestions} after; SSH ones left: ${after.ssh.length ? after.ssh.join('; ') : 'none'}`);

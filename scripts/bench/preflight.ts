@@ -29,10 +29,17 @@ Brings up a lab with as many hosts as the largest count in DIR (default
 used and left up), then per host count: palisade preflight against the OpenSSH probe, with and
 without the disk probe, and the admin side's CPU time per host (whole command, and connect /
 probe / checks in process). Takes the lab down at the end unless --keep.`,
-  { hosts: { type: 'string', default: '1,3,10' }, dir: { type: 'string', default: join(REPO_ROOT, '.cache/labs/bench-preflight') }, keep: { type: 'boolean', default: false } },
+  {
+    hosts: { type: 'string', default: '1,3,10' },
+    dir: { type: 'string', default: join(REPO_ROOT, '.cache/labs/bench-preflight') },
+    keep: { type: 'boolean', default: false },
+  },
 );
 const rounds = Number(values.rounds);
-const counts = values.hosts.split(',').map(Number).sort((a, b) => a - b);
+const counts = values.hosts
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
 const largest = counts[counts.length - 1] ?? 1;
 
 const cpuNow = (): number => {
@@ -60,19 +67,41 @@ try {
   const trips: number[] = [];
   for (const h of counted.values()) {
     let n = 0;
-    const counting: RemoteHost = { name: h.name, address: h.address, exec: (c, o) => {
+    const counting: RemoteHost = {
+      name: h.name,
+      address: h.address,
+      exec: (c, o) => {
         n++;
         return h.exec(c, o);
-      }, upload: (a, b, c) => h.upload(a, b, c), close: () => h.close() };
+      },
+      upload: (a, b, c) => h.upload(a, b, c),
+      close: () => h.close(),
+    };
     await gatherFacts(counting, { fqdn: config.cluster.fqdn, dataDisk: disk, diskLatency: false });
     trips.push(n);
   }
   await closeAll(counted);
 
   const palisade = (n: number, diskProbe: boolean) => ({
-    label: `palisade preflight -c palisade.yaml${names.slice(0, n).map((h) => ` --host ${h}`).join('')}${diskProbe ? '' : ' --no-disk-probe'} --output json`,
+    label: `palisade preflight -c palisade.yaml${names
+      .slice(0, n)
+      .map((h) => ` --host ${h}`)
+      .join('')}${diskProbe ? '' : ' --no-disk-probe'} --output json`,
     run: async (): Promise<Sample> => {
-      const r = await runCommand([process.execPath, PALISADE, 'preflight', '-c', cfgPath, ...names.slice(0, n).flatMap((h) => ['--host', h]), ...(diskProbe ? [] : ['--no-disk-probe']), '--output', 'json'], { check: false });
+      const r = await runCommand(
+        [
+          process.execPath,
+          PALISADE,
+          'preflight',
+          '-c',
+          cfgPath,
+          ...names.slice(0, n).flatMap((h) => ['--host', h]),
+          ...(diskProbe ? [] : ['--no-disk-probe']),
+          '--output',
+          'json',
+        ],
+        { check: false },
+      );
       let rep: PreflightReport;
       try {
         rep = JSON.parse(r.stdout) as PreflightReport;
@@ -81,7 +110,8 @@ try {
       }
       const hosts = rep.hosts.filter((h) => h.role !== 'admin');
       const bad = hosts.filter((h) => !h.reachable);
-      if (hosts.length !== n || bad.length) throw new Error(`preflight reached ${hosts.length - bad.length} of ${n} hosts: ${bad.map((h) => `${h.name} ${h.error?.message}`).join('; ')}`);
+      if (hosts.length !== n || bad.length)
+        throw new Error(`preflight reached ${hosts.length - bad.length} of ${n} hosts: ${bad.map((h) => `${h.name} ${h.error?.message}`).join('; ')}`);
       return { seconds: r.seconds, extra: { cpuSeconds: r.cpuSeconds, peakRssMiB: r.maxRss / 2 ** 20, workSeconds: rep.durationMs / 1000 } };
     },
   });
@@ -105,10 +135,31 @@ try {
 
   const results: ComparisonResult[] = [];
   for (const n of counts) {
-    results.push(await compare({ title: `preflight, ${n} host${n === 1 ? '' : 's'}`, kind: 'whole command vs whole command', palisade: palisade(n, true), peer: openssh(n, true), ...(n === 10 ? { aim: { max: 1 } } : {}) }, rounds));
+    results.push(
+      await compare(
+        {
+          title: `preflight, ${n} host${n === 1 ? '' : 's'}`,
+          kind: 'whole command vs whole command',
+          palisade: palisade(n, true),
+          peer: openssh(n, true),
+          ...(n === 10 ? { aim: { max: 1 } } : {}),
+        },
+        rounds,
+      ),
+    );
   }
   for (const n of counts) {
-    results.push(await compare({ title: `preflight, ${n} host${n === 1 ? '' : 's'}, no disk probe`, kind: 'whole command vs whole command', palisade: palisade(n, false), peer: openssh(n, false) }, rounds));
+    results.push(
+      await compare(
+        {
+          title: `preflight, ${n} host${n === 1 ? '' : 's'}, no disk probe`,
+          kind: 'whole command vs whole command',
+          palisade: palisade(n, false),
+          peer: openssh(n, false),
+        },
+        rounds,
+      ),
+    );
   }
 
   // the admin side's CPU, in this process: connect, probe (the facts of every host at once),
@@ -123,7 +174,12 @@ try {
       if (failures.length) throw new Error(`cannot reach ${failures.map((f) => f.name).join(', ')}`);
       const connect = cpuNow() - c0;
       c0 = cpuNow();
-      const facts = await Promise.all(only.map(async (name) => [name, await gatherFacts(hosts.get(name) as RemoteHost, { fqdn: config.cluster.fqdn, dataDisk: disk, diskLatency: false })] as [string, HostFacts]));
+      const facts = await Promise.all(
+        only.map(
+          async (name) =>
+            [name, await gatherFacts(hosts.get(name) as RemoteHost, { fqdn: config.cluster.fqdn, dataDisk: disk, diskLatency: false })] as [string, HostFacts],
+        ),
+      );
       const probe = cpuNow() - c0;
       await closeAll(hosts);
       c0 = cpuNow();
@@ -131,7 +187,11 @@ try {
       const admin = cpuNow() - c0;
       const m = new Map(facts);
       c0 = cpuNow();
-      evaluate({ config, hosts: config.hosts.filter((h) => only.includes(h.name)).map((h) => ({ config: h, facts: m.get(h.name) as HostFacts })), admin: adminFacts });
+      evaluate({
+        config,
+        hosts: config.hosts.filter((h) => only.includes(h.name)).map((h) => ({ config: h, facts: m.get(h.name) as HostFacts })),
+        admin: adminFacts,
+      });
       const checks = cpuNow() - c0;
       per.push({ connect, probe, checks, admin });
     }
@@ -148,8 +208,10 @@ try {
   const notes: Record<string, string> = {
     'SSH round trips per host for facts': [...new Set(trips)].join(', '),
     'admin-side CPU of the whole palisade command (user + system, GNU time, median)': whole.map((_, i) => `${byN(i)} ${fmt(wholeCpu(i), 2)} s`).join(', '),
-    'the OpenSSH clients\' CPU, same hosts': whole.map((r, i) => `${byN(i)} ${fmt(r.extra['peer.cpuSeconds'] ?? Number.NaN, 2)} s`).join(', '),
-    'admin-side CPU in process per host: connect / probe / checks (ms per host), and the admin machine\'s own facts (ms, once per run)': phases.map((p) => `${p.n} host${p.n === 1 ? '' : 's'}: ${ms(p.connect / p.n)} / ${ms(p.probe / p.n)} / ${ms(p.checks / p.n)}, admin ${ms(p.admin)}`).join('; '),
+    "the OpenSSH clients' CPU, same hosts": whole.map((r, i) => `${byN(i)} ${fmt(r.extra['peer.cpuSeconds'] ?? Number.NaN, 2)} s`).join(', '),
+    "admin-side CPU in process per host: connect / probe / checks (ms per host), and the admin machine's own facts (ms, once per run)": phases
+      .map((p) => `${p.n} host${p.n === 1 ? '' : 's'}: ${ms(p.connect / p.n)} / ${ms(p.probe / p.n)} / ${ms(p.checks / p.n)}, admin ${ms(p.admin)}`)
+      .join('; '),
     'projected admin-side CPU for 100 hosts': `the whole command at ${last.n} hosts (${fmt(wholeCpu(counts.length - 1), 2)} s) + ${100 - last.n} × ${ms(perHost)} ms = ${fmt(wholeCpu(counts.length - 1) + (100 - last.n) * perHost, 2)} CPU-s on one core (the checks are one thread; the hosts probe in parallel, ssh.concurrency at a time)`,
     lab: `${names.length} lab hosts (systemd-nspawn on this machine's cores, so the hosts' probes share the admin side's 2 cores); ssh.concurrency ${config.ssh.concurrency}`,
   };

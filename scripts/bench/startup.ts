@@ -38,17 +38,73 @@ try {
   // one run each first: the compiled entry writes its code cache on its first start after a build
   for (const argv of [[exe.path], compiled, tsx]) await runCommand([...argv, '--version'], { cwd: REPO_ROOT });
   const results = [];
-  results.push(await compare({ title: '--version, single executable', kind: 'whole command vs whole command', palisade: cmd('./palisade --version', [exe.path, '--version']), peer: node0, aim: { max: 2 } }, rounds));
-  results.push(await compare({ title: '--version, compiled entry', kind: 'whole command vs whole command', palisade: cmd('node installer/bin/palisade.js --version', [...compiled, '--version']), peer: node0 }, rounds));
-  results.push(await compare({ title: '--version, tsx entry (before the build)', kind: 'whole command vs whole command', palisade: cmd('node --import tsx installer/main.ts --version', [...tsx, '--version']), peer: node0 }, rounds));
-  results.push(await compare({ title: 'validate (the init config), single executable', kind: 'whole command vs whole command', palisade: cmd('./palisade validate', [exe.path, 'validate', '-c', cfg]), peer: node0 }, rounds));
-  results.push(await compare({ title: 'validate (the init config), compiled entry', kind: 'whole command vs whole command', palisade: cmd('node installer/bin/palisade.js validate', [...compiled, 'validate', '-c', cfg]), peer: node0 }, rounds));
+  results.push(
+    await compare(
+      {
+        title: '--version, single executable',
+        kind: 'whole command vs whole command',
+        palisade: cmd('./palisade --version', [exe.path, '--version']),
+        peer: node0,
+        aim: { max: 2 },
+      },
+      rounds,
+    ),
+  );
+  results.push(
+    await compare(
+      {
+        title: '--version, compiled entry',
+        kind: 'whole command vs whole command',
+        palisade: cmd('node installer/bin/palisade.js --version', [...compiled, '--version']),
+        peer: node0,
+      },
+      rounds,
+    ),
+  );
+  results.push(
+    await compare(
+      {
+        title: '--version, tsx entry (before the build)',
+        kind: 'whole command vs whole command',
+        palisade: cmd('node --import tsx installer/main.ts --version', [...tsx, '--version']),
+        peer: node0,
+      },
+      rounds,
+    ),
+  );
+  results.push(
+    await compare(
+      {
+        title: 'validate (the init config), single executable',
+        kind: 'whole command vs whole command',
+        palisade: cmd('./palisade validate', [exe.path, 'validate', '-c', cfg]),
+        peer: node0,
+      },
+      rounds,
+    ),
+  );
+  results.push(
+    await compare(
+      {
+        title: 'validate (the init config), compiled entry',
+        kind: 'whole command vs whole command',
+        palisade: cmd('node installer/bin/palisade.js validate', [...compiled, 'validate', '-c', cfg]),
+        peer: node0,
+      },
+      rounds,
+    ),
+  );
   const size = (await stat(exe.path)).size;
   const exeMedian = results[0]?.palisadeSeconds ?? Number.NaN;
-  await report('Start-up', results, {
-    'single executable size': `${(size / MiB).toFixed(1)} MiB (${size} bytes; Node ${process.version} is ~${((await stat(process.execPath)).size / MiB).toFixed(0)} MiB of it)`,
-    'single executable --version under 0.2 s (aim)': exeMedian < 0.2 ? `yes (${exeMedian.toFixed(3)} s)` : `no (${exeMedian.toFixed(3)} s)`,
-  }, values.json);
+  await report(
+    'Start-up',
+    results,
+    {
+      'single executable size': `${(size / MiB).toFixed(1)} MiB (${size} bytes; Node ${process.version} is ~${((await stat(process.execPath)).size / MiB).toFixed(0)} MiB of it)`,
+      'single executable --version under 0.2 s (aim)': exeMedian < 0.2 ? `yes (${exeMedian.toFixed(3)} s)` : `no (${exeMedian.toFixed(3)} s)`,
+    },
+    values.json,
+  );
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -40,9 +40,30 @@ try {
   await writeRandom(src, size);
   // palisade's side is compiled like the program (one CommonJS file, no tsx at run time)
   const one = join(work, 'upload-one.cjs');
-  await build({ entryPoints: [join(import.meta.dirname, 'upload-one.ts')], outfile: one, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'error', external: ['cpu-features', '*.node'] });
+  await build({
+    entryPoints: [join(import.meta.dirname, 'upload-one.ts')],
+    outfile: one,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'error',
+    external: ['cpu-features', '*.node'],
+  });
   const target = { name: 'bench', address: '127.0.0.1', port: sshd.port, user: 'root', privateKey: sshd.keys.ed25519.path, hostKey: sshd.hostKeyFingerprint };
-  const scpArgs = ['-q', '-P', String(sshd.port), '-i', sshd.keys.ed25519.path, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${join(work, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=accept-new'];
+  const scpArgs = [
+    '-q',
+    '-P',
+    String(sshd.port),
+    '-i',
+    sshd.keys.ed25519.path,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `UserKnownHostsFile=${join(work, 'known_hosts')}`,
+    '-o',
+    'StrictHostKeyChecking=accept-new',
+  ];
   // scp learns the host key once, outside the timings
   await runCommand(['scp', ...scpArgs, src, `root@127.0.0.1:${join(work, 'dst', 'warm.bin')}`]);
   const checked = (dst: string, r: RunResult): Sample => {
@@ -51,13 +72,27 @@ try {
     return { seconds: r.seconds, extra: { mibPerSecond: size / MiB / r.seconds, peakRssMiB: r.maxRss / MiB } };
   };
   const dst = (who: string): string => join(work, 'dst', `${who}.bin`);
-  const result = await compare({
-    title: `upload of ${size / MiB} MiB to a loopback sshd`,
-    kind: 'whole command vs whole command',
-    palisade: { label: 'node upload-one.cjs (connect, SFTP upload, SHA-256 on the host, rename, close)', run: async () => checked(dst('palisade'), await runCommand([process.execPath, one, JSON.stringify({ target, src, dst: dst('palisade') })])) },
-    peer: { label: 'scp -q FILE root@127.0.0.1:DST', run: async () => checked(dst('scp'), await runCommand(['scp', ...scpArgs, src, `root@127.0.0.1:${dst('scp')}`])) },
-  }, Number(values.rounds));
-  await report('SSH upload', [result], { note: 'palisade does more than scp: a temporary name, the SHA-256 computed on the host and compared, then the rename with its mode' }, values.json);
+  const result = await compare(
+    {
+      title: `upload of ${size / MiB} MiB to a loopback sshd`,
+      kind: 'whole command vs whole command',
+      palisade: {
+        label: 'node upload-one.cjs (connect, SFTP upload, SHA-256 on the host, rename, close)',
+        run: async () => checked(dst('palisade'), await runCommand([process.execPath, one, JSON.stringify({ target, src, dst: dst('palisade') })])),
+      },
+      peer: {
+        label: 'scp -q FILE root@127.0.0.1:DST',
+        run: async () => checked(dst('scp'), await runCommand(['scp', ...scpArgs, src, `root@127.0.0.1:${dst('scp')}`])),
+      },
+    },
+    Number(values.rounds),
+  );
+  await report(
+    'SSH upload',
+    [result],
+    { note: 'palisade does more than scp: a temporary name, the SHA-256 computed on the host and compared, then the rename with its mode' },
+    values.json,
+  );
 } finally {
   await sshd.stop();
   rmSync(work, { recursive: true, force: true });

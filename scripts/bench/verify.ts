@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { buildTestBundle } from '../bundle/build-test-bundle.ts';
 import { benchArgs, compare, MiB, PALISADE, report, runCommand, type Sample } from './harness.ts';
 
-
 const values = benchArgs(
   `usage: node --import tsx scripts/bench/verify.ts [--size-mib 1024] [--images 8] [--layers 4] [--rounds 3]
 
@@ -55,13 +54,51 @@ try {
   };
   const peerLabel = 'cut -c67- checksums.txt | xargs -P2 -n 8 openssl dgst -sha256';
   const results = [];
-  results.push(await compare({ title: 'verify, directory', kind: 'whole command vs whole command', before: warm, palisade: { label: 'palisade bundle verify DIR', run: verify(dir.path, dir.publicKeyPath) }, peer: { label: peerLabel, run: opensslDgst }, aim: { max: 1 } }, rounds));
-  results.push(await compare({ title: 'verify, tar', kind: 'whole command vs whole command', before: warm, palisade: { label: 'palisade bundle verify BUNDLE.tar', run: verify(tar.path, tar.publicKeyPath) }, peer: { label: peerLabel, run: opensslDgst }, aim: { max: 1 } }, rounds));
-  results.push(await compare({ title: 'verify, directory, vs sha256sum', kind: 'whole command vs whole command', before: warm, palisade: { label: 'palisade bundle verify DIR', run: verify(dir.path, dir.publicKeyPath) }, peer: { label: 'sha256sum -c --quiet checksums.txt', run: async () => runCommand(['sha256sum', '-c', '--quiet', 'checksums.txt'], { cwd: dir.path }) } }, rounds));
+  results.push(
+    await compare(
+      {
+        title: 'verify, directory',
+        kind: 'whole command vs whole command',
+        before: warm,
+        palisade: { label: 'palisade bundle verify DIR', run: verify(dir.path, dir.publicKeyPath) },
+        peer: { label: peerLabel, run: opensslDgst },
+        aim: { max: 1 },
+      },
+      rounds,
+    ),
+  );
+  results.push(
+    await compare(
+      {
+        title: 'verify, tar',
+        kind: 'whole command vs whole command',
+        before: warm,
+        palisade: { label: 'palisade bundle verify BUNDLE.tar', run: verify(tar.path, tar.publicKeyPath) },
+        peer: { label: peerLabel, run: opensslDgst },
+        aim: { max: 1 },
+      },
+      rounds,
+    ),
+  );
+  results.push(
+    await compare(
+      {
+        title: 'verify, directory, vs sha256sum',
+        kind: 'whole command vs whole command',
+        before: warm,
+        palisade: { label: 'palisade bundle verify DIR', run: verify(dir.path, dir.publicKeyPath) },
+        peer: { label: 'sha256sum -c --quiet checksums.txt', run: async () => runCommand(['sha256sum', '-c', '--quiet', 'checksums.txt'], { cwd: dir.path }) },
+      },
+      rounds,
+    ),
+  );
   // the verify work against the hashing limit: the peer "time" is the bytes at openssl speed's two-core rate
   let limit = 0;
   const workVsLimit = (path: string, key: string) => ({
-    palisade: { label: `durationMs of palisade bundle verify ${path === tar.path ? 'BUNDLE.tar' : 'DIR'} -o json`, run: async (): Promise<Sample> => ({ seconds: ((await verify(path, key)()).extra?.workSeconds ?? Number.NaN) }) },
+    palisade: {
+      label: `durationMs of palisade bundle verify ${path === tar.path ? 'BUNDLE.tar' : 'DIR'} -o json`,
+      run: async (): Promise<Sample> => ({ seconds: (await verify(path, key)()).extra?.workSeconds ?? Number.NaN }),
+    },
     peer: {
       label: 'the same bytes at openssl speed -evp sha256 -multi 2',
       run: async (): Promise<Sample> => {
@@ -70,12 +107,39 @@ try {
       },
     },
   });
-  results.push(await compare({ title: 'verify work vs two-core hash limit, directory (aim: ≥ 60% of the limit = ratio ≤ 1.67)', kind: 'in-process vs in-process', before: warm, ...workVsLimit(dir.path, dir.publicKeyPath), aim: { max: 1.67 } }, rounds));
-  results.push(await compare({ title: 'verify work vs two-core hash limit, tar (aim: ≥ 60% of the limit = ratio ≤ 1.67)', kind: 'in-process vs in-process', before: warm, ...workVsLimit(tar.path, tar.publicKeyPath), aim: { max: 1.67 } }, rounds));
-  await report('Bundle verify', results, {
-    bundle: `${(bytes / MiB).toFixed(0)} MiB in ${dir.build.files} files (${images} images x ${layers} layers of ${(layerSize / MiB).toFixed(1)} MiB, the first layer shared), warm page cache`,
-    'openssl speed -evp sha256 -multi 2, last round': `${limit.toFixed(0)} MiB/s`,
-  }, values.json);
+  results.push(
+    await compare(
+      {
+        title: 'verify work vs two-core hash limit, directory (aim: ≥ 60% of the limit = ratio ≤ 1.67)',
+        kind: 'in-process vs in-process',
+        before: warm,
+        ...workVsLimit(dir.path, dir.publicKeyPath),
+        aim: { max: 1.67 },
+      },
+      rounds,
+    ),
+  );
+  results.push(
+    await compare(
+      {
+        title: 'verify work vs two-core hash limit, tar (aim: ≥ 60% of the limit = ratio ≤ 1.67)',
+        kind: 'in-process vs in-process',
+        before: warm,
+        ...workVsLimit(tar.path, tar.publicKeyPath),
+        aim: { max: 1.67 },
+      },
+      rounds,
+    ),
+  );
+  await report(
+    'Bundle verify',
+    results,
+    {
+      bundle: `${(bytes / MiB).toFixed(0)} MiB in ${dir.build.files} files (${images} images x ${layers} layers of ${(layerSize / MiB).toFixed(1)} MiB, the first layer shared), warm page cache`,
+      'openssl speed -evp sha256 -multi 2, last round': `${limit.toFixed(0)} MiB/s`,
+    },
+    values.json,
+  );
 } finally {
   await rm(work, { recursive: true, force: true });
 }

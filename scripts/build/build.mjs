@@ -112,7 +112,13 @@ const noImportMeta = {
       if (a.path.endsWith(join('core', 'build-info.ts'))) return undefined;
       const text = readFileSync(a.path, 'utf8');
       if (!/import\.meta\b/.test(text)) return undefined;
-      return { errors: [{ text: `${relative(ROOT, a.path)} uses import.meta: read run-time files with readResource() and the version with buildInfo() from installer/core/build-info.ts` }] };
+      return {
+        errors: [
+          {
+            text: `${relative(ROOT, a.path)} uses import.meta: read run-time files with readResource() and the version with buildInfo() from installer/core/build-info.ts`,
+          },
+        ],
+      };
     });
   },
 };
@@ -148,7 +154,9 @@ export async function buildCompiled({ root = ROOT, quiet = false } = {}) {
   writeFileSync(join(dist, 'build.json'), JSON.stringify({ ...info, fingerprint }, null, 2) + '\n');
   if (!quiet) {
     const size = statSync(join(dist, 'palisade.cjs')).size;
-    process.stderr.write(`built dist/palisade.cjs (${(size / 2 ** 20).toFixed(1)} MiB, ${info.version}, commit ${info.commit}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `built dist/palisade.cjs (${(size / 2 ** 20).toFixed(1)} MiB, ${info.version}, commit ${info.commit}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
   }
   return info;
 }
@@ -163,7 +171,9 @@ export async function ensureBuilt(opts = {}) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write('usage: node scripts/build/build.mjs [--if-stale]\n\nCompile the installer to dist/palisade.cjs (one CommonJS file, runs with plain Node).\n--if-stale  only when the sources changed since the last build\n');
+    process.stdout.write(
+      'usage: node scripts/build/build.mjs [--if-stale]\n\nCompile the installer to dist/palisade.cjs (one CommonJS file, runs with plain Node).\n--if-stale  only when the sources changed since the last build\n',
+    );
   } else if (args.includes('--if-stale')) {
     await ensureBuilt();
   } else {

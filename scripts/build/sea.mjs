@@ -39,7 +39,10 @@ export async function buildExecutable({ force = false, quiet = false } = {}) {
   const blob = join(DIST, 'palisade.sea.blob');
   const config = join(DIST, 'sea-config.json');
   const assets = Object.fromEntries(resourceFiles().map((r) => [r, join(ROOT, r)]));
-  writeFileSync(config, JSON.stringify({ main: join(DIST, 'palisade.cjs'), output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2));
+  writeFileSync(
+    config,
+    JSON.stringify({ main: join(DIST, 'palisade.cjs'), output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2),
+  );
   await $({ cwd: ROOT, quiet: true, timeout: '5m' })`${process.execPath} --experimental-sea-config ${config}`;
   const tmp = `${EXECUTABLE}.${process.pid}.tmp`;
   copyFileSync(process.execPath, tmp);
@@ -51,14 +54,19 @@ export async function buildExecutable({ force = false, quiet = false } = {}) {
   const sha256 = sha256File(EXECUTABLE);
   const bytes = statSync(EXECUTABLE).size;
   writeFileSync(STAMP, JSON.stringify({ fingerprint, node: process.version, sha256, bytes }, null, 2) + '\n');
-  if (!quiet) process.stderr.write(`built dist/palisade (${(bytes / 2 ** 20).toFixed(1)} MiB, Node ${process.version}) in ${((Date.now() - started) / 1000).toFixed(1)} s\nsha256 ${sha256}\n`);
+  if (!quiet)
+    process.stderr.write(
+      `built dist/palisade (${(bytes / 2 ** 20).toFixed(1)} MiB, Node ${process.version}) in ${((Date.now() - started) / 1000).toFixed(1)} s\nsha256 ${sha256}\n`,
+    );
   return { path: EXECUTABLE, bytes, sha256, built: true };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write('usage: node scripts/build/sea.mjs [--force]\n\nBuild the single executable dist/palisade (Node SEA from dist/palisade.cjs, manifests/ embedded).\nSkips the work when dist/palisade is already built from the current sources; --force rebuilds.\n');
+    process.stdout.write(
+      'usage: node scripts/build/sea.mjs [--force]\n\nBuild the single executable dist/palisade (Node SEA from dist/palisade.cjs, manifests/ embedded).\nSkips the work when dist/palisade is already built from the current sources; --force rebuilds.\n',
+    );
   } else {
     const r = await buildExecutable({ force: args.includes('--force') });
     if (!r.built) process.stderr.write(`dist/palisade is up to date (sha256 ${r.sha256})\n`);

@@ -67,7 +67,11 @@ async function standinAt(dir: string, version: string): Promise<string> {
  * supporting the next minor, as a release of that pack would; other packs are used as they are.
  */
 async function packFor(dir: string, source: string, version: string): Promise<string> {
-  const pj = JSON.parse(await readFile(join(source, 'pack.json'), 'utf8')) as { name: string; version: string; dependencies?: Array<{ name: string; version: string }> };
+  const pj = JSON.parse(await readFile(join(source, 'pack.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    dependencies?: Array<{ name: string; version: string }>;
+  };
   const minor = Number(version.split('.')[1]);
   const dep = pj.dependencies?.find((d) => d.name === 'k3s');
   const upper = dep ? /<1\.(\d+)\.0/.exec(dep.version) : null;
@@ -119,14 +123,24 @@ export async function buildTestBundle(o: TestBundleOptions): Promise<TestBundle>
     const dir = join(o.workDir, `k3s-${v}`);
     const bin = await standinAt(dir, v);
     spec.spec.binaries = spec.spec.binaries.map((b) => (b.name === 'k3s' ? { ...b, source: bin, version: v } : b));
-    spec.spec.packs = await Promise.all(spec.spec.packs.map(async (p) => ({ dir: p.dir.endsWith('/k3s') ? await k3sPackAt(join(dir, 'packs'), p.dir, v) : await packFor(join(dir, 'packs'), p.dir, v) })));
+    spec.spec.packs = await Promise.all(
+      spec.spec.packs.map(async (p) => ({
+        dir: p.dir.endsWith('/k3s') ? await k3sPackAt(join(dir, 'packs'), p.dir, v) : await packFor(join(dir, 'packs'), p.dir, v),
+      })),
+    );
   }
   if (o.bundleVersion) spec.spec.version = o.bundleVersion;
   if (o.osPackages?.length) spec.spec.files.push(...packageSetFiles(o.osPackages, join(o.workDir, 'os-index')));
   for (const x of o.extraDirs ?? []) for (const f of readdirSync(x.source).sort()) spec.spec.files.push({ source: join(x.source, f), name: f, dir: x.dir });
   const out = o.out ?? join(o.workDir, o.tar ? 'bundle.tar' : 'bundle');
   const executable = o.executable === true ? await checkoutExecutable() : o.executable || undefined;
-  const build = await buildBundle({ spec, out, key: createPrivateKey(key.privateKeyPem), format: o.tar ? 'tar' : 'dir', ...(executable ? { executable } : {}) });
+  const build = await buildBundle({
+    spec,
+    out,
+    key: createPrivateKey(key.privateKeyPem),
+    format: o.tar ? 'tar' : 'dir',
+    ...(executable ? { executable } : {}),
+  });
   return { path: out, privateKeyPath, publicKeyPath, publicKeyPem: key.publicKeyPem, images, imagesLayout, build };
 }
 
@@ -141,7 +155,15 @@ export async function checkoutExecutable(): Promise<{ path: string; version: str
 export async function buildTestBundles(o: Omit<TestBundleOptions, 'k3sVersion' | 'out' | 'reuseKey'>, versions: readonly string[]): Promise<TestBundle[]> {
   const out: TestBundle[] = [];
   for (const [i, v] of versions.entries()) {
-    out.push(await buildTestBundle({ ...o, k3sVersion: v, bundleVersion: `0.0.${i + 1}-test`, reuseKey: i > 0, out: join(o.workDir, `bundle-${v}${o.tar ? '.tar' : ''}`) }));
+    out.push(
+      await buildTestBundle({
+        ...o,
+        k3sVersion: v,
+        bundleVersion: `0.0.${i + 1}-test`,
+        reuseKey: i > 0,
+        out: join(o.workDir, `bundle-${v}${o.tar ? '.tar' : ''}`),
+      }),
+    );
   }
   return out;
 }
@@ -191,22 +213,44 @@ async function main(): Promise<void> {
     debs.push(buildTestDeb(d, { name: 'palisade-patch-probe', version: '1.1', reboot: true }));
   }
   if (values['k3s-versions']) {
-    const versions = values['k3s-versions'].split(',').map((v) => v.trim()).filter(Boolean);
-    const rs = await buildTestBundles({ workDir: resolve(values.work), tar: values.tar, images: Number(values.images), layers: Number(values.layers), layerSize, ...(values.spec ? { spec: values.spec } : {}), executable: !values['no-executable'] }, versions);
+    const versions = values['k3s-versions']
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
+    const rs = await buildTestBundles(
+      {
+        workDir: resolve(values.work),
+        tar: values.tar,
+        images: Number(values.images),
+        layers: Number(values.layers),
+        layerSize,
+        ...(values.spec ? { spec: values.spec } : {}),
+        executable: !values['no-executable'],
+      },
+      versions,
+    );
     for (const r of rs) process.stdout.write(`bundle: ${r.path} (k3s ${r.build.manifest.components.binaries.find((b) => b.name === 'k3s')?.version ?? '?'})\n`);
     process.stdout.write(`trusted key: ${rs[0]!.publicKeyPath}\n`);
     return;
   }
   const r = await buildTestBundle({
-    workDir: resolve(values.work), ...(values.out ? { out: resolve(values.out) } : {}), tar: values.tar,
-    images: Number(values.images), layers: Number(values.layers), layerSize, ...(values.spec ? { spec: values.spec } : {}),
+    workDir: resolve(values.work),
+    ...(values.out ? { out: resolve(values.out) } : {}),
+    tar: values.tar,
+    images: Number(values.images),
+    layers: Number(values.layers),
+    layerSize,
+    ...(values.spec ? { spec: values.spec } : {}),
     executable: !values['no-executable'],
     ...(values['k3s-version'] ? { k3sVersion: values['k3s-version'] } : {}),
-    ...(debs.length ? { osPackages: debs } : {}), ...(values.vulndb ? { extraDirs: [{ source: resolve(values.vulndb), dir: 'vulndb' }] } : {}),
+    ...(debs.length ? { osPackages: debs } : {}),
+    ...(values.vulndb ? { extraDirs: [{ source: resolve(values.vulndb), dir: 'vulndb' }] } : {}),
     reuseKey: values['reuse-key'],
   });
   const exe = r.build.manifest.components.binaries.find((b) => b.path === 'bin/palisade');
-  process.stdout.write(`bundle: ${r.path}\n${r.build.files} files, ${(r.build.bytes / MiB).toFixed(1)} MiB, signed by ${r.build.keyId}\ntrusted key: ${r.publicKeyPath}\n${exe ? `bin/palisade sha256 ${exe.sha256}\n` : ''}`);
+  process.stdout.write(
+    `bundle: ${r.path}\n${r.build.files} files, ${(r.build.bytes / MiB).toFixed(1)} MiB, signed by ${r.build.keyId}\ntrusted key: ${r.publicKeyPath}\n${exe ? `bin/palisade sha256 ${exe.sha256}\n` : ''}`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

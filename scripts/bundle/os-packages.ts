@@ -23,10 +23,19 @@ export function buildTestDeb(dir: string, d: TestDeb): string {
   mkdirSync(join(root, 'DEBIAN'), { recursive: true });
   mkdirSync(join(root, 'usr/share', d.name), { recursive: true });
   writeFileSync(join(root, 'usr/share', d.name, 'VERSION'), `${d.version}\n`);
-  writeFileSync(join(root, 'DEBIAN/control'), [
-    `Package: ${d.name}`, `Version: ${d.version}`, 'Architecture: all', 'Maintainer: palisade tests <tests@palisade.invalid>',
-    'Section: misc', 'Priority: optional', `Description: palisade patch test package ${d.version}`, '',
-  ].join('\n'));
+  writeFileSync(
+    join(root, 'DEBIAN/control'),
+    [
+      `Package: ${d.name}`,
+      `Version: ${d.version}`,
+      'Architecture: all',
+      'Maintainer: palisade tests <tests@palisade.invalid>',
+      'Section: misc',
+      'Priority: optional',
+      `Description: palisade patch test package ${d.version}`,
+      '',
+    ].join('\n'),
+  );
   if (d.reboot) {
     writeFileSync(join(root, 'DEBIAN/postinst'), `#!/bin/sh\nset -e\ntouch /run/reboot-required\necho ${d.name} >> /run/reboot-required.pkgs\n`);
     chmodSync(join(root, 'DEBIAN/postinst'), 0o755);
@@ -44,9 +53,14 @@ export function packageSetFiles(debs: readonly string[], workDir: string): Array
     const field = (f: string) => $({ sync: true, quiet: true })`dpkg-deb -f ${p} ${f}`.stdout.trim();
     const bytes = readFileSync(p);
     return {
-      name: field('Package'), version: field('Version'), architecture: field('Architecture'), filename: `packages/${basename(p)}`,
-      sha256: createHash('sha256').update(bytes).digest('hex'), size: statSync(p).size,
-      ...(field('Depends') ? { depends: field('Depends') } : {}), description: field('Description').split('\n')[0]!,
+      name: field('Package'),
+      version: field('Version'),
+      architecture: field('Architecture'),
+      filename: `packages/${basename(p)}`,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      size: statSync(p).size,
+      ...(field('Depends') ? { depends: field('Depends') } : {}),
+      description: field('Description').split('\n')[0]!,
     };
   });
   mkdirSync(workDir, { recursive: true });

@@ -63,7 +63,7 @@ async function writeLayer(dir: string, id: string, size: number, seed: string): 
   const zeros = Buffer.alloc(CHUNK);
   await write(tarHeader(`data/${id}.bin`, size));
   for (let left = size; left > 0; left -= CHUNK) await write(cipher.update(left >= CHUNK ? zeros : zeros.subarray(0, left)));
-  await write(Buffer.alloc((512 - (size % 512)) % 512 + 1024));
+  await write(Buffer.alloc(((512 - (size % 512)) % 512) + 1024));
   out.end();
   await once(out, 'finish');
   const hex = hash.digest('hex');
@@ -79,7 +79,13 @@ async function writeJsonBlob(dir: string, value: unknown): Promise<{ digest: str
 }
 
 async function writeImage(dir: string, layers: Descriptor[], arch: string): Promise<Descriptor> {
-  const config = { architecture: arch, os: 'linux', config: { Cmd: ['/bin/true'] }, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) }, history: layers.map(() => ({ created_by: 'palisade test image' })) };
+  const config = {
+    architecture: arch,
+    os: 'linux',
+    config: { Cmd: ['/bin/true'] },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+    history: layers.map(() => ({ created_by: 'palisade test image' })),
+  };
   const c = await writeJsonBlob(dir, config);
   const manifest = { schemaVersion: 2, mediaType: MT.ociManifest, config: { mediaType: MT.ociConfig, ...c }, layers };
   const m = await writeJsonBlob(dir, manifest);
@@ -108,7 +114,11 @@ export async function generateTestImages(o: TestImagesOptions): Promise<TestImag
   if (o.multiArch ?? true) {
     const small = Math.max(1024, Math.floor(size / 4));
     const amd = await writeImage(o.dir, [base, await writeLayer(o.dir, 'multi-amd64', small, seed)], 'amd64');
-    const arm = await writeImage(o.dir, [await writeLayer(o.dir, 'multi-arm64-base', small, seed), await writeLayer(o.dir, 'multi-arm64', small, seed)], 'arm64');
+    const arm = await writeImage(
+      o.dir,
+      [await writeLayer(o.dir, 'multi-arm64-base', small, seed), await writeLayer(o.dir, 'multi-arm64', small, seed)],
+      'arm64',
+    );
     const idx = await writeJsonBlob(o.dir, { schemaVersion: 2, mediaType: MT.ociIndex, manifests: [amd, arm] });
     const ref = 'palisade/test-multiarch:2.0.0';
     index.push({ mediaType: MT.ociIndex, ...idx, annotations: { [REF_NAME]: ref } });

@@ -23,7 +23,9 @@ export function palisadeYaml(info: LabInfo, machine: { cpus: number; memGiB: num
   const diskGB = Math.max(0.1, Math.floor((machine.diskBytes / 1e9) * 10) / 10);
   const jump = info.hosts.find((h) => info.hosts.some((x) => x.behind === h.name));
   const endpoint = (h: LabHost, indent: string) =>
-    [`address: ${h.address}`, `port: ${h.port}`, `user: root`, `privateKey: ${q(info.keyPath)}`, `hostKey: ${q(h.hostKey)}`].map((l) => `${indent}${l}`).join('\n');
+    [`address: ${h.address}`, `port: ${h.port}`, `user: root`, `privateKey: ${q(info.keyPath)}`, `hostKey: ${q(h.hostKey)}`]
+      .map((l) => `${indent}${l}`)
+      .join('\n');
   return `# Written by \`scripts/lab up\` for the lab in ${info.dir} (slot ${info.slot}, ${info.subnet}).
 # Every \`lab up\` writes it anew; copy it elsewhere to keep changes.
 apiVersion: palisade/v1

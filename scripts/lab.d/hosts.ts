@@ -65,9 +65,13 @@ export function planHosts(
 
 /** Every host's /etc/hosts: the lab has no DNS server; the cluster's FQDN names the first controller. */
 export function etcHostsText(hosts: HostPlan[]): string {
-  return ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', ...hosts.map((h) => `${h.address}\t${h.name}`), `${hosts[0]!.address}\t${FQDN}`, ''].join(
-    '\n',
-  );
+  return [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    ...hosts.map((h) => `${h.address}\t${h.name}`),
+    `${hosts[0]!.address}\t${FQDN}`,
+    '',
+  ].join('\n');
 }
 
 export interface HostContext {
@@ -115,7 +119,10 @@ export async function prepareHost(ctx: HostContext, h: HostPlan, prepared: Prepa
   put('root/.ssh/authorized_keys', `${ctx.labPub}\n`, 0o600);
   const ops = ownerOf(ctx.rootfs, 'home/ops');
   put('home/ops/.ssh/authorized_keys', `${ctx.labPub}\n`, 0o600, ops.uid, ops.gid);
-  put('etc/chrony/chrony.conf', `# lab NTP server (services namespace)\nserver ${n.services} iburst minpoll 4 maxpoll 6\ndriftfile /var/lib/chrony/chrony.drift\nmakestep 1 3\n`);
+  put(
+    'etc/chrony/chrony.conf',
+    `# lab NTP server (services namespace)\nserver ${n.services} iburst minpoll 4 maxpoll 6\ndriftfile /var/lib/chrony/chrony.drift\nmakestep 1 3\n`,
+  );
   put('etc/environment', h.tpm ? `TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=${TPM_PORT}"\n` : '');
 
   if (h.tpm) startTpm(rec, h);

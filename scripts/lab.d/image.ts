@@ -15,7 +15,10 @@ const CACHE = process.env.PALISADE_LAB_CACHE ?? '/var/cache/palisade-lab';
 function imageHash(): string {
   const h = createHash('sha256');
   for (const f of ['images/host-os/packages.txt', 'images/host-os/setup.sh', 'scripts/lab.d/build-image.sh']) {
-    h.update(f).update('\0').update(readFileSync(join(repo, f))).update('\0');
+    h.update(f)
+      .update('\0')
+      .update(readFileSync(join(repo, f)))
+      .update('\0');
   }
   return h.digest('hex').slice(0, 16);
 }

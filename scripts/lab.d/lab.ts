@@ -65,7 +65,8 @@ async function upCommand(n: string, o: { dir: string; diskSize: string[]; tpm?: 
   const jump = o.jump === true;
   const total = count + (jump ? 1 : 0);
   for (const k of diskPerHost.keys()) {
-    if (!/^host\d+$/.test(k) || Number(k.slice(4)) < 1 || Number(k.slice(4)) > total) throw new LabError(`--disk-size ${k}=…: this lab has host1..host${total}`, 2);
+    if (!/^host\d+$/.test(k) || Number(k.slice(4)) < 1 || Number(k.slice(4)) > total)
+      throw new LabError(`--disk-size ${k}=…: this lab has host1..host${total}`, 2);
   }
   const dir = labDir(o.dir);
   currentDir = dir;
@@ -135,10 +136,15 @@ Examples:
       const info = readJson<LabInfo>(join(d, 'lab.json'));
       if (!info) throw new LabError(`no lab up in ${d}`);
       // interactive: no time limit
-      const r = await $({ stdio: 'inherit', nothrow: true })`ssh -F ${info.sshConfigPath} ${process.stdin.isTTY && !command.length ? ['-t'] : []} ${host} ${command}`;
+      const r = await $({
+        stdio: 'inherit',
+        nothrow: true,
+      })`ssh -F ${info.sshConfigPath} ${process.stdin.isTTY && !command.length ? ['-t'] : []} ${host} ${command}`;
       process.exitCode = r.exitCode ?? 255;
     });
-  p.command('prune-images').description('remove cached host images of other recipes that no running lab uses').action(() => pruneImages());
+  p.command('prune-images')
+    .description('remove cached host images of other recipes that no running lab uses')
+    .action(() => pruneImages());
   return p;
 }
 

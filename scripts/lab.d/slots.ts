@@ -102,7 +102,9 @@ export async function claimSlot(dir: string, prefer?: number): Promise<{ slot: n
     rmSync(claimPath(slot), { recursive: true, force: true });
     if (!bridgeUp(slot) && take(slot, dir)) return { slot, claim: claimPath(slot) };
   }
-  throw new LabError(`no free lab slot: all ${allowed.length} are taken by running labs (/run/palisade-lab/slot-N/owner names each lab dir: scripts/lab down --dir DIR)`);
+  throw new LabError(
+    `no free lab slot: all ${allowed.length} are taken by running labs (/run/palisade-lab/slot-N/owner names each lab dir: scripts/lab down --dir DIR)`,
+  );
 }
 
 /** A lab is alive while any process it recorded runs, or a scripts/lab holds its lock. */

@@ -39,7 +39,10 @@ export function writeSshFiles(dir: string, hosts: PreparedHost[], keyPath: strin
 
 /** Runs a command on a lab host; true when it exits 0 within timeoutSec (+5 s). */
 export async function sshRun(sshConfig: string, host: string, command: string, timeoutSec: number): Promise<boolean> {
-  const r = await shell({ nothrow: true, timeout: `${timeoutSec + 5}s` })`ssh -F ${sshConfig} -o ${`ConnectTimeout=${Math.min(timeoutSec, 10)}`} ${host} ${command} </dev/null`;
+  const r = await shell({
+    nothrow: true,
+    timeout: `${timeoutSec + 5}s`,
+  })`ssh -F ${sshConfig} -o ${`ConnectTimeout=${Math.min(timeoutSec, 10)}`} ${host} ${command} </dev/null`;
   return r.ok;
 }
 

@@ -70,7 +70,10 @@ async function netnsPids(name: string): Promise<number[]> {
 /** Loop devices whose backing file is exactly `file`. */
 export async function loopsOf(file: string): Promise<string[]> {
   const r = await probe`losetup --noheadings --output NAME --associated ${file}`;
-  return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  return r.stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** PIDs in a cgroup directory and all below it. */
@@ -152,7 +155,13 @@ export async function teardown(state: LabState, log: (s: string) => void = () =>
         } catch {}
       }
     }
-    if (!(await waitGone(procs, 4000))) problems.push(`processes still running: ${procs.filter((p) => procAlive(p.pid, p.start)).map((p) => p.pid).join(' ')}`);
+    if (!(await waitGone(procs, 4000)))
+      problems.push(
+        `processes still running: ${procs
+          .filter((p) => procAlive(p.pid, p.start))
+          .map((p) => p.pid)
+          .join(' ')}`,
+      );
   }
   if (procs.length) log(`stopped ${procs.length} process(es)`);
 

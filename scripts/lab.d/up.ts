@@ -78,7 +78,9 @@ export async function up(opts: UpOptions, onStart: () => void = () => {}): Promi
   const info = labInfo({ dir, n, keyPath, knownHosts, sshConfig, svcNs, tang, hosts });
   await writeLabFiles(info, opts.diskDefault);
   for (const h of info.hosts) {
-    say(`  ${h.name.padEnd(7)} ${h.address.padEnd(13)} ${h.role.padEnd(10)} ${h.hostKey}  disk ${h.loopDevice}${h.tpm ? ' tpm' : ''}${h.behind ? `  behind ${h.behind}` : ''}`);
+    say(
+      `  ${h.name.padEnd(7)} ${h.address.padEnd(13)} ${h.role.padEnd(10)} ${h.hostKey}  disk ${h.loopDevice}${h.tpm ? ' tpm' : ''}${h.behind ? `  behind ${h.behind}` : ''}`,
+    );
   }
   say(`  tang ${tang.map((t) => t.url).join(' ')}, ntp ${n.services}`);
   say(`up in ${elapsed()}: ${dir}/lab.json, ${dir}/palisade.yaml (scripts/lab ssh --dir ${dir} host1)`);
@@ -95,7 +97,16 @@ async function labKey(rec: StateRecorder, dir: string, slot: number): Promise<{ 
   return { keyPath, labPub: readFileSync(`${keyPath}.pub`, 'utf8').trim() };
 }
 
-function labInfo(p: { dir: string; n: Net; keyPath: string; knownHosts: string; sshConfig: string; svcNs: string; tang: LabTang[]; hosts: PreparedHost[] }): LabInfo {
+function labInfo(p: {
+  dir: string;
+  n: Net;
+  keyPath: string;
+  knownHosts: string;
+  sshConfig: string;
+  svcNs: string;
+  tang: LabTang[];
+  hosts: PreparedHost[];
+}): LabInfo {
   const { n } = p;
   return {
     dir: p.dir,

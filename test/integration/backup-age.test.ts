@@ -18,9 +18,16 @@ import { palisade } from '../fixtures/pki/cli.ts';
 const PASS = 'typed at the age prompt';
 const dir = mkdtempSync(join(tmpdir(), 'backup-age-'));
 const header: BackupHeader = {
-  apiVersion: BACKUP_FORMAT, cluster: 'lab', fqdn: 'palisade.lab.internal', createdAt: new Date().toISOString(),
-  takenFrom: { admin: 'jump', controller: 'host1' }, versions: { palisade: '0.1.0' }, withRegistry: false,
-  hosts: [], snapshot: { member: MEMBERS.snapshot('s'), name: 's' }, luksHeaders: [],
+  apiVersion: BACKUP_FORMAT,
+  cluster: 'lab',
+  fqdn: 'palisade.lab.internal',
+  createdAt: new Date().toISOString(),
+  takenFrom: { admin: 'jump', controller: 'host1' },
+  versions: { palisade: '0.1.0' },
+  withRegistry: false,
+  hosts: [],
+  snapshot: { member: MEMBERS.snapshot('s'), name: 's' },
+  luksHeaders: [],
 };
 
 async function backup(path: string, seal: SealKey): Promise<void> {
@@ -77,7 +84,10 @@ describe('backup files and the age CLI', () => {
       ['v.backup.age', [], /^error \[backup\.key\]: .*wrong passphrase/],
     ];
     for (const [file, args, want] of cases) {
-      const r = await palisade(['backup', 'verify', join(dir, file), ...args], { cwd: dir, env: args.length ? {} : { PALISADE_PASSPHRASE: 'not the passphrase' } });
+      const r = await palisade(['backup', 'verify', join(dir, file), ...args], {
+        cwd: dir,
+        env: args.length ? {} : { PALISADE_PASSPHRASE: 'not the passphrase' },
+      });
       expect(r.code, `${file}: ${r.stderr}`).toBe(1);
       expect(r.stderr).toMatch(want);
       expect(r.stdout).toBe('');

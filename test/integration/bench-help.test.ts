@@ -18,17 +18,23 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('bench scripts: --help', () => {
   it('finds the benches', () => {
-    expect(benches).toEqual(expect.arrayContaining(['verify.ts', 'seed.ts', 'preflight.ts', 'lab.ts', 'encryption.ts', 'backup.ts', 'keys.ts', 'upload.ts', 'startup.ts']));
+    expect(benches).toEqual(
+      expect.arrayContaining(['verify.ts', 'seed.ts', 'preflight.ts', 'lab.ts', 'encryption.ts', 'backup.ts', 'keys.ts', 'upload.ts', 'startup.ts']),
+    );
   });
   it.each(benches)('%s --help prints its usage and runs nothing', (file) => {
     const tmp = mkdtempSync(join(scratch, 'tmp-'));
     const labDir = join(scratch, `lab-${file}`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, file), '--help', ...(['preflight.ts', 'encryption.ts', 'lynis.ts'].includes(file) ? ['--dir', labDir] : [])], {
-      cwd: repo,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, TMPDIR: tmp, PALISADE_LAB_DIR: labDir },
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(benchDir, file), '--help', ...(['preflight.ts', 'encryption.ts', 'lynis.ts'].includes(file) ? ['--dir', labDir] : [])],
+      {
+        cwd: repo,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, TMPDIR: tmp, PALISADE_LAB_DIR: labDir },
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^usage: node --import tsx scripts/bench/${file.replace('.', '\\.')}`));
     expect(r.stdout).toContain('--rounds N');
@@ -36,7 +42,11 @@ describe('bench scripts: --help', () => {
     expect(readdirSync(tmp).filter((f) => f.startsWith('palisade-bench'))).toEqual([]);
   });
   it('an unknown option is refused before anything runs', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, 'verify.ts'), '--no-such-option'], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, 'verify.ts'), '--no-such-option'], {
+      cwd: repo,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/no-such-option/);
   });

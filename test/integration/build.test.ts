@@ -29,7 +29,15 @@ src = src.replace(esm, (m, fn) => m + fn + '&&globalThis.__palisadeSeen.push(__g
 process.on('exit', () => fs.writeFileSync(process.env.SEEN_FILE, JSON.stringify(seen)));
 new vm.Script(Module.wrap(src), { filename: file }).runInThisContext()({}, Module.createRequire(file), { exports: {} }, file, require('node:path').dirname(file));
 `;
-const HEAVY = [/^node_modules\/ssh2\//, /^node_modules\/node-forge\//, /^node_modules\/listr2\//, /^node_modules\/systeminformation\//, /^installer\/registry\//, /^installer\/bundle\/(verify|build|open|source)\.ts$/, /^installer\/hosts\//];
+const HEAVY = [
+  /^node_modules\/ssh2\//,
+  /^node_modules\/node-forge\//,
+  /^node_modules\/listr2\//,
+  /^node_modules\/systeminformation\//,
+  /^installer\/registry\//,
+  /^installer\/bundle\/(verify|build|open|source)\.ts$/,
+  /^installer\/hosts\//,
+];
 
 function modulesLoadedBy(args: string[], cwd = work): string[] {
   const seenFile = join(work, `seen-${args.join('-').replace(/\W+/g, '_')}.json`);
@@ -45,11 +53,20 @@ describe('the compiled program', () => {
       const wrapped = [...source.matchAll(/"((?:node_modules|installer)\/[^"]+)"\(/g)].map((m) => m[1] ?? '').filter((k) => h.test(k));
       expect(wrapped.length, `${h} is bundled as a lazily initialised module`).toBeGreaterThan(0);
     }
-    writeFileSync(join(work, 'palisade.yaml'), readFileSync(join(REPO_ROOT, 'images/release/palisade.yaml'), 'utf8').replace(/[\s\S]*/, 'apiVersion: palisade/v1\ncluster: { name: dc1, fqdn: p.dc1.example }\nhosts: []\n'));
+    writeFileSync(
+      join(work, 'palisade.yaml'),
+      readFileSync(join(REPO_ROOT, 'images/release/palisade.yaml'), 'utf8').replace(
+        /[\s\S]*/,
+        'apiVersion: palisade/v1\ncluster: { name: dc1, fqdn: p.dc1.example }\nhosts: []\n',
+      ),
+    );
     for (const args of [['--version'], ['validate']]) {
       const loaded = modulesLoadedBy(args);
       expect(loaded.length, 'the recorder saw module initialisation').toBeGreaterThan(0);
-      expect(loaded.filter((m) => HEAVY.some((h) => h.test(m))), args.join(' ')).toEqual([]);
+      expect(
+        loaded.filter((m) => HEAVY.some((h) => h.test(m))),
+        args.join(' '),
+      ).toEqual([]);
     }
     // and the recorder does see them when a command needs them
     const verify = modulesLoadedBy(['bundle', 'verify', join(work, 'no-such-bundle'), '--trusted-key', join(work, 'none.pub')]);
@@ -58,7 +75,8 @@ describe('the compiled program', () => {
 
   it('the checkout entry rebuilds when a source changed, before running', () => {
     const copy = join(work, 'checkout');
-    for (const p of ['installer', 'manifests', 'scripts/build', 'package.json', 'package-lock.json', 'tsconfig.json']) cpSync(join(REPO_ROOT, p), join(copy, p), { recursive: true });
+    for (const p of ['installer', 'manifests', 'scripts/build', 'package.json', 'package-lock.json', 'tsconfig.json'])
+      cpSync(join(REPO_ROOT, p), join(copy, p), { recursive: true });
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'));
     const version = () => spawnSync(process.execPath, [join(copy, 'installer/bin/palisade.js'), '--version'], { encoding: 'utf8', timeout: 120_000 });
     const first = version();

@@ -37,7 +37,12 @@ describe('bundle build', () => {
     expect([...b.files.keys()].filter((p) => !['bundle.yaml', 'bundle.sig', 'checksums.txt'].includes(p)).sort()).toEqual([...sums.keys()].sort());
     await b.close();
     const { stdout } = await run('sha256sum', ['-c', '--strict', 'checksums.txt'], { cwd: tb.path });
-    expect(stdout.trim().split('\n').every((l) => l.endsWith(': OK'))).toBe(true);
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .every((l) => l.endsWith(': OK')),
+    ).toBe(true);
   });
 
   it('is reproducible: same inputs and time give the same bundle.yaml, checksums and tar bytes', async () => {
@@ -58,13 +63,19 @@ describe('bundle build', () => {
     const c = tb.build.manifest.components;
     expect(c.binaries).toEqual([expect.objectContaining({ name: 'tool', path: 'bin/tool', version: '0.1.0' })]);
     expect(c.files.map((f) => f.path)).toEqual(['files/k3s-values.yaml']);
-    expect(c.images.map((i) => `${i.repository}:${i.tag}`)).toEqual(['palisade/test-app-0:1.0.0', 'palisade/test-app-1:1.0.1', 'palisade/test-multiarch:2.0.0']);
+    expect(c.images.map((i) => `${i.repository}:${i.tag}`)).toEqual([
+      'palisade/test-app-0:1.0.0',
+      'palisade/test-app-1:1.0.1',
+      'palisade/test-multiarch:2.0.0',
+    ]);
     expect(c.images.find((i) => i.repository === 'palisade/test-multiarch')?.mediaType).toBe('application/vnd.oci.image.index.v1+json');
     expect(c.packs.map((p) => `${p.repository}:${p.tag} ${p.layer}`)).toEqual(['packs/debian:12.7.0 os', 'packs/k3s:1.30.2 k8s']);
   });
 
   it('writes a CycloneDX 1.5 SBOM, valid against the schema, naming every component with its digest', async () => {
-    const sbom = JSON.parse(await readFile(join(tb.path, 'sbom/bundle.cdx.json'), 'utf8')) as { components: Array<{ name: string; type: string; hashes: Array<{ content: string }> }> };
+    const sbom = JSON.parse(await readFile(join(tb.path, 'sbom/bundle.cdx.json'), 'utf8')) as {
+      components: Array<{ name: string; type: string; hashes: Array<{ content: string }> }>;
+    };
     const dir = join(REPO_ROOT, 'test/fixtures/bundle/cyclonedx');
     const load = async (f: string): Promise<Record<string, unknown>> => JSON.parse(await readFile(join(dir, f), 'utf8')) as Record<string, unknown>;
     const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
@@ -81,7 +92,13 @@ describe('bundle build', () => {
     expect(validate({ ...sbom, components: [{ type: 'not-a-type', name: 'x' }] })).toBe(false);
     const m = tb.build.manifest.components;
     expect(sbom.components.map((c) => `${c.type}:${c.name}`).sort()).toEqual([
-      'application:tool', 'container:palisade/test-app-0', 'container:palisade/test-app-1', 'container:palisade/test-multiarch', 'data:debian', 'data:k3s', 'file:k3s-values.yaml',
+      'application:tool',
+      'container:palisade/test-app-0',
+      'container:palisade/test-app-1',
+      'container:palisade/test-multiarch',
+      'data:debian',
+      'data:k3s',
+      'file:k3s-values.yaml',
     ]);
     expect(sbom.components.find((c) => c.name === 'tool')?.hashes[0]?.content).toBe(m.binaries[0]?.sha256);
     expect(sbom.components.find((c) => c.name === 'palisade/test-app-0')?.hashes[0]?.content).toBe(m.images[0]?.digest.slice(7));
@@ -96,11 +113,16 @@ describe('bundle build', () => {
     data[600] = (data[600] ?? 0) ^ 1;
     await writeFile(layer, data);
     const spec = parseSpec(`apiVersion: palisade/release/v1\nname: x\nversion: '1'\nimages:\n  - layout: ${dir}\n`, join(work, 'x.yaml'));
-    await expect(buildBundle({ spec, key: createPrivateKey(generateSigningKey().privateKeyPem), out: join(work, 'never') })).rejects.toMatchObject({ code: 'release.blob-mismatch' });
+    await expect(buildBundle({ spec, key: createPrivateKey(generateSigningKey().privateKeyPem), out: join(work, 'never') })).rejects.toMatchObject({
+      code: 'release.blob-mismatch',
+    });
   });
 
   it('refuses unmet pack dependencies, naming the pack and the constraint', async () => {
-    const spec = parseSpec(`apiVersion: palisade/release/v1\nname: x\nversion: '1'\npacks:\n  - dir: ${join(REPO_ROOT, 'images/packs/cilium')}\n`, join(work, 'x.yaml'));
+    const spec = parseSpec(
+      `apiVersion: palisade/release/v1\nname: x\nversion: '1'\npacks:\n  - dir: ${join(REPO_ROOT, 'images/packs/cilium')}\n`,
+      join(work, 'x.yaml'),
+    );
     await expect(buildBundle({ spec, key: createPrivateKey(generateSigningKey().privateKeyPem), out: join(work, 'never2') })).rejects.toMatchObject({
       code: 'release.pack-dependencies',
       details: [expect.objectContaining({ path: 'cilium@1.15.6', message: 'depends on k3s >=1.28.0 <1.31.0, which is not in the bundle' })],
@@ -118,13 +140,19 @@ describe('bundle build', () => {
 
 describe('release spec', () => {
   it('resolves paths against the spec file, ${VAR} paths against the working directory, and names binaries after their file', () => {
-    const s = parseSpec('apiVersion: palisade/release/v1\nname: n\nversion: v\nbinaries:\n  - source: ../bin/k3s\nimages:\n  - layout: ${IMGS}\n', '/srv/release/spec.yaml', { IMGS: 'cache/images' });
+    const s = parseSpec(
+      'apiVersion: palisade/release/v1\nname: n\nversion: v\nbinaries:\n  - source: ../bin/k3s\nimages:\n  - layout: ${IMGS}\n',
+      '/srv/release/spec.yaml',
+      { IMGS: 'cache/images' },
+    );
     expect(s.spec.binaries[0]).toEqual({ source: '/srv/bin/k3s', name: 'k3s' });
     expect(s.spec.images[0]?.layout).toBe(join(process.cwd(), 'cache/images'));
   });
 
   it('says which variable is missing and which field is wrong', () => {
-    expect(() => parseSpec('apiVersion: palisade/release/v1\nname: n\nversion: v\nimages:\n  - layout: ${NOPE}\n', '/x.yaml', {})).toThrow(/\$\{NOPE\} is not set/);
+    expect(() => parseSpec('apiVersion: palisade/release/v1\nname: n\nversion: v\nimages:\n  - layout: ${NOPE}\n', '/x.yaml', {})).toThrow(
+      /\$\{NOPE\} is not set/,
+    );
     try {
       parseSpec('apiVersion: palisade/release/v1\nname: n\nversion: v\nbinaries:\n  - sauce: x\n', '/x.yaml', {});
       expect.unreachable();
@@ -141,10 +169,11 @@ describe('release spec', () => {
 });
 
 describe('bundle CLI', () => {
-  const cli = (args: string[]) => run(process.execPath, [join(REPO_ROOT, 'installer/bin/palisade.js'), ...args]).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
+  const cli = (args: string[]) =>
+    run(process.execPath, [join(REPO_ROOT, 'installer/bin/palisade.js'), ...args]).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
 
   it('keygen, build (with the single executable as bin/palisade), verify, inspect', async () => {
     const exe = await buildExecutable({ quiet: true });
@@ -153,7 +182,11 @@ describe('bundle CLI', () => {
     expect((await cli(['bundle', 'keygen', '--out', key])).code).toBe(0);
     const out = join(work, 'cli', 'b.tar');
     const env = { ...process.env, PALISADE_TEST_IMAGES: tb.imagesLayout };
-    const b2 = await run(process.execPath, [join(REPO_ROOT, 'installer/bin/palisade.js'), 'bundle', 'build', '--spec', join(work, 'small', 'release.yaml'), '--key', key, '--out', out], { env });
+    const b2 = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'installer/bin/palisade.js'), 'bundle', 'build', '--spec', join(work, 'small', 'release.yaml'), '--key', key, '--out', out],
+      { env },
+    );
     expect(b2.stdout).toMatch(/^built .*b\.tar: small 1\.0\.0, 2 binaries, 1 files, 3 images, 2 packs/);
     expect(b2.stdout).toContain(`bin/palisade sha256 ${exe.sha256}`);
     const v = await cli(['bundle', 'verify', out, '--trusted-key', key.replace(/\.key$/, '.pub')]);

@@ -43,7 +43,14 @@ afterAll(async () => {
 });
 
 async function host(): Promise<RemoteHost> {
-  const h = await connectHost({ name: 'host1', address: '127.0.0.1', port: sshd.port, user: 'root', privateKey: sshd.keys.ed25519.path, hostKey: sshd.hostKeyFingerprint });
+  const h = await connectHost({
+    name: 'host1',
+    address: '127.0.0.1',
+    port: sshd.port,
+    user: 'root',
+    privateKey: sshd.keys.ed25519.path,
+    hostKey: sshd.hostKeyFingerprint,
+  });
   open.push(h);
   return h;
 }
@@ -106,7 +113,8 @@ async function permissiveRegistry(): Promise<{ url: string; blobs: Map<string, B
           blobs.set(u.searchParams.get('digest') ?? '', Buffer.concat(parts));
           return void res.writeHead(201, { 'Docker-Content-Digest': u.searchParams.get('digest') ?? '' }).end();
         }
-        if (req.method === 'GET') return void res.writeHead(204, { Location: u.pathname, Range: `0-${Math.max(0, parts.reduce((a, p) => a + p.length, 0) - 1)}` }).end();
+        if (req.method === 'GET')
+          return void res.writeHead(204, { Location: u.pathname, Range: `0-${Math.max(0, parts.reduce((a, p) => a + p.length, 0) - 1)}` }).end();
         return void res.writeHead(204).end();
       }
       if (m && m[2] === 'blobs') {
@@ -124,10 +132,11 @@ async function permissiveRegistry(): Promise<{ url: string; blobs: Map<string, B
   return {
     url: `https://127.0.0.1:${(srv.address() as AddressInfo).port}`,
     blobs,
-    close: () => new Promise<void>((r) => {
-      srv.closeAllConnections();
-      srv.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
   };
 }
 

@@ -32,7 +32,12 @@ const check = (f: ImportFiles) => checkCertificateFiles(f);
 const codes = async (f: ImportFiles) => {
   try {
     const r = await check(f);
-    return { errors: r.report.errors.map((e) => e.code), messages: r.report.errors.map((e) => e.message).join('\n'), warnings: r.report.warnings.map((w) => w.code), notes: r.report.notes };
+    return {
+      errors: r.report.errors.map((e) => e.code),
+      messages: r.report.errors.map((e) => e.message).join('\n'),
+      warnings: r.report.warnings.map((w) => w.code),
+      notes: r.report.notes,
+    };
   } catch (e) {
     const err = e as { code?: string; message: string };
     return { errors: [err.code ?? 'thrown'], messages: err.message, warnings: [], notes: [] as string[] };
@@ -65,7 +70,9 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
   },
   {
     name: 'wildcard covers one label only',
-    make: () => (lab.issue('b4', { issuer: 'interA', ext: SERVER_EXT('DNS:*.internal.example') }), files('b4', { chain: P('chainA.pem'), fqdn: 'a.b.internal.example' })),
+    make: () => (
+      lab.issue('b4', { issuer: 'interA', ext: SERVER_EXT('DNS:*.internal.example') }), files('b4', { chain: P('chainA.pem'), fqdn: 'a.b.internal.example' })
+    ),
     code: 'cert.name-mismatch',
     says: /covers one label only, not a\.b\.internal\.example/,
   },
@@ -89,7 +96,9 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
   },
   {
     name: 'CN matches but the SANs do not (no CN fallback)',
-    make: () => (lab.issue('b8', { subject: `/CN=${FQDN}`, issuer: 'interA', ext: SERVER_EXT('DNS:other.lab.internal') }), files('b8', { chain: P('chainA.pem') })),
+    make: () => (
+      lab.issue('b8', { subject: `/CN=${FQDN}`, issuer: 'interA', ext: SERVER_EXT('DNS:other.lab.internal') }), files('b8', { chain: P('chainA.pem') })
+    ),
     code: 'cert.name-mismatch',
     says: /CN is ignored when the certificate has subjectAltNames/,
   },
@@ -155,13 +164,19 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
   },
   {
     name: 'weak curve (P-224)',
-    make: () => (lab.issue('b19', { keySpec: 'ec:secp224r1', issuer: 'interA', ext: SERVER_EXT(san, { ku: 'digitalSignature' }) }), files('b19', { chain: P('chainA.pem') })),
+    make: () => (
+      lab.issue('b19', { keySpec: 'ec:secp224r1', issuer: 'interA', ext: SERVER_EXT(san, { ku: 'digitalSignature' }) }),
+      files('b19', { chain: P('chainA.pem') })
+    ),
     code: 'cert.weak-curve',
     says: /curve P-224; only P-256, P-384 and P-521/,
   },
   {
     name: 'non-NIST curve (secp256k1)',
-    make: () => (lab.issue('b19k', { keySpec: 'ec:secp256k1', issuer: 'interA', ext: SERVER_EXT(san, { ku: 'digitalSignature' }) }), files('b19k', { chain: P('chainA.pem') })),
+    make: () => (
+      lab.issue('b19k', { keySpec: 'ec:secp256k1', issuer: 'interA', ext: SERVER_EXT(san, { ku: 'digitalSignature' }) }),
+      files('b19k', { chain: P('chainA.pem') })
+    ),
     code: 'cert.weak-curve',
     says: /secp256k1/,
   },
@@ -173,7 +188,9 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
   },
   {
     name: 'a CA certificate as the leaf',
-    make: () => (lab.issue('b21', { issuer: 'rootA', ext: SERVER_EXT(san, { ca: true, ku: 'digitalSignature,keyCertSign' }) }), files('b21', { ca: P('rootA.pem') })),
+    make: () => (
+      lab.issue('b21', { issuer: 'rootA', ext: SERVER_EXT(san, { ca: true, ku: 'digitalSignature,keyCertSign' }) }), files('b21', { ca: P('rootA.pem') })
+    ),
     code: 'cert.ca-as-leaf',
     says: /is a CA certificate \(basicConstraints CA:TRUE\)/,
   },
@@ -191,7 +208,10 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
   },
   {
     name: 'expired intermediate',
-    make: () => (lab.issue('b24', { issuer: 'interExpired', ext: SERVER_EXT(san), days: 3650, faketime: '2020-01-02 00:00:00' }), files('b24', { chain: P('interExpired.pem') })),
+    make: () => (
+      lab.issue('b24', { issuer: 'interExpired', ext: SERVER_EXT(san), days: 3650, faketime: '2020-01-02 00:00:00' }),
+      files('b24', { chain: P('interExpired.pem') })
+    ),
     code: 'cert.chain-expired',
     says: /intermediate CN=Old Intermediate.*expired on 2020-01-31/,
   },
@@ -248,7 +268,22 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
     name: 'PKCS#12 asking for an unbounded key-derivation cost (refused before deriving anything)',
     make: () => {
       lab.issue('b28c', { issuer: 'interA', ext: SERVER_EXT(san) });
-      lab.run(['pkcs12', '-export', '-iter', '1500000', '-inkey', 'b28c.key', '-in', 'b28c.pem', '-certfile', 'interA.pem', '-passout', 'pass:p12 secret', '-out', 'b28c.p12']);
+      lab.run([
+        'pkcs12',
+        '-export',
+        '-iter',
+        '1500000',
+        '-inkey',
+        'b28c.key',
+        '-in',
+        'b28c.pem',
+        '-certfile',
+        'interA.pem',
+        '-passout',
+        'pass:p12 secret',
+        '-out',
+        'b28c.p12',
+      ]);
       return { p12: P('b28c.p12'), keyPassphraseFile: lab.write('right.pass', 'p12 secret\n'), fqdn: FQDN };
     },
     code: 'cert.p12-cost',
@@ -267,9 +302,14 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
     says: /\*\.co\.uk is a wildcard directly under the public suffix co\.uk/,
   },
   {
-    name: 'name excluded by the intermediate\'s name constraints',
+    name: "name excluded by the intermediate's name constraints",
     make: () => {
-      lab.issue('ncExcl', { subject: '/O=Test/CN=Constrained Intermediate', issuer: 'rootA', ext: [...CA_EXT(0), 'nameConstraints=critical,excluded;DNS:lab.internal'], days: 1825 });
+      lab.issue('ncExcl', {
+        subject: '/O=Test/CN=Constrained Intermediate',
+        issuer: 'rootA',
+        ext: [...CA_EXT(0), 'nameConstraints=critical,excluded;DNS:lab.internal'],
+        days: 1825,
+      });
       lab.issue('b31', { issuer: 'ncExcl', ext: SERVER_EXT(san) });
       return files('b31', { chain: P('ncExcl.pem'), ca: P('rootA.pem') });
     },
@@ -279,7 +319,12 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
   {
     name: 'name outside the permitted subtrees of the intermediate',
     make: () => {
-      lab.issue('ncPerm', { subject: '/O=Test/CN=Example-only Intermediate', issuer: 'rootA', ext: [...CA_EXT(0), 'nameConstraints=critical,permitted;DNS:example.com'], days: 1825 });
+      lab.issue('ncPerm', {
+        subject: '/O=Test/CN=Example-only Intermediate',
+        issuer: 'rootA',
+        ext: [...CA_EXT(0), 'nameConstraints=critical,permitted;DNS:example.com'],
+        days: 1825,
+      });
       lab.issue('b32', { issuer: 'ncPerm', ext: SERVER_EXT(san) });
       return files('b32', { chain: P('ncPerm.pem'), ca: P('rootA.pem') });
     },
@@ -289,7 +334,12 @@ const BAD: Array<{ name: string; make: () => ImportFiles; code: string; says: Re
   {
     name: 'IP SAN inside an excluded range of the intermediate',
     make: () => {
-      lab.issue('ncIp', { subject: '/O=Test/CN=No-lab-IPs Intermediate', issuer: 'rootA', ext: [...CA_EXT(0), 'nameConstraints=critical,excluded;IP:10.231.0.0/255.255.255.0'], days: 1825 });
+      lab.issue('ncIp', {
+        subject: '/O=Test/CN=No-lab-IPs Intermediate',
+        issuer: 'rootA',
+        ext: [...CA_EXT(0), 'nameConstraints=critical,excluded;IP:10.231.0.0/255.255.255.0'],
+        days: 1825,
+      });
       lab.issue('b33', { issuer: 'ncIp', ext: SERVER_EXT(`${san},IP:10.231.0.100`) });
       return files('b33', { chain: P('ncIp.pem'), ca: P('rootA.pem') });
     },
@@ -330,7 +380,7 @@ const OPENSSL_AGREES = [
   'issued by a certificate that is not a CA',
   'expired intermediate',
   'path length exceeded (pathlen:0 CA issuing a CA)',
-  'name excluded by the intermediate\'s name constraints',
+  "name excluded by the intermediate's name constraints",
   'name outside the permitted subtrees of the intermediate',
   'IP SAN inside an excluded range of the intermediate',
 ];
@@ -366,12 +416,19 @@ describe('certificate import accepts good certificates', () => {
     expect(opensslAccepts(P('g1.pem'), [P('interA.pem')], P('rootA.pem'))).toMatch(/OK/);
     const full = await check(files('g1', { chain: P('chainA.pem'), ca: P('rootA.pem') }));
     const text = describeCertificate(full.report);
-    expect(text).toMatch(/subject: +CN=g1\nnames: +DNS:palisade\.lab\.internal\nkey: +ECDSA P-256, signed with ecdsa-with-SHA256\nissuer: +CN=Test Intermediate A, O=Test\n +<- CN=Test Intermediate A, O=Test \(intermediate, until .*\)\n +<- CN=Test Root A, O=Test \(root/);
+    expect(text).toMatch(
+      /subject: +CN=g1\nnames: +DNS:palisade\.lab\.internal\nkey: +ECDSA P-256, signed with ecdsa-with-SHA256\nissuer: +CN=Test Intermediate A, O=Test\n +<- CN=Test Intermediate A, O=Test \(intermediate, until .*\)\n +<- CN=Test Root A, O=Test \(root/,
+    );
     expect(text).toMatch(/days left/);
   });
 
   it('a name inside the permitted subtrees of a constrained intermediate (openssl agrees)', async () => {
-    lab.issue('ncOk', { subject: '/O=Test/CN=Lab-only Intermediate', issuer: 'rootA', ext: [...CA_EXT(0), 'nameConstraints=critical,permitted;DNS:lab.internal,permitted;IP:10.231.0.0/255.255.255.0,excluded;DNS:other.lab.internal'], days: 1825 });
+    lab.issue('ncOk', {
+      subject: '/O=Test/CN=Lab-only Intermediate',
+      issuer: 'rootA',
+      ext: [...CA_EXT(0), 'nameConstraints=critical,permitted;DNS:lab.internal,permitted;IP:10.231.0.0/255.255.255.0,excluded;DNS:other.lab.internal'],
+      days: 1825,
+    });
     lab.issue('g-nc', { issuer: 'ncOk', ext: SERVER_EXT(`${san},IP:10.231.0.100`) });
     const r = await codes(files('g-nc', { chain: P('ncOk.pem'), ca: P('rootA.pem') }));
     expect(r.errors).toEqual([]);
@@ -436,7 +493,8 @@ describe('certificate import accepts good certificates', () => {
     lab.run(['rsa', '-in', 'g8.key', '-traditional', '-aes256', '-passout', 'pass:legacy secret', '-out', 'g8.legacy']);
     expect(lab.read('g8.legacy').toString()).toMatch(/Proc-Type: 4,ENCRYPTED/);
     lab.run(['pkcs8', '-topk8', '-in', 'g8.key', '-passout', 'pass:pkcs8 secret', '-outform', 'DER', '-out', 'g8.enc.der']);
-    const ok = async (f: Omit<ImportFiles, 'fqdn'>) => expect((await check({ chain: P('chainA.pem'), ca: P('rootA.pem'), fqdn: FQDN, ...f })).report.errors).toEqual([]);
+    const ok = async (f: Omit<ImportFiles, 'fqdn'>) =>
+      expect((await check({ chain: P('chainA.pem'), ca: P('rootA.pem'), fqdn: FQDN, ...f })).report.errors).toEqual([]);
     await ok({ cert: P('g8.der'), key: P('g8.key.der') });
     await ok({ cert: P('g8.pem'), key: P('g8.pkcs1') });
     await ok({ cert: P('g8.pem'), key: P('g8.legacy'), keyPassphraseFile: lab.write('legacy.pass', 'legacy secret\n') });
@@ -462,4 +520,3 @@ describe('certificate import accepts good certificates', () => {
     expect(rr.report.root?.commonName).toBe('Test Root A');
   });
 });
-

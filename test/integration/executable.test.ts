@@ -56,7 +56,11 @@ beforeAll(async () => {
   exe = join(site, 'palisade');
   copyFileSync(join(bundle.path, 'bin', 'palisade'), exe);
   spawnSync('chmod', ['0755', exe]);
-  writeFileSync(join(home, '.ssh', 'id_ed25519'), spawnSync('sh', ['-c', `ssh-keygen -q -t ed25519 -N '' -f ${join(work, 'k')} && cat ${join(work, 'k')}`], { encoding: 'utf8' }).stdout, { mode: 0o600 });
+  writeFileSync(
+    join(home, '.ssh', 'id_ed25519'),
+    spawnSync('sh', ['-c', `ssh-keygen -q -t ed25519 -N '' -f ${join(work, 'k')} && cat ${join(work, 'k')}`], { encoding: 'utf8' }).stdout,
+    { mode: 0o600 },
+  );
   env = { PATH: pathWithoutNode(), HOME: home, LANG: 'C.UTF-8', PALISADE_PASSPHRASE: 'correct horse battery staple' };
 }, 300_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -124,9 +128,12 @@ describe('the single executable on a host without node', () => {
   });
 
   it('preflight --local: the same checks with the same verdicts', () => {
-    const r = both(['preflight', '--local', '--no-disk-probe', '-o', 'json'], (d) => copyFileSync(join(work, 'a-init', 'palisade.yaml'), join(d, 'palisade.yaml')));
+    const r = both(['preflight', '--local', '--no-disk-probe', '-o', 'json'], (d) =>
+      copyFileSync(join(work, 'a-init', 'palisade.yaml'), join(d, 'palisade.yaml')),
+    );
     expect(r.exe.status).toBe(r.checkout.status);
-    const verdicts = (s: string) => (JSON.parse(s) as { findings: { id: string; host?: string; status: string }[] }).findings.map((f) => `${f.host ?? ''} ${f.id} ${f.status}`).sort();
+    const verdicts = (s: string) =>
+      (JSON.parse(s) as { findings: { id: string; host?: string; status: string }[] }).findings.map((f) => `${f.host ?? ''} ${f.id} ${f.status}`).sort();
     expect(verdicts(r.exe.stdout)).toEqual(verdicts(r.checkout.stdout));
     expect(verdicts(r.exe.stdout).length).toBeGreaterThan(5);
   });

@@ -12,7 +12,11 @@ import type { ExecOptions, ExecResult, RemoteHost } from '../../installer/hosts/
 /** Test fixture: a RemoteHost that runs the command with this machine's POSIX /bin/sh (dash on Debian). */
 class ShHost implements RemoteHost {
   execs = 0;
-  constructor(readonly name = 'local', readonly address = '127.0.0.1', private readonly wrap: (cmd: string) => [string, string[]] = (c) => ['/bin/sh', ['-c', c]]) {}
+  constructor(
+    readonly name = 'local',
+    readonly address = '127.0.0.1',
+    private readonly wrap: (cmd: string) => [string, string[]] = (c) => ['/bin/sh', ['-c', c]],
+  ) {}
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.execs++;
     const [bin, args] = this.wrap(command);

@@ -27,7 +27,23 @@ function keygen(name: string, type: string): { path: string; blob: Buffer; line:
 
 /** ssh-keygen -s: a certificate for `pubPath`; returns its blob */
 function sign(ca: string, pubPath: string, opts: { host?: boolean; principals?: string; validity?: string; id?: string; alg?: string }): Buffer {
-  execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', opts.id ?? 'test-host', ...(opts.alg ? ['-t', opts.alg] : []), ...(opts.host === false ? [] : ['-h']), ...(opts.principals ? ['-n', opts.principals] : []), '-V', opts.validity ?? '-5m:+1h', pubPath], { stdio: 'ignore' });
+  execFileSync(
+    'ssh-keygen',
+    [
+      '-q',
+      '-s',
+      ca,
+      '-I',
+      opts.id ?? 'test-host',
+      ...(opts.alg ? ['-t', opts.alg] : []),
+      ...(opts.host === false ? [] : ['-h']),
+      ...(opts.principals ? ['-n', opts.principals] : []),
+      '-V',
+      opts.validity ?? '-5m:+1h',
+      pubPath,
+    ],
+    { stdio: 'ignore' },
+  );
   const certLine = readFileSync(pubPath.replace(/\.pub$/, '-cert.pub'), 'utf8').trim();
   return Buffer.from(certLine.split(' ')[1]!, 'base64');
 }
@@ -52,7 +68,10 @@ describe('host certificates (ssh-keygen -s) checked against CA keys', () => {
     const ca = keygen('ca-main', 'ed25519');
     const other = keygen('ca-other', 'ed25519');
     const check = (blob: Buffer, cas = [ca.blob]) => checkHostCertificate(parseCertificate(blob), { hostName: '10.0.0.5', cas });
-    expect(check(sign(ca.path, `${host().path}.pub`, { principals: 'elsewhere' }))).toMatchObject({ ok: false, reason: expect.stringContaining('not valid for 10.0.0.5') });
+    expect(check(sign(ca.path, `${host().path}.pub`, { principals: 'elsewhere' }))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not valid for 10.0.0.5'),
+    });
     expect(check(sign(ca.path, `${host().path}.pub`, { validity: '20200101:20200102' }))).toMatchObject({ ok: false, reason: 'it has expired' });
     expect(check(sign(ca.path, `${host().path}.pub`, { validity: '+1d:+2d' }))).toMatchObject({ ok: false, reason: 'it is not valid yet' });
     expect(check(sign(ca.path, `${host().path}.pub`, { host: false }))).toMatchObject({ ok: false, reason: expect.stringContaining('user certificate') });
@@ -80,7 +99,10 @@ describe('host certificates (ssh-keygen -s) checked against CA keys', () => {
     const ca = keygen('ca-revoked', 'ed25519');
     const cert = parseCertificate(sign(ca.path, `${host().path}.pub`, {}));
     expect(checkHostCertificate(cert, { hostName: '10.0.0.5', cas: [ca.blob], revoked: [] })).toMatchObject({ ok: true });
-    expect(checkHostCertificate(cert, { hostName: '10.0.0.5', cas: [ca.blob], revoked: [ca.blob] })).toMatchObject({ ok: false, reason: expect.stringContaining('@revoked') });
+    expect(checkHostCertificate(cert, { hostName: '10.0.0.5', cas: [ca.blob], revoked: [ca.blob] })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('@revoked'),
+    });
   });
 });
 

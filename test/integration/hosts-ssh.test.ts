@@ -76,7 +76,7 @@ describe('exec as root', () => {
   });
 
   it('hostile strings quoted with shq arrive unchanged on the host, also via sudo (a no-op for root)', async () => {
-    const s = "it's \"q\" $(id) `id` * ? [a] ~ \\ ; | & \n\t é 🔐 ${HOME}";
+    const s = 'it\'s "q" $(id) `id` * ? [a] ~ \\ ; | & \n\t é 🔐 ${HOME}';
     expect((await h.exec(`printf '%s' ${shq(s)}`)).stdout).toBe(s);
     expect((await h.exec(`printf '%s' ${shq(s)}`, { sudo: true })).stdout).toBe(s);
   });
@@ -261,7 +261,8 @@ describe('upload', () => {
     // a server whose sessions see a sha256sum that lies: the check must catch it
     const fake = join(work, 'fakebin');
     mkdirSync(fake, { recursive: true });
-    for (const tool of ['sha256sum', 'openssl']) writeFileSync(join(fake, tool), '#!/bin/sh\ncat >/dev/null\necho 0000000000000000000000000000000000000000000000000000000000000000  -\n', { mode: 0o755 });
+    for (const tool of ['sha256sum', 'openssl'])
+      writeFileSync(join(fake, tool), '#!/bin/sh\ncat >/dev/null\necho 0000000000000000000000000000000000000000000000000000000000000000  -\n', { mode: 0o755 });
     const liar = await startSshd({ keysFrom: sshd, env: { PATH: `${fake}:/usr/bin:/bin:/usr/sbin:/sbin` } });
     try {
       const l = await connectHost(target({ port: liar.port, hostKey: liar.hostKeyFingerprint }));
@@ -321,7 +322,10 @@ describe('host keys', () => {
     const h = await connectHost(noPin, { knownHosts: [parseKnownHosts(readFileSync(kh, 'utf8'))] });
     expect((await h.exec('echo ok')).stdout).toBe('ok\n');
     await h.close();
-    const other = readFileSync(sshd.keys.other.path + '.pub', 'utf8').split(' ').slice(0, 2).join(' ');
+    const other = readFileSync(sshd.keys.other.path + '.pub', 'utf8')
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
     const e = await failure(connectHost(noPin, { knownHosts: [parseKnownHosts(`[127.0.0.1]:${sshd.port} ${other}\n`)] }));
     expect(e.code).toBe('ssh.hostkey-changed');
     const r = await failure(connectHost(target(), { knownHosts: [parseKnownHosts(`@revoked * ${sshd.hostKeyPub}\n`)] }));
@@ -396,7 +400,13 @@ describe('many hosts', () => {
       apiVersion: 'palisade/v1',
       cluster: { name: 'test', fqdn: 'palisade.test.internal' },
       ssh: { concurrency: 10, connectTimeoutSeconds: 1.5, commandTimeoutSeconds: 30, keepaliveSeconds: 5 },
-      hosts: hosts.map((h, i) => ({ name: `host${i + 1}`, address: '127.0.0.1', role: i < 1 ? 'controller' : 'worker', privateKey: sshd.keys.ed25519.path, ...h })),
+      hosts: hosts.map((h, i) => ({
+        name: `host${i + 1}`,
+        address: '127.0.0.1',
+        role: i < 1 ? 'controller' : 'worker',
+        privateKey: sshd.keys.ed25519.path,
+        ...h,
+      })),
       ...extra,
     });
   }

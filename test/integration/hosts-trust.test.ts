@@ -79,7 +79,8 @@ describe('palisade hosts trust', () => {
     const after = readFileSync(path, 'utf8');
     const doc = parseDocument(after).toJS() as { hosts: Array<{ hostKey?: string }> };
     expect(doc.hosts.map((h) => h.hostKey)).toEqual([a.hostKeyFingerprint, b.hostKeyFingerprint]);
-    for (const comment of ['# palisade.yaml for the trust test', '# the cluster', '# host1: keep this comment', '# host2: keep this comment', '# ssh port']) expect(after).toContain(comment);
+    for (const comment of ['# palisade.yaml for the trust test', '# the cluster', '# host1: keep this comment', '# host2: keep this comment', '# ssh port'])
+      expect(after).toContain(comment);
     // only hostKey lines were added
     const added = after.split('\n').filter((l) => !before.split('\n').includes(l));
     expect(added.every((l) => /^\s+hostKey: SHA256:/.test(l))).toBe(true);
@@ -157,7 +158,10 @@ describe('palisade hosts trust', () => {
   });
 
   it('keys already trusted by ssh.knownHosts are pinned without asking; a revoked one is not', async () => {
-    writeFileSync(join(dir, 'operator_known_hosts'), `[127.0.0.1]:${a.port} ${a.hostKeyPub.split(' ').slice(0, 2).join(' ')}\n@revoked * ${b.hostKeyPub.split(' ').slice(0, 2).join(' ')}\n`);
+    writeFileSync(
+      join(dir, 'operator_known_hosts'),
+      `[127.0.0.1]:${a.port} ${a.hostKeyPub.split(' ').slice(0, 2).join(' ')}\n@revoked * ${b.hostKeyPub.split(' ').slice(0, 2).join(' ')}\n`,
+    );
     const path = writeConfig('kh.yaml', host('host1', a.port) + host('host2', b.port).replace('controller', 'worker'));
     writeFileSync(path, readFileSync(path, 'utf8').replace('ssh:\n', 'ssh:\n  knownHosts: operator_known_hosts # relative to this file\n'));
     const r = await palisade(['hosts', 'trust', '-c', path]);
@@ -193,7 +197,9 @@ describe('palisade hosts check', () => {
     const dead = await freePort();
     const path = writeConfig(
       'check.yaml',
-      host('host1', a.port, `    hostKey: ${a.hostKeyFingerprint}\n`) + host('host2', b.port, `    hostKey: ${b.hostKeyFingerprint}\n`).replace('controller', 'worker') + host('host3', dead).replace('controller', 'worker'),
+      host('host1', a.port, `    hostKey: ${a.hostKeyFingerprint}\n`) +
+        host('host2', b.port, `    hostKey: ${b.hostKeyFingerprint}\n`).replace('controller', 'worker') +
+        host('host3', dead).replace('controller', 'worker'),
     );
     const r = await palisade(['hosts', 'check', '-c', path]);
     expect(r.code).toBe(1);
@@ -208,7 +214,11 @@ describe('palisade hosts check', () => {
     expect(j.code).toBe(1);
     const doc = JSON.parse(j.stdout) as { ok: boolean; hosts: Array<{ host: string; ok: boolean; latencyMs?: number; error?: { code: string } }> };
     expect(doc.ok).toBe(false);
-    expect(doc.hosts.map((h) => [h.host, h.ok])).toEqual([['host1', true], ['host2', true], ['host3', false]]);
+    expect(doc.hosts.map((h) => [h.host, h.ok])).toEqual([
+      ['host1', true],
+      ['host2', true],
+      ['host3', false],
+    ]);
     expect(doc.hosts[0]!.latencyMs).toBeGreaterThan(0);
     expect(doc.hosts[2]!.error?.code).toBe('ssh.unreachable');
   });

@@ -47,7 +47,10 @@ function counted(): { open: OpenStream; ports: number[] } {
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'palisade-tunnel-'));
   sshd = await startSshd();
-  host = await connectHost({ name: 'behind', address: '127.0.0.1', port: sshd.port, user: 'root', privateKey: sshd.keys.ed25519.path, hostKey: sshd.hostKeyFingerprint }, {});
+  host = await connectHost(
+    { name: 'behind', address: '127.0.0.1', port: sshd.port, user: 'root', privateKey: sshd.keys.ed25519.path, hostKey: sshd.hostKeyFingerprint },
+    {},
+  );
   pki = await makeTestPki(join(work, 'pki'), { ips: [BEHIND] });
   reg = await startRegistry({ dir: join(work, 'reg'), pki, users: { seeder: PASSWORD } });
   tb = await smallBundle(join(work, 'bundle'), { images: 2, layerSize: 32 << 10 });
@@ -74,11 +77,14 @@ const access = (o: { port?: number; ca?: string; address?: string } = {}) => ({
 
 function get(open: OpenStream, o: { servername: string; ca: string }): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: BEHIND, port: apiPort, path: '/readyz', servername: o.servername, ca: o.ca, timeout: 10_000, createConnection: tlsOver(open) }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(`${res.statusCode} ${body}`));
-    });
+    const req = request(
+      { host: BEHIND, port: apiPort, path: '/readyz', servername: o.servername, ca: o.ca, timeout: 10_000, createConnection: tlsOver(open) },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(`${res.statusCode} ${body}`));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', reject);
     req.end();
@@ -109,7 +115,10 @@ describe('HTTPS through a host SSH connection', () => {
   }, 120_000);
 
   it('closing the client closes its tunnelled connections (sshd holds none to the registry afterwards)', async () => {
-    const sshdConns = () => execFileSync('ss', ['-Htnp', 'state', 'established', `dport = :${reg.port}`], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('"sshd'));
+    const sshdConns = () =>
+      execFileSync('ss', ['-Htnp', 'state', 'established', `dport = :${reg.port}`], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes('"sshd'));
     const c = new RegistryClient({ ...access(), connect: counted().open });
     await c.ping();
     expect(sshdConns().length).toBeGreaterThan(0);

@@ -20,10 +20,13 @@ beforeAll(async () => {
   lab.issue('api', { issuer: 'root', ext: SERVER_EXT('DNS:api.lab.internal') });
   lab.issue('admin', { issuer: 'root', ext: SERVER_EXT('', { eku: 'clientAuth' }) });
   lab.issue('stranger', { issuer: 'other', ext: SERVER_EXT('', { eku: 'clientAuth' }) });
-  server = createServer({ key: lab.read('api.key'), cert: lab.read('api.pem'), ca: lab.read('root.pem'), requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    const authorized = (req.socket as TLSSocket).authorized;
-    res.writeHead(req.url === '/readyz' && authorized ? 200 : 401).end(authorized ? 'ok' : 'Unauthorized');
-  });
+  server = createServer(
+    { key: lab.read('api.key'), cert: lab.read('api.pem'), ca: lab.read('root.pem'), requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      const authorized = (req.socket as TLSSocket).authorized;
+      res.writeHead(req.url === '/readyz' && authorized ? 200 : 401).end(authorized ? 'ok' : 'Unauthorized');
+    },
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
 });
@@ -36,10 +39,14 @@ describe('cluster API readiness over the HTTPS client', () => {
 
   it('refuses a certificate for another name, or from another CA', async () => {
     await expect(apiReady('127.0.0.1', 'other.lab.internal', creds(), undefined, port)).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
-    await expect(apiReady('127.0.0.1', 'api.lab.internal', { ...creds(), ca: pem('other.pem') }, undefined, port)).rejects.toMatchObject({ code: expect.stringMatching(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/) });
+    await expect(apiReady('127.0.0.1', 'api.lab.internal', { ...creds(), ca: pem('other.pem') }, undefined, port)).rejects.toMatchObject({
+      code: expect.stringMatching(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/),
+    });
   });
 
-  it('names the status when the client certificate is not the cluster\'s', async () => {
-    await expect(apiReady('127.0.0.1', 'api.lab.internal', { ...creds(), cert: pem('stranger.pem'), key: pem('stranger.key') }, undefined, port)).rejects.toThrow(/HTTP 401: Unauthorized/);
+  it("names the status when the client certificate is not the cluster's", async () => {
+    await expect(
+      apiReady('127.0.0.1', 'api.lab.internal', { ...creds(), cert: pem('stranger.pem'), key: pem('stranger.key') }, undefined, port),
+    ).rejects.toThrow(/HTTP 401: Unauthorized/);
   });
 });

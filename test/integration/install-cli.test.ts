@@ -9,18 +9,24 @@ import { afterAll, describe, expect, it } from 'vitest';
 const bin = resolve(import.meta.dirname, '../../installer/bin/palisade.js');
 const dir = mkdtempSync(join(tmpdir(), 'palisade-install-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-writeFileSync(join(dir, 'palisade.yaml'), `apiVersion: palisade/v1
+writeFileSync(
+  join(dir, 'palisade.yaml'),
+  `apiVersion: palisade/v1
 cluster: { name: cli, fqdn: palisade.cli.internal }
 hosts:
   - { name: h1, address: 127.0.0.1, port: 1, role: controller }
-`);
-const run = (...args: string[]) => spawnSync('node', [bin, 'install', '-c', join(dir, 'palisade.yaml'), ...args], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+`,
+);
+const run = (...args: string[]) =>
+  spawnSync('node', [bin, 'install', '-c', join(dir, 'palisade.yaml'), ...args], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
 
 describe('palisade install (CLI flags)', () => {
   it('--help lists the phase names --from and --only take, in order', () => {
     const r = spawnSync('node', [bin, 'install', '--help'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/Phases, in order \(names for --from and --only\):\n {2}bundle, connect, facts, preflight, .*cluster, secrets, .*verify, report\n/);
+    expect(r.stdout).toMatch(
+      /Phases, in order \(names for --from and --only\):\n {2}bundle, connect, facts, preflight, .*cluster, secrets, .*verify, report\n/,
+    );
   });
 
   it('a wrong --only is a usage error (exit 2) before the confirmation is asked for', () => {
@@ -43,7 +49,15 @@ describe('palisade install (CLI flags)', () => {
     writeFileSync(join(dir, 'k.pub'), generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
     const { CI: _ci, NO_COLOR: _nc, ...env } = process.env;
     const onTerminal = (extra: Record<string, string>) =>
-      spawnSync(SCRIPT, ['-qec', `stty cols 160 rows 40; node ${bin} install -c ${join(dir, 'palisade.yaml')} --bundle ${join(dir, 'no-bundle')} --trusted-key ${join(dir, 'k.pub')} --dry-run`, '/dev/null'], { encoding: 'utf8', env: { ...env, ...extra }, timeout: 60_000 });
+      spawnSync(
+        SCRIPT,
+        [
+          '-qec',
+          `stty cols 160 rows 40; node ${bin} install -c ${join(dir, 'palisade.yaml')} --bundle ${join(dir, 'no-bundle')} --trusted-key ${join(dir, 'k.pub')} --dry-run`,
+          '/dev/null',
+        ],
+        { encoding: 'utf8', env: { ...env, ...extra }, timeout: 60_000 },
+      );
     const colour = /\x1b\[[\d;]*[349]\dm/;
     const plain = onTerminal({});
     expect(plain.stdout).toMatch(colour);

@@ -23,12 +23,21 @@ const journalPath = join(dir, '.palisade', 'rec', 'journal.json');
 let tb: TestBundle;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-writeFileSync(join(dir, 'palisade.yaml'), `apiVersion: palisade/v1
+writeFileSync(
+  join(dir, 'palisade.yaml'),
+  `apiVersion: palisade/v1
 cluster: { name: rec, fqdn: palisade.rec.internal }
 hosts:
   - { name: h1, address: 127.0.0.1, port: 1, role: controller }
-`);
-const run = (...args: string[]) => spawnSync('node', [bin, 'install', '-c', join(dir, 'palisade.yaml'), ...args], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PALISADE_PASSPHRASE: 'recorded bundle test' } });
+`,
+);
+const run = (...args: string[]) =>
+  spawnSync('node', [bin, 'install', '-c', join(dir, 'palisade.yaml'), ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PALISADE_PASSPHRASE: 'recorded bundle test' },
+  });
 
 beforeAll(async () => {
   tb = await smallBundle(join(dir, 'bundle-work'));
@@ -64,7 +73,11 @@ describe('install --dry-run without --bundle', () => {
     await record();
     const j = JSON.parse(await readFile(journalPath, 'utf8'));
     const key = await loadPublicKey(tb.publicKeyPath, '--trusted-key');
-    expect(j.installed).toMatchObject({ path: resolve(tb.path), manifestDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), trustedKey: { fingerprint: keyFingerprint(key) } });
+    expect(j.installed).toMatchObject({
+      path: resolve(tb.path),
+      manifestDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      trustedKey: { fingerprint: keyFingerprint(key) },
+    });
     const rb = await recordedBundle(await Journal.read(journalPath), journalPath);
     expect(rb.path).toBe(resolve(tb.path));
     expect(keyFingerprint(rb.trustedKey)).toBe(keyFingerprint(key));

@@ -37,7 +37,11 @@ describe('palisade keys', () => {
     expect(r.stdout).toMatch(/secret\/join-token +join-token +sha256:[0-9a-f]{16} +\d{4}-\d\d-\d\d\n/);
     const json = JSON.parse((await run(['keys', 'list', '-o', 'json'])).stdout);
     expect(json.entries).toHaveLength(23);
-    expect(json.entries.find((e: { name: string }) => e.name === 'tls/api')).toMatchObject({ kind: 'tls-server', subject: 'CN=palisade.lab.internal', ip: expect.stringContaining('10.231.0.100') });
+    expect(json.entries.find((e: { name: string }) => e.name === 'tls/api')).toMatchObject({
+      kind: 'tls-server',
+      subject: 'CN=palisade.lab.internal',
+      ip: expect.stringContaining('10.231.0.100'),
+    });
     const show = await run(['keys', 'show', 'ca/root', '--pem']);
     expect(show.stdout).toBe(ks.get('ca/root')!.meta!.cert);
     const tok = await run(['keys', 'show', 'secret/join-token']);
@@ -170,17 +174,40 @@ describe('palisade certs', () => {
   it('check refuses with every reason and exit 1; import stores; show prints subject, names, chain, expiry', async () => {
     const bad = await run(['certs', 'check', '--cert', lab.p('bad.pem'), '--key', lab.p('ingress.key'), '--chain', lab.p('int.pem')]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/error \[cert\.refused\]: the certificate for palisade\.lab\.internal was refused: 2 problems\n {2}- cert\.key-mismatch: .*\n {2}- cert\.name-mismatch: /);
+    expect(bad.stderr).toMatch(
+      /error \[cert\.refused\]: the certificate for palisade\.lab\.internal was refused: 2 problems\n {2}- cert\.key-mismatch: .*\n {2}- cert\.name-mismatch: /,
+    );
     const json = JSON.parse((await run(['certs', 'check', '--cert', lab.p('bad.pem'), '--key', lab.p('bad.key'), '-o', 'json'])).stdout);
     expect(json).toMatchObject({ ok: false, stored: false, errors: [{ code: 'cert.name-mismatch' }] });
-    const imp = await run(['certs', 'import', '--cert', lab.p('ingress.pem'), '--key', lab.p('ingress.key'), '--chain', lab.p('int.pem'), '--ca', lab.p('root.pem')]);
+    const imp = await run([
+      'certs',
+      'import',
+      '--cert',
+      lab.p('ingress.pem'),
+      '--key',
+      lab.p('ingress.key'),
+      '--chain',
+      lab.p('int.pem'),
+      '--ca',
+      lab.p('root.pem'),
+    ]);
     expect(imp.stderr).toBe('');
-    expect(imp.stdout).toMatch(/imported the certificate for palisade\.lab\.internal into .*keystore(\.json)? \(tls\/ingress\)\nsubject: +CN=ingress\nnames: +DNS:\*\.lab\.internal\n/);
+    expect(imp.stdout).toMatch(
+      /imported the certificate for palisade\.lab\.internal into .*keystore(\.json)? \(tls\/ingress\)\nsubject: +CN=ingress\nnames: +DNS:\*\.lab\.internal\n/,
+    );
     const show = await run(['certs', 'show']);
-    expect(show.stdout).toMatch(/tls\/ingress for palisade\.lab\.internal[\s\S]*<- CN=Site Intermediate \(intermediate[\s\S]*<- CN=Site Root \(root[\s\S]*valid: .* \(\d+ days left\)/);
+    expect(show.stdout).toMatch(
+      /tls\/ingress for palisade\.lab\.internal[\s\S]*<- CN=Site Intermediate \(intermediate[\s\S]*<- CN=Site Root \(root[\s\S]*valid: .* \(\d+ days left\)/,
+    );
     const pem = await run(['certs', 'show', '--pem']);
     writeFileSync(lab.p('served.pem'), pem.stdout);
-    expect(execFileSync('openssl', ['verify', '-verify_hostname', 'palisade.lab.internal', '-CAfile', lab.p('root.pem'), '-untrusted', lab.p('served.pem'), lab.p('served.pem')], { encoding: 'utf8' })).toMatch(/OK/);
+    expect(
+      execFileSync(
+        'openssl',
+        ['verify', '-verify_hostname', 'palisade.lab.internal', '-CAfile', lab.p('root.pem'), '-untrusted', lab.p('served.pem'), lab.p('served.pem')],
+        { encoding: 'utf8' },
+      ),
+    ).toMatch(/OK/);
     const ks = await openKeystore(ksPath, { passphrase: PASS });
     expect(ks.get('tls/ingress')).toMatchObject({ kind: 'ingress-tls', meta: { fqdn: 'palisade.lab.internal' } });
     // import again: the same one is a no-op; a refused one changes nothing

@@ -27,7 +27,13 @@ describe('keystore file', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const text = readFileSync(path, 'utf8');
     const header = JSON.parse(text.split('\n')[0]!);
-    expect(header).toMatchObject({ format: 'palisade-keystore', version: 1, cluster: 'demo', cipher: 'aes-256-gcm', kdf: { name: 'scrypt', N: 1024, r: 8, p: 1 } });
+    expect(header).toMatchObject({
+      format: 'palisade-keystore',
+      version: 1,
+      cluster: 'demo',
+      cipher: 'aes-256-gcm',
+      kdf: { name: 'scrypt', N: 1024, r: 8, p: 1 },
+    });
     expect(Buffer.from(header.kdf.salt, 'base64')).toHaveLength(16);
     expect(Buffer.from(header.nonce, 'base64')).toHaveLength(12);
     expect(text).not.toContain('a'.repeat(16));
@@ -63,7 +69,10 @@ describe('keystore file', () => {
     const path = fresh();
     await sample(path);
     const before = readFileSync(path);
-    await expect(openKeystore(path, { passphrase: 'wrong passphrase!' })).rejects.toMatchObject({ code: 'keystore.passphrase', message: expect.stringMatching(/^wrong passphrase for /) });
+    await expect(openKeystore(path, { passphrase: 'wrong passphrase!' })).rejects.toMatchObject({
+      code: 'keystore.passphrase',
+      message: expect.stringMatching(/^wrong passphrase for /),
+    });
     const [head, body] = before.toString('utf8').split('\n') as [string, string];
     const flipped = Buffer.from(body, 'base64');
     flipped[5] = (flipped[5] ?? 0) ^ 1;
@@ -86,7 +95,7 @@ describe('keystore file', () => {
     await expect(createKeystore(path, { cluster: 'demo', passphrase: PASS, kdf })).rejects.toMatchObject({ code: 'keystore.exists' });
   });
 
-  it('two writers: the second is refused instead of losing the first one\'s change', async () => {
+  it("two writers: the second is refused instead of losing the first one's change", async () => {
     const path = fresh();
     await sample(path);
     const a = await openKeystore(path, { passphrase: PASS, kdf });
@@ -127,13 +136,16 @@ describe('keystore lock', () => {
     for (const c of children.splice(0)) c.kill();
   });
 
-  it('a live owner blocks the writer with a clear message; a dead owner\'s lock is taken over', async () => {
+  it("a live owner blocks the writer with a clear message; a dead owner's lock is taken over", async () => {
     const path = fresh();
     await sample(path);
     const lockPath = `${path}.lock`;
     const child = spawn('sleep', ['30']);
     children.push(child);
-    writeFileSync(lockPath, JSON.stringify({ pid: child.pid, host: (await import('node:os')).hostname(), since: '2026-01-01T00:00:00Z', command: 'keys rotate' }));
+    writeFileSync(
+      lockPath,
+      JSON.stringify({ pid: child.pid, host: (await import('node:os')).hostname(), since: '2026-01-01T00:00:00Z', command: 'keys rotate' }),
+    );
     const ks = await openKeystore(path, { passphrase: PASS, kdf, lockWaitMs: 300 });
     ks.put({ name: 'x/y', kind: 'join-token', value: 'zzzzzzzzzzzz' });
     await expect(ks.save()).rejects.toMatchObject({ code: 'keystore.locked', message: expect.stringContaining(`locked by process ${child.pid}`) });
@@ -181,11 +193,22 @@ describe('resolvePassphrase', () => {
 
   it('without a file, variable or terminal: a usage error naming both ways', async () => {
     delete process.env.PALISADE_PASSPHRASE;
-    await expect(resolvePassphrase({ input: notTty })).rejects.toMatchObject({ code: 'keystore.passphrase-missing', exitCode: 2, message: expect.stringMatching(/PALISADE_PASSPHRASE.*--passphrase-file/) });
+    await expect(resolvePassphrase({ input: notTty })).rejects.toMatchObject({
+      code: 'keystore.passphrase-missing',
+      exitCode: 2,
+      message: expect.stringMatching(/PALISADE_PASSPHRASE.*--passphrase-file/),
+    });
   });
 
   function fakeTty(typed: string) {
-    const input = Object.assign(new PassThrough(), { isTTY: true, raw: [] as boolean[], setRawMode(m: boolean) { input.raw.push(m); return input; } });
+    const input = Object.assign(new PassThrough(), {
+      isTTY: true,
+      raw: [] as boolean[],
+      setRawMode(m: boolean) {
+        input.raw.push(m);
+        return input;
+      },
+    });
     const output = new PassThrough();
     let shown = '';
     output.on('data', (d) => (shown += d));
@@ -221,14 +244,26 @@ describe('the keystore is the escrow store of disk encryption', () => {
     const { ensureKeySet } = await import('../../installer/pki/keyset.ts');
     const { keySetInput } = await import('../../installer/actions/keys.ts');
     const { config } = await parseConfig(
-      ['apiVersion: palisade/v1', 'cluster: { name: demo, fqdn: palisade.lab.internal }', 'hosts:', '  - { name: host1, address: 10.0.0.1, role: controller, dataDisk: /dev/vdb }', ''].join('\n'),
+      [
+        'apiVersion: palisade/v1',
+        'cluster: { name: demo, fqdn: palisade.lab.internal }',
+        'hosts:',
+        '  - { name: host1, address: 10.0.0.1, role: controller, dataDisk: /dev/vdb }',
+        '',
+      ].join('\n'),
       join(tmpdir(), 'palisade.yaml'),
     );
     const path = fresh();
     const ks = await createKeystore(path, { cluster: 'demo', passphrase: PASS, kdf });
     await ensureKeySet(keySetInput(config), ks);
     const store: import('../../installer/encryption/types.ts').EscrowStore = ks;
-    store.put({ name: recoveryKeyName('host1', '/dev/vdb'), kind: 'luks-recovery', value: 'cbdefghi-jklnrtuv-cbdefghi-jklnrtuv-cbdefghi-jklnrtuv-cbdefghi-jklnrtuv', meta: { host: 'host1', device: '/dev/vdb', uuid: 'uuid-1' }, createdAt: new Date().toISOString() });
+    store.put({
+      name: recoveryKeyName('host1', '/dev/vdb'),
+      kind: 'luks-recovery',
+      value: 'cbdefghi-jklnrtuv-cbdefghi-jklnrtuv-cbdefghi-jklnrtuv-cbdefghi-jklnrtuv',
+      meta: { host: 'host1', device: '/dev/vdb', uuid: 'uuid-1' },
+      createdAt: new Date().toISOString(),
+    });
     await store.save();
     const again = await openKeystore(path, { passphrase: PASS });
     expect(escrowIndex(config, again).get('luks-recovery/host1/vdb')).toEqual({ uuid: 'uuid-1' });

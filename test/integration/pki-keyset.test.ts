@@ -47,7 +47,12 @@ describe('the CA chain and leaf certificates, checked by openssl', () => {
       ['registry', ks.registry.certPem, 'sslserver'],
       ['ingress', ks.ingressFallback.certPem, 'sslserver'],
       ['api', ks.api.certPem, 'sslserver'],
-      ...Object.entries(ks.hosts).flatMap(([h, c]): Array<[string, string, string]> => [[`${h}-server`, c.server.certPem, 'sslserver'], [`${h}-client`, c.client.certPem, 'sslclient']]),
+      ...Object.entries(ks.hosts).flatMap(
+        ([h, c]): Array<[string, string, string]> => [
+          [`${h}-server`, c.server.certPem, 'sslserver'],
+          [`${h}-client`, c.client.certPem, 'sslclient'],
+        ],
+      ),
     ];
     expect(leaves).toHaveLength(11);
     for (const [name, pem, purpose] of leaves) {
@@ -61,7 +66,9 @@ describe('the CA chain and leaf certificates, checked by openssl', () => {
     const other = await generateKeySet(input);
     expect(() => openssl('verify', '-CAfile', file('other-root.pem', other.rootCa.certPem), '-untrusted', inter, join(dir, 'api-alone.pem'))).toThrow();
     // a client certificate is not a server certificate
-    expect(() => openssl('verify', '-purpose', 'sslserver', '-CAfile', root, '-untrusted', inter, file('c.pem', ks.hosts.host1!.client.certPem))).toThrow(/unsupported certificate purpose|unsuitable certificate purpose/);
+    expect(() => openssl('verify', '-purpose', 'sslserver', '-CAfile', root, '-untrusted', inter, file('c.pem', ks.hosts.host1!.client.certPem))).toThrow(
+      /unsupported certificate purpose|unsuitable certificate purpose/,
+    );
   });
 
   it('openssl x509 -text shows lifetimes, constraints, usages, SANs and key identifiers', () => {
@@ -84,7 +91,16 @@ describe('the CA chain and leaf certificates, checked by openssl', () => {
     expect(a).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
     expect(a).toMatch(/Key Usage: critical\s+Digital Signature\s/);
     expect(a).toMatch(/Extended Key Usage: \s*TLS Web Server Authentication\s/);
-    for (const san of ['DNS:palisade.lab.internal', 'IP Address:10.231.0.100', 'IP Address:10.231.0.11', 'IP Address:10.231.0.13', 'DNS:kubernetes.default.svc.cluster.local', 'IP Address:10.43.0.1', 'DNS:host2']) expect(a).toContain(san);
+    for (const san of [
+      'DNS:palisade.lab.internal',
+      'IP Address:10.231.0.100',
+      'IP Address:10.231.0.11',
+      'IP Address:10.231.0.13',
+      'DNS:kubernetes.default.svc.cluster.local',
+      'IP Address:10.43.0.1',
+      'DNS:host2',
+    ])
+      expect(a).toContain(san);
     expect(a).not.toContain('host4'); // workers are not API endpoints
     // AKI of each certificate is the SKI of its issuer
     const ski = (t: string) => t.match(/Subject Key Identifier: \s*\n\s*([0-9A-F:]+)/)![1];
@@ -104,18 +120,33 @@ describe('the CA chain and leaf certificates, checked by openssl', () => {
     expect(t).toMatch(/Public-Key: \(3072 bit\)/);
     expect(t).toMatch(/Signature Algorithm: sha256WithRSAEncryption/);
     expect(t).toMatch(/Key Usage: critical\s+Digital Signature, Key Encipherment/);
-    expect(openssl('verify', '-x509_strict', '-CAfile', file('rsa-root.pem', rsaRoot.certPem), '-untrusted', file('rsa-int.pem', rsaInt.certPem), join(dir, 'rsa.pem'))).toMatch(/OK/);
+    expect(
+      openssl(
+        'verify',
+        '-x509_strict',
+        '-CAfile',
+        file('rsa-root.pem', rsaRoot.certPem),
+        '-untrusted',
+        file('rsa-int.pem', rsaInt.certPem),
+        join(dir, 'rsa.pem'),
+      ),
+    ).toMatch(/OK/);
     const edRoot = await createRootCa({ subject: { commonName: 'ed root' }, algorithm: 'ed25519' });
     const edLeaf = await issueCertificate(edRoot, { commonName: 'e.example', dnsNames: ['e.example'], usage: 'client', algorithm: 'ed25519' });
-    expect(openssl('x509', '-in', file('ed.pem', edLeaf.certPem), '-text', '-noout')).toMatch(/Signature Algorithm: ED25519[\s\S]*Public Key Algorithm: ED25519/);
+    expect(openssl('x509', '-in', file('ed.pem', edLeaf.certPem), '-text', '-noout')).toMatch(
+      /Signature Algorithm: ED25519[\s\S]*Public Key Algorithm: ED25519/,
+    );
     expect(openssl('verify', '-CAfile', file('ed-root.pem', edRoot.certPem), join(dir, 'ed.pem'))).toMatch(/OK/);
   }, 120_000);
 });
 
 async function serve(cert: { certPem: string; keyPem: string; chainPem: string }, extra: { requestCert?: boolean; ca?: string } = {}) {
-  const server = createServer({ key: cert.keyPem, cert: cert.chainPem, ...(extra.requestCert ? { requestCert: true, rejectUnauthorized: true, ca: extra.ca } : {}) }, (s: TLSSocket) => {
-    s.end(`hello ${s.getPeerCertificate()?.subject?.CN ?? 'anonymous'}\n`);
-  });
+  const server = createServer(
+    { key: cert.keyPem, cert: cert.chainPem, ...(extra.requestCert ? { requestCert: true, rejectUnauthorized: true, ca: extra.ca } : {}) },
+    (s: TLSSocket) => {
+      s.end(`hello ${s.getPeerCertificate()?.subject?.CN ?? 'anonymous'}\n`);
+    },
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   return { port, close: () => new Promise<void>((r) => server.close(() => r())) };
@@ -125,10 +156,16 @@ describe('TLS with the generated certificates, the root as the only trust anchor
   it('openssl s_client -verify_return_error accepts the registry certificate (chain served by node:tls)', async () => {
     const s = await serve(ks.registry);
     try {
-      const { stdout } = await execFile('sh', ['-c', `openssl s_client -connect 127.0.0.1:${s.port} -servername registry.palisade.lab.internal -verify_hostname registry.palisade.lab.internal -CAfile ${root} -verify_return_error </dev/null 2>&1`]);
+      const { stdout } = await execFile('sh', [
+        '-c',
+        `openssl s_client -connect 127.0.0.1:${s.port} -servername registry.palisade.lab.internal -verify_hostname registry.palisade.lab.internal -CAfile ${root} -verify_return_error </dev/null 2>&1`,
+      ]);
       expect(stdout).toMatch(/Verify return code: 0 \(ok\)/);
       expect(stdout).toMatch(/depth=2 O = palisade demo, CN = palisade demo root CA/);
-      const bad = execFile('sh', ['-c', `openssl s_client -connect 127.0.0.1:${s.port} -verify_hostname wrong.example -CAfile ${root} -verify_return_error </dev/null 2>&1`]);
+      const bad = execFile('sh', [
+        '-c',
+        `openssl s_client -connect 127.0.0.1:${s.port} -verify_hostname wrong.example -CAfile ${root} -verify_return_error </dev/null 2>&1`,
+      ]);
       await expect(bad).rejects.toMatchObject({ stdout: expect.stringMatching(/Hostname mismatch|verify error/) });
     } finally {
       await s.close();
@@ -148,7 +185,9 @@ describe('TLS with the generated certificates, the root as the only trust anchor
     try {
       await expect(get({ servername: 'palisade.lab.internal', ca: ks.rootCa.certPem })).resolves.toMatch(/^hello/);
       const other = await generateKeySet(input);
-      await expect(get({ servername: 'palisade.lab.internal', ca: other.rootCa.certPem })).rejects.toThrow(/unable to get local issuer|self.signed|unable to verify/);
+      await expect(get({ servername: 'palisade.lab.internal', ca: other.rootCa.certPem })).rejects.toThrow(
+        /unable to get local issuer|self.signed|unable to verify/,
+      );
       await expect(get({ servername: 'nope.example', ca: ks.rootCa.certPem })).rejects.toThrow(/altnames|Hostname/i);
     } finally {
       await s.close();

@@ -11,13 +11,20 @@ const dir = mkdtempSync(join(tmpdir(), 'palisade-preflight-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const cfg = join(dir, 'palisade.yaml');
 // a key nobody accepts: the host (nothing listens on port 1) fails before it would be offered
-writeFileSync(join(dir, 'id_ed25519'), spawnSync('sh', ['-c', `ssh-keygen -q -t ed25519 -N '' -f ${join(dir, 'k')} && cat ${join(dir, 'k')}`], { encoding: 'utf8' }).stdout, { mode: 0o600 });
-writeFileSync(cfg, `apiVersion: palisade/v1
+writeFileSync(
+  join(dir, 'id_ed25519'),
+  spawnSync('sh', ['-c', `ssh-keygen -q -t ed25519 -N '' -f ${join(dir, 'k')} && cat ${join(dir, 'k')}`], { encoding: 'utf8' }).stdout,
+  { mode: 0o600 },
+);
+writeFileSync(
+  cfg,
+  `apiVersion: palisade/v1
 cluster: { name: cli, fqdn: localhost.cli.internal }
 sizing: { profile: large }
 hosts:
   - { name: h1, address: 127.0.0.1, port: 1, role: controller, privateKey: ${join(dir, 'id_ed25519')} }
-`);
+`,
+);
 const run = (...args: string[]) => spawnSync('node', [bin, 'preflight', '-c', cfg, ...args], { encoding: 'utf8', timeout: 60_000 });
 
 describe('palisade preflight (CLI)', () => {
@@ -51,11 +58,14 @@ describe('palisade preflight on a reachable host (loopback sshd)', () => {
     const sshd = await startSshd();
     try {
       const c = join(dir, 'reach.yaml');
-      writeFileSync(c, `apiVersion: palisade/v1
+      writeFileSync(
+        c,
+        `apiVersion: palisade/v1
 cluster: { name: reach, fqdn: localhost.reach.internal }
 hosts:
   - { name: h1, address: 127.0.0.1, port: ${sshd.port}, role: controller, privateKey: ${sshd.keys.ed25519.path}, hostKey: "${sshd.hostKeyFingerprint}" }
-`);
+`,
+      );
       const r = spawnSync('node', [bin, 'preflight', '-c', c, '--no-disk-probe'], { encoding: 'utf8', timeout: 90_000 });
       const all = `${r.stdout}\n${r.stderr}`.split('\n');
       const summaries = all.filter((l) => /^h1: .*, kernel /.test(l));

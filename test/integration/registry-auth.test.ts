@@ -58,14 +58,36 @@ describe('bearer token auth against the real registry', () => {
     work = await mkdtemp(join(tmpdir(), 'palisade-token-'));
     pki = await makeTestPki(join(work, 'pki'));
     tb = await smallBundle(join(work, 'bundle'), { images: 2 });
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'token.key', '-out', 'token.crt', '-days', '2', '-subj', '/CN=token signer'], { cwd: pki.dir, stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'token.key',
+        '-out',
+        'token.crt',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=token signer',
+      ],
+      { cwd: pki.dir, stdio: 'ignore' },
+    );
     const key = createPrivateKey(await readFile(join(pki.dir, 'token.key')));
     const certDer = new X509Certificate(await readFile(join(pki.dir, 'token.crt'))).raw.toString('base64');
     const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
     tokenServer = https.createServer({ key: pki.keyPem, cert: pki.certPem }, (req, res) => {
       const u = new URL(req.url ?? '/', 'http://x');
       const auth = req.headers.authorization ?? '';
-      const [user, pass] = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString().split(':');
+      const [user, pass] = Buffer.from(auth.replace(/^Basic /, ''), 'base64')
+        .toString()
+        .split(':');
       const scopes = u.searchParams.getAll('scope');
       const ok = user === USER && pass === PASSWORD;
       calls.push({ scopes, user, ok });
@@ -80,7 +102,16 @@ describe('bearer token auth against the real registry', () => {
         return { type, name: rest.join(':'), actions: actions.includes('*') ? ['*'] : actions };
       });
       const header = b64url({ typ: 'JWT', alg: 'ES256', x5c: [certDer] });
-      const claims = b64url({ iss: 'palisade-test-issuer', sub: user, aud: u.searchParams.get('service'), exp: now + jwtLife, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access });
+      const claims = b64url({
+        iss: 'palisade-test-issuer',
+        sub: user,
+        aud: u.searchParams.get('service'),
+        exp: now + jwtLife,
+        nbf: now - 10,
+        iat: now,
+        jti: randomBytes(8).toString('hex'),
+        access,
+      });
       const sig = sign('sha256', Buffer.from(`${header}.${claims}`), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ token: `${header}.${claims}.${sig}`, expires_in: 300 }));
@@ -88,7 +119,11 @@ describe('bearer token auth against the real registry', () => {
     await new Promise<void>((r) => tokenServer.listen(0, '127.0.0.1', r));
     const a = tokenServer.address();
     realm = `https://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/token`;
-    reg = await startRegistry({ dir: join(work, 'reg'), pki, auth: { token: { realm, service: 'palisade-test-registry', issuer: 'palisade-test-issuer', rootCertBundle: join(pki.dir, 'token.crt') } } });
+    reg = await startRegistry({
+      dir: join(work, 'reg'),
+      pki,
+      auth: { token: { realm, service: 'palisade-test-registry', issuer: 'palisade-test-issuer', rootCertBundle: join(pki.dir, 'token.crt') } },
+    });
   });
   afterAll(async () => {
     await reg?.stop();
@@ -127,13 +162,24 @@ describe('bearer token auth against the real registry', () => {
       proxy.decide = (req) => (req.method === 'PATCH' ? { delayMs: 150 } : 'pass');
       const t = await smallBundle(join(work, 'bundle-expiring'), { images: 2, layerSize: 128 << 10 });
       const before = calls.length;
-      const r = await seedRegistry({ url: proxy.url, ca: pki.caPem, username: USER, password: PASSWORD, tokenRealm: realm, bundle: t.path, chunkSize: 16 << 10, concurrency: 2 });
+      const r = await seedRegistry({
+        url: proxy.url,
+        ca: pki.caPem,
+        username: USER,
+        password: PASSWORD,
+        tokenRealm: realm,
+        bundle: t.path,
+        chunkSize: 16 << 10,
+        concurrency: 2,
+      });
       expect(r.bytes.uploaded).toBe(r.bytes.total);
       // some request was refused with the dead token and answered again with a fresh one
       expect(proxy.requests.some((q) => q.status === 401 && q.method === 'PATCH')).toBe(true);
       expect(calls.length - before).toBeGreaterThan(2);
       jwtLife = 300;
-      expect((await verifyRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD, tokenRealm: realm, bundle: t.path, deep: true })).ok).toBe(true);
+      expect(
+        (await verifyRegistry({ url: reg.url, ca: pki.caPem, username: USER, password: PASSWORD, tokenRealm: realm, bundle: t.path, deep: true })).ok,
+      ).toBe(true);
     } finally {
       jwtLife = 300;
       await proxy.stop();

@@ -56,10 +56,11 @@ async function serve(kind: 'https' | 'http', host: '127.0.0.1' | 'localhost'): P
   const srv = kind === 'https' ? https.createServer({ key: pki.keyPem, cert: pki.certPem }, listener) : http.createServer(listener);
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   s.origin = `${kind}://${host}:${(srv.address() as AddressInfo).port}`;
-  s.close = () => new Promise<void>((r) => {
-    srv.closeAllConnections();
-    srv.close(() => r());
-  });
+  s.close = () =>
+    new Promise<void>((r) => {
+      srv.closeAllConnections();
+      srv.close(() => r());
+    });
   servers.push(s);
   return s;
 }

@@ -49,7 +49,11 @@ beforeAll(async () => {
   await writeFile(join(pki, 'tls.crt'), cert.meta!.cert! + (cert.meta!.chain ?? ''));
   await writeFile(join(pki, 'tls.key'), cert.value, { mode: 0o600 });
   const root = ks.get('ca/root')!.meta!.cert!;
-  reg = await startRegistry({ dir: join(dir, 'registry'), pki: { dir: pki, caPem: root, certPem: '', keyPem: '', caFile: '', otherCaPem: '' }, users: { [username]: password } });
+  reg = await startRegistry({
+    dir: join(dir, 'registry'),
+    pki: { dir: pki, caPem: root, certPem: '', keyPem: '', caFile: '', otherCaPem: '' },
+    users: { [username]: password },
+  });
   await writeFile(join(dir, 'palisade.yaml'), config(reg.port, tb.publicKeyPath));
 }, 120_000);
 
@@ -99,13 +103,19 @@ describe('registry login', () => {
     const cat = JSON.parse((await run(['registry', 'catalog', '-o', 'json'])).stdout) as Array<{ repository: string; tags: string[] }>;
     const image = cat.find((c) => !c.repository.startsWith('packs/'))!;
     const ref = `docker://${endpoint}/${image.repository}:${image.tags[0]}`;
-    const sk = await promisify(execFile)('skopeo', ['inspect', '--raw', '--authfile', authFile, '--cert-dir', join(certsDir, endpoint), ref], { env: { ...process.env, REGISTRY_AUTH_FILE: '' } });
+    const sk = await promisify(execFile)('skopeo', ['inspect', '--raw', '--authfile', authFile, '--cert-dir', join(certsDir, endpoint), ref], {
+      env: { ...process.env, REGISTRY_AUTH_FILE: '' },
+    });
     expect(JSON.parse(sk.stdout)).toHaveProperty('schemaVersion', 2);
     // without the credentials the registry refuses: skopeo used the file, not luck
     const empty = join(dir, 'auth', 'empty.json');
     await writeFile(empty, '{"auths":{}}');
-    await expect(promisify(execFile)('skopeo', ['inspect', '--raw', '--authfile', empty, '--cert-dir', join(certsDir, endpoint), ref])).rejects.toThrow(/unauthorized|authentication required/i);
-    expect((await history()).filter((e) => e.by === 'registry login')).toEqual([expect.objectContaining({ event: 'written-to-file', name: 'secret/registry', to: authFile })]);
+    await expect(promisify(execFile)('skopeo', ['inspect', '--raw', '--authfile', empty, '--cert-dir', join(certsDir, endpoint), ref])).rejects.toThrow(
+      /unauthorized|authentication required/i,
+    );
+    expect((await history()).filter((e) => e.by === 'registry login')).toEqual([
+      expect.objectContaining({ event: 'written-to-file', name: 'secret/registry', to: authFile }),
+    ]);
   }, 60_000);
 
   it('prints the password only with --show-password, and records it', async () => {
@@ -131,7 +141,13 @@ describe('keys reveal', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`${password}\n`);
     const h = await history();
-    expect(h.at(-1)).toMatchObject({ event: 'revealed', name: 'secret/registry', to: 'stdout', by: 'keys reveal', at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(h.at(-1)).toMatchObject({
+      event: 'revealed',
+      name: 'secret/registry',
+      to: 'stdout',
+      by: 'keys reveal',
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
     expect(JSON.stringify(h)).not.toContain(password);
     const shown = await run(['keys', 'history']);
     expect(shown.stdout).toMatch(/revealed +secret\/registry +stdout +keys reveal/);

@@ -35,7 +35,10 @@ afterAll(async () => {
 async function fresh(): Promise<{ reg: RunningRegistry; proxy: TestProxy }> {
   const reg = await startRegistry({ dir: join(work, `reg-${k++}`), pki, users: { seeder: PASSWORD } });
   const proxy = await startProxy({ target: reg.url, pki });
-  cleanups.push(() => reg.stop(), () => proxy.stop());
+  cleanups.push(
+    () => reg.stop(),
+    () => proxy.stop(),
+  );
   return { reg, proxy };
 }
 
@@ -63,7 +66,14 @@ describe('registry seed', () => {
 
     const client = new RegistryClient(access(reg.url));
     try {
-      expect((await client.catalog()).sort()).toEqual(['packs/debian', 'packs/k3s', 'palisade/test-app-0', 'palisade/test-app-1', 'palisade/test-app-2', 'palisade/test-multiarch']);
+      expect((await client.catalog()).sort()).toEqual([
+        'packs/debian',
+        'packs/k3s',
+        'palisade/test-app-0',
+        'palisade/test-app-1',
+        'palisade/test-app-2',
+        'palisade/test-multiarch',
+      ]);
       const packs = await listPacks(client);
       expect(packs.map((p) => `${p.layer}/${p.name}@${p.version}`)).toEqual(['k8s/k3s@1.30.2', 'os/debian@12.7.0']);
       expect(packs[0]?.dependencies).toEqual([{ name: 'debian', version: '>=12.0.0 <13.0.0' }]);
@@ -99,8 +109,29 @@ describe('registry seed', () => {
     const pw = join(work, 'pw');
     await writeFile(pw, PASSWORD, { mode: 0o600 });
     await writeFile(join(work, 'ca.pem'), pki.caPem);
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'installer/bin/palisade.js'), 'registry', 'seed', '--bundle', tb.path, '--trusted-key', tb.publicKeyPath,
-      '--registry', proxy.url, '--ca', join(work, 'ca.pem'), '--username', 'seeder', '--password-file', pw, '--concurrency', '1'], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'installer/bin/palisade.js'),
+        'registry',
+        'seed',
+        '--bundle',
+        tb.path,
+        '--trusted-key',
+        tb.publicKeyPath,
+        '--registry',
+        proxy.url,
+        '--ca',
+        join(work, 'ca.pem'),
+        '--username',
+        'seeder',
+        '--password-file',
+        pw,
+        '--concurrency',
+        '1',
+      ],
+      { stdio: 'ignore' },
+    );
     let killed = false;
     proxy.onResponse = () => {
       if (!killed && uploadedBlobs(proxy).length >= 3) {
@@ -175,8 +206,14 @@ describe('registry seed', () => {
 
   it('refuses a wrong password, a missing CA and a wrong CA, each with its own error', async () => {
     const { reg } = await fresh();
-    await expect(seedRegistry({ ...access(reg.url), password: 'wrong', bundle: tb.path })).rejects.toMatchObject({ code: 'registry.auth', message: expect.stringContaining('rejected the credentials of user "seeder"') });
-    await expect(seedRegistry({ ...access(reg.url), ca: undefined, bundle: tb.path })).rejects.toMatchObject({ code: 'registry.tls', hint: expect.stringContaining('--ca') });
+    await expect(seedRegistry({ ...access(reg.url), password: 'wrong', bundle: tb.path })).rejects.toMatchObject({
+      code: 'registry.auth',
+      message: expect.stringContaining('rejected the credentials of user "seeder"'),
+    });
+    await expect(seedRegistry({ ...access(reg.url), ca: undefined, bundle: tb.path })).rejects.toMatchObject({
+      code: 'registry.tls',
+      hint: expect.stringContaining('--ca'),
+    });
     await expect(seedRegistry({ ...access(reg.url), ca: pki.otherCaPem, bundle: tb.path })).rejects.toMatchObject({ code: 'registry.tls' });
     const client = new RegistryClient(access(reg.url));
     try {
@@ -212,7 +249,9 @@ describe('registry seed', () => {
   it('refuses to seed a bundle signed by an untrusted key', async () => {
     const { proxy } = await fresh();
     const { generateSigningKey } = await import('../../installer/bundle/signing.ts');
-    await expect(seedRegistry({ ...access(proxy.url), bundle: tb.path, trustedKey: createPublicKey(generateSigningKey().publicKeyPem) })).rejects.toMatchObject({ code: 'bundle.untrusted-key' });
+    await expect(seedRegistry({ ...access(proxy.url), bundle: tb.path, trustedKey: createPublicKey(generateSigningKey().publicKeyPem) })).rejects.toMatchObject(
+      { code: 'bundle.untrusted-key' },
+    );
     expect(proxy.requests).toEqual([]);
   });
 
@@ -226,7 +265,8 @@ describe('registry seed', () => {
       const other = await client.getManifest(c?.repository as string, c?.tag as string);
       // retag image a to image c's manifest: needs c's blobs in a's repository first
       const m = JSON.parse(other?.bytes.toString() ?? '{}') as { config?: { digest: string }; layers?: Array<{ digest: string }>; manifests?: unknown };
-      for (const d of [m.config?.digest, ...(m.layers ?? []).map((l) => l.digest)]) if (d) await client.mountBlob(a?.repository as string, d, c?.repository as string);
+      for (const d of [m.config?.digest, ...(m.layers ?? []).map((l) => l.digest)])
+        if (d) await client.mountBlob(a?.repository as string, d, c?.repository as string);
       if (m.manifests) return; // c is an index: skip (covered by the digest check below)
       await client.putManifest(a?.repository as string, a?.tag as string, other?.bytes as Buffer, other?.mediaType as string);
       const v = await verifyRegistry({ ...access(reg.url), bundle: b });

@@ -21,7 +21,9 @@ let dir: string;
 /** RGBA pixels of an 8-bit RGB/RGBA PNG (what Chromium writes) */
 function decodePng(buf: Buffer): { width: number; height: number; px: (x: number, y: number) => [number, number, number] } {
   let off = 8;
-  let width = 0, height = 0, channels = 0;
+  let width = 0,
+    height = 0,
+    channels = 0;
   const idat: Buffer[] = [];
   while (off < buf.length) {
     const len = buf.readUInt32BE(off);
@@ -56,16 +58,35 @@ function decodePng(buf: Buffer): { width: number; height: number; px: (x: number
 
 function scan(id: string, startedAt: string, fails: number): ScanResult {
   const findings: Finding[] = [
-    ...Array.from({ length: fails }, (_, i) => ({ check: `world-writable./srv/f${i}`, host: `host${(i % 2) + 1}`, status: 'fail' as const, detail: `/srv/f${i} is writable by every user` })),
+    ...Array.from({ length: fails }, (_, i) => ({
+      check: `world-writable./srv/f${i}`,
+      host: `host${(i % 2) + 1}`,
+      status: 'fail' as const,
+      detail: `/srv/f${i} is writable by every user`,
+    })),
     ...Array.from({ length: 6 }, (_, i) => ({ check: `port.tcp.0.0.0.0:${22 + i}`, host: 'host1', status: 'pass' as const, detail: 'expected' })),
   ];
-  return { id, type: 'security', cluster: 'lab', startedAt, finishedAt: startedAt, versions: { scanner: 'palisade 0.1.0', rules: '2026.12.1', vulndb: { built: '2026-11-30T00:00:00.000Z', ageDays: 1, stale: false, records: 3 } }, hosts: ['host1', 'host2'], findings, summary: summarizeFindings(findings), notes: [] };
+  return {
+    id,
+    type: 'security',
+    cluster: 'lab',
+    startedAt,
+    finishedAt: startedAt,
+    versions: { scanner: 'palisade 0.1.0', rules: '2026.12.1', vulndb: { built: '2026-11-30T00:00:00.000Z', ageDays: 1, stale: false, records: 3 } },
+    hosts: ['host1', 'host2'],
+    findings,
+    summary: summarizeFindings(findings),
+    notes: [],
+  };
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'palisade-scan-html-'));
   writeFileSync(join(dir, 'id_ed25519'), '', { mode: 0o600 });
-  writeFileSync(join(dir, 'palisade.yaml'), 'apiVersion: palisade/v1\ncluster: { name: lab, fqdn: palisade.lab.internal }\nhosts:\n  - { name: host1, address: 10.231.0.10, role: controller, privateKey: id_ed25519 }\n');
+  writeFileSync(
+    join(dir, 'palisade.yaml'),
+    'apiVersion: palisade/v1\ncluster: { name: lab, fqdn: palisade.lab.internal }\nhosts:\n  - { name: host1, address: 10.231.0.10, role: controller, privateKey: id_ed25519 }\n',
+  );
   const state = join(dir, '.palisade', 'lab');
   for (const [i, n] of [3, 5, 2, 4].entries()) await saveScan(state, scan(`security-2026110${i + 1}T000000Z`, `2026-11-0${i + 1}T00:00:00.000Z`, n));
 });
@@ -74,11 +95,31 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('the HTML scan report', () => {
   it.skipIf(!chromium)('renders its summary and trend chart in headless Chromium', () => {
     const html = join(dir, 'report.html');
-    const r = spawnSync(process.execPath, [join(repo, 'installer/bin/palisade.js'), 'scan', 'show', 'security-20261104T000000Z', '--html', html, '-c', join(dir, 'palisade.yaml')], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(
+      process.execPath,
+      [join(repo, 'installer/bin/palisade.js'), 'scan', 'show', 'security-20261104T000000Z', '--html', html, '-c', join(dir, 'palisade.yaml')],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     expect(r.status, r.stderr).toBe(0);
     const png = join(dir, 'report.png');
-    const c = spawnSync(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-      `--user-data-dir=${join(dir, 'profile')}`, '--hide-scrollbars', '--window-size=900,800', `--screenshot=${png}`, `file://${html}`], { encoding: 'utf8', timeout: 120_000 });
+    const c = spawnSync(
+      chromium!,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        `--user-data-dir=${join(dir, 'profile')}`,
+        '--hide-scrollbars',
+        '--window-size=900,800',
+        `--screenshot=${png}`,
+        `file://${html}`,
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
     expect(existsSync(png), c.stderr).toBe(true);
     mkdirSync(join(repo, '.cache/test-artifacts'), { recursive: true });
     copyFileSync(png, join(repo, '.cache/test-artifacts/scan-report.png'));
@@ -86,16 +127,26 @@ describe('the HTML scan report', () => {
     const [fr, fg, fb] = [1, 3, 5].map((i) => parseInt(CHART_FAIL_COLOR.slice(i, i + 2), 16)) as [number, number, number];
     const isFail = ([r2, g2, b2]: number[]) => Math.abs(r2! - fr) < 12 && Math.abs(g2! - fg) < 12 && Math.abs(b2! - fb) < 12;
     // the trend: four bars of the failure colour, side by side in one band of rows
-    let bestRow = 0, bestRuns = 0;
+    let bestRow = 0,
+      bestRuns = 0;
     for (let y = 0; y < img.height; y++) {
-      let runs = 0, inRun = false, len = 0;
+      let runs = 0,
+        inRun = false,
+        len = 0;
       for (let x = 0; x < img.width; x++) {
         const on = isFail(img.px(x, y));
         if (on) len++;
         if (on && !inRun) inRun = true;
-        if (!on && inRun) { if (len >= 6) runs++; inRun = false; len = 0; }
+        if (!on && inRun) {
+          if (len >= 6) runs++;
+          inRun = false;
+          len = 0;
+        }
       }
-      if (runs > bestRuns) { bestRuns = runs; bestRow = y; }
+      if (runs > bestRuns) {
+        bestRuns = runs;
+        bestRow = y;
+      }
     }
     expect(bestRuns, `bars found on row ${bestRow}`).toBe(4);
     // the summary: the big failing count is drawn in the failure colour above the chart

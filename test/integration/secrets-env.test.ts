@@ -43,17 +43,27 @@ afterAll(async () => {
 });
 
 function palisade(args: string[]): { status: number | null; out: string } {
-  const r = spawnSync('node', [bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...SECRETS, PATH: `${shims}:${process.env.PATH}` } });
+  const r = spawnSync('node', [bin, ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, ...SECRETS, PATH: `${shims}:${process.env.PATH}` },
+  });
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
 /** the logged environments of one shimmed command */
-const seen = (name: string): string[] => readdirSync(logs).filter((f) => f.startsWith(`${name}.`)).map((f) => readFileSync(join(logs, f), 'utf8'));
+const seen = (name: string): string[] =>
+  readdirSync(logs)
+    .filter((f) => f.startsWith(`${name}.`))
+    .map((f) => readFileSync(join(logs, f), 'utf8'));
 
 describe('secrets in the environment', () => {
   it('preflight --local: neither the probe shell nor systeminformation passes them on', () => {
     const cfg = join(dir, 'local.yaml');
-    writeFileSync(cfg, 'apiVersion: palisade/v1\ncluster: { name: env, fqdn: env.lab.internal }\nhosts:\n  - { name: h1, address: 127.0.0.1, role: controller }\n');
+    writeFileSync(
+      cfg,
+      'apiVersion: palisade/v1\ncluster: { name: env, fqdn: env.lab.internal }\nhosts:\n  - { name: h1, address: 127.0.0.1, role: controller }\n',
+    );
     const r = palisade(['preflight', '--local', '-c', cfg, '-o', 'json']);
     expect(r.out).toContain('"findings"');
     // the shims ran: systeminformation's lsblk, the probe's own commands
@@ -65,7 +75,10 @@ describe('secrets in the environment', () => {
     const known = join(dir, 'known_hosts');
     writeFileSync(known, `@cert-authority [127.0.0.1]:${sshd.port} ${sshd.keys.other.pub}\n`);
     const cfg = join(dir, 'remote.yaml');
-    writeFileSync(cfg, `apiVersion: palisade/v1\ncluster: { name: env, fqdn: env.lab.internal }\nssh: { knownHosts: ${known} }\nhosts:\n  - { name: h1, address: 127.0.0.1, port: ${sshd.port}, role: controller, privateKey: ${sshd.keys.ed25519.path} }\n`);
+    writeFileSync(
+      cfg,
+      `apiVersion: palisade/v1\ncluster: { name: env, fqdn: env.lab.internal }\nssh: { knownHosts: ${known} }\nhosts:\n  - { name: h1, address: 127.0.0.1, port: ${sshd.port}, role: controller, privateKey: ${sshd.keys.ed25519.path} }\n`,
+    );
     const r = palisade(['hosts', 'check', '-c', cfg]);
     expect(r.out).toMatch(/certificate/);
     expect(seen('ssh-keyscan').length).toBeGreaterThan(0);

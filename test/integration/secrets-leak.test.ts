@@ -67,8 +67,40 @@ beforeAll(async () => {
     await run(['keys', 'rotate', 'secret/registry'], e1),
     await run(['keys', 'rotate', 'secret/secrets-at-rest'], e1),
     await run(['keys', 'rotate', 'tls/api'], e1),
-    await run(['certs', 'check', '--cert', inputs.p('ingress.pem'), '--key', inputs.p('ingress-enc.key'), '--key-passphrase-file', keyPass, '--chain', inputs.p('int.pem')], e1),
-    await run(['certs', 'import', '--cert', inputs.p('ingress.pem'), '--key', inputs.p('ingress-enc.key'), '--key-passphrase-file', keyPass, '--chain', inputs.p('int.pem'), '--ca', inputs.p('root.pem'), '-o', 'json'], e1),
+    await run(
+      [
+        'certs',
+        'check',
+        '--cert',
+        inputs.p('ingress.pem'),
+        '--key',
+        inputs.p('ingress-enc.key'),
+        '--key-passphrase-file',
+        keyPass,
+        '--chain',
+        inputs.p('int.pem'),
+      ],
+      e1,
+    ),
+    await run(
+      [
+        'certs',
+        'import',
+        '--cert',
+        inputs.p('ingress.pem'),
+        '--key',
+        inputs.p('ingress-enc.key'),
+        '--key-passphrase-file',
+        keyPass,
+        '--chain',
+        inputs.p('int.pem'),
+        '--ca',
+        inputs.p('root.pem'),
+        '-o',
+        'json',
+      ],
+      e1,
+    ),
     await run(['certs', 'show'], e1),
     await run(['certs', 'show', '--pem'], e1),
     await run(['keys', 'passphrase', '--new-passphrase-file', newPass], e1),
@@ -77,7 +109,21 @@ beforeAll(async () => {
     await run(['keys', 'prune'], e2),
     // failures print errors: they must not carry secrets either
     await run(['keys', 'list'], { PALISADE_PASSPHRASE: PASS }),
-    await run(['certs', 'check', '--cert', inputs.p('ingress.pem'), '--key', inputs.p('ingress-enc.key'), '--key-passphrase-file', inputs.write('wrong.pass', 'wrong key passphrase'), '--fqdn', 'other.example'], e2),
+    await run(
+      [
+        'certs',
+        'check',
+        '--cert',
+        inputs.p('ingress.pem'),
+        '--key',
+        inputs.p('ingress-enc.key'),
+        '--key-passphrase-file',
+        inputs.write('wrong.pass', 'wrong key passphrase'),
+        '--fqdn',
+        'other.example',
+      ],
+      e2,
+    ),
     await run(['certs', 'check', '--cert', inputs.p('ingress.pem'), '--key', inputs.p('root.key'), '--fqdn', 'other.example'], e2),
     await run(['keys', 'rotate', 'secret/join-token'], { PALISADE_PASSPHRASE: 'wrong wrong wrong' }),
   ];
@@ -132,7 +178,13 @@ describe('no secret reaches output or an unencrypted file', () => {
     const rec = await openKeystore(join(dir, 'offline.keystore'), { passphrase: RECOVERY });
     const secrets = new Map<string, string>();
     for (const e of [...ks.list(), ...rec.list()]) secrets.set(`${e.name} (${e.kind})`, e.value);
-    for (const [n, v] of [['keystore passphrase', PASS], ['new passphrase', NEW_PASS], ['recovery passphrase', RECOVERY], ['imported key passphrase', KEY_PASS]] as const) secrets.set(n, v);
+    for (const [n, v] of [
+      ['keystore passphrase', PASS],
+      ['new passphrase', NEW_PASS],
+      ['recovery passphrase', RECOVERY],
+      ['imported key passphrase', KEY_PASS],
+    ] as const)
+      secrets.set(n, v);
     secrets.set('imported private key', readFileSync(inputs.p('ingress.key'), 'utf8'));
     // rotated-away versions were pruned from the keystore but were secrets too: they came from the first generate's keystore
     expect(secrets.size).toBeGreaterThan(22);
@@ -149,7 +201,9 @@ describe('no secret reaches output or an unencrypted file', () => {
     for (const [name, value] of secrets) {
       for (const f of forms(value)) {
         searched++;
-        for (const h of haystack) if (h.text.includes(f) || h.text.toString('latin1').toLowerCase().includes(f.toLowerCase())) leaks.push(`${name} appears in ${h.what} (as ${f.slice(0, 12)}…)`);
+        for (const h of haystack)
+          if (h.text.includes(f) || h.text.toString('latin1').toLowerCase().includes(f.toLowerCase()))
+            leaks.push(`${name} appears in ${h.what} (as ${f.slice(0, 12)}…)`);
       }
     }
     expect(leaks).toEqual([]);

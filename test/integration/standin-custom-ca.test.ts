@@ -46,7 +46,10 @@ async function until(fn: () => boolean, what: () => string, ms = 30_000): Promis
 }
 
 const sClient = (port: number, caFile: string) =>
-  spawnSync('sh', ['-c', `openssl s_client -connect 127.0.0.1:${port} -CAfile ${caFile} -verify_return_error -showcerts </dev/null 2>&1`], { encoding: 'utf8', timeout: 20_000 });
+  spawnSync('sh', ['-c', `openssl s_client -connect 127.0.0.1:${port} -CAfile ${caFile} -verify_return_error -showcerts </dev/null 2>&1`], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
 
 let d: string;
 let keys: KeySet;
@@ -65,20 +68,32 @@ beforeAll(async () => {
     await writeFile(f.path, f.source as Buffer, { mode: f.mode });
   }
   for (let i = 0; i < 4; i++) ports.push(await freePort());
-  const cfg = (name: string, token: string, extra: string) => `token: ${JSON.stringify(token)}\nnode-name: "${name}"\ndata-dir: "${join(d, name)}"\nwrite-kubeconfig: "${join(d, `${name}.kubeconfig`)}"\n${extra}`;
+  const cfg = (name: string, token: string, extra: string) =>
+    `token: ${JSON.stringify(token)}\nnode-name: "${name}"\ndata-dir: "${join(d, name)}"\nwrite-kubeconfig: "${join(d, `${name}.kubeconfig`)}"\n${extra}`;
   const ca = clusterCaOf(keys)!;
-  const other = clusterCaOf(await generateKeySet({ cluster: 'other', fqdn: 'other.internal', hosts: [{ name: 'x', address: '127.0.0.2', role: 'controller' }] }))!;
+  const other = clusterCaOf(
+    await generateKeySet({ cluster: 'other', fqdn: 'other.internal', hosts: [{ name: 'x', address: '127.0.0.2', role: 'controller' }] }),
+  )!;
   await writeFile(join(d, 's1.yaml'), cfg('s1', SECRET, `cluster-init: true\nhttps-listen-port: ${ports[0]}\n`));
   await writeFile(join(d, 's2.yaml'), cfg('s2', fullToken(SECRET, ca), `server: "https://127.0.0.1:${ports[0]}"\nhttps-listen-port: ${ports[1]}\n`));
   await writeFile(join(d, 'impostor.yaml'), cfg('impostor', fullToken(SECRET, other), `server: "https://127.0.0.1:${ports[0]}"\n`));
   await writeFile(join(d, 'own.yaml'), cfg('own', SECRET, `cluster-init: true\nhttps-listen-port: ${ports[2]}\n`));
   logs.s1 = start(join(d, 's1.yaml'), 'server').log;
-  await until(() => logs.s1!().includes('k3s is up and running'), () => logs.s1!());
+  await until(
+    () => logs.s1!().includes('k3s is up and running'),
+    () => logs.s1!(),
+  );
   logs.s2 = start(join(d, 's2.yaml'), 'server').log;
   logs.impostor = start(join(d, 'impostor.yaml'), 'agent').log;
   logs.own = start(join(d, 'own.yaml'), 'server').log;
-  await until(() => logs.s2!().includes('k3s is up and running'), () => logs.s2!());
-  await until(() => logs.own!().includes('k3s is up and running'), () => logs.own!());
+  await until(
+    () => logs.s2!().includes('k3s is up and running'),
+    () => logs.s2!(),
+  );
+  await until(
+    () => logs.own!().includes('k3s is up and running'),
+    () => logs.own!(),
+  );
 }, 120_000);
 
 afterAll(() => {
@@ -120,7 +135,10 @@ describe('the k3s stand-in with palisade CA files (k3s custom CA certificates)',
   });
 
   it('a node whose full token names another root sends nothing: "token CA hash does not match"', async () => {
-    await until(() => /token CA hash does not match the Cluster CA certificate hash/.test(logs.impostor!()), () => logs.impostor!());
+    await until(
+      () => /token CA hash does not match the Cluster CA certificate hash/.test(logs.impostor!()),
+      () => logs.impostor!(),
+    );
     expect(logs.impostor!()).toContain(caHash(keys.rootCa.certPem));
     expect(logs.s1!()).not.toMatch(/node impostor/);
   });

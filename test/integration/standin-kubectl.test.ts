@@ -47,7 +47,8 @@ beforeAll(async () => {
   if (!KUBECTL) return;
   dir = await mkdtemp(join(tmpdir(), 'standin-kubectl-'));
   const [p1, p2] = [await freePort(), await freePort()];
-  const cfg = (name: string, extra: string) => `token: "the-token-123456"\nnode-name: "${name}"\ndata-dir: "${join(dir, name)}"\nwrite-kubeconfig: "${join(dir, `${name}.kubeconfig`)}"\n${extra}`;
+  const cfg = (name: string, extra: string) =>
+    `token: "the-token-123456"\nnode-name: "${name}"\ndata-dir: "${join(dir, name)}"\nwrite-kubeconfig: "${join(dir, `${name}.kubeconfig`)}"\n${extra}`;
   await writeFile(join(dir, 's1.yaml'), cfg('s1', `cluster-init: true\nhttps-listen-port: ${p1}\n`));
   await writeFile(join(dir, 's2.yaml'), cfg('s2', `server: "https://127.0.0.1:${p1}"\nhttps-listen-port: ${p2}\n`));
   await start(join(dir, 's1.yaml'));
@@ -60,10 +61,15 @@ beforeAll(async () => {
     encoding: 'utf8',
     input: JSON.stringify([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'palisade-system' } },
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'registry-credentials', namespace: 'palisade-system', labels: { 'app.kubernetes.io/managed-by': 'palisade' } }, type: 'Opaque', data: { username: 'YWRtaW4=' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'registry-credentials', namespace: 'palisade-system', labels: { 'app.kubernetes.io/managed-by': 'palisade' } },
+        type: 'Opaque',
+        data: { username: 'YWRtaW4=' },
+      },
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'palisade-info', namespace: 'palisade-system' }, data: { fqdn: 'palisade.lab.internal' } },
     ]),
-
   });
   expect(apply.status, apply.stderr).toBe(0);
 }, 60_000);
@@ -82,7 +88,8 @@ describe.skipIf(!KUBECTL)('a real kubectl against the stand-in', () => {
   it('get nodes: both servers, Ready', () => {
     const r = kubectl(['get', 'nodes', '-o', 'json']);
     expect(r.status, r.stderr).toBe(0);
-    const items = (JSON.parse(r.stdout) as { items: Array<{ metadata: { name: string }; status: { conditions: Array<{ type: string; status: string }> } }> }).items;
+    const items = (JSON.parse(r.stdout) as { items: Array<{ metadata: { name: string }; status: { conditions: Array<{ type: string; status: string }> } }> })
+      .items;
     expect(items.map((n) => n.metadata.name).sort()).toEqual(['s1', 's2']);
     expect(items.every((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'))).toBe(true);
     expect(kubectl(['get', 'nodes']).stdout).toMatch(/^NAME\s/m);
@@ -91,7 +98,13 @@ describe.skipIf(!KUBECTL)('a real kubectl against the stand-in', () => {
   it('get ns: the built-in namespaces and palisade-system', () => {
     const r = kubectl(['get', 'ns', '-o', 'name']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['namespace/default', 'namespace/kube-node-lease', 'namespace/kube-public', 'namespace/kube-system', 'namespace/palisade-system']);
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual([
+      'namespace/default',
+      'namespace/kube-node-lease',
+      'namespace/kube-public',
+      'namespace/kube-system',
+      'namespace/palisade-system',
+    ]);
   });
 
   it('get secrets and configmaps in palisade-system, by name and by label; NotFound is a NotFound', () => {

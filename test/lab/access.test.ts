@@ -30,7 +30,13 @@ function palisade(args: string[]): Promise<{ code: number; stdout: string; stder
 const access = {
   oidc: { issuerUrl: 'https://idp.lab.internal/realms/ops', clientId: 'palisade', caFile: 'idp-ca.pem', requiredClaims: { hd: 'lab.internal' } },
   tenants: [
-    { name: 'acme', projects: [{ name: 'web', namespaces: ['acme-web', '/acme-web-pr-[0-9]+/'], quota: { cpu: '2', memory: '4Gi', pods: 20 } }, { name: 'data', namespaces: ['acme-data'] }] },
+    {
+      name: 'acme',
+      projects: [
+        { name: 'web', namespaces: ['acme-web', '/acme-web-pr-[0-9]+/'], quota: { cpu: '2', memory: '4Gi', pods: 20 } },
+        { name: 'data', namespaces: ['acme-data'] },
+      ],
+    },
     { name: 'globex', projects: [{ name: 'shop', namespaces: ['globex-shop'] }] },
   ],
   teams: [
@@ -53,15 +59,22 @@ function writeConfig(a: unknown): void {
   writeFileSync(join(dir, 'palisade.yaml'), stringify(c));
 }
 
-const kubectlJson = (args: string) => JSON.parse(labSsh('host1', `k3s kubectl ${args} -o json`).stdout) as { items: Array<{ kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; subjects?: Array<{ name: string }> }> };
+const kubectlJson = (args: string) =>
+  JSON.parse(labSsh('host1', `k3s kubectl ${args} -o json`).stdout) as {
+    items: Array<{ kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; subjects?: Array<{ name: string }> }>;
+  };
 const owned = (kind: string) => kubectlJson(`get ${kind} --all-namespaces -l palisade.io/owner=access`).items;
 
 function cleanHost1(): void {
-  labSsh('host1', [
-    'systemctl stop k3s palisade-registry 2>/dev/null; systemctl disable k3s palisade-registry >/dev/null 2>&1',
-    'rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /usr/local/bin/k3s /etc/systemd/system/k3s.service /etc/systemd/system/palisade-registry.service /etc/palisade /usr/local/lib/palisade /var/lib/palisade/registry /etc/sysctl.d/90-palisade.conf /etc/modules-load.d/palisade.conf',
-    "sed -i -E '/ # palisade$/d; s/^# (.*) # palisade: replaced$/\\1/' /etc/hosts; systemctl daemon-reload; true",
-  ].join('\n'), { timeoutMs: 120_000 });
+  labSsh(
+    'host1',
+    [
+      'systemctl stop k3s palisade-registry 2>/dev/null; systemctl disable k3s palisade-registry >/dev/null 2>&1',
+      'rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /usr/local/bin/k3s /etc/systemd/system/k3s.service /etc/systemd/system/palisade-registry.service /etc/palisade /usr/local/lib/palisade /var/lib/palisade/registry /etc/sysctl.d/90-palisade.conf /etc/modules-load.d/palisade.conf',
+      "sed -i -E '/ # palisade$/d; s/^# (.*) # palisade: replaced$/\\1/' /etc/hosts; systemctl daemon-reload; true",
+    ].join('\n'),
+    { timeoutMs: 120_000 },
+  );
 }
 
 let bundle = '';
@@ -74,7 +87,27 @@ beforeAll(() => {
   bundle = /bundle: (\S+)/.exec(b.stdout)![1]!;
   trustedKey = /trusted key: (\S+)/.exec(b.stdout)![1]!;
   // any CA will do: the stand-in does not call the issuer; real k3s reads the file at start
-  const ca = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/CN=lab idp ca', '-days', '2', '-out', join(dir, 'idp-ca.pem')], { encoding: 'utf8' });
+  const ca = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      '/dev/null',
+      '-subj',
+      '/CN=lab idp ca',
+      '-days',
+      '2',
+      '-out',
+      join(dir, 'idp-ca.pem'),
+    ],
+    { encoding: 'utf8' },
+  );
   expect(ca.status, ca.stderr).toBe(0);
   writeConfig(access);
 });
@@ -84,12 +117,22 @@ describe('tenant access on the lab', () => {
   it('install applies access: namespaces, quotas, policies, roles and bindings; the OIDC flags reach the controller', async () => {
     const r = await palisade(['install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    const ns = owned('namespaces').map((n) => `${n.metadata.name}:${n.metadata.labels?.['palisade.io/tenant']}/${n.metadata.labels?.['palisade.io/project']}`).sort();
+    const ns = owned('namespaces')
+      .map((n) => `${n.metadata.name}:${n.metadata.labels?.['palisade.io/tenant']}/${n.metadata.labels?.['palisade.io/project']}`)
+      .sort();
     expect(ns).toEqual(['acme-data:acme/data', 'acme-web:acme/web', 'globex-shop:globex/shop']);
     expect(owned('resourcequotas').map((q) => q.metadata.namespace)).toEqual(['acme-web']);
-    expect(owned('networkpolicies').map((q) => q.metadata.namespace).sort()).toEqual(['acme-data', 'acme-web', 'globex-shop']);
+    expect(
+      owned('networkpolicies')
+        .map((q) => q.metadata.namespace)
+        .sort(),
+    ).toEqual(['acme-data', 'acme-web', 'globex-shop']);
     expect(owned('clusterroles').length).toBe(7);
-    expect(owned('rolebindings').map((b) => b.metadata.namespace).sort()).toEqual(['acme-data', 'acme-web', 'globex-shop']);
+    expect(
+      owned('rolebindings')
+        .map((b) => b.metadata.namespace)
+        .sort(),
+    ).toEqual(['acme-data', 'acme-web', 'globex-shop']);
     const cfg = labSsh('host1', 'cat /etc/rancher/k3s/config.yaml; echo; cat /etc/rancher/k3s/palisade-oidc-ca.crt | head -1').stdout;
     expect(cfg).toMatch(/kube-apiserver-arg:\n {2}- "oidc-issuer-url=https:\/\/idp\.lab\.internal\/realms\/ops"/);
     expect(cfg).toContain('- "oidc-ca-file=/etc/rancher/k3s/palisade-oidc-ca.crt"');
@@ -103,7 +146,12 @@ describe('tenant access on the lab', () => {
     writeConfig({ ...access, oidc: { ...access.oidc, clientId: 'palisade-ops' } });
     const r = await palisade(['install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes', '--output', 'json']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    const ran = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.status === 'done').map((e) => e.phase);
+    const ran = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.status === 'done')
+      .map((e) => e.phase);
     expect(ran).toContain('cluster');
     expect(ran).not.toContain('access');
     expect(labSsh('host1', 'cat /etc/rancher/k3s/config.yaml').stdout).toContain('- "oidc-client-id=palisade-ops"');
@@ -117,10 +165,14 @@ describe('tenant access on the lab', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.namespaces).toContain('acme-web-pr-12');
-    expect(owned('resourcequotas').map((q) => q.metadata.namespace).sort()).toEqual(['acme-web', 'acme-web-pr-12']);
+    expect(
+      owned('resourcequotas')
+        .map((q) => q.metadata.namespace)
+        .sort(),
+    ).toEqual(['acme-web', 'acme-web-pr-12']);
   });
 
-  it('changing a team\'s groups and re-applying updates exactly that team\'s bindings', async () => {
+  it("changing a team's groups and re-applying updates exactly that team's bindings", async () => {
     const before = new Map(owned('rolebindings').map((b) => [`${b.metadata.namespace}/${b.metadata.name}`, JSON.stringify(b.subjects)]));
     writeConfig({ ...access, teams: access.teams.map((t) => (t.name === 'acme-devs' ? { ...t, oidcGroups: ['acme-eng', 'acme-contractors'] } : t)) });
     const r = await palisade(['access', 'apply', '-c', 'palisade.yaml', '--output', 'json']);
@@ -129,13 +181,21 @@ describe('tenant access on the lab', () => {
     expect(out.created).toEqual([]);
     expect(out.configured.length).toBe(3); // acme-web, acme-web-pr-12, acme-data
     const after = owned('rolebindings');
-    const changed = after.filter((b) => before.get(`${b.metadata.namespace}/${b.metadata.name}`) !== JSON.stringify(b.subjects)).map((b) => b.metadata.namespace).sort();
+    const changed = after
+      .filter((b) => before.get(`${b.metadata.namespace}/${b.metadata.name}`) !== JSON.stringify(b.subjects))
+      .map((b) => b.metadata.namespace)
+      .sort();
     expect(changed).toEqual(['acme-data', 'acme-web', 'acme-web-pr-12']);
     expect(after.find((b) => b.metadata.namespace === 'globex-shop')!.subjects!.map((s) => s.name)).toEqual(['oidc:globex-eng']);
   });
 
   it('a project dropped from the config: its objects pruned by label, its namespace released and kept', async () => {
-    writeConfig({ ...access, tenants: access.tenants.filter((t) => t.name !== 'globex'), teams: access.teams.filter((t) => t.name !== 'globex-devs'), roleBindings: access.roleBindings.slice(0, 1) });
+    writeConfig({
+      ...access,
+      tenants: access.tenants.filter((t) => t.name !== 'globex'),
+      teams: access.teams.filter((t) => t.name !== 'globex-devs'),
+      roleBindings: access.roleBindings.slice(0, 1),
+    });
     const r = await palisade(['access', 'apply', '-c', 'palisade.yaml']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/released Namespace\/globex-shop \(left in place/);

@@ -24,7 +24,12 @@ const names = ['host1', 'host2', 'host3', 'host4'];
 const controllers = ['host1', 'host2', 'host3'];
 const figures: Record<string, number> = {};
 
-interface Run { code: number; stdout: string; stderr: string; ms: number }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 function palisade(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((res) => {
@@ -51,13 +56,20 @@ function sh(host: string, cmd: string, timeoutMs = 120_000): string {
 
 /** OpenSSH to a host whose key is not the lab's pinned one (a rebuilt host) */
 function looseSsh(host: string, cmd: string): string {
-  const r = spawnSync('ssh', ['-F', getLab().sshConfigPath, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', host, cmd], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    'ssh',
+    ['-F', getLab().sshConfigPath, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', host, cmd],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   expect(r.status, `${host}: ${cmd}\n${r.stderr}`).toBe(0);
   return r.stdout;
 }
 
 const kubectl = (args: string, input?: string) => labSsh('host1', `k3s kubectl ${args}`, { ...(input ? { input } : {}) });
-const markers = () => kubectl('get configmap restore-marker -n default -o jsonpath={.data.v}').stdout + '|' + kubectl('get secret restore-marker -n default -o jsonpath={.data.v}').stdout;
+const markers = () =>
+  kubectl('get configmap restore-marker -n default -o jsonpath={.data.v}').stdout +
+  '|' +
+  kubectl('get secret restore-marker -n default -o jsonpath={.data.v}').stdout;
 const MARKERS = `before|${Buffer.from('secret marker').toString('base64')}`;
 
 /** the cluster's datastore gone on every controller: services stopped, server/db removed, the first one started empty */
@@ -68,7 +80,12 @@ function destroyDatastore(): void {
 }
 
 function hostState(): string {
-  return names.map((n) => `${n}: ${labSsh(n, 'systemctl is-active k3s k3s-agent; ls /var/lib/rancher/k3s/server/db 2>/dev/null | sort; sha256sum /etc/rancher/k3s/config.yaml 2>/dev/null').stdout}`).join('\n');
+  return names
+    .map(
+      (n) =>
+        `${n}: ${labSsh(n, 'systemctl is-active k3s k3s-agent; ls /var/lib/rancher/k3s/server/db 2>/dev/null | sort; sha256sum /etc/rancher/k3s/config.yaml 2>/dev/null').stdout}`,
+    )
+    .join('\n');
 }
 
 function cleanHosts(): void {
@@ -105,7 +122,12 @@ beforeAll(async () => {
   const r = await palisade(['install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes']);
   expect(r.code, r.stderr + r.stdout).toBe(0);
   figures.installMs = r.ms;
-  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'restore-marker', namespace: 'default' }, data: { v: Buffer.from('secret marker').toString('base64') } };
+  const secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'restore-marker', namespace: 'default' },
+    data: { v: Buffer.from('secret marker').toString('base64') },
+  };
   const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'restore-marker', namespace: 'default' }, data: { v: 'before' } };
   expect(kubectl('apply -f -', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [secret, cm] })).code).toBe(0);
   expect(markers()).toBe(MARKERS);
@@ -115,7 +137,10 @@ afterAll(() => {
   for (const [n, identity] of saved) looseSsh(n, `echo ${identity} | base64 -d | tar -xzf - -C / && systemctl restart ssh`);
   cleanHosts();
   mkdirSync(join(repo, '.cache', 'bench'), { recursive: true });
-  writeFileSync(join(repo, '.cache', 'bench', 'backup.json'), `${JSON.stringify({ at: new Date().toISOString(), load: readFileSync('/proc/loadavg', 'utf8').trim(), ...figures }, null, 2)}\n`);
+  writeFileSync(
+    join(repo, '.cache', 'bench', 'backup.json'),
+    `${JSON.stringify({ at: new Date().toISOString(), load: readFileSync('/proc/loadavg', 'utf8').trim(), ...figures }, null, 2)}\n`,
+  );
 });
 
 describe('palisade backup and restore on the lab (3 controllers + 1 worker, tang)', () => {
@@ -141,7 +166,16 @@ describe('palisade backup and restore on the lab (3 controllers + 1 worker, tang
     const members = spawnSync('tar', ['tf', tar], { encoding: 'utf8' }).stdout.trim().split('\n');
     expect(members[0]).toBe('palisade-backup.json');
     expect(members.at(-1)).toBe('MANIFEST.json');
-    expect(members).toEqual(expect.arrayContaining(['secrets/cluster-token', 'state/keystore.json', 'config/palisade.yaml', 'registry/index.json', 'luks/host1/vdb.img', 'luks/host4/vdb.img']));
+    expect(members).toEqual(
+      expect.arrayContaining([
+        'secrets/cluster-token',
+        'state/keystore.json',
+        'config/palisade.yaml',
+        'registry/index.json',
+        'luks/host1/vdb.img',
+        'luks/host4/vdb.img',
+      ]),
+    );
     expect(members.some((m) => /^datastore\/palisade-backup-host1-\d+$/.test(m))).toBe(true);
     // the token inside is the cluster's
     expect(spawnSync('tar', ['xOf', tar, 'secrets/cluster-token'], { encoding: 'utf8' }).stdout).toBe(token);
@@ -167,7 +201,11 @@ describe('palisade backup and restore on the lab (3 controllers + 1 worker, tang
     writeFileSync(changed, flipped);
     const cut = join(work, 'cut.backup.age');
     writeFileSync(cut, bytes.subarray(0, bytes.length - 4096));
-    for (const [file, extraEnv, code] of [[changed, {}, 'backup.tampered'], [cut, {}, 'backup.truncated'], [backupFile, { PALISADE_PASSPHRASE: 'not the passphrase at all' }, 'backup.key']] as const) {
+    for (const [file, extraEnv, code] of [
+      [changed, {}, 'backup.tampered'],
+      [cut, {}, 'backup.truncated'],
+      [backupFile, { PALISADE_PASSPHRASE: 'not the passphrase at all' }, 'backup.key'],
+    ] as const) {
       const r = await palisade(['restore', file, '--bundle', bundle, '--trusted-key', trustedKey, '--yes'], extraEnv);
       expect(r.code, r.stdout).toBe(1);
       expect(r.stderr).toContain(`[${code}]`);
@@ -188,7 +226,11 @@ describe('palisade backup and restore on the lab (3 controllers + 1 worker, tang
 
   it('a restore SIGKILLed while a controller rejoins resumes when run again', async () => {
     destroyDatastore();
-    const p = spawn(process.execPath, [cli, 'restore', backupFile, '--bundle', bundle, '--trusted-key', trustedKey, '--yes'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [cli, 'restore', backupFile, '--bundle', bundle, '--trusted-key', trustedKey, '--yes'], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const closed = new Promise<void>((res) => p.on('close', () => res()));
@@ -205,10 +247,17 @@ describe('palisade backup and restore on the lab (3 controllers + 1 worker, tang
     }
     await closed;
     expect(killed, `the restore ended before host3 rejoined:\n${stderr}`).toBe(true);
-    expect(JSON.parse(readFileSync(join(dir, '.palisade', 'lab', 'restore.json'), 'utf8'))).toMatchObject({ stopped: true, restored: true, rejoined: ['host2'] });
+    expect(JSON.parse(readFileSync(join(dir, '.palisade', 'lab', 'restore.json'), 'utf8'))).toMatchObject({
+      stopped: true,
+      restored: true,
+      rejoined: ['host2'],
+    });
     const r = await restore(backupFile, '--output', 'json');
     expect(r.code, r.stderr).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events).toContainEqual(expect.objectContaining({ phase: 'snapshot', status: 'skipped' }));
     expect(events).toContainEqual(expect.objectContaining({ phase: 'rejoin', status: 'done' }));
     expect(markers()).toBe(MARKERS);
@@ -219,7 +268,8 @@ describe('palisade backup and restore on the lab (3 controllers + 1 worker, tang
       saved.set(n, sh(n, 'tar -czf - /etc/ssh/ssh_host_* /etc/machine-id 2>/dev/null | base64 -w0').trim());
     }
     cleanHosts();
-    for (const n of names) sh(n, 'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A -q && rm -f /etc/machine-id && systemd-machine-id-setup >/dev/null 2>&1; systemctl restart ssh');
+    for (const n of names)
+      sh(n, 'rm -f /etc/ssh/ssh_host_* && ssh-keygen -A -q && rm -f /etc/machine-id && systemd-machine-id-setup >/dev/null 2>&1; systemctl restart ssh');
     const refused = await restore(backupFile);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/\[restore\.hosts-trust\]: 4 host\(s\) present a host key that is not pinned: host1, host2, host3, host4/);

@@ -164,7 +164,14 @@ describe('disk encryption on lab hosts', () => {
     expect(r1.hosts[0]!.disks[0]).toMatchObject({ outcome: 'formatted', verification: { ok: true } });
     let t = await tokens(h);
     expect(t).toHaveLength(1);
-    expect(t[0]!.binding).toMatchObject({ pin: 'sss', threshold: 2, pins: [{ pin: 'tang', url: proxy.url }, { pin: 'tpm2', pcrs: [7] }] });
+    expect(t[0]!.binding).toMatchObject({
+      pin: 'sss',
+      threshold: 2,
+      pins: [
+        { pin: 'tang', url: proxy.url },
+        { pin: 'tpm2', pcrs: [7] },
+      ],
+    });
     const slot2of2 = t[0]!.keyslots[0]!;
     expect(await pinOpens(h, slot2of2)).toBe(true);
 
@@ -231,7 +238,10 @@ describe('disk encryption on lab hosts', () => {
     expect(err).toBeInstanceOf(PalisadeError);
     expect((err as PalisadeError).code).toBe('encryption.refused');
     expect((err as PalisadeError).details).toEqual([
-      { path: 'host3:/dev/vdb', message: expect.stringMatching(/^\/dev\/vdb holds an ext4 filesystem uuid \S+ label "appdata"; set encryption\.wipe: true to format it/) },
+      {
+        path: 'host3:/dev/vdb',
+        message: expect.stringMatching(/^\/dev\/vdb holds an ext4 filesystem uuid \S+ label "appdata"; set encryption\.wipe: true to format it/),
+      },
     ]);
     expect(await probe(h)).toMatchObject({ TYPE: 'ext4', LABEL: 'appdata' });
     expect(ks.entries.size).toBe(0);
@@ -252,7 +262,9 @@ describe('disk encryption on lab hosts', () => {
     await proxy.down();
     const r1 = await apply(['host2'], viaProxy, ks);
     expect(r1.hosts[0]!.error?.code).toBe('encryption.tang-unreachable');
-    expect(r1.hosts[0]!.error?.message).toMatch(new RegExp(`cannot reach the Tang server ${proxy.url.replace(/\./g, '\\.')}.*no disk on this host was changed`));
+    expect(r1.hosts[0]!.error?.message).toMatch(
+      new RegExp(`cannot reach the Tang server ${proxy.url.replace(/\./g, '\\.')}.*no disk on this host was changed`),
+    );
     expect(await probe(h)).toEqual({});
     expect(ks.entries.size).toBe(0);
 
@@ -399,7 +411,8 @@ describe('palisade encryption plan | apply | status (the CLI, three hosts)', () 
     // plan asks each host's Tang server now: a wrong pinned key shows before apply
     const wrong = await cli(['encryption', 'plan'], join(dir, 'wrong-thumbprint.yaml'));
     expect(wrong.code).toBe(1);
-    for (const n of names) expect(wrong.stdout).toMatch(new RegExp(`^${n}: PIN PROBLEM: \\[encryption\\.tang-thumbprint\\] .*not the pinned thumbprint ${tang1.thumbprint}`, 'm'));
+    for (const n of names)
+      expect(wrong.stdout).toMatch(new RegExp(`^${n}: PIN PROBLEM: \\[encryption\\.tang-thumbprint\\] .*not the pinned thumbprint ${tang1.thumbprint}`, 'm'));
 
     const refused = await cli(['encryption', 'apply']);
     expect(refused.code).toBe(1);
@@ -428,7 +441,11 @@ describe('palisade encryption plan | apply | status (the CLI, three hosts)', () 
 
     const status = await cli(['encryption', 'status', '--output', 'json']);
     expect(status.code).toBe(0);
-    const s = JSON.parse(status.stdout) as { ok: boolean; keystoreChecked: boolean; hosts: Array<{ host: string; disks: Array<{ state: string; verification: { recoveryKey: string } }> }> };
+    const s = JSON.parse(status.stdout) as {
+      ok: boolean;
+      keystoreChecked: boolean;
+      hosts: Array<{ host: string; disks: Array<{ state: string; verification: { recoveryKey: string } }> }>;
+    };
     expect(s.ok).toBe(true);
     expect(s.keystoreChecked).toBe(true);
     expect(s.hosts.map((x) => [x.host, x.disks[0]?.state, x.disks[0]?.verification.recoveryKey])).toEqual(names.map((n) => [n, 'bound, not opened', 'ok']));

@@ -81,7 +81,11 @@ function palisade(args: string[], onEvent?: (e: Event, p: ChildProcess) => boole
 
 const install = (onEvent?: (e: Event, p: ChildProcess) => boolean) => palisade(installArgs(), onEvent);
 const last = (r: Run) => r.events.filter((e) => e.phase === 'install').at(-1);
-const tell = (r: Run) => `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- events\n${r.events.filter((e) => e.status !== 'progress' || !/blobs the registry lacks/.test(e.message ?? '')).map((e) => JSON.stringify(e)).join('\n')}\n--- stderr\n${r.stderr.slice(-4000)}`;
+const tell = (r: Run) =>
+  `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- events\n${r.events
+    .filter((e) => e.status !== 'progress' || !/blobs the registry lacks/.test(e.message ?? ''))
+    .map((e) => JSON.stringify(e))
+    .join('\n')}\n--- stderr\n${r.stderr.slice(-4000)}`;
 
 function ssh(host: string, script: string): string {
   const r = labSsh(host, script, { timeoutMs: 120_000 });
@@ -94,7 +98,9 @@ function writeConfig(): void {
   mkdirSync(dir, { recursive: true });
   const c = parse(readFileSync(getLab().configPath, 'utf8')) as Record<string, any>;
   c.cluster.name = 'lab';
-  c.hosts = (c.hosts as any[]).filter((h) => (HOSTS as readonly string[]).includes(h.name)).map((h) => ({ ...h, role: h.name === 'host1' ? 'controller' : 'worker' }));
+  c.hosts = (c.hosts as any[])
+    .filter((h) => (HOSTS as readonly string[]).includes(h.name))
+    .map((h) => ({ ...h, role: h.name === 'host1' ? 'controller' : 'worker' }));
   // as in the install lab test: no NTP on the lab hosts, a default route on this machine, loop-file disks
   c.preflight = { ignore: [...new Set([...(c.preflight?.ignore ?? []), 'time.sync', 'airgap.route', 'disk.latency'])] };
   // a cheap key-slot KDF (the matrix formats disks many times on two shared cores)
@@ -120,7 +126,11 @@ function cleanHost(n: string): void {
 /** Undo one host's disk: palisade finds it blank and formats and binds it again. */
 const wipeDisk = (n: string) => ssh(n, 'wipefs -a -q /dev/vdb; dd if=/dev/zero of=/dev/vdb bs=1M count=20 conv=fsync status=none');
 const uninstallCluster = (names: readonly string[]) => {
-  for (const n of names) ssh(n, 'systemctl stop k3s k3s-agent 2>/dev/null; systemctl disable k3s k3s-agent >/dev/null 2>&1; rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /usr/local/bin/k3s /etc/systemd/system/k3s.service /etc/systemd/system/k3s-agent.service; systemctl daemon-reload');
+  for (const n of names)
+    ssh(
+      n,
+      'systemctl stop k3s k3s-agent 2>/dev/null; systemctl disable k3s k3s-agent >/dev/null 2>&1; rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /usr/local/bin/k3s /etc/systemd/system/k3s.service /etc/systemd/system/k3s-agent.service; systemctl daemon-reload',
+    );
 };
 const emptyRegistry = () => ssh('host1', `systemctl stop palisade-registry; rm -rf ${REGISTRY_STORAGE}/docker; systemctl start palisade-registry`);
 
@@ -139,9 +149,15 @@ interface Point {
 }
 
 /** The phase's first step begins (a whole phase, or its first host). */
-const startOf = (phase: string): When => (e) => e.phase === phase && e.status === 'running';
+const startOf =
+  (phase: string): When =>
+  (e) =>
+    e.phase === phase && e.status === 'running';
 /** A progress line of `phase` matching `line`. */
-const progressOf = (phase: string, line: RegExp): When => (e) => e.phase === phase && e.status === 'progress' && line.test(e.message ?? '');
+const progressOf =
+  (phase: string, line: RegExp): When =>
+  (e) =>
+    e.phase === phase && e.status === 'progress' && line.test(e.message ?? '');
 /** The seed's progress line once a third of the blobs are in, before the last one. */
 const seedHalfway: When = (e) => {
   const m = e.phase === 'seed' && e.status === 'progress' ? /blobs the registry lacks (\d+)\/(\d+)/.exec(e.message ?? '') : null;
@@ -185,14 +201,37 @@ const POINTS: Point[] = [
   { name: 'start of verify', signal: K, reset: nothing, at: startOf('verify') },
   { name: 'start of report', signal: K, reset: nothing, at: startOf('report') },
   // the middle of each host's step
-  { name: 'encrypt host1, while clevis binds', signal: K, reset: () => wipeDisk('host1'), at: progressOf('encrypt', /^host1 \/dev\/vdb: formatted/), after: oneBindingEach },
-  { name: 'encrypt host2, while cryptsetup formats', signal: K, reset: () => wipeDisk('host2'), at: progressOf('encrypt', /^host2 \/dev\/vdb: escrowed/), after: oneBindingEach },
-  { name: 'registry host1, while its binary uploads', signal: K, reset: () => ssh('host1', `systemctl stop palisade-registry; rm -f ${REGISTRY_BINARY}`), at: progressOf('registry', /^host1: uploading /) },
+  {
+    name: 'encrypt host1, while clevis binds',
+    signal: K,
+    reset: () => wipeDisk('host1'),
+    at: progressOf('encrypt', /^host1 \/dev\/vdb: formatted/),
+    after: oneBindingEach,
+  },
+  {
+    name: 'encrypt host2, while cryptsetup formats',
+    signal: K,
+    reset: () => wipeDisk('host2'),
+    at: progressOf('encrypt', /^host2 \/dev\/vdb: escrowed/),
+    after: oneBindingEach,
+  },
+  {
+    name: 'registry host1, while its binary uploads',
+    signal: K,
+    reset: () => ssh('host1', `systemctl stop palisade-registry; rm -f ${REGISTRY_BINARY}`),
+    at: progressOf('registry', /^host1: uploading /),
+  },
   { name: 'seed, a third of the way through the blobs', signal: K, reset: emptyRegistry, at: seedHalfway },
   { name: 'cluster host1 (first controller), while k3s starts', signal: K, reset: () => uninstallCluster(HOSTS), at: clusterStepOf('host1') },
   { name: 'cluster host2 (worker), while k3s-agent starts', signal: K, reset: () => uninstallCluster(['host2']), at: clusterStepOf('host2') },
   // Ctrl-C at some of the same points
-  { name: 'encrypt host2, while clevis binds', signal: I, reset: () => wipeDisk('host2'), at: progressOf('encrypt', /^host2 \/dev\/vdb: formatted/), after: oneBindingEach },
+  {
+    name: 'encrypt host2, while clevis binds',
+    signal: I,
+    reset: () => wipeDisk('host2'),
+    at: progressOf('encrypt', /^host2 \/dev\/vdb: formatted/),
+    after: oneBindingEach,
+  },
   { name: 'seed, a third of the way through the blobs', signal: I, reset: emptyRegistry, at: seedHalfway },
   { name: 'cluster host2 (worker), while k3s-agent starts', signal: I, reset: () => uninstallCluster(['host2']), at: clusterStepOf('host2') },
 ];
@@ -245,7 +284,13 @@ describe('the fault matrix: interrupted at every phase start and mid-step, the s
       expect(s.ok, st.stdout).toBe(true);
       expect(s.hosts.map((h: any) => `${h.name}:${h.service}:${h.ready}`)).toEqual(['host1:active:true', 'host2:active:true']);
       pt.after?.();
-      figures.points.push({ name: pt.name, signal: pt.signal, killedMs: Math.round(killed.ms), resumeMs: Math.round(resumed.ms), upToDateMs: Math.round(again.ms) });
+      figures.points.push({
+        name: pt.name,
+        signal: pt.signal,
+        killedMs: Math.round(killed.ms),
+        resumeMs: Math.round(resumed.ms),
+        upToDateMs: Math.round(again.ms),
+      });
     });
   }
 });

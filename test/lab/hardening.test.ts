@@ -31,7 +31,11 @@ function onHost(host: string, cmd: string): string {
   return execFileSync('ssh', ['-F', lab.sshConfigPath, host, cmd], { encoding: 'utf8', timeout: 120_000 });
 }
 function palisade(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(repo, 'installer/bin/palisade.js'), ...args, '-c', lab.configPath], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, CI: '1' } });
+  const r = spawnSync(process.execPath, [join(repo, 'installer/bin/palisade.js'), ...args, '-c', lab.configPath], {
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: { ...process.env, CI: '1' },
+  });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 function harden(extra: string[] = []): HardenReport {
@@ -42,9 +46,18 @@ function harden(extra: string[] = []): HardenReport {
     throw new Error(`palisade harden ${extra.join(' ')} exit ${r.code}: ${r.stderr}`);
   }
 }
-const by = (r: HardenReport, host: string, status: string) => r.hosts.find((h) => h.host === host)!.outcomes.filter((o) => o.status === status).map((o) => o.rule).sort();
+const by = (r: HardenReport, host: string, status: string) =>
+  r.hosts
+    .find((h) => h.host === host)!
+    .outcomes.filter((o) => o.status === status)
+    .map((o) => o.rule)
+    .sort();
 /** what a host's hardening touches, to tell "changed" from "unchanged" */
-const snapshot = (host: string) => onHost(host, 'stat -c "%n %a %U:%G %Y" /etc/ssh/sshd_config /etc/ssh/sshd_config.d/* /etc/issue /etc/issue.net /etc/cron.d 2>/dev/null; sshd -T | sort | sha256sum');
+const snapshot = (host: string) =>
+  onHost(
+    host,
+    'stat -c "%n %a %U:%G %Y" /etc/ssh/sshd_config /etc/ssh/sshd_config.d/* /etc/issue /etc/issue.net /etc/cron.d 2>/dev/null; sshd -T | sort | sha256sum',
+  );
 
 beforeAll(() => {
   mkdirSync(dir, { recursive: true });
@@ -62,7 +75,15 @@ async function patchBundle(): Promise<TestBundle> {
   const vulndb = join(work, 'vulndb');
   cpSync(join(repo, 'test/fixtures/scan/vulndb'), vulndb, { recursive: true });
   writeFileSync(join(vulndb, 'metadata.json'), JSON.stringify({ built: new Date().toISOString(), source: 'palisade test records' }));
-  return buildTestBundle({ workDir: work, images: 1, layers: 1, layerSize: 64 << 10, executable: false, osPackages: [deb], extraDirs: [{ source: vulndb, dir: 'vulndb' }] });
+  return buildTestBundle({
+    workDir: work,
+    images: 1,
+    layers: 1,
+    layerSize: 64 << 10,
+    executable: false,
+    osPackages: [deb],
+    extraDirs: [{ source: vulndb, dir: 'vulndb' }],
+  });
 }
 
 afterAll(() => {
@@ -84,11 +105,16 @@ describe('palisade harden', () => {
     const r = harden();
     expect(r.ok, JSON.stringify(r.hosts.flatMap((h) => h.outcomes.filter((o) => o.status === 'failed')))).toBe(true);
     for (const h of ['host1', 'host2']) {
-      expect(by(r, h, 'fixed')).toEqual(expect.arrayContaining(['ssh.max-auth-tries', 'ssh.login-grace', 'ssh.macs', 'ssh.x11', 'ssh.banner', 'ssh.client-alive', 'ssh.config-mode']));
+      expect(by(r, h, 'fixed')).toEqual(
+        expect.arrayContaining(['ssh.max-auth-tries', 'ssh.login-grace', 'ssh.macs', 'ssh.x11', 'ssh.banner', 'ssh.client-alive', 'ssh.config-mode']),
+      );
       expect(by(r, h, 'failed')).toEqual([]);
       const host = r.hosts.find((x) => x.host === h)!;
       expect(host.container).toBe('systemd-nspawn');
-      expect(host.outcomes.find((o) => o.rule === 'sysctl.log-martians')).toMatchObject({ status: 'not-applicable', detail: expect.stringMatching(/read-only in a systemd-nspawn container/) });
+      expect(host.outcomes.find((o) => o.rule === 'sysctl.log-martians')).toMatchObject({
+        status: 'not-applicable',
+        detail: expect.stringMatching(/read-only in a systemd-nspawn container/),
+      });
       expect(host.outcomes.find((o) => o.rule === 'sysctl.ip-forward')!.title).toMatch(/pod traffic/);
     }
     // the host's own sshd says so, and OpenSSH (not only palisade's client) still gets in with the key
@@ -112,7 +138,10 @@ describe('palisade harden', () => {
   });
 
   it('a planted sshd option that sshd -t refuses: palisade leaves sshd alone and says why', () => {
-    onHost('host2', "printf 'MaxAuthTries many\\n' > /etc/ssh/sshd_config.d/50-planted.conf; chmod 600 /etc/ssh/sshd_config.d/50-planted.conf; sed -i 's/^MaxAuthTries 3$/MaxAuthTries 5/' /etc/ssh/sshd_config.d/00-palisade-hardening.conf");
+    onHost(
+      'host2',
+      "printf 'MaxAuthTries many\\n' > /etc/ssh/sshd_config.d/50-planted.conf; chmod 600 /etc/ssh/sshd_config.d/50-planted.conf; sed -i 's/^MaxAuthTries 3$/MaxAuthTries 5/' /etc/ssh/sshd_config.d/00-palisade-hardening.conf",
+    );
     try {
       const before = snapshot('host2');
       const r = harden(['--host', 'host2']);
@@ -131,13 +160,21 @@ describe('palisade harden', () => {
   it('a planted sshd option that locks palisade out after the reload is rolled back, and palisade still logs in', async () => {
     // a key exchange palisade's SSH client does not speak: sshd -t accepts it, a fresh login cannot
     const kexOnly: Rule = {
-      id: 'planted.kex', title: 'planted', area: 'ssh',
-      check: (s) => (s.sshd.kexalgorithms === 'sntrup761x25519-sha512@openssh.com' ? { status: 'pass', detail: 'set' } : { status: 'fail', detail: 'not set', fixes: [{ kind: 'sshd', directives: { KexAlgorithms: 'sntrup761x25519-sha512@openssh.com' } }] }),
+      id: 'planted.kex',
+      title: 'planted',
+      area: 'ssh',
+      check: (s) =>
+        s.sshd.kexalgorithms === 'sntrup761x25519-sha512@openssh.com'
+          ? { status: 'pass', detail: 'set' }
+          : { status: 'fail', detail: 'not set', fixes: [{ kind: 'sshd', directives: { KexAlgorithms: 'sntrup761x25519-sha512@openssh.com' } }] },
     };
     const { config, baseDir } = await loadConfig(lab.configPath);
     const before = snapshot('host1');
     const r = await runHarden({ config, baseDir, only: ['host1'], rules: [kexOnly] });
-    expect(r.hosts[0]!.outcomes[0]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/fresh key login failed.*no matching key exchange.*restored and reloaded, a fresh login works again/) });
+    expect(r.hosts[0]!.outcomes[0]).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/fresh key login failed.*no matching key exchange.*restored and reloaded, a fresh login works again/),
+    });
     expect(snapshot('host1')).toBe(before);
     expect(onHost('host1', 'sshd -T | grep ^kexalgorithms')).toMatch(/curve25519-sha256/);
     expect(palisade(['hosts', 'check']).code).toBe(0);
@@ -167,7 +204,10 @@ describe('palisade patch', () => {
   it('upgrades the package on every host offline, says which hosts need a reboot, and reboots none', () => {
     const boot = ['host1', 'host2'].map((h) => onHost(h, 'cat /proc/sys/kernel/random/boot_id').trim());
     const dry = patch(['--dry-run']);
-    expect(dry.hosts.map((h) => h.planned)).toEqual([[{ name: 'palisade-patch-probe', from: '1.0', to: '1.1' }], [{ name: 'palisade-patch-probe', from: '1.0', to: '1.1' }]]);
+    expect(dry.hosts.map((h) => h.planned)).toEqual([
+      [{ name: 'palisade-patch-probe', from: '1.0', to: '1.1' }],
+      [{ name: 'palisade-patch-probe', from: '1.0', to: '1.1' }],
+    ]);
     expect(onHost('host1', 'cat /usr/share/palisade-patch-probe/VERSION').trim()).toBe('1.0');
     const r = patch();
     expect(r.ok).toBe(true);
@@ -176,7 +216,11 @@ describe('palisade patch', () => {
       expect(h).toMatchObject({ rebootNeeded: true, rebootReason: 'palisade-patch-probe' });
       expect(onHost(h.host, "cat /usr/share/palisade-patch-probe/VERSION; dpkg-query -W -f='${Version}' palisade-patch-probe")).toBe('1.1\n1.1');
     }
-    expect(r.reboot).toMatchObject({ hosts: ['host1', 'host2'], window: 'none', note: expect.stringMatching(/not rebooted; palisade\.yaml has no maintenance window/) });
+    expect(r.reboot).toMatchObject({
+      hosts: ['host1', 'host2'],
+      window: 'none',
+      note: expect.stringMatching(/not rebooted; palisade\.yaml has no maintenance window/),
+    });
     expect(['host1', 'host2'].map((h) => onHost(h, 'cat /proc/sys/kernel/random/boot_id').trim())).toEqual(boot);
     // nothing left behind in the staging directory
     expect(onHost('host1', 'ls -A /var/cache/palisade/patches').trim()).toBe('');
@@ -184,7 +228,10 @@ describe('palisade patch', () => {
 
   it('a second run installs nothing and still says the reboot is pending', () => {
     const r = patch();
-    expect(r.hosts.map((h) => [h.changed.length, h.current.map((c) => c.installed)])).toEqual([[0, ['1.1']], [0, ['1.1']]]);
+    expect(r.hosts.map((h) => [h.changed.length, h.current.map((c) => c.installed)])).toEqual([
+      [0, ['1.1']],
+      [0, ['1.1']],
+    ]);
     expect(r.reboot.hosts).toEqual(['host1', 'host2']);
   });
   it('--reboot without a maintenance window in palisade.yaml reboots nothing and says why (a lab host that reboots stops: nspawn does not restart it)', () => {
@@ -194,7 +241,9 @@ describe('palisade patch', () => {
     expect(r.stderr).toMatch(/reboot needed on host1, host2, but palisade\.yaml has no maintenance window/);
     expect(r.stderr).toMatch(/--ignore-window --yes/);
     expect(onHost('host1', 'cat /proc/sys/kernel/random/boot_id')).toBe(boot);
-    expect(palisade(['patch', '--bundle', bundle.path, '--trusted-key', bundle.publicKeyPath, '--ignore-window']).stderr).toMatch(/--wait-for-window and --ignore-window go with --reboot/);
+    expect(palisade(['patch', '--bundle', bundle.path, '--trusted-key', bundle.publicKeyPath, '--ignore-window']).stderr).toMatch(
+      /--wait-for-window and --ignore-window go with --reboot/,
+    );
   });
 });
 

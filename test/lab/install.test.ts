@@ -19,9 +19,16 @@ const env = { ...process.env, PALISADE_PASSPHRASE: 'lab install passphrase 42', 
 const figures: Record<string, number> = {};
 const phaseTimes: Record<string, Record<string, number>> = {};
 const durations = (dir: string, cluster: string): Record<string, number> =>
-  Object.fromEntries(Object.entries(journal(dir, cluster).phases as Record<string, { durationMs?: number }>).map(([k, v]) => [k, Math.round(v.durationMs ?? 0)]));
+  Object.fromEntries(
+    Object.entries(journal(dir, cluster).phases as Record<string, { durationMs?: number }>).map(([k, v]) => [k, Math.round(v.durationMs ?? 0)]),
+  );
 
-interface Run { code: number; stdout: string; stderr: string; ms: number }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 function palisade(args: string[], cwd: string): Promise<Run> {
   return new Promise((res) => {
@@ -37,7 +44,8 @@ function palisade(args: string[], cwd: string): Promise<Run> {
 
 let bundle = '';
 let trustedKey = '';
-const install = (dir: string, ...extra: string[]) => palisade(['install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes', ...extra], dir);
+const install = (dir: string, ...extra: string[]) =>
+  palisade(['install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes', ...extra], dir);
 
 /** A config for `hosts` from the lab's palisade.yaml, with the waivers the lab cannot honestly pass. */
 function writeConfig(dir: string, cluster: string, hosts: Array<{ name: string; role: 'controller' | 'worker' }>, waive: string[] = []): void {
@@ -59,7 +67,10 @@ function writeConfig(dir: string, cluster: string, hosts: Array<{ name: string; 
 function hostState(names: string[]): string {
   return names
     .map((n) => {
-      const r = labSsh(n, 'sha256sum /etc/hosts /etc/sysctl.d/90-palisade.conf /etc/rancher/k3s/config.yaml /usr/local/bin/k3s 2>&1; ls /etc/palisade 2>&1; systemctl is-active k3s k3s-agent palisade-registry; cryptsetup isLuks /dev/vdb && echo luks || echo plain');
+      const r = labSsh(
+        n,
+        'sha256sum /etc/hosts /etc/sysctl.d/90-palisade.conf /etc/rancher/k3s/config.yaml /usr/local/bin/k3s 2>&1; ls /etc/palisade 2>&1; systemctl is-active k3s k3s-agent palisade-registry; cryptsetup isLuks /dev/vdb && echo luks || echo plain',
+      );
       return `${n}:\n${r.stdout}`;
     })
     .join('\n');
@@ -67,7 +78,10 @@ function hostState(names: string[]): string {
 
 function uninstallCluster(names: string[]): void {
   for (const n of names) {
-    const r = labSsh(n, 'systemctl stop k3s k3s-agent 2>/dev/null; systemctl disable k3s k3s-agent >/dev/null 2>&1; rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /usr/local/bin/k3s /etc/systemd/system/k3s.service /etc/systemd/system/k3s-agent.service; systemctl daemon-reload; true');
+    const r = labSsh(
+      n,
+      'systemctl stop k3s k3s-agent 2>/dev/null; systemctl disable k3s k3s-agent >/dev/null 2>&1; rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /usr/local/bin/k3s /etc/systemd/system/k3s.service /etc/systemd/system/k3s-agent.service; systemctl daemon-reload; true',
+    );
     expect(r.code).toBe(0);
   }
 }
@@ -100,7 +114,11 @@ function journal(dir: string, cluster: string): any {
 /** Start an install, wait until the journal shows `host` running in the cluster phase, then send `signal`. */
 async function interruptAt(dir: string, host: string, signal: NodeJS.Signals): Promise<Run> {
   const t0 = performance.now();
-  const p = spawn(process.execPath, [cli, 'install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [cli, 'install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes'], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -174,10 +192,18 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     const items = JSON.parse(nodes.stdout).items as Array<{ metadata: { name: string } }>;
     expect(items.map((i) => i.metadata.name).sort()).toEqual(names4);
     const secrets = labSsh('host1', 'k3s kubectl get secrets -n palisade-system -o name');
-    expect(secrets.stdout.split('\n').filter(Boolean).sort()).toEqual(['secret/palisade-ca', 'secret/palisade-ingress-tls', 'secret/palisade-registry', 'secret/palisade-service-secrets']);
+    expect(secrets.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'secret/palisade-ca',
+      'secret/palisade-ingress-tls',
+      'secret/palisade-registry',
+      'secret/palisade-service-secrets',
+    ]);
     // the join token never appears on a command line or in the unit, and config.yaml is 0600
     for (const n of names4) {
-      const c = labSsh(n, 'stat -c %a /etc/rancher/k3s/config.yaml; grep -c token /etc/systemd/system/k3s*.service; systemctl is-active k3s k3s-agent | grep -c "^active"');
+      const c = labSsh(
+        n,
+        'stat -c %a /etc/rancher/k3s/config.yaml; grep -c token /etc/systemd/system/k3s*.service; systemctl is-active k3s k3s-agent | grep -c "^active"',
+      );
       expect(c.stdout.split('\n')[0]).toBe('600');
       expect(c.stdout.split('\n')[1]).toBe('0');
     }
@@ -220,7 +246,14 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     const lab = getLab();
     for (const c of cluster4.filter((h) => h.role === 'controller')) {
       const address = lab.hosts.find((h) => h.name === c.name)!.address;
-      const r = spawnSync('sh', ['-c', `openssl s_client -connect ${address}:6443 -servername palisade.lab.internal -verify_hostname palisade.lab.internal -CAfile ${rootFile} -verify_return_error </dev/null 2>&1`], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(
+        'sh',
+        [
+          '-c',
+          `openssl s_client -connect ${address}:6443 -servername palisade.lab.internal -verify_hostname palisade.lab.internal -CAfile ${rootFile} -verify_return_error </dev/null 2>&1`,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
       expect(r.stdout, `${c.name}: ${r.stdout}`).toMatch(/Verify return code: 0 \(ok\)/);
       expect(r.stdout).toMatch(/depth=1 O = palisade lab, CN = palisade lab cluster server CA/);
       expect(r.stdout).toMatch(/depth=2 O = palisade lab, CN = palisade lab root CA/);
@@ -229,7 +262,22 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     const kubectl = spawnSync('bash', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
     expect(kubectl, 'kubectl is needed on this machine (scripts/setup installs it)').not.toBe('');
     const host1 = lab.hosts.find((h) => h.name === 'host1')!.address;
-    const k = spawnSync(kubectl, ['--kubeconfig', join(dir4, '.palisade', 'lab', 'kubeconfig'), '--server', `https://${host1}:6443`, '--tls-server-name', 'palisade.lab.internal', 'get', 'nodes', '-o', 'name'], { encoding: 'utf8', timeout: 60_000 });
+    const k = spawnSync(
+      kubectl,
+      [
+        '--kubeconfig',
+        join(dir4, '.palisade', 'lab', 'kubeconfig'),
+        '--server',
+        `https://${host1}:6443`,
+        '--tls-server-name',
+        'palisade.lab.internal',
+        'get',
+        'nodes',
+        '-o',
+        'name',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(k.status, k.stderr).toBe(0);
     expect(k.stdout.split('\n').filter(Boolean).sort()).toEqual(names4.map((n) => `node/${n}`));
     // the report and status list the cluster's CAs, in use, and not the API leaf nothing serves
@@ -244,13 +292,19 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
   it('palisade preflight on the healthy installed appliance exits 0: its own disks, ports and services are in use by it, not failures', async () => {
     const r = await palisade(['preflight', '-c', 'palisade.yaml', '-o', 'json'], dir4);
     const report = JSON.parse(r.stdout);
-    const failed = report.findings.filter((f: { status: string }) => f.status === 'fail').map((f: { host: string; id: string; measured: string }) => `${f.host} ${f.id}: ${f.measured}`);
+    const failed = report.findings
+      .filter((f: { status: string }) => f.status === 'fail')
+      .map((f: { host: string; id: string; measured: string }) => `${f.host} ${f.id}: ${f.measured}`);
     expect(failed).toEqual([]);
     expect(r.code, r.stderr).toBe(0);
     const byId = (host: string, id: string) => report.findings.find((f: { host: string; id: string }) => f.host === host && f.id === id);
     expect(byId('host1', 'ports.free')).toMatchObject({ status: 'pass', measured: expect.stringMatching(/in use by the appliance: .*6443 \(k3s API\)/) });
     expect(byId('host1', 'ports.free').measured).toMatch(/5000 \(pack registry\)/);
-    for (const n of names4) expect(byId(n, 'disk.empty'), n).toMatchObject({ status: 'pass', measured: expect.stringMatching(/in use by the appliance: the appliance's LUKS2 volume/) });
+    for (const n of names4)
+      expect(byId(n, 'disk.empty'), n).toMatchObject({
+        status: 'pass',
+        measured: expect.stringMatching(/in use by the appliance: the appliance's LUKS2 volume/),
+      });
     const text = await palisade(['preflight', '-c', 'palisade.yaml'], dir4);
     expect(text.code, text.stdout).toBe(0);
     expect(text.stdout).not.toMatch(/wipefs|stop what listens/);
@@ -270,7 +324,13 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     const k8s = comp.findings.filter((f) => f.check.startsWith('k8s.'));
     // the cluster's settings on every controller, each read from the host and passing
     for (const c of ['host1', 'host2', 'host3']) {
-      expect(k8s.filter((f) => f.host === c).map((f) => `${f.check}:${f.status}`).sort(), c).toEqual(['k8s.anonymous-auth:pass', 'k8s.api-certificate:pass', 'k8s.rbac:pass', 'k8s.secrets-encryption:pass']);
+      expect(
+        k8s
+          .filter((f) => f.host === c)
+          .map((f) => `${f.check}:${f.status}`)
+          .sort(),
+        c,
+      ).toEqual(['k8s.anonymous-auth:pass', 'k8s.api-certificate:pass', 'k8s.rbac:pass', 'k8s.secrets-encryption:pass']);
     }
     expect(k8s.find((f) => f.host === 'host1' && f.check === 'k8s.api-certificate')?.detail).toMatch(/^valid: .* \(\d+ days, \d+ left\)$/);
     // the hardening the install did shows as rules passing on every host
@@ -283,7 +343,10 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
 
     expect(labSsh('host1', 'k3s kubectl delete secret palisade-registry -n palisade-system').code).toBe(0);
     const broken = await scan('conformance');
-    expect(broken.findings.find((f) => f.check === 'api.registry-pull-secret')).toMatchObject({ status: 'fail', detail: 'no Secret palisade-system/palisade-registry' });
+    expect(broken.findings.find((f) => f.check === 'api.registry-pull-secret')).toMatchObject({
+      status: 'fail',
+      detail: 'no Secret palisade-system/palisade-registry',
+    });
     expect(broken.findings.filter((f) => f.status === 'fail').map((f) => f.check)).toEqual(['api.registry-pull-secret']);
     const d = JSON.parse((await palisade(['scan', 'diff', good.id, broken.id, '--output', 'json'], dir4)).stdout) as { newlyFailing: Finding[] };
     expect(d.newlyFailing.map((f) => f.check)).toEqual(['api.registry-pull-secret']);
@@ -297,7 +360,10 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     labSsh('host3', "sed -i '/ # palisade$/d' /etc/hosts");
     const r = await install(dir4, '--output', 'json');
     expect(r.code, r.stderr).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events).toContainEqual(expect.objectContaining({ phase: 'prepare', host: 'host3', status: 'done' }));
     expect(events).toContainEqual(expect.objectContaining({ phase: 'prepare', host: 'host1', status: 'skipped' }));
     expect(events.at(-1)).toMatchObject({ phase: 'install', status: 'done' });
@@ -344,7 +410,11 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
     try {
       uninstallCluster(names4);
       const t0 = performance.now();
-      const p = spawn(process.execPath, [cli, 'install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes'], { cwd: dir4, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [cli, 'install', '-c', 'palisade.yaml', '--bundle', bundle, '--trusted-key', trustedKey, '--yes'], {
+        cwd: dir4,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       p.stdout.on('data', (d: Buffer) => (out += d.toString()));
       p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -373,15 +443,20 @@ describe('palisade install on the lab (3 controllers + 1 worker, tang)', () => {
   });
 });
 
-describe('an appliance installed before palisade provided the cluster CAs (on k3s\'s own)', () => {
+describe("an appliance installed before palisade provided the cluster CAs (on k3s's own)", () => {
   it('a re-run leaves its CAs as they are, joins with the short token, completes, and the report says so', async () => {
     // what such an install looks like: the first controller started without CA files and made its own
     for (const n of names4) labSsh(n, 'systemctl stop k3s k3s-agent 2>/dev/null; true');
     for (const n of names4.slice(0, 3)) {
-      const r = labSsh(n, 'cd /var/lib/rancher/k3s/server/tls && rm -f server-ca.* client-ca.* request-header-ca.* etcd/peer-ca.* etcd/server-ca.* *.sans && rm -f /var/lib/rancher/k3s/agent/server-ca.crt');
+      const r = labSsh(
+        n,
+        'cd /var/lib/rancher/k3s/server/tls && rm -f server-ca.* client-ca.* request-header-ca.* etcd/peer-ca.* etcd/server-ca.* *.sans && rm -f /var/lib/rancher/k3s/agent/server-ca.crt',
+      );
       expect(r.code, r.stderr).toBe(0);
     }
-    expect(labSsh('host1', 'systemctl start k3s && openssl x509 -in /var/lib/rancher/k3s/server/tls/server-ca.crt -noout -subject').stdout).toMatch(/k3s-server-ca@/);
+    expect(labSsh('host1', 'systemctl start k3s && openssl x509 -in /var/lib/rancher/k3s/server/tls/server-ca.crt -noout -subject').stdout).toMatch(
+      /k3s-server-ca@/,
+    );
     // its kubeconfig came from that cluster (this one was issued under palisade's client CA)
     rmSync(join(dir4, '.palisade', 'lab', 'kubeconfig'));
     const r = await install(dir4);
@@ -426,7 +501,13 @@ describe('palisade install on a single host', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^up to date/m);
     mkdirSync(join(repo, '.cache', 'bench'), { recursive: true });
-    const out = { ...figures, ratio4to1: figures.full1Ms ? figures.full4Ms! / figures.full1Ms : undefined, noopFraction: figures.noopMs! / figures.full4Ms!, phases: phaseTimes, at: new Date().toISOString() };
+    const out = {
+      ...figures,
+      ratio4to1: figures.full1Ms ? figures.full4Ms! / figures.full1Ms : undefined,
+      noopFraction: figures.noopMs! / figures.full4Ms!,
+      phases: phaseTimes,
+      at: new Date().toISOString(),
+    };
     writeFileSync(join(repo, '.cache', 'bench', 'install.json'), JSON.stringify(out, null, 2));
     process.stderr.write(`install figures: ${JSON.stringify(out)}\n`);
   });

@@ -51,7 +51,10 @@ describe('the shared lab', () => {
 
   it('every host answers as root with its own hostname, machine-id and the pinned host key', () => {
     const seen = lab.hosts.map((h) => {
-      const [hostname, machineId, fp] = ok(h.name, 'hostname; cat /etc/machine-id; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2; id -u').split('\n');
+      const [hostname, machineId, fp] = ok(
+        h.name,
+        'hostname; cat /etc/machine-id; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2; id -u',
+      ).split('\n');
       expect(hostname).toBe(h.name);
       expect(machineId).toMatch(/^[0-9a-f]{32}$/);
       expect(fp).toBe(h.hostKey);
@@ -71,11 +74,10 @@ describe('the shared lab', () => {
     const other = lab.hosts[1]!;
     const first = lab.hosts[0]!;
     // host1's address with host2's pinned key: OpenSSH must refuse (StrictHostKeyChecking yes)
-    const r = spawnSync(
-      'ssh',
-      ['-F', lab.sshConfigPath, '-o', `HostKeyAlias=${other.address}`, '-o', `HostName=${first.address}`, other.name, 'true'],
-      { encoding: 'utf8', timeout: 30_000 },
-    );
+    const r = spawnSync('ssh', ['-F', lab.sshConfigPath, '-o', `HostKeyAlias=${other.address}`, '-o', `HostName=${first.address}`, other.name, 'true'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
   });
@@ -223,7 +225,10 @@ describe('a lab killed halfway, brought up again and taken down', () => {
     }
     const state = readState()!;
     const info = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as { hosts: { name: string }[]; sshConfigPath: string };
-    const r = spawnSync('ssh', ['-F', info.sshConfigPath, 'host1', 'hostname; tpm2_getrandom --hex 4; echo; blockdev --getsize64 /dev/vdb'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync('ssh', ['-F', info.sshConfigPath, 'host1', 'hostname; tpm2_getrandom --hex 4; echo; blockdev --getsize64 /dev/vdb'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.stdout).toMatch(/^host1\n[0-9a-f]{8}\n67108864\n$/);
 
     // 3. down, twice: nothing of either run is left
@@ -265,7 +270,9 @@ describe('a lab killed halfway, brought up again and taken down', () => {
       expect(up.status, up.stderr).toBe(0);
       expect(up.stderr).toContain(`the lab in ${dead} (slot ${slot}) has no process left`);
       expect(existsSync(join(dead, 'state.json'))).toBe(false);
-      expect(leftovers(deadState).filter((l) => !l.startsWith('netns') && !l.startsWith('link') && !l.startsWith('slot') && !l.startsWith('cgroup'))).toEqual([]);
+      expect(leftovers(deadState).filter((l) => !l.startsWith('netns') && !l.startsWith('link') && !l.startsWith('slot') && !l.startsWith('cgroup'))).toEqual(
+        [],
+      );
       expect(run(['down', '--dir', dir]).status).toBe(0);
       expect(leftovers(deadState)).toEqual([]);
     } finally {

@@ -58,7 +58,11 @@ function testConfig(over: Partial<PalisadeConfig> = {}): PalisadeConfig {
   expect(c.preflight.ignore.sort()).toEqual(['airgap.route@(admin)', 'disk.latency', 'unique.product_uuid']);
   return { ...c, ...over };
 }
-const fails = (r: PreflightReport) => r.findings.filter((f) => f.status === 'fail').map((f) => `${f.host} ${f.id}`).sort();
+const fails = (r: PreflightReport) =>
+  r.findings
+    .filter((f) => f.status === 'fail')
+    .map((f) => `${f.host} ${f.id}`)
+    .sort();
 
 beforeAll(() => {
   mkdirSync(dir, { recursive: true });
@@ -71,7 +75,10 @@ beforeAll(() => {
   for (const h of ['host1', 'host2', 'host3']) {
     onHost(h, 'i=0; until chronyc -n tracking 2>/dev/null | grep -q "^Leap status *: Normal"; do i=$((i+1)); [ $i -gt 60 ] && exit 1; sleep 0.5; done');
   }
-  onHost('host3', `printf '%s\\n' '#!/bin/sh' 'case "$1" in +%s%N) echo $(( $(/bin/date +%s%N) + ${SKEW_MS}000000 ));; *) exec /bin/date "$@";; esac' > /usr/local/bin/date && chmod 755 /usr/local/bin/date`);
+  onHost(
+    'host3',
+    `printf '%s\\n' '#!/bin/sh' 'case "$1" in +%s%N) echo $(( $(/bin/date +%s%N) + ${SKEW_MS}000000 ));; *) exec /bin/date "$@";; esac' > /usr/local/bin/date && chmod 755 /usr/local/bin/date`,
+  );
 }, 600_000);
 
 afterAll(() => {
@@ -99,19 +106,28 @@ describe('preflight on a lab with planted problems', () => {
     for (const h of ['host1', 'host2']) expect(f(h, 'time.skew').status).toBe('pass');
     // everything else passes, or is a known lab warning, or a waiver with its reason above
     expect(r.findings.filter((x) => x.status === 'warn' && !allowedWarning(x)).map((x) => `${x.host} ${x.id}: ${x.measured}`)).toEqual([]);
-    expect(r.findings.filter((x) => x.status === 'waived').map((x) => `${x.host} ${x.id}`).sort()).toEqual(['(admin) airgap.route', '(cluster) unique.product_uuid', 'host1 disk.latency', 'host2 disk.latency', 'host3 disk.latency']);
-    for (const h of ['host1', 'host2', 'host3']) expect(f(h, 'time.sync')).toMatchObject({ status: 'pass', measured: expect.stringMatching(/^chrony synchronised to /) });
+    expect(
+      r.findings
+        .filter((x) => x.status === 'waived')
+        .map((x) => `${x.host} ${x.id}`)
+        .sort(),
+    ).toEqual(['(admin) airgap.route', '(cluster) unique.product_uuid', 'host1 disk.latency', 'host2 disk.latency', 'host3 disk.latency']);
+    for (const h of ['host1', 'host2', 'host3'])
+      expect(f(h, 'time.sync')).toMatchObject({ status: 'pass', measured: expect.stringMatching(/^chrony synchronised to /) });
     // measured even when waived
     expect(f('host1', 'disk.latency').measured).toMatch(/^p99 [\d.]+ ms \(fio, \d+ writes in \/var\/lib\)$/);
     // the real lab facts: TPM through swtpm, FQDN from /etc/hosts, no public route
     expect(f('host2', 'dns.fqdn').status).toBe('pass');
     expect(r.hosts.filter((h) => h.role !== 'admin').every((h) => h.reachable && h.roundTrips === 1 && /TPM2 \(tcti\)/.test(h.summary ?? ''))).toBe(true);
-    for (const h of ['host1', 'host2', 'host3']) expect(f(h, 'airgap.route')).toMatchObject({ status: 'pass', measured: expect.stringMatching(/^no route to 1\.1\.1\.1/) });
+    for (const h of ['host1', 'host2', 'host3'])
+      expect(f(h, 'airgap.route')).toMatchObject({ status: 'pass', measured: expect.stringMatching(/^no route to 1\.1\.1\.1/) });
   });
 
-  it('the admin air-gap finding tells the truth about this machine\'s routes', async () => {
+  it("the admin air-gap finding tells the truth about this machine's routes", async () => {
     const r = await runPreflight({ config: testConfig({ preflight: { ignore: [] } }), baseDir: base.baseDir, only: ['host1'], diskLatency: false });
-    const routed = spawnSync('ip', ['route', 'get', '1.1.1.1']).status === 0 && !/unreachable|prohibit|blackhole/.test(spawnSync('ip', ['route', 'get', '1.1.1.1'], { encoding: 'utf8' }).stdout);
+    const routed =
+      spawnSync('ip', ['route', 'get', '1.1.1.1']).status === 0 &&
+      !/unreachable|prohibit|blackhole/.test(spawnSync('ip', ['route', 'get', '1.1.1.1'], { encoding: 'utf8' }).stdout);
     const a = r.findings.find((x) => x.host === '(admin)' && x.id === 'airgap.route')!;
     expect(a.status).toBe(routed ? 'fail' : 'pass');
     if (routed) expect(a.measured).toMatch(/1\.1\.1\.1.* via \S+ dev \S+/);
@@ -131,17 +147,27 @@ describe('preflight on a lab with planted problems', () => {
     const c = testConfig();
     c.hosts = [...c.hosts, { ...c.hosts[0]!, name: 'ghost', port: 1 }];
     const r = await runPreflight({ config: c, baseDir: base.baseDir, diskLatency: false });
-    expect(r.findings.find((x) => x.host === 'ghost')).toMatchObject({ id: 'host.reachable', status: 'fail', measured: expect.stringMatching(/^ssh\.unreachable: .*refused/) });
+    expect(r.findings.find((x) => x.host === 'ghost')).toMatchObject({
+      id: 'host.reachable',
+      status: 'fail',
+      measured: expect.stringMatching(/^ssh\.unreachable: .*refused/),
+    });
     expect(r.hosts.filter((h) => h.reachable && h.role !== 'admin').map((h) => h.name)).toEqual(['host1', 'host2', 'host3']);
   });
 
-  it('gathers every host\'s facts in one SSH round trip', async () => {
+  it("gathers every host's facts in one SSH round trip", async () => {
     const { hosts, failures } = await connectHosts(base.config, base.baseDir);
     expect(failures).toEqual([]);
     try {
       for (const [name, h] of hosts) {
         let execs = 0;
-        const counting: RemoteHost = { name: h.name, address: h.address, exec: (c, o) => (execs++, h.exec(c, o)), upload: (s, p, o) => h.upload(s, p, o), close: () => h.close() };
+        const counting: RemoteHost = {
+          name: h.name,
+          address: h.address,
+          exec: (c, o) => (execs++, h.exec(c, o)),
+          upload: (s, p, o) => h.upload(s, p, o),
+          close: () => h.close(),
+        };
         const f = await gatherFacts(counting, { fqdn: base.config.cluster.fqdn, dataDisk: '/dev/vdb', diskLatency: false });
         expect(execs, name).toBe(1);
         expect(f.hostname).toBe(name);
@@ -162,7 +188,11 @@ describe('preflight on a lab with planted problems', () => {
   it('the CLI: table, exit 1 on failure, JSON that validates, exit 0 when the failures are waived', () => {
     const cfgPath = join(dir, 'preflight.yaml');
     writeFileSync(cfgPath, stringify(testConfig()));
-    const cli = (args: string[]) => spawnSync('node', [join(repo, 'installer/bin/palisade.js'), 'preflight', '-c', cfgPath, '--no-disk-probe', ...args], { encoding: 'utf8', timeout: 120_000 });
+    const cli = (args: string[]) =>
+      spawnSync('node', [join(repo, 'installer/bin/palisade.js'), 'preflight', '-c', cfgPath, '--no-disk-probe', ...args], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
     const text = cli([]);
     expect(text.status).toBe(1);
     expect(text.stdout).toMatch(/^host1\s+host\.reachable\s+ok/m);
@@ -185,6 +215,11 @@ describe('preflight on the shared lab', () => {
     const r = await runPreflight({ config: l.config, baseDir: l.baseDir, diskLatency: false });
     const hosts = r.hosts.filter((h) => h.role !== 'admin');
     expect(hosts.map((h) => [h.name, h.reachable, h.roundTrips])).toEqual(shared.hosts.map((h) => [h.name, true, 1]));
-    expect(r.findings.filter((f) => f.host === '(cluster)' && f.id.startsWith('unique.')).map((f) => `${f.id} ${f.status}`)).toEqual(['unique.hostname pass', 'unique.mac pass', 'unique.machine_id pass', 'unique.product_uuid waived']);
+    expect(r.findings.filter((f) => f.host === '(cluster)' && f.id.startsWith('unique.')).map((f) => `${f.id} ${f.status}`)).toEqual([
+      'unique.hostname pass',
+      'unique.mac pass',
+      'unique.machine_id pass',
+      'unique.product_uuid waived',
+    ]);
   });
 });

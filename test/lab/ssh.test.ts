@@ -106,7 +106,7 @@ describe('sudo as ops (passwordless)', () => {
   });
 
   it('hostile strings survive the sudo sh -c quoting', async () => {
-    const s = "it's \"q\" $(id) `id` * ? [a] ~ \\ ; | & \n é 🔐 ${HOME}";
+    const s = 'it\'s "q" $(id) `id` * ? [a] ~ \\ ; | & \n é 🔐 ${HOME}';
     expect((await ops.exec(`printf '%s' ${shq(s)}`, { sudo: true })).stdout).toBe(s);
   });
 
@@ -120,7 +120,9 @@ describe('sudo as ops (passwordless)', () => {
     const dst = '/etc/palisade-ssh-test/secret.key';
     root(first.name, 'rm -rf /etc/palisade-ssh-test; mkdir -p /etc/palisade-ssh-test');
     await ops.upload(Buffer.from('top secret\n'), dst, { mode: 0o600, owner: 'root:root', sudo: true });
-    expect(root(first.name, `stat -c '%a %U:%G' ${dst}; cat ${dst}; ls -a /etc/palisade-ssh-test | wc -l; ls -d /tmp/palisade-upload.* 2>/dev/null | wc -l`)).toBe('600 root:root\ntop secret\n3\n0\n');
+    expect(
+      root(first.name, `stat -c '%a %U:%G' ${dst}; cat ${dst}; ls -a /etc/palisade-ssh-test | wc -l; ls -d /tmp/palisade-upload.* 2>/dev/null | wc -l`),
+    ).toBe('600 root:root\ntop secret\n3\n0\n');
     // without sudo, ops cannot write there: a clear refusal
     const e = await failure(ops.upload(Buffer.from('x'), '/etc/palisade-ssh-test/other'));
     expect(e.code).toBe('ssh.upload');
@@ -141,7 +143,10 @@ describe('sudo that asks for a password', () => {
   const user = 'opspw';
   beforeAll(() => {
     root(first.name, `id ${user} >/dev/null 2>&1 || useradd -m -s /bin/bash ${user}; chpasswd`, `${user}:${password}\n`);
-    root(first.name, `install -d -m 700 -o ${user} -g ${user} /home/${user}/.ssh && install -m 600 -o ${user} -g ${user} /root/.ssh/authorized_keys /home/${user}/.ssh/authorized_keys && echo '${user} ALL=(ALL:ALL) ALL' > /etc/sudoers.d/${user} && chmod 440 /etc/sudoers.d/${user}`);
+    root(
+      first.name,
+      `install -d -m 700 -o ${user} -g ${user} /home/${user}/.ssh && install -m 600 -o ${user} -g ${user} /root/.ssh/authorized_keys /home/${user}/.ssh/authorized_keys && echo '${user} ALL=(ALL:ALL) ALL' > /etc/sudoers.d/${user} && chmod 440 /etc/sudoers.d/${user}`,
+    );
   });
 
   it('takes the password from PALISADE_SUDO_PASSWORD, on stdin first, never in argv; the command still gets its stdin', async () => {
@@ -191,7 +196,10 @@ await h.close();
 `,
     );
     // `script` gives the child a pseudo-terminal, as an operator's shell would
-    const child = spawn('script', ['-qec', `${join(repo, 'node_modules/.bin/tsx')} ${script}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PALISADE_SUDO_PASSWORD: '' } });
+    const child = spawn('script', ['-qec', `${join(repo, 'node_modules/.bin/tsx')} ${script}`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, PALISADE_SUDO_PASSWORD: '' },
+    });
     let out = '';
     let answered = false;
     child.stdout.on('data', (c: Buffer) => {

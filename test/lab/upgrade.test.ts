@@ -28,7 +28,12 @@ const figures: Record<string, unknown> = {};
 const bundles: Record<string, string> = {};
 let trustedKey = '';
 
-interface Run { code: number; stdout: string; stderr: string; ms: number }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
@@ -40,7 +45,14 @@ const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 function palisade(args: string[], at?: string, onSpawn?: (p: ReturnType<typeof spawn>) => void): Promise<Run> {
   return new Promise((res) => {
     const t0 = performance.now();
-    const clock = at ? { LD_PRELOAD: LIBFAKETIME, FAKETIME: `@${at.replace('T', ' ').replace(/\.\d+/, '').replace('Z', '')}`, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_DONT_RESET: '1' } : {};
+    const clock = at
+      ? {
+          LD_PRELOAD: LIBFAKETIME,
+          FAKETIME: `@${at.replace('T', ' ').replace(/\.\d+/, '').replace('Z', '')}`,
+          FAKETIME_DONT_FAKE_MONOTONIC: '1',
+          FAKETIME_DONT_RESET: '1',
+        }
+      : {};
     const p = spawn(process.execPath, [cli, ...args], { cwd: dir, env: { ...env, ...clock }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -51,7 +63,8 @@ function palisade(args: string[], at?: string, onSpawn?: (p: ReturnType<typeof s
   });
 }
 
-const upgrade = (v: string, at?: string, ...extra: string[]) => palisade(['upgrade', '-c', 'palisade.yaml', '--bundle', bundles[v]!, '--trusted-key', trustedKey, ...extra], at);
+const upgrade = (v: string, at?: string, ...extra: string[]) =>
+  palisade(['upgrade', '-c', 'palisade.yaml', '--bundle', bundles[v]!, '--trusted-key', trustedKey, ...extra], at);
 const versions = () => Object.fromEntries(NAMES.map((n) => [n, /k3s version (\S+)/.exec(labSsh(n, '/usr/local/bin/k3s --version 2>/dev/null').stdout)?.[1]]));
 const at = (v: string) => Object.fromEntries(NAMES.map((n) => [n, v]));
 const record = (): any => JSON.parse(readFileSync(join(dir, '.palisade', 'lab', 'upgrade.json'), 'utf8'));
@@ -76,11 +89,15 @@ function writeConfig(extra: Record<string, unknown> = {}): void {
 
 function cleanHosts(): void {
   for (const n of getLab().hosts.map((h) => h.name)) {
-    labSsh(n, [
-      'systemctl stop k3s k3s-agent palisade-registry 2>/dev/null; systemctl disable k3s k3s-agent palisade-registry >/dev/null 2>&1',
-      'rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /usr/local/bin/k3s /etc/systemd/system/k3s.service /etc/systemd/system/k3s-agent.service /etc/systemd/system/k3s.service.d /etc/systemd/system/palisade-registry.service /etc/palisade /usr/local/lib/palisade /var/lib/palisade /etc/sysctl.d/90-palisade.conf /etc/modules-load.d/palisade.conf',
-      "sed -i -E '/ # palisade$/d; s/^# (.*) # palisade: replaced$/\\1/' /etc/hosts; systemctl daemon-reload; true",
-    ].join('\n'), { timeoutMs: 120_000 });
+    labSsh(
+      n,
+      [
+        'systemctl stop k3s k3s-agent palisade-registry 2>/dev/null; systemctl disable k3s k3s-agent palisade-registry >/dev/null 2>&1',
+        'rm -rf /etc/rancher/k3s /var/lib/rancher/k3s /usr/local/bin/k3s /etc/systemd/system/k3s.service /etc/systemd/system/k3s-agent.service /etc/systemd/system/k3s.service.d /etc/systemd/system/palisade-registry.service /etc/palisade /usr/local/lib/palisade /var/lib/palisade /etc/sysctl.d/90-palisade.conf /etc/modules-load.d/palisade.conf',
+        "sed -i -E '/ # palisade$/d; s/^# (.*) # palisade: replaced$/\\1/' /etc/hosts; systemctl daemon-reload; true",
+      ].join('\n'),
+      { timeoutMs: 120_000 },
+    );
   }
 }
 
@@ -100,7 +117,11 @@ function readyz(kc: { ca: string; cert: string; key: string }, address: string, 
 beforeAll(async () => {
   cleanHosts();
   mkdirSync(dir, { recursive: true });
-  const b = spawnSync(join(repo, 'scripts/bundle/build-test-bundle'), ['--work', join(work, 'bundles'), '--no-executable', '--k3s-versions', VERSIONS.join(',')], { encoding: 'utf8' });
+  const b = spawnSync(
+    join(repo, 'scripts/bundle/build-test-bundle'),
+    ['--work', join(work, 'bundles'), '--no-executable', '--k3s-versions', VERSIONS.join(',')],
+    { encoding: 'utf8' },
+  );
   expect(b.status, b.stderr).toBe(0);
   for (const v of VERSIONS) bundles[v] = join(work, 'bundles', `bundle-${v}`);
   trustedKey = /trusted key: (\S+)/.exec(b.stdout)![1]!;
@@ -113,7 +134,10 @@ beforeAll(async () => {
 
 afterAll(() => {
   mkdirSync(join(repo, '.cache', 'bench'), { recursive: true });
-  writeFileSync(join(repo, '.cache', 'bench', 'upgrade.json'), JSON.stringify({ at: new Date().toISOString(), load: readFileSync('/proc/loadavg', 'utf8').trim(), ...figures }, null, 2));
+  writeFileSync(
+    join(repo, '.cache', 'bench', 'upgrade.json'),
+    JSON.stringify({ at: new Date().toISOString(), load: readFileSync('/proc/loadavg', 'utf8').trim(), ...figures }, null, 2),
+  );
   cleanHosts();
 });
 
@@ -127,7 +151,10 @@ describe('palisade upgrade on the lab', () => {
     expect(NAMES.map((n) => labSsh(n, 'sha256sum /usr/local/bin/k3s; ls /var/lib/palisade/upgrade 2>&1').stdout).join('\n')).toBe(before);
     expect(existsSync(join(dir, '.palisade', 'lab', 'upgrade.json'))).toBe(false);
     // with no upgrade behind it, the plan estimates from the install's join times
-    const plan = await palisade(['upgrade', 'plan', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[1]!]!, '--trusted-key', trustedKey, '-o', 'json'], SAT1);
+    const plan = await palisade(
+      ['upgrade', 'plan', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[1]!]!, '--trusted-key', trustedKey, '-o', 'json'],
+      SAT1,
+    );
     expect(plan.code, plan.stderr).toBe(0);
     const p = JSON.parse(plan.stdout);
     expect(p.hosts.map((h: any) => h.estimate.source)).toEqual(NAMES.map(() => 'this host, install'));
@@ -144,13 +171,22 @@ describe('palisade upgrade on the lab', () => {
 
   it('a window that closes after the first controller stops between hosts; the next window finishes it', async () => {
     // recorded step durations the estimates come from: host1 is quick, host2 takes half an hour
-    const seeded = [{ host: 'host1', role: 'controller', durationMs: 10_000, finishedAt: '2000-01-01T00:00:00Z' }, { host: 'host2', role: 'controller', durationMs: 30 * 60_000, finishedAt: '2000-01-01T00:00:00Z' }];
+    const seeded = [
+      { host: 'host1', role: 'controller', durationMs: 10_000, finishedAt: '2000-01-01T00:00:00Z' },
+      { host: 'host2', role: 'controller', durationMs: 30 * 60_000, finishedAt: '2000-01-01T00:00:00Z' },
+    ];
     writeFileSync(join(dir, '.palisade', 'lab', 'upgrade.json'), JSON.stringify({ version: 1, history: seeded }));
-    const plan = await palisade(['upgrade', 'plan', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[1]!]!, '--trusted-key', trustedKey, '-o', 'json'], '2026-12-05T02:45:00Z');
+    const plan = await palisade(
+      ['upgrade', 'plan', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[1]!]!, '--trusted-key', trustedKey, '-o', 'json'],
+      '2026-12-05T02:45:00Z',
+    );
     expect(plan.code, plan.stderr).toBe(0);
     const p = JSON.parse(plan.stdout);
     expect(p.steps.map((s: any) => s.hosts)).toEqual([['host1'], ['host2'], ['host3'], ['host4']]);
-    expect(p.hosts.slice(0, 2).map((h: any) => [h.estimate.source, h.estimate.ms])).toEqual([['this host, earlier upgrades', 10_000], ['this host, earlier upgrades', 30 * 60_000]]);
+    expect(p.hosts.slice(0, 2).map((h: any) => [h.estimate.source, h.estimate.ms])).toEqual([
+      ['this host, earlier upgrades', 10_000],
+      ['this host, earlier upgrades', 30 * 60_000],
+    ]);
     expect(p.schedule.windowsNeeded).toBe(2);
     // a quarter of an hour before the window closes: host1 fits, host2 does not
     const first = await upgrade(VERSIONS[1]!, '2026-12-05T02:45:00Z');
@@ -197,11 +233,17 @@ describe('palisade upgrade on the lab', () => {
   });
 
   it('a clean rolling upgrade in one window: the API through the FQDN polled every 0.5 s, the estimate against the actual', async () => {
-    const plan = JSON.parse((await palisade(['upgrade', 'plan', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[2]!]!, '--trusted-key', trustedKey, '-o', 'json'], SAT2)).stdout);
+    const plan = JSON.parse(
+      (await palisade(['upgrade', 'plan', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[2]!]!, '--trusted-key', trustedKey, '-o', 'json'], SAT2)).stdout,
+    );
     const kcText = readFileSync(join(dir, '.palisade', 'lab', 'kubeconfig'), 'utf8');
     const k = parse(kcText) as any;
     const d = (s: string) => Buffer.from(s, 'base64').toString();
-    const kc = { ca: d(k.clusters[0].cluster['certificate-authority-data']), cert: d(k.users[0].user['client-certificate-data']), key: d(k.users[0].user['client-key-data']) };
+    const kc = {
+      ca: d(k.clusters[0].cluster['certificate-authority-data']),
+      cert: d(k.users[0].user['client-certificate-data']),
+      key: d(k.users[0].user['client-key-data']),
+    };
     const fqdn = parse(readFileSync(join(dir, 'palisade.yaml'), 'utf8')).cluster.fqdn as string;
     let polls = 0;
     let fails = 0;
@@ -234,18 +276,22 @@ describe('palisade upgrade on the lab', () => {
 
   it('SIGKILL in the middle of a host: the re-run resumes and finishes', async () => {
     let killed = false;
-    const first = await palisade(['upgrade', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[3]!]!, '--trusted-key', trustedKey], new Date(Date.parse(SAT2) + 15 * 60_000).toISOString(), (p) => {
-      const t = setInterval(() => {
-        try {
-          if (record().current?.target === VERSIONS[3] && record().current.hosts.host2?.status === 'running') {
-            p.kill('SIGKILL');
-            killed = true;
-            clearInterval(t);
-          }
-        } catch {}
-      }, 50);
-      p.on('close', () => clearInterval(t));
-    });
+    const first = await palisade(
+      ['upgrade', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[3]!]!, '--trusted-key', trustedKey],
+      new Date(Date.parse(SAT2) + 15 * 60_000).toISOString(),
+      (p) => {
+        const t = setInterval(() => {
+          try {
+            if (record().current?.target === VERSIONS[3] && record().current.hosts.host2?.status === 'running') {
+              p.kill('SIGKILL');
+              killed = true;
+              clearInterval(t);
+            }
+          } catch {}
+        }, 50);
+        p.on('close', () => clearInterval(t));
+      },
+    );
     expect(killed, first.stderr).toBe(true);
     expect(first.code).toBe(137);
     expect(versions().host4).toBe(VERSIONS[2]);
@@ -257,10 +303,17 @@ describe('palisade upgrade on the lab', () => {
 
   it('a health gate that fails on host2 stops the upgrade (host3 and host4 untouched); rollback puts host1 and host2 back', async () => {
     // the new version does not come up on host2 (a planted fault in its unit)
-    const fault = labSsh('host2', `mkdir -p /etc/systemd/system/k3s.service.d && printf '[Service]\\nExecStartPre=/bin/sh -c "! /usr/local/bin/k3s --version | grep -q ${VERSIONS[4]}"\\n' > /etc/systemd/system/k3s.service.d/fault.conf && systemctl daemon-reload`);
+    const fault = labSsh(
+      'host2',
+      `mkdir -p /etc/systemd/system/k3s.service.d && printf '[Service]\\nExecStartPre=/bin/sh -c "! /usr/local/bin/k3s --version | grep -q ${VERSIONS[4]}"\\n' > /etc/systemd/system/k3s.service.d/fault.conf && systemctl daemon-reload`,
+    );
     expect(fault.code, fault.stderr).toBe(0);
     try {
-      const r = await palisade(['upgrade', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[4]!]!, '--trusted-key', trustedKey], new Date(Date.parse(SAT2) + 25 * 60_000).toISOString(), undefined);
+      const r = await palisade(
+        ['upgrade', '-c', 'palisade.yaml', '--bundle', bundles[VERSIONS[4]!]!, '--trusted-key', trustedKey],
+        new Date(Date.parse(SAT2) + 25 * 60_000).toISOString(),
+        undefined,
+      );
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/host2/);
       expect(r.stderr).toMatch(/palisade upgrade rollback/);
@@ -277,11 +330,19 @@ describe('palisade upgrade on the lab', () => {
   });
 
   it('a drain a PodDisruptionBudget blocks stops after the timeout naming the pod; --ignore-window --yes is recorded', async () => {
-    const objs = { kind: 'List', items: [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'shop', labels: { app: 'web' } }, spec: { nodeName: 'host4' } },
-      { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web', namespace: 'shop' }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'web' } } } },
-    ] };
+    const objs = {
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'shop', labels: { app: 'web' } }, spec: { nodeName: 'host4' } },
+        {
+          apiVersion: 'policy/v1',
+          kind: 'PodDisruptionBudget',
+          metadata: { name: 'web', namespace: 'shop' },
+          spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'web' } } },
+        },
+      ],
+    };
     expect(kubectl('apply -f -', JSON.stringify(objs)).code).toBe(0);
     const t0 = performance.now();
     const r = await upgrade(VERSIONS[4]!, '2026-12-08T12:00:00Z', '--ignore-window', '--yes');

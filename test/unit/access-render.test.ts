@@ -39,7 +39,12 @@ describe('access rendering', () => {
 
   it('claims named namespaces and the live namespaces a /regex/ matches in full', () => {
     expect(r.namespaces.map((n) => `${n.name}=${n.tenant}/${n.project}`)).toEqual([
-      'acme-data=acme/data', 'acme-web=acme/web', 'acme-web-pr-7=acme/web', 'acme-web-staging=acme/web', 'globex-pr-12=globex/shop', 'globex-shop=globex/shop',
+      'acme-data=acme/data',
+      'acme-web=acme/web',
+      'acme-web-pr-7=acme/web',
+      'acme-web-staging=acme/web',
+      'globex-pr-12=globex/shop',
+      'globex-shop=globex/shop',
     ]);
     const ns = r.objects.find((o) => o.kind === 'Namespace' && o.metadata.name === 'acme-web-pr-7')!;
     expect(ns.metadata.labels).toMatchObject({ 'palisade.io/tenant': 'acme', 'palisade.io/project': 'web', 'palisade.io/owner': 'access' });
@@ -49,11 +54,17 @@ describe('access rendering', () => {
     for (const o of r.objects) expect(o.metadata.labels?.['palisade.io/owner'], `${o.kind}/${o.metadata.name}`).toBe('access');
   });
 
-  it('a quota becomes a ResourceQuota and a LimitRange in each of the project\'s namespaces, and only there', () => {
+  it("a quota becomes a ResourceQuota and a LimitRange in each of the project's namespaces, and only there", () => {
     const quotas = r.objects.filter((o) => o.kind === 'ResourceQuota').map((o) => o.metadata.namespace);
     expect(quotas.sort()).toEqual(['acme-web', 'acme-web-pr-7', 'acme-web-staging']);
     const q = r.objects.find((o) => o.kind === 'ResourceQuota')!;
-    expect((q.spec as { hard: Record<string, string> }).hard).toEqual({ 'requests.cpu': '8', 'limits.cpu': '8', 'requests.memory': '16Gi', 'limits.memory': '16Gi', pods: '50' });
+    expect((q.spec as { hard: Record<string, string> }).hard).toEqual({
+      'requests.cpu': '8',
+      'limits.cpu': '8',
+      'requests.memory': '16Gi',
+      'limits.memory': '16Gi',
+      pods: '50',
+    });
     expect(r.objects.filter((o) => o.kind === 'LimitRange')).toHaveLength(3);
   });
 
@@ -65,12 +76,15 @@ describe('access rendering', () => {
     ]);
   });
 
-  it('a tenant scope covers every namespace of the tenant\'s projects', () => {
-    const admin = r.rbac.bindings.filter((x) => x.roleRef.name === 'palisade:tenant-admin').map((x) => x.metadata.namespace).sort();
+  it("a tenant scope covers every namespace of the tenant's projects", () => {
+    const admin = r.rbac.bindings
+      .filter((x) => x.roleRef.name === 'palisade:tenant-admin')
+      .map((x) => x.metadata.namespace)
+      .sort();
     expect(admin).toEqual(['acme-data', 'acme-web', 'acme-web-pr-7', 'acme-web-staging']);
   });
 
-  it('isolation: no subject bound in tenant A may do anything in tenant B\'s namespaces (every verb and resource of the rendered roles)', () => {
+  it("isolation: no subject bound in tenant A may do anything in tenant B's namespaces (every verb and resource of the rendered roles)", () => {
     const tenantOf = new Map(r.namespaces.map((n) => [n.name, n.tenant]));
     const rules = r.rbac.clusterRoles.flatMap((cr) => effectiveRules(cr, r.rbac.clusterRoles));
     const verbs = [...new Set(rules.flatMap((x) => x.verbs))];
@@ -114,8 +128,12 @@ describe('access rendering', () => {
   });
 
   it('viewers cannot read Secrets; editors can', () => {
-    expect(authorize({ user: 'oidc:auditor', groups: [] }, { verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'globex-shop' }, r.rbac).allowed).toBe(false);
-    expect(authorize({ user: 'oidc:auditor', groups: [] }, { verb: 'get', apiGroup: '', resource: 'pods', namespace: 'globex-shop' }, r.rbac).allowed).toBe(true);
+    expect(authorize({ user: 'oidc:auditor', groups: [] }, { verb: 'get', apiGroup: '', resource: 'secrets', namespace: 'globex-shop' }, r.rbac).allowed).toBe(
+      false,
+    );
+    expect(authorize({ user: 'oidc:auditor', groups: [] }, { verb: 'get', apiGroup: '', resource: 'pods', namespace: 'globex-shop' }, r.rbac).allowed).toBe(
+      true,
+    );
   });
 
   it('who-can lists the subjects and their teams', () => {
@@ -131,7 +149,7 @@ describe('access rendering', () => {
     expect(names(again)).toEqual(names(r));
   });
 
-  it('changing a team\'s groups changes exactly the bindings of that team', () => {
+  it("changing a team's groups changes exactly the bindings of that team", () => {
     const changed = renderAccess({ ...access, teams: access.teams.map((t) => (t.name === 'acme-ops' ? { ...t, oidcGroups: ['acme-oncall'] } : t)) }, live);
     const key = (b: (typeof r.rbac.bindings)[number]) => `${b.metadata.namespace}/${b.metadata.name}`;
     const before = new Map(r.rbac.bindings.map((b) => [key(b), JSON.stringify(b.subjects)]));
@@ -141,7 +159,10 @@ describe('access rendering', () => {
   });
 
   it('two /regex/ claims matching one live namespace are refused, naming both projects', () => {
-    const clash = accessSchema.parse({ ...access, tenants: [...access.tenants, { name: 'initech', projects: [{ name: 'x', namespaces: ['/acme-web-pr-.*/'] }] }] });
+    const clash = accessSchema.parse({
+      ...access,
+      tenants: [...access.tenants, { name: 'initech', projects: [{ name: 'x', namespaces: ['/acme-web-pr-.*/'] }] }],
+    });
     expect(() => renderAccess(clash, live)).toThrow(/acme-web-pr-7 is claimed by project acme\/web and by initech\/x/);
   });
 
@@ -169,8 +190,14 @@ describe('OIDC', () => {
   it('is rendered into kube-apiserver arguments with prefixes, CA and required claims', () => {
     const o = accessSchema.parse({ oidc: { issuerUrl: 'https://idp.x/r', clientId: 'c', usernamePrefix: '', requiredClaims: { hd: 'example.com' } } }).oidc!;
     expect(oidcApiServerArgs(o, true)).toEqual([
-      'oidc-issuer-url=https://idp.x/r', 'oidc-client-id=c', 'oidc-username-claim=sub', 'oidc-groups-claim=groups', 'oidc-username-prefix=-', 'oidc-groups-prefix=oidc:',
-      'oidc-ca-file=/etc/rancher/k3s/palisade-oidc-ca.crt', 'oidc-required-claim=hd=example.com',
+      'oidc-issuer-url=https://idp.x/r',
+      'oidc-client-id=c',
+      'oidc-username-claim=sub',
+      'oidc-groups-claim=groups',
+      'oidc-username-prefix=-',
+      'oidc-groups-prefix=oidc:',
+      'oidc-ca-file=/etc/rancher/k3s/palisade-oidc-ca.crt',
+      'oidc-required-claim=hd=example.com',
     ]);
     expect(oidcApiServerArgs(undefined, false)).toEqual([]);
   });
@@ -182,24 +209,47 @@ describe('access validation', () => {
 
   it('the example config is valid', () => expect(accessProblems(access)).toEqual([]));
   it('a binding to an unknown team, with the nearest name', () => {
-    expect(problems({ ...base, roleBindings: [{ team: 'dev', role: 'project-viewer', scope: 'project/acme/web' }] })).toEqual(['access.roleBindings[0].team: no team "dev" in access.teams (did you mean "devs"?)']);
+    expect(problems({ ...base, roleBindings: [{ team: 'dev', role: 'project-viewer', scope: 'project/acme/web' }] })).toEqual([
+      'access.roleBindings[0].team: no team "dev" in access.teams (did you mean "devs"?)',
+    ]);
   });
   it('an unknown scope', () => {
-    expect(problems({ ...base, roleBindings: [{ team: 'devs', role: 'project-viewer', scope: 'project/acme/wep' }] })[0]).toMatch(/scope: tenant acme has no project "wep" \(did you mean "web"\?\)/);
+    expect(problems({ ...base, roleBindings: [{ team: 'devs', role: 'project-viewer', scope: 'project/acme/wep' }] })[0]).toMatch(
+      /scope: tenant acme has no project "wep" \(did you mean "web"\?\)/,
+    );
     expect(problems({ ...base, roleBindings: [{ team: 'devs', role: 'project-viewer', scope: 'tenant/nope' }] })[0]).toMatch(/scope: no tenant "nope"/);
   });
   it('a misspelt built-in role; any other name is an operator ClusterRole', () => {
-    expect(problems({ ...base, roleBindings: [{ team: 'devs', role: 'project-editr', scope: 'project/acme/web' }] })).toEqual(['access.roleBindings[0].role: "project-editr" is not a built-in role (did you mean "project-editor"?)']);
+    expect(problems({ ...base, roleBindings: [{ team: 'devs', role: 'project-editr', scope: 'project/acme/web' }] })).toEqual([
+      'access.roleBindings[0].role: "project-editr" is not a built-in role (did you mean "project-editor"?)',
+    ]);
     expect(problems({ ...base, roleBindings: [{ team: 'devs', role: 'view', scope: 'project/acme/web' }] })).toEqual([]);
   });
   it('two projects claiming the same namespace, by name or by a /regex/', () => {
-    const two = { tenants: [{ name: 'a', projects: [{ name: 'p', namespaces: ['shared'] }, { name: 'q', namespaces: ['shared'] }] }] };
+    const two = {
+      tenants: [
+        {
+          name: 'a',
+          projects: [
+            { name: 'p', namespaces: ['shared'] },
+            { name: 'q', namespaces: ['shared'] },
+          ],
+        },
+      ],
+    };
     expect(problems(two)[0]).toMatch(/projects\[1\]\.namespaces\[0\]: namespace shared is already claimed by project a\/p/);
-    const re = { tenants: [{ name: 'a', projects: [{ name: 'p', namespaces: ['web-1'] }] }, { name: 'b', projects: [{ name: 'q', namespaces: ['/web-.*/'] }] }] };
+    const re = {
+      tenants: [
+        { name: 'a', projects: [{ name: 'p', namespaces: ['web-1'] }] },
+        { name: 'b', projects: [{ name: 'q', namespaces: ['/web-.*/'] }] },
+      ],
+    };
     expect(problems(re)[0]).toMatch(/tenants\[1\]\.projects\[0\]\.namespaces\[0\]: matches namespace web-1, which project a\/p claims/);
   });
   it('a /regex/ that matches a system namespace, and a system namespace by name', () => {
-    expect(problems({ tenants: [{ name: 'a', projects: [{ name: 'p', namespaces: ['/kube-.*/'] }] }] })[0]).toMatch(/matches the system namespace kube-system, kube-public, kube-node-lease/);
+    expect(problems({ tenants: [{ name: 'a', projects: [{ name: 'p', namespaces: ['/kube-.*/'] }] }] })[0]).toMatch(
+      /matches the system namespace kube-system, kube-public, kube-node-lease/,
+    );
     expect(problems({ tenants: [{ name: 'a', projects: [{ name: 'p', namespaces: ['/.*/'] }] }] })[0]).toMatch(/palisade-system/);
     expect(problems({ tenants: [{ name: 'a', projects: [{ name: 'p', namespaces: ['palisade-system'] }] }] })[0]).toMatch(/is a system namespace/);
   });
@@ -207,7 +257,9 @@ describe('access validation', () => {
     expect(problems({ oidc: { issuerUrl: 'http://idp.x', clientId: 'c' } })[0]).toMatch(/^access\.oidc\.issuerUrl: http:\/\/idp\.x is not https/);
   });
   it('tenant-admin at a project scope, a binding naming two subjects', () => {
-    expect(problems({ ...base, roleBindings: [{ team: 'devs', role: 'tenant-admin', scope: 'project/acme/web' }] })[0]).toMatch(/tenant-admin is bound at a project scope/);
+    expect(problems({ ...base, roleBindings: [{ team: 'devs', role: 'tenant-admin', scope: 'project/acme/web' }] })[0]).toMatch(
+      /tenant-admin is bound at a project scope/,
+    );
     expect(problems({ ...base, roleBindings: [{ team: 'devs', user: 'x', role: 'view', scope: 'tenant/acme' }] })[0]).toMatch(/names more than one/);
   });
   it('an invalid regular expression is a schema error', () => {

@@ -15,9 +15,16 @@ import { failure } from '../fixtures/errors.ts';
 
 const PASS = 'a long enough passphrase';
 const header = (): BackupHeader => ({
-  apiVersion: BACKUP_FORMAT, cluster: 'lab', fqdn: 'palisade.lab.internal', createdAt: '2026-12-01T07:00:00.000Z',
-  takenFrom: { admin: 'jump', controller: 'host1' }, versions: { palisade: '0.1.0', cluster: 'v1.30.2+k3s1' }, withRegistry: false,
-  hosts: [{ name: 'host1', role: 'controller', address: '10.0.0.1' }], snapshot: { member: MEMBERS.snapshot('snap-1'), name: 'snap-1' }, luksHeaders: [],
+  apiVersion: BACKUP_FORMAT,
+  cluster: 'lab',
+  fqdn: 'palisade.lab.internal',
+  createdAt: '2026-12-01T07:00:00.000Z',
+  takenFrom: { admin: 'jump', controller: 'host1' },
+  versions: { palisade: '0.1.0', cluster: 'v1.30.2+k3s1' },
+  withRegistry: false,
+  hosts: [{ name: 'host1', role: 'controller', address: '10.0.0.1' }],
+  snapshot: { member: MEMBERS.snapshot('snap-1'), name: 'snap-1' },
+  luksHeaders: [],
 });
 
 async function write(dir: string, members: Record<string, Buffer>): Promise<string> {

@@ -14,7 +14,8 @@ const h = (c: string): string => c.repeat(64);
 
 describe('bundle paths', () => {
   it('refuses paths that leave the bundle', () => {
-    for (const p of ['/etc/passwd', '../x', 'a/../../x', 'a/..', 'a\\b', 'C:/x', '', 'a//b', './a', 'a/./b', 'a\0b']) expect(bundlePathProblem(p), p).toBeDefined();
+    for (const p of ['/etc/passwd', '../x', 'a/../../x', 'a/..', 'a\\b', 'C:/x', '', 'a//b', './a', 'a/./b', 'a\0b'])
+      expect(bundlePathProblem(p), p).toBeDefined();
     for (const p of ['bin/k3s', 'images/blobs/sha256/' + h('a'), 'a..b/c', '.hidden']) expect(bundlePathProblem(p), p).toBeUndefined();
     expect(normalizeBundlePath('./bin/k3s')).toBe('bin/k3s');
   });
@@ -28,9 +29,19 @@ describe('bundle paths', () => {
 
 describe('checksums.txt', () => {
   it('renders sorted sha256sum lines and parses them back', () => {
-    const text = renderChecksums(new Map([['b', h('b')], ['a/z', h('a')], ['B', h('c')]]));
+    const text = renderChecksums(
+      new Map([
+        ['b', h('b')],
+        ['a/z', h('a')],
+        ['B', h('c')],
+      ]),
+    );
     expect(text).toBe(`${h('c')}  B\n${h('a')}  a/z\n${h('b')}  b\n`);
-    expect([...parseChecksums(text)]).toEqual([['B', h('c')], ['a/z', h('a')], ['b', h('b')]]);
+    expect([...parseChecksums(text)]).toEqual([
+      ['B', h('c')],
+      ['a/z', h('a')],
+      ['b', h('b')],
+    ]);
   });
   it('refuses unsorted, duplicate, malformed, escaping or self-listing lines', () => {
     const bad: Array<[string, RegExp | string]> = [
@@ -82,7 +93,16 @@ describe('bundle.yaml and image references', () => {
 
 describe('registry service files', () => {
   it('config: TLS, htpasswd, storage root, delete disabled', () => {
-    const cfg = parse(renderRegistryConfig({ addr: ':5000', storageDir: '/var/lib/palisade/registry', certFile: '/c', keyFile: '/k', htpasswdFile: '/h', httpSecret: 's3cret-s3cret-s3cret' })) as Record<string, any>;
+    const cfg = parse(
+      renderRegistryConfig({
+        addr: ':5000',
+        storageDir: '/var/lib/palisade/registry',
+        certFile: '/c',
+        keyFile: '/k',
+        htpasswdFile: '/h',
+        httpSecret: 's3cret-s3cret-s3cret',
+      }),
+    ) as Record<string, any>;
     expect(cfg.storage.filesystem.rootdirectory).toBe('/var/lib/palisade/registry');
     expect(cfg.storage.delete.enabled).toBe(false);
     expect(cfg.http.tls).toEqual({ certificate: '/c', key: '/k', minimumtls: 'tls1.2' });
@@ -90,7 +110,13 @@ describe('registry service files', () => {
     expect(cfg.http.secret).toBe('s3cret-s3cret-s3cret');
   });
   it('unit: runs as its own user, only the storage dir writable; low ports get the one capability', () => {
-    const u = renderRegistryUnit({ binary: '/usr/local/lib/palisade/registry', config: '/etc/palisade/registry/config.yml', storageDir: '/data/registry', user: 'palisade-registry', port: 5000 });
+    const u = renderRegistryUnit({
+      binary: '/usr/local/lib/palisade/registry',
+      config: '/etc/palisade/registry/config.yml',
+      storageDir: '/data/registry',
+      user: 'palisade-registry',
+      port: 5000,
+    });
     expect(u).toContain('ExecStart=/usr/local/lib/palisade/registry serve /etc/palisade/registry/config.yml');
     expect(u).toContain('User=palisade-registry');
     expect(u).toContain('ReadWritePaths=/data/registry');
@@ -109,7 +135,16 @@ describe('registry service files', () => {
 
 describe('seed progress line', () => {
   it('shows blobs, bytes, percent, rate and time left', () => {
-    const p = { phase: 'blobs' as const, blobsDone: 3, blobsTotal: 10, bytesDone: 50 << 20, bytesTotal: 200 << 20, manifestsDone: 0, manifestsTotal: 4, startedAt: 0 };
+    const p = {
+      phase: 'blobs' as const,
+      blobsDone: 3,
+      blobsTotal: 10,
+      bytesDone: 50 << 20,
+      bytesTotal: 200 << 20,
+      manifestsDone: 0,
+      manifestsTotal: 4,
+      startedAt: 0,
+    };
     expect(progressLine(p, 10_000)).toBe('seed: blobs the registry lacks 3/10, 50.0 MiB of 200.0 MiB 25% at 5.0 MiB/s, ~30 s left');
     expect(progressLine({ ...p, phase: 'done' }, 10_000)).toBe('seed: done, 50.0 MiB uploaded in 10.0 s (5.0 MiB/s)');
   });

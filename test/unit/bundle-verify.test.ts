@@ -140,7 +140,12 @@ describe('bundle verify refuses', () => {
     const d = await copy();
     await appendFile(join(d, 'bin/tool'), 'echo evil\n');
     const sums = parseChecksums(await readFile(join(d, 'checksums.txt'), 'utf8'));
-    sums.set('bin/tool', createHash('sha256').update(await readFile(join(d, 'bin/tool'))).digest('hex'));
+    sums.set(
+      'bin/tool',
+      createHash('sha256')
+        .update(await readFile(join(d, 'bin/tool')))
+        .digest('hex'),
+    );
     await writeFile(join(d, 'checksums.txt'), renderChecksums(sums));
     const codes = await problems(d);
     expect(codes).toContain('bundle.checksums-modified');
@@ -171,12 +176,22 @@ describe('bundle verify refuses', () => {
   it('a symlink in a directory bundle pointing outside it', async () => {
     const d = await copy();
     await symlink('/etc/passwd', join(d, 'bin/passwd'));
-    await expect(checkBundle(d, tb.publicKeyPem)).rejects.toMatchObject({ code: 'bundle.path-escape', message: expect.stringContaining('pointing outside the bundle') });
+    await expect(checkBundle(d, tb.publicKeyPem)).rejects.toMatchObject({
+      code: 'bundle.path-escape',
+      message: expect.stringContaining('pointing outside the bundle'),
+    });
   });
 
   it('a tar entry with ".." or an absolute path, or a symlink out, or a hard link', async () => {
     const cases: Array<[string, Parameters<typeof makeTar>[1], string]> = [
-      ['dotdot', [{ name: 'bundle.yaml', data: 'x' }, { name: 'bin/../../evil', data: 'x' }], 'bundle.path-escape'],
+      [
+        'dotdot',
+        [
+          { name: 'bundle.yaml', data: 'x' },
+          { name: 'bin/../../evil', data: 'x' },
+        ],
+        'bundle.path-escape',
+      ],
       ['absolute', [{ name: '/etc/cron.d/evil', data: 'x' }], 'bundle.path-escape'],
       ['symlink', [{ name: 'bin/k3s', type: 'symlink', linkname: '../../../usr/bin/bash' }], 'bundle.path-escape'],
       ['hardlink', [{ name: 'bin/k3s', type: 'link', linkname: 'etc/shadow' }], 'bundle.unsupported-entry'],
@@ -196,7 +211,10 @@ describe('bundle verify refuses', () => {
 
   it('a tar holding the same path twice', async () => {
     const f = join(work, 'dup.tar');
-    await makeTar(f, [{ name: 'bin/k3s', data: 'good' }, { name: 'bin/k3s', data: 'evil' }]);
+    await makeTar(f, [
+      { name: 'bin/k3s', data: 'good' },
+      { name: 'bin/k3s', data: 'evil' },
+    ]);
     await expect(openBundle(f)).rejects.toMatchObject({ code: 'bundle.duplicate-entry' });
   });
 

@@ -26,8 +26,14 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'palisade-cli-'));
   await writeFile(join(dir, 'key'), 'k', { mode: 0o600 });
-  await writeFile(join(dir, 'ok.yaml'), 'apiVersion: palisade/v1\ncluster: {name: lab, fqdn: palisade.lab.internal}\nhosts:\n  - {name: cp1, address: 10.0.0.1, role: controller, privateKey: key}\n  - {name: w1, address: 10.0.0.2, role: worker, privateKey: key}\n');
-  await writeFile(join(dir, 'bad.yaml'), 'apiVersion: palisade/v1\ncluster: {name: lab, fdqn: palisade.lab.internal}\nhosts:\n  - {name: cp1, address: 10.0.0.1, role: controller, privateKey: key, prot: 22}\n');
+  await writeFile(
+    join(dir, 'ok.yaml'),
+    'apiVersion: palisade/v1\ncluster: {name: lab, fqdn: palisade.lab.internal}\nhosts:\n  - {name: cp1, address: 10.0.0.1, role: controller, privateKey: key}\n  - {name: w1, address: 10.0.0.2, role: worker, privateKey: key}\n',
+  );
+  await writeFile(
+    join(dir, 'bad.yaml'),
+    'apiVersion: palisade/v1\ncluster: {name: lab, fdqn: palisade.lab.internal}\nhosts:\n  - {name: cp1, address: 10.0.0.1, role: controller, privateKey: key, prot: 22}\n',
+  );
 });
 
 describe('unknown commands', () => {

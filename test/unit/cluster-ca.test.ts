@@ -29,22 +29,35 @@ const TLS = '/var/lib/palisade/k3s/server/tls';
 beforeAll(async () => {
   keys = await generateKeySet({ cluster: 'unit', fqdn: 'palisade.unit.internal', hosts: [{ name: 'host1', address: '10.0.0.1', role: 'controller' }] });
   ca = clusterCaOf(keys)!;
-  spec = { token: 'the-join-secret-0123', fqdn: 'palisade.unit.internal', podCidr: '10.42.0.0/16', serviceCidr: '10.43.0.0/16', firstServer: { name: 'host1', address: '10.0.0.1' }, dataDir: '/var/lib/palisade/k3s', clusterCa: ca };
+  spec = {
+    token: 'the-join-secret-0123',
+    fqdn: 'palisade.unit.internal',
+    podCidr: '10.42.0.0/16',
+    serviceCidr: '10.43.0.0/16',
+    firstServer: { name: 'host1', address: '10.0.0.1' },
+    dataDir: '/var/lib/palisade/k3s',
+    clusterCa: ca,
+  };
 });
 
 describe('the custom CA files the driver renders', () => {
   it('are the ten files k3s documents, under <data-dir>/server/tls, keys 0600', () => {
     const files = clusterCaFiles('/var/lib/palisade/k3s', ca);
     expect(files.map((f) => `${f.path} ${f.mode.toString(8)}`)).toEqual([
-      `${TLS}/server-ca.crt 644`, `${TLS}/server-ca.key 600`,
-      `${TLS}/client-ca.crt 644`, `${TLS}/client-ca.key 600`,
-      `${TLS}/request-header-ca.crt 644`, `${TLS}/request-header-ca.key 600`,
-      `${TLS}/etcd/peer-ca.crt 644`, `${TLS}/etcd/peer-ca.key 600`,
-      `${TLS}/etcd/server-ca.crt 644`, `${TLS}/etcd/server-ca.key 600`,
+      `${TLS}/server-ca.crt 644`,
+      `${TLS}/server-ca.key 600`,
+      `${TLS}/client-ca.crt 644`,
+      `${TLS}/client-ca.key 600`,
+      `${TLS}/request-header-ca.crt 644`,
+      `${TLS}/request-header-ca.key 600`,
+      `${TLS}/etcd/peer-ca.crt 644`,
+      `${TLS}/etcd/peer-ca.key 600`,
+      `${TLS}/etcd/server-ca.crt 644`,
+      `${TLS}/etcd/server-ca.key 600`,
     ]);
   });
 
-  it('server-ca.crt is the server CA then the palisade root; the others hold their CA alone; every key is its certificate\'s', () => {
+  it("server-ca.crt is the server CA then the palisade root; the others hold their CA alone; every key is its certificate's", () => {
     const byPath = new Map(clusterCaFiles('/d', ca).map((f) => [f.path, (f.source as Buffer).toString()]));
     expect(byPath.get('/d/server/tls/server-ca.crt')).toBe(keys.clusterCa!.server.certPem + keys.rootCa.certPem);
     expect(byPath.get('/d/server/tls/client-ca.crt')).toBe(keys.clusterCa!.client.certPem);

@@ -11,7 +11,11 @@ import type { ExecOptions, ExecResult, RemoteHost, UploadOptions } from '../../i
 class ScriptedHost implements RemoteHost {
   readonly execs: Array<{ cmd: string; stdin?: string }> = [];
   readonly uploads: Array<{ path: string; mode?: number; data: string }> = [];
-  constructor(readonly name: string, private readonly answers: Array<[RegExp, Partial<ExecResult> | ((cmd: string) => Partial<ExecResult>)]>, readonly address = '10.0.0.1') {}
+  constructor(
+    readonly name: string,
+    private readonly answers: Array<[RegExp, Partial<ExecResult> | ((cmd: string) => Partial<ExecResult>)]>,
+    readonly address = '10.0.0.1',
+  ) {}
   async exec(cmd: string, o: ExecOptions = {}): Promise<ExecResult> {
     this.execs.push({ cmd, ...(o.stdin !== undefined ? { stdin: String(o.stdin) } : {}) });
     for (const [re, a] of this.answers) if (re.test(cmd)) return { code: 0, stdout: '', stderr: '', ...(typeof a === 'function' ? a(cmd) : a) };
@@ -43,7 +47,9 @@ describe('k3s driver', () => {
   it('uploads what differs with 0600 for secret files; secrets never appear in a command line', async () => {
     const h = new ScriptedHost('host1', [[/sha256sum/, { stdout: '' }]]);
     const changed = await new K3sDriver().install(h, first, spec, { binary: await binary() });
-    expect(changed).toEqual(expect.arrayContaining(['/usr/local/bin/k3s', '/etc/rancher/k3s/config.yaml', '/etc/systemd/system/k3s.service', '/etc/rancher/k3s/registries.yaml']));
+    expect(changed).toEqual(
+      expect.arrayContaining(['/usr/local/bin/k3s', '/etc/rancher/k3s/config.yaml', '/etc/systemd/system/k3s.service', '/etc/rancher/k3s/registries.yaml']),
+    );
     expect(h.uploads.find((u) => u.path === '/etc/rancher/k3s/config.yaml')).toMatchObject({ mode: 0o600 });
     expect(h.uploads.find((u) => u.path === '/etc/rancher/k3s/registries.yaml')).toMatchObject({ mode: 0o600 });
     expect(h.uploads.find((u) => u.path === '/etc/rancher/k3s/config.yaml')!.data).toContain(spec.token);

@@ -12,7 +12,12 @@ const spec: ClusterSpec = {
   podCidr: '10.42.0.0/16',
   serviceCidr: '10.43.0.0/16',
   firstServer: { name: 'host1', address: '10.231.0.10' },
-  registry: { endpoint: '10.231.0.10:5000', username: 'palisade', password: 'p@ss: word', caPem: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n' },
+  registry: {
+    endpoint: '10.231.0.10:5000',
+    username: 'palisade',
+    password: 'p@ss: word',
+    caPem: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n',
+  },
   apiServerArgs: ['oidc-issuer-url=https://idp.x/r', 'oidc-required-claim=hd=a b'],
 };
 const first: NodeSpec = { name: 'host1', address: '10.231.0.10', role: 'first' };
@@ -22,13 +27,25 @@ const agent: NodeSpec = { name: 'host4', address: '10.231.0.13', role: 'agent' }
 describe('k3s config.yaml', () => {
   it('first controller: cluster-init, tls-san with FQDN, VIP and its address, secrets encryption, no server', () => {
     const c = parse(renderK3sConfig(first, spec)) as Record<string, unknown>;
-    expect(c).toMatchObject({ token: spec.token, 'node-name': 'host1', 'cluster-init': true, 'secrets-encryption': true, 'tls-san': ['palisade.lab.internal', '10.231.0.100', '10.231.0.10'], 'write-kubeconfig-mode': '0600', 'cluster-cidr': '10.42.0.0/16' });
+    expect(c).toMatchObject({
+      token: spec.token,
+      'node-name': 'host1',
+      'cluster-init': true,
+      'secrets-encryption': true,
+      'tls-san': ['palisade.lab.internal', '10.231.0.100', '10.231.0.10'],
+      'write-kubeconfig-mode': '0600',
+      'cluster-cidr': '10.42.0.0/16',
+    });
     expect(c.server).toBeUndefined();
     expect(c['data-dir']).toBeUndefined();
   });
   it('joining controller: server is the first controller, no cluster-init', () => {
     const c = parse(renderK3sConfig(second, { ...spec, dataDir: '/var/lib/palisade/k3s' })) as Record<string, unknown>;
-    expect(c).toMatchObject({ server: 'https://10.231.0.10:6443', 'data-dir': '/var/lib/palisade/k3s', 'tls-san': ['palisade.lab.internal', '10.231.0.100', '10.231.0.11'] });
+    expect(c).toMatchObject({
+      server: 'https://10.231.0.10:6443',
+      'data-dir': '/var/lib/palisade/k3s',
+      'tls-san': ['palisade.lab.internal', '10.231.0.100', '10.231.0.11'],
+    });
     expect(c['cluster-init']).toBeUndefined();
   });
   it('agent: token and server only, no server-side keys', () => {
@@ -54,10 +71,16 @@ describe('k3s config.yaml', () => {
 
 describe('registries.yaml', () => {
   it('mirrors docker.io, the registry itself and "*" to the local registry, with our CA and credentials', () => {
-    const r = parse(renderRegistries(spec)!) as { mirrors: Record<string, { endpoint: string[] }>; configs: Record<string, { auth: { username: string; password: string }; tls: { ca_file: string } }> };
+    const r = parse(renderRegistries(spec)!) as {
+      mirrors: Record<string, { endpoint: string[] }>;
+      configs: Record<string, { auth: { username: string; password: string }; tls: { ca_file: string } }>;
+    };
     expect(r.mirrors['docker.io']?.endpoint).toEqual(['https://10.231.0.10:5000']);
     expect(r.mirrors['*']?.endpoint).toEqual(['https://10.231.0.10:5000']);
-    expect(r.configs['10.231.0.10:5000']).toEqual({ auth: { username: 'palisade', password: 'p@ss: word' }, tls: { ca_file: '/etc/rancher/k3s/palisade-registry-ca.crt' } });
+    expect(r.configs['10.231.0.10:5000']).toEqual({
+      auth: { username: 'palisade', password: 'p@ss: word' },
+      tls: { ca_file: '/etc/rancher/k3s/palisade-registry-ca.crt' },
+    });
   });
   it('none without a registry', () => {
     expect(renderRegistries({ ...spec, registry: undefined } as ClusterSpec)).toBeUndefined();
@@ -83,7 +106,10 @@ describe('systemd unit and paths', () => {
 describe('kubeconfig', () => {
   it('rewrites every cluster server to the FQDN and keeps the rest', () => {
     const kc = `apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: QUJD\n    server: https://127.0.0.1:6443\n  name: default\nusers:\n- name: default\n  user:\n    client-key-data: S0VZ\n`;
-    const out = parse(rewriteKubeconfig(kc, 'https://palisade.lab.internal:6443')) as { clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>; users: unknown[] };
+    const out = parse(rewriteKubeconfig(kc, 'https://palisade.lab.internal:6443')) as {
+      clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
+      users: unknown[];
+    };
     expect(out.clusters[0]?.cluster).toEqual({ 'certificate-authority-data': 'QUJD', server: 'https://palisade.lab.internal:6443' });
     expect(out.users).toHaveLength(1);
     expect(() => rewriteKubeconfig('apiVersion: v1\n', 'x')).toThrow(/no cluster/);

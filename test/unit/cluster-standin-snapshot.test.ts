@@ -43,20 +43,26 @@ async function until(fn: () => boolean, ms = 20_000): Promise<void> {
   }
 }
 
-const run = (cfg: string, args: string[], env: Record<string, string> = {}) => spawnSync(k3s, args, { env: { ...process.env, K3S_CONFIG_FILE: cfg, ...env }, encoding: 'utf8' });
+const run = (cfg: string, args: string[], env: Record<string, string> = {}) =>
+  spawnSync(k3s, args, { env: { ...process.env, K3S_CONFIG_FILE: cfg, ...env }, encoding: 'utf8' });
 
 describe('k3s stand-in snapshots and cluster-reset restore', () => {
   it('save and ls; restore onto an empty data dir with the original token brings the objects back; another token is refused', async () => {
     const d = await mkdtemp(join(tmpdir(), 'k3s-snap-'));
     const [p1, p2] = [await freePort(), await freePort()];
     const cfg = (file: string, token: string, dataDir: string, port: number, extra = '') =>
-      writeFile(join(d, file), `token: "${token}"\nnode-name: "s1"\ndata-dir: "${dataDir}"\nwrite-kubeconfig: "${join(d, `${file}.kubeconfig`)}"\ncluster-init: true\nhttps-listen-port: ${port}\n${extra}`);
+      writeFile(
+        join(d, file),
+        `token: "${token}"\nnode-name: "s1"\ndata-dir: "${dataDir}"\nwrite-kubeconfig: "${join(d, `${file}.kubeconfig`)}"\ncluster-init: true\nhttps-listen-port: ${port}\n${extra}`,
+      );
     await cfg('s1.yaml', 'original-token-1234', join(d, 'a'), p1);
     const s1 = server(join(d, 's1.yaml'));
     await until(() => s1.log().includes('k3s is up and running'));
     const kc = { KUBECONFIG: join(d, 's1.yaml.kubeconfig') };
     const marker = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'marker', namespace: 'default' }, data: { v: 'before' } });
-    expect(spawnSync(k3s, ['kubectl', 'apply', '-f', '-'], { env: { ...process.env, ...kc }, input: marker, encoding: 'utf8' }).stdout).toBe('configmap/marker created\n');
+    expect(spawnSync(k3s, ['kubectl', 'apply', '-f', '-'], { env: { ...process.env, ...kc }, input: marker, encoding: 'utf8' }).stdout).toBe(
+      'configmap/marker created\n',
+    );
     const saved = run(join(d, 's1.yaml'), ['etcd-snapshot', 'save', '--name', 'pre']);
     expect(saved.status, saved.stderr).toBe(0);
     const name = /Snapshot (\S+) saved/.exec(saved.stderr)?.[1];
@@ -80,13 +86,19 @@ describe('k3s stand-in snapshots and cluster-reset restore', () => {
     expect(reset.stderr).toContain('Managed etcd cluster membership has been reset, restart without --cluster-reset flag now');
     const s2 = server(join(d, 'right.yaml'));
     await until(() => s2.log().includes('k3s is up and running'));
-    const got = spawnSync(k3s, ['kubectl', 'get', 'configmap', 'marker', '-o', 'jsonpath={.data.v}'], { env: { ...process.env, KUBECONFIG: join(d, 'right.yaml.kubeconfig') }, encoding: 'utf8' });
+    const got = spawnSync(k3s, ['kubectl', 'get', 'configmap', 'marker', '-o', 'jsonpath={.data.v}'], {
+      env: { ...process.env, KUBECONFIG: join(d, 'right.yaml.kubeconfig') },
+      encoding: 'utf8',
+    });
     expect(got.stdout).toBe('before');
 
     // a peer that still holds the old cluster's datastore is refused until it is cleared
     const p3 = await freePort();
     const peerDir = join(d, 'peer');
-    await writeFile(join(peerDir + '.yaml'), `token: "original-token-1234"\nnode-name: "s2"\ndata-dir: "${peerDir}"\nserver: "https://127.0.0.1:${p2}"\nhttps-listen-port: ${p3}\n`);
+    await writeFile(
+      join(peerDir + '.yaml'),
+      `token: "original-token-1234"\nnode-name: "s2"\ndata-dir: "${peerDir}"\nserver: "https://127.0.0.1:${p2}"\nhttps-listen-port: ${p3}\n`,
+    );
     spawnSync('mkdir', ['-p', join(peerDir, 'server', 'db')]);
     await writeFile(join(peerDir, 'server', 'db', 'cluster-id'), 'feedfacefeedface\n');
     const stale = server(`${peerDir}.yaml`);

@@ -42,11 +42,14 @@ async function binaryAt(dir: string, version: string): Promise<string> {
 }
 
 describe('k3s stand-in: upgrade verbs', () => {
-  it('nodes report their binary\'s version; a drain blocked by a budget times out naming the pod; cordon and uncordon show', async () => {
+  it("nodes report their binary's version; a drain blocked by a budget times out naming the pod; cordon and uncordon show", async () => {
     const d = await mkdtemp(join(tmpdir(), 'k3s-standin-up-'));
     const port = await freePort();
     const [newer, older] = [await binaryAt(d, 'v1.30.6+k3s1'), await binaryAt(d, 'v1.30.2+k3s1')];
-    await writeFile(join(d, 's1.yaml'), `token: "the-token-123456"\nnode-name: "s1"\ndata-dir: "${join(d, 's1')}"\nwrite-kubeconfig: "${join(d, 'kc')}"\nhttps-listen-port: ${port}\n`);
+    await writeFile(
+      join(d, 's1.yaml'),
+      `token: "the-token-123456"\nnode-name: "s1"\ndata-dir: "${join(d, 's1')}"\nwrite-kubeconfig: "${join(d, 'kc')}"\nhttps-listen-port: ${port}\n`,
+    );
     await writeFile(join(d, 'w1.yaml'), `token: "the-token-123456"\nnode-name: "w1"\nserver: "https://127.0.0.1:${port}"\n`);
     let log = '';
     const run = (bin: string, cfg: string, role: string) => {
@@ -58,18 +61,32 @@ describe('k3s stand-in: upgrade verbs', () => {
     await until(() => log.includes('k3s is up and running'));
     run(older, 'w1.yaml', 'agent');
     await until(() => log.includes('k3s agent is up and running'));
-    const kubectl = (args: string[], input?: string) => spawnSync(newer, ['kubectl', ...args], { env: { ...process.env, KUBECONFIG: join(d, 'kc') }, input, encoding: 'utf8' });
+    const kubectl = (args: string[], input?: string) =>
+      spawnSync(newer, ['kubectl', ...args], { env: { ...process.env, KUBECONFIG: join(d, 'kc') }, input, encoding: 'utf8' });
     await until(() => kubectl(['get', 'nodes']).stdout.includes('w1'));
     const table = kubectl(['get', 'nodes']).stdout;
     expect(table).toMatch(/^s1\s+Ready\s+\S+\s+v1\.30\.6\+k3s1$/m);
     expect(table).toMatch(/^w1\s+Ready\s+<none>\s+v1\.30\.2\+k3s1$/m);
 
-    const objs = { kind: 'List', items: [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'shop', labels: { app: 'web' } }, spec: { nodeName: 'w1' } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'log-agent', namespace: 'shop', ownerReferences: [{ kind: 'DaemonSet', name: 'log' }] }, spec: { nodeName: 'w1' } },
-      { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web', namespace: 'shop' }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'web' } } } },
-    ] };
+    const objs = {
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'shop', labels: { app: 'web' } }, spec: { nodeName: 'w1' } },
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'log-agent', namespace: 'shop', ownerReferences: [{ kind: 'DaemonSet', name: 'log' }] },
+          spec: { nodeName: 'w1' },
+        },
+        {
+          apiVersion: 'policy/v1',
+          kind: 'PodDisruptionBudget',
+          metadata: { name: 'web', namespace: 'shop' },
+          spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'web' } } },
+        },
+      ],
+    };
     expect(kubectl(['apply', '-f', '-'], JSON.stringify(objs)).status).toBe(0);
     const t0 = Date.now();
     const blocked = kubectl(['drain', 'w1', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=2s']);
@@ -91,7 +108,7 @@ describe('k3s stand-in: upgrade verbs', () => {
     expect(kubectl(['get', 'nodes']).stdout).toMatch(/^w1\s+Ready\s/m);
   });
 
-  it('the driver reads the blockers from kubectl\'s own drain errors', () => {
+  it("the driver reads the blockers from kubectl's own drain errors", () => {
     const stderr = `error when evicting pods/"web-0" -n "shop" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget.
 error: unable to drain node "w1" due to error: [error when evicting pods/"web-0" -n "shop": global timeout reached: 10s, error when evicting pods/"db-1" -n "data": global timeout reached: 10s], continuing command...`;
     expect(drainBlockers(stderr)).toEqual(['data/db-1', 'shop/web-0']);

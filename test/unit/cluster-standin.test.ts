@@ -47,7 +47,8 @@ describe('k3s stand-in', () => {
   it('first server, a joining server with the token, an agent with a wrong token refused; kubectl against either server', async () => {
     const d = await mkdtemp(join(tmpdir(), 'k3s-standin-'));
     const [p1, p2] = [await freePort(), await freePort()];
-    const cfg = (name: string, extra: string) => `token: "the-token-123456"\nnode-name: "${name}"\ndata-dir: "${join(d, name)}"\nwrite-kubeconfig: "${join(d, `${name}.kubeconfig`)}"\n${extra}`;
+    const cfg = (name: string, extra: string) =>
+      `token: "the-token-123456"\nnode-name: "${name}"\ndata-dir: "${join(d, name)}"\nwrite-kubeconfig: "${join(d, `${name}.kubeconfig`)}"\n${extra}`;
     await writeFile(join(d, 's1.yaml'), cfg('s1', `cluster-init: true\nhttps-listen-port: ${p1}\ntls-san:\n  - "palisade.test.internal"\n`));
     await writeFile(join(d, 's2.yaml'), cfg('s2', `server: "https://127.0.0.1:${p1}"\nhttps-listen-port: ${p2}\n`));
     await writeFile(join(d, 'bad.yaml'), `token: "wrong-token"\nserver: "https://127.0.0.1:${p1}"\nnode-name: "bad"\n`);
@@ -62,7 +63,13 @@ describe('k3s stand-in', () => {
     const kc1 = join(d, 's1.kubeconfig');
     const kc2 = join(d, 's2.kubeconfig');
     expect(kubectl(kc1, ['get', '--raw', '/readyz']).stdout).toBe('ok');
-    const doc = JSON.stringify({ kind: 'List', items: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'palisade-system' } }, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'palisade-system' }, data: { k: 'dg==' } }] });
+    const doc = JSON.stringify({
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'palisade-system' } },
+        { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'palisade-system' }, data: { k: 'dg==' } },
+      ],
+    });
     const a = kubectl(kc2, ['apply', '-f', '-'], doc);
     expect(a.status, a.stderr).toBe(0);
     expect(a.stdout).toBe('namespace/palisade-system created\nsecret/s created\n');
@@ -76,13 +83,32 @@ describe('k3s stand-in', () => {
     expect(kubectl(kc1, ['get', 'secret', 'x', '-n', 'palisade-system', '--ignore-not-found', '-o', 'json'])).toMatchObject({ status: 0, stdout: '' });
     // the kinds tenant access is made of, listed across namespaces by label as the driver lists them
     const owned = { 'palisade.io/owner': 'access' };
-    const access = JSON.stringify({ kind: 'List', items: [
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'palisade:project-viewer', labels: owned }, rules: [] },
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'rb', namespace: 'palisade-system', labels: owned }, subjects: [], roleRef: { kind: 'ClusterRole', name: 'palisade:project-viewer' } },
-      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'np', namespace: 'palisade-system', labels: { other: 'x' } }, spec: { podSelector: {} } },
-    ] });
-    expect(kubectl(kc1, ['apply', '-f', '-'], access).stdout).toBe('clusterrole/palisade:project-viewer created\nrolebinding/rb created\nnetworkpolicy/np created\n');
-    const names = (kind: string, sel: string) => (JSON.parse(kubectl(kc2, ['get', kind, '--all-namespaces', '-l', sel, '-o', 'json']).stdout) as { items: Array<{ metadata: { name: string } }> }).items.map((i) => i.metadata.name);
+    const access = JSON.stringify({
+      kind: 'List',
+      items: [
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'palisade:project-viewer', labels: owned }, rules: [] },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'rb', namespace: 'palisade-system', labels: owned },
+          subjects: [],
+          roleRef: { kind: 'ClusterRole', name: 'palisade:project-viewer' },
+        },
+        {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          metadata: { name: 'np', namespace: 'palisade-system', labels: { other: 'x' } },
+          spec: { podSelector: {} },
+        },
+      ],
+    });
+    expect(kubectl(kc1, ['apply', '-f', '-'], access).stdout).toBe(
+      'clusterrole/palisade:project-viewer created\nrolebinding/rb created\nnetworkpolicy/np created\n',
+    );
+    const names = (kind: string, sel: string) =>
+      (
+        JSON.parse(kubectl(kc2, ['get', kind, '--all-namespaces', '-l', sel, '-o', 'json']).stdout) as { items: Array<{ metadata: { name: string } }> }
+      ).items.map((i) => i.metadata.name);
     expect(names('rolebindings', 'palisade.io/owner=access')).toEqual(['rb']);
     expect(names('networkpolicies', 'palisade.io/owner=access')).toEqual([]);
     expect(names('networkpolicies', 'other')).toEqual(['np']);
@@ -91,7 +117,15 @@ describe('k3s stand-in', () => {
     // the serving certificate covers the tls-san and is issued by the CA in the kubeconfig
     const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(spawnSync('cat', [kc1], { encoding: 'utf8' }).stdout)![1]!, 'base64').toString();
     await writeFile(join(d, 'ca.crt'), ca);
-    const verify = (name: string) => spawnSync('sh', ['-c', `echo | openssl s_client -connect 127.0.0.1:${p1} -CAfile ${join(d, 'ca.crt')} -verify_hostname ${name} 2>/dev/null | grep -q "Verify return code: 0 (ok)" && echo ok || echo refused`], { encoding: 'utf8' }).stdout.trim();
+    const verify = (name: string) =>
+      spawnSync(
+        'sh',
+        [
+          '-c',
+          `echo | openssl s_client -connect 127.0.0.1:${p1} -CAfile ${join(d, 'ca.crt')} -verify_hostname ${name} 2>/dev/null | grep -q "Verify return code: 0 (ok)" && echo ok || echo refused`,
+        ],
+        { encoding: 'utf8' },
+      ).stdout.trim();
     expect(verify('palisade.test.internal')).toBe('ok');
     expect(verify('other.test.internal')).toBe('refused');
     // a restart with another token refuses, as k3s does

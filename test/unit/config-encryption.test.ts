@@ -15,12 +15,19 @@ const problems = async (encryption: string) => (await failure(parseConfig(config
 
 describe('encryption settings', () => {
   it('the same Tang server listed twice (also with a trailing slash or another thumbprint) is refused at the second one', async () => {
-    expect(await problems(`{mode: tang, tang: [{url: "http://10.0.0.9:7500", thumbprint: ${THP_A}}, {url: "http://10.0.0.9:7500", thumbprint: ${THP_A}}]}`)).toEqual(['encryption.tang[1].url']);
-    expect(await problems(`{mode: tang, tang: [{url: "http://10.0.0.9:7500", thumbprint: ${THP_A}}, {url: "http://10.0.0.9:7500/", thumbprint: ${THP_B}}]}`)).toEqual(['encryption.tang[1].url']);
+    expect(
+      await problems(`{mode: tang, tang: [{url: "http://10.0.0.9:7500", thumbprint: ${THP_A}}, {url: "http://10.0.0.9:7500", thumbprint: ${THP_A}}]}`),
+    ).toEqual(['encryption.tang[1].url']);
+    expect(
+      await problems(`{mode: tang, tang: [{url: "http://10.0.0.9:7500", thumbprint: ${THP_A}}, {url: "http://10.0.0.9:7500/", thumbprint: ${THP_B}}]}`),
+    ).toEqual(['encryption.tang[1].url']);
   });
 
   it('two distinct Tang servers are accepted', async () => {
-    const { config: c } = await parseConfig(config(`{mode: tang, tang: [{url: "http://10.0.0.9:7500", thumbprint: ${THP_A}}, {url: "http://10.0.0.9:7501", thumbprint: ${THP_B}}]}`), 'palisade.yaml');
+    const { config: c } = await parseConfig(
+      config(`{mode: tang, tang: [{url: "http://10.0.0.9:7500", thumbprint: ${THP_A}}, {url: "http://10.0.0.9:7501", thumbprint: ${THP_B}}]}`),
+      'palisade.yaml',
+    );
     expect(c.encryption.tang.map((t) => t.url)).toEqual(['http://10.0.0.9:7500', 'http://10.0.0.9:7501']);
   });
 

@@ -175,9 +175,15 @@ describe('config schema', () => {
     const ajv = new Ajv2020({ strict: true, allErrors: true });
     ajv.addFormat('uri', true);
     const validate = ajv.compile(schema);
-    const doc = { apiVersion: 'palisade/v1', cluster: { name: 'lab', fqdn: 'a.b.cc', podCIDR: '10.0.0.0/8' }, hosts: [{ name: 'a', address: '10.0.0.1', role: 'controller', prot: 22 }] };
+    const doc = {
+      apiVersion: 'palisade/v1',
+      cluster: { name: 'lab', fqdn: 'a.b.cc', podCIDR: '10.0.0.0/8' },
+      hosts: [{ name: 'a', address: '10.0.0.1', role: 'controller', prot: 22 }],
+    };
     expect(validate(doc)).toBe(false);
-    const paths = (validate.errors ?? []).filter((e) => e.keyword === 'additionalProperties').map((e) => `${e.instancePath} ${String(e.params.additionalProperty)}`);
+    const paths = (validate.errors ?? [])
+      .filter((e) => e.keyword === 'additionalProperties')
+      .map((e) => `${e.instancePath} ${String(e.params.additionalProperty)}`);
     expect(paths).toEqual(expect.arrayContaining(['/cluster podCIDR', '/hosts/0 prot']));
     const fixed = { ...doc, cluster: { name: 'lab', fqdn: 'A.b.cc' }, hosts: [{ name: 'a', address: '10.0.0.1', role: 'controller', dataDisk: '/dev/vdb' }] };
     expect(validate(fixed), JSON.stringify(validate.errors)).toBe(true);

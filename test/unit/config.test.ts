@@ -76,14 +76,25 @@ extra: 1
     ['custom sizing without values', base(host('a', '10.0.0.1'), 'sizing: {profile: custom}\n'), 'sizing.custom'],
     ['unknown registry host', base(host('a', '10.0.0.1'), 'registry: {host: zz}\n'), 'registry.host'],
     ['tang without servers', base(host('a', '10.0.0.1', 'controller', ', dataDisk: /dev/vdb'), 'encryption: {mode: tang}\n'), 'encryption.tang'],
-    ['threshold above pins', base(host('a', '10.0.0.1', 'controller', ', dataDisk: /dev/vdb'), 'encryption: {mode: tang, threshold: 2, tang: [{url: "http://10.0.0.9:7500", thumbprint: abcdefghijklmnopqrstu}]}\n'), 'encryption.threshold'],
+    [
+      'threshold above pins',
+      base(
+        host('a', '10.0.0.1', 'controller', ', dataDisk: /dev/vdb'),
+        'encryption: {mode: tang, threshold: 2, tang: [{url: "http://10.0.0.9:7500", thumbprint: abcdefghijklmnopqrstu}]}\n',
+      ),
+      'encryption.threshold',
+    ],
     ['encryption without a disk', base(host('a', '10.0.0.1'), 'encryption: {mode: tpm2}\n'), 'hosts[0].dataDisk'],
     ['bad data disk', base(host('a', '10.0.0.1', 'controller', ', dataDisk: sdb')), 'hosts[0].dataDisk'],
     ['bad vip', base(host('a', '10.0.0.1'), '').replace('fqdn: palisade.lab.internal', 'fqdn: palisade.lab.internal, vip: 10.0.0.300'), 'cluster.vip'],
     ['bad cidr', base(host('a', '10.0.0.1'), '').replace('fqdn: palisade.lab.internal', 'fqdn: palisade.lab.internal, podCidr: 10.42.0.0'), 'cluster.podCidr'],
     ['wrong apiVersion', base(host('a', '10.0.0.1')).replace('palisade/v1', 'palisade/v2'), 'apiVersion'],
     ['no hosts', 'apiVersion: palisade/v1\ncluster: {name: lab, fqdn: a.b.c}\nhosts: []\n', 'hosts'],
-    ['maintenance window time', base(host('a', '10.0.0.1'), 'maintenanceWindows: [{days: [sat], start: "25:00", duration: 4h}]\n'), 'maintenanceWindows[0].start'],
+    [
+      'maintenance window time',
+      base(host('a', '10.0.0.1'), 'maintenanceWindows: [{days: [sat], start: "25:00", duration: 4h}]\n'),
+      'maintenanceWindows[0].start',
+    ],
     ['string port', base(host('a', '10.0.0.1', 'controller', ', port: "22"')), 'hosts[0].port'],
   ])('refuses %s', async (_what, yaml, path) => {
     expect(await paths(yaml)).toContain(path);

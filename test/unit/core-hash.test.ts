@@ -66,7 +66,7 @@ describe('hashing off the main thread', () => {
   it('a stream in uneven chunks, larger than the in-flight window, hashes like the whole', async () => {
     const data = randomBytes(40 << 20);
     const chunks: Buffer[] = [];
-    for (let at = 0, n = 1; at < data.length; at += n, n = (n * 7 + 13) % 3_000_000 + 1) chunks.push(data.subarray(at, at + n));
+    for (let at = 0, n = 1; at < data.length; at += n, n = ((n * 7 + 13) % 3_000_000) + 1) chunks.push(data.subarray(at, at + n));
     expect(await hashStream(Readable.from(chunks))).toEqual({ sha256: ref(data), size: data.length });
   });
 

@@ -21,7 +21,11 @@ const fx = (name: string) => generated.get(name) ?? readFileSync(join(import.met
 function tangTwice(): string {
   const text = fx('ours-tang.facts.txt');
   const m = /(@@palisade-enc luksdump 0\n)([\s\S]*?)(\n@@palisade-enc clevis 0\n)([\s\S]*?)(\n\n@@palisade-enc end)/.exec(text)!;
-  const dump = JSON.parse(m[2]!) as { keyslots: Record<string, unknown>; tokens: Record<string, { keyslots: string[] }>; digests: Record<string, { keyslots: string[] }> };
+  const dump = JSON.parse(m[2]!) as {
+    keyslots: Record<string, unknown>;
+    tokens: Record<string, { keyslots: string[] }>;
+    digests: Record<string, { keyslots: string[] }>;
+  };
   dump.keyslots['2'] = dump.keyslots['1'];
   dump.tokens['1'] = { ...dump.tokens['0']!, keyslots: ['2'] };
   dump.digests['0']!.keyslots.push('2');
@@ -83,7 +87,8 @@ class ScriptedHost implements RemoteHost {
       else if (this.state === 'ours-tang') this.state = 'ours-unbound';
       return ok();
     }
-    if (cmd.includes('curl -fsS')) return this.tangDown ? { code: 7, stdout: '', stderr: 'curl: (7) Failed to connect to 127.0.0.1 port 7598' } : ok(fx('tang-adv-a.json'));
+    if (cmd.includes('curl -fsS'))
+      return this.tangDown ? { code: 7, stdout: '', stderr: 'curl: (7) Failed to connect to 127.0.0.1 port 7598' } : ok(fx('tang-adv-a.json'));
     if (cmd.includes('wipefs')) return ok();
     if (cmd.includes('luksFormat')) {
       if (this.formatSignals > 0) {
@@ -95,12 +100,19 @@ class ScriptedHost implements RemoteHost {
       return ok();
     }
     if (cmd.includes('clevis luks bind')) {
-      if (this.bindFails) return { code: 1, stdout: '', stderr: `Unable to fetch advertisement: '${TANG_URL}/adv/${THP_A}'!\nUnable to perform encryption with PIN 'tang'\nError adding new binding to /dev/vdb` };
+      if (this.bindFails)
+        return {
+          code: 1,
+          stdout: '',
+          stderr: `Unable to fetch advertisement: '${TANG_URL}/adv/${THP_A}'!\nUnable to perform encryption with PIN 'tang'\nError adding new binding to /dev/vdb`,
+        };
       this.state = this.state === 'ours-tang' ? 'ours-tang-twice' : 'ours-tang';
       return ok();
     }
     if (cmd.includes('luksDump --dump-json-metadata')) {
-      return ok(`${section(fixture, 'luksdump')}\n\n@@uuid\n${this.formattedUuid ?? section(fixture, 'blkid').match(/UUID=(.*)/)?.[1]}\n@@clevis\n${section(fixture, 'clevis')}\n`);
+      return ok(
+        `${section(fixture, 'luksdump')}\n\n@@uuid\n${this.formattedUuid ?? section(fixture, 'blkid').match(/UUID=(.*)/)?.[1]}\n@@clevis\n${section(fixture, 'clevis')}\n`,
+      );
     }
     if (cmd.includes('@@pin-begin')) {
       const slots = [...cmd.matchAll(/echo @@pin-begin (\d+)/g)].map((m) => m[1]);
@@ -161,11 +173,23 @@ describe('applyEncryption', () => {
     expect(format.stdin).toBe(entry.value);
     expect(host.calls.find((c) => c.cmd.includes('clevis luks bind'))!.stdin).toBe(entry.value);
     for (const c of host.calls) expect(c.cmd).not.toContain(entry.value);
-    const order = host.calls.map((c) => (c.cmd.includes('curl -fsS') ? 'check' : c.cmd.includes('luksFormat') ? 'format' : c.cmd.includes('luks bind') ? 'bind' : '')).filter(Boolean);
+    const order = host.calls
+      .map((c) => (c.cmd.includes('curl -fsS') ? 'check' : c.cmd.includes('luksFormat') ? 'format' : c.cmd.includes('luks bind') ? 'bind' : ''))
+      .filter(Boolean);
     expect(order).toEqual(['check', 'format', 'bind']);
 
-    expect(host.uploads).toEqual([{ path: '/etc/crypttab', data: expect.stringContaining(`palisade-vdb UUID=${host.formattedUuid} none luks,_netdev,noauto\n`), opts: expect.objectContaining({ mode: 0o644, sudo: true }) }]);
-    expect(report.hosts[0]!.disks[0]).toMatchObject({ outcome: 'formatted', state: 'bound, not opened', verification: { ok: true, recoveryKey: 'ok', recoverySlot: 0 } });
+    expect(host.uploads).toEqual([
+      {
+        path: '/etc/crypttab',
+        data: expect.stringContaining(`palisade-vdb UUID=${host.formattedUuid} none luks,_netdev,noauto\n`),
+        opts: expect.objectContaining({ mode: 0o644, sudo: true }),
+      },
+    ]);
+    expect(report.hosts[0]!.disks[0]).toMatchObject({
+      outcome: 'formatted',
+      state: 'bound, not opened',
+      verification: { ok: true, recoveryKey: 'ok', recoverySlot: 0 },
+    });
   });
 
   it('refuses before touching anything when a disk holds a filesystem', async () => {
@@ -225,7 +249,13 @@ describe('applyEncryption', () => {
     const { ks, host, run } = await setup('ours-unbound');
     // the killed run escrowed the key for this header and started clevis, which goes on on the host
     const uuid = /UUID=(.*)/.exec(section(fx('ours-unbound.facts.txt'), 'blkid'))![1]!;
-    ks.put({ name: 'luks-recovery/h1/vdb', kind: 'luks-recovery', value: 'recovery key of the killed run', meta: { host: 'h1', device: '/dev/vdb', uuid }, createdAt: new Date().toISOString() });
+    ks.put({
+      name: 'luks-recovery/h1/vdb',
+      kind: 'luks-recovery',
+      value: 'recovery key of the killed run',
+      meta: { host: 'h1', device: '/dev/vdb', uuid },
+      createdAt: new Date().toISOString(),
+    });
     await ks.save();
     host.formattedUuid = uuid;
     host.leftoverBindFinishesAt = finishesAt;
@@ -234,7 +264,7 @@ describe('applyEncryption', () => {
     return { host, report: await run() };
   }
 
-  it('resumed after a SIGKILL mid-bind: a binding the killed run\'s clevis finished on the host is taken as done, in the same run', async () => {
+  it("resumed after a SIGKILL mid-bind: a binding the killed run's clevis finished on the host is taken as done, in the same run", async () => {
     // the leftover clevis finishes after this run gathered its facts, before it binds
     const { host, report } = await resumedAfterKilledBind(/--test-passphrase -v/);
     expect(report.hosts[0]!.disks[0]!.verification.problems).toEqual([]);
@@ -287,7 +317,13 @@ describe('applyEncryption', () => {
     const { ks, host } = await setup('blank');
     const out: string[] = [];
     const progress = plainProgress({ write: (s: string) => out.push(s) } as unknown as NodeJS.WritableStream);
-    const report = await applyEncryption({ config: config(), hosts: [host], keystore: ks, approve: (p) => progress.start(p), onProgress: (e) => progress.event(e) });
+    const report = await applyEncryption({
+      config: config(),
+      hosts: [host],
+      keystore: ks,
+      approve: (p) => progress.start(p),
+      onProgress: (e) => progress.event(e),
+    });
     await progress.finish(report);
     const text = out.join('');
     expect(text).toContain('h1 /dev/vdb: recovery key stored in the keystore (luks-recovery/h1/vdb)');
@@ -318,7 +354,9 @@ describe('applyEncryption', () => {
     const plan = planEncryption({ config: config(), facts: new Map([['h1', parseEncryptionFacts('h1', ['/dev/vdb'], fx('blank.facts.txt'))]]) });
     expect(await pinProblems(plan, [host], 2)).toEqual([]);
     host.tangDown = true;
-    expect(await pinProblems(plan, [host], 2)).toEqual([{ path: 'h1', message: expect.stringMatching(/^\[encryption\.tang-unreachable\] h1: cannot reach the Tang server http:\/\/127\.0\.0\.1:7598/) }]);
+    expect(await pinProblems(plan, [host], 2)).toEqual([
+      { path: 'h1', message: expect.stringMatching(/^\[encryption\.tang-unreachable\] h1: cannot reach the Tang server http:\/\/127\.0\.0\.1:7598/) },
+    ]);
     expect(host.calls.every((c) => c.cmd.includes('curl -fsS'))).toBe(true);
     expect(ks.saved.size).toBe(0);
   });

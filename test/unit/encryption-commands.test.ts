@@ -17,7 +17,15 @@ import {
   tpmProbeCommand,
   waitForBindCommand,
 } from '../../installer/encryption/commands.ts';
-import { crypttabEntry, escapeUnitPath, formatCrypttabLine, mergeCrypttab, mountUnit, mountUnitName, parseCrypttab } from '../../installer/encryption/crypttab.ts';
+import {
+  crypttabEntry,
+  escapeUnitPath,
+  formatCrypttabLine,
+  mergeCrypttab,
+  mountUnit,
+  mountUnitName,
+  parseCrypttab,
+} from '../../installer/encryption/crypttab.ts';
 import { encryptionFactsScript } from '../../installer/encryption/facts.ts';
 import { generateRecoveryKey, isRecoveryKey } from '../../installer/encryption/recovery.ts';
 import { recoveryKeyName, volumeName } from '../../installer/encryption/settings.ts';
@@ -37,10 +45,17 @@ describe('command lines', () => {
 
   it('luksFormat with a fixed PBKDF cost skips the benchmark; a signal death is reported, not hidden by exec', async () => {
     const c = body(luksFormatCommand({ device: '/dev/vdb', uuid: 'u', label: 'l', settings: { ...settings, pbkdfMemoryKiB: 32, pbkdfIterations: 4 } }));
-    expect(c.split('\n')[0]).toBe('cryptsetup luksFormat --type luks2 --batch-mode --cipher aes-xts-plain64 --pbkdf argon2id --pbkdf-memory 32 --pbkdf-force-iterations 4 --pbkdf-parallel 1 --label l --subsystem palisade --uuid u --key-file=- /dev/vdb');
-    expect(body(luksFormatCommand({ device: '/dev/vdb', uuid: 'u', label: 'l', settings: { ...settings, pbkdf: 'pbkdf2', pbkdfIterations: 4 } }))).toMatch(/--pbkdf-force-iterations 1000 --label/);
+    expect(c.split('\n')[0]).toBe(
+      'cryptsetup luksFormat --type luks2 --batch-mode --cipher aes-xts-plain64 --pbkdf argon2id --pbkdf-memory 32 --pbkdf-force-iterations 4 --pbkdf-parallel 1 --label l --subsystem palisade --uuid u --key-file=- /dev/vdb',
+    );
+    expect(body(luksFormatCommand({ device: '/dev/vdb', uuid: 'u', label: 'l', settings: { ...settings, pbkdf: 'pbkdf2', pbkdfIterations: 4 } }))).toMatch(
+      /--pbkdf-force-iterations 1000 --label/,
+    );
     // a shell runs the script: a child killed by SIGFPE gives exit 136 and the marker
-    const script = luksFormatCommand({ device: '/dev/vdb', uuid: 'u', label: 'l', settings }).replace(/^cryptsetup luksFormat .*$/m, 'sh -c "kill -FPE \\$\\$"');
+    const script = luksFormatCommand({ device: '/dev/vdb', uuid: 'u', label: 'l', settings }).replace(
+      /^cryptsetup luksFormat .*$/m,
+      'sh -c "kill -FPE \\$\\$"',
+    );
     const r = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
     expect(r.status).toBe(136);
     expect(r.stderr).toContain(`${SIGNAL_MARKER} 8`);
@@ -48,18 +63,27 @@ describe('command lines', () => {
 
   it('clevis bind passes the pin config as one quoted word and the key on stdin', () => {
     const c = body(clevisBindCommand('/dev/vdb', { pin: 'tang', url: 'http://10.231.0.2:7500', thumbprints: ['abc'] }));
-    expect(c).toBe(`mkdir -p /run/palisade && flock -w 600 -E 75 /run/palisade/bind_dev_vdb.lock clevis luks bind -y -d /dev/vdb -k - tang '{"url":"http://10.231.0.2:7500","thp":"abc"}'`);
+    expect(c).toBe(
+      `mkdir -p /run/palisade && flock -w 600 -E 75 /run/palisade/bind_dev_vdb.lock clevis luks bind -y -d /dev/vdb -k - tang '{"url":"http://10.231.0.2:7500","thp":"abc"}'`,
+    );
   });
 
-  it('a bind holds its device\'s lock while clevis runs; the wait takes the same lock and returns at once when it is free', () => {
+  it("a bind holds its device's lock while clevis runs; the wait takes the same lock and returns at once when it is free", () => {
     expect(bindLockPath('/dev/disk/by-id/x y')).toBe('/run/palisade/bind_dev_disk_by-id_x_y.lock');
     expect(body(waitForBindCommand('/dev/vdb'))).toBe('mkdir -p /run/palisade && flock -w 600 -E 75 /run/palisade/bind_dev_vdb.lock true');
     // a lock held by another process: the wait blocks until it is released (flock from util-linux, as on the hosts)
     const dir = mkdtempSync(join(tmpdir(), 'palisade-bindlock-'));
     const lock = join(dir, 'l');
-    const script = waitForBindCommand('/dev/vdb').replaceAll('/run/palisade/bind_dev_vdb.lock', lock).replace('mkdir -p /run/palisade', 'true').replace('-w 600', '-w 1');
+    const script = waitForBindCommand('/dev/vdb')
+      .replaceAll('/run/palisade/bind_dev_vdb.lock', lock)
+      .replace('mkdir -p /run/palisade', 'true')
+      .replace('-w 600', '-w 1');
     writeFileSync(join(dir, 'wait.sh'), script);
-    const holder = spawnSync('sh', ['-c', `flock ${lock} sleep 2 & sleep 0.3; t0=$(date +%s%N); sh ${join(dir, 'wait.sh')}; rc=$?; echo $rc $(( ($(date +%s%N) - t0) / 1000000 )); wait`], { encoding: 'utf8' });
+    const holder = spawnSync(
+      'sh',
+      ['-c', `flock ${lock} sleep 2 & sleep 0.3; t0=$(date +%s%N); sh ${join(dir, 'wait.sh')}; rc=$?; echo $rc $(( ($(date +%s%N) - t0) / 1000000 )); wait`],
+      { encoding: 'utf8' },
+    );
     const [rc, ms] = holder.stdout.trim().split(' ').map(Number);
     expect(rc).toBe(75);
     expect(ms).toBeGreaterThanOrEqual(900);
@@ -68,9 +92,18 @@ describe('command lines', () => {
   });
 
   it('flushes TPM sessions around tpm2 work on a TCTI without resource manager', () => {
-    const c = clevisBindCommand('/dev/vdb', { pin: 'sss', threshold: 1, pins: [{ pin: 'tpm2', pcrs: [7] }, { pin: 'tang', url: 'http://t', thumbprints: ['x'] }] });
+    const c = clevisBindCommand('/dev/vdb', {
+      pin: 'sss',
+      threshold: 1,
+      pins: [
+        { pin: 'tpm2', pcrs: [7] },
+        { pin: 'tang', url: 'http://t', thumbprints: ['x'] },
+      ],
+    });
     expect(c).toMatch(/swtpm:\*\|mssim:\*\) tpm2_flushcontext --loaded-session/);
-    expect(c).toMatch(/clevis luks bind -y -d \/dev\/vdb -k - sss '\{"t":1,"pins":\{"tpm2":\[\{"pcr_ids":"7"\}\],"tang":\[\{"url":"http:\/\/t","thp":"x"\}\]\}\}'\npalisade_rc=\$\?/);
+    expect(c).toMatch(
+      /clevis luks bind -y -d \/dev\/vdb -k - sss '\{"t":1,"pins":\{"tpm2":\[\{"pcr_ids":"7"\}\],"tang":\[\{"url":"http:\/\/t","thp":"x"\}\]\}\}'\npalisade_rc=\$\?/,
+    );
     expect(clevisBindCommand('/dev/vdb', { pin: 'tang', url: 'http://t', thumbprints: ['x'] })).not.toMatch(/flushcontext/);
     expect(tpmProbeCommand([0, 7])).toMatch(/clevis encrypt tpm2 '\{"pcr_ids":"0,7"\}' \| clevis decrypt/);
   });
@@ -81,7 +114,9 @@ describe('command lines', () => {
   });
 
   it('checks a pin by piping clevis into cryptsetup on the host', () => {
-    expect(pinReleaseCommand('/dev/vdb', 2)).toMatch(/\{ clevis luks pass -d \/dev\/vdb -s 2 \|\| echo @@palisade-clevis-pass-failed >&2; \} \| cryptsetup open --test-passphrase --key-slot 2 --key-file=- \/dev\/vdb/);
+    expect(pinReleaseCommand('/dev/vdb', 2)).toMatch(
+      /\{ clevis luks pass -d \/dev\/vdb -s 2 \|\| echo @@palisade-clevis-pass-failed >&2; \} \| cryptsetup open --test-passphrase --key-slot 2 --key-file=- \/dev\/vdb/,
+    );
     expect(body(tangAdvertisementCommand('http://10.231.0.2:7500/'))).toBe('curl -fsS --max-time 10 http://10.231.0.2:7500/adv');
   });
 
@@ -98,7 +133,9 @@ describe('crypttab', () => {
 
   it('uses _netdev for tang and noauto for volumes left closed', () => {
     expect(formatCrypttabLine(ours)).toBe('palisade-vdb UUID=aaaa none luks,_netdev');
-    expect(formatCrypttabLine(crypttabEntry({ name: 'palisade-vdb', uuid: 'aaaa', netdev: false, noauto: true }))).toBe('palisade-vdb UUID=aaaa none luks,noauto');
+    expect(formatCrypttabLine(crypttabEntry({ name: 'palisade-vdb', uuid: 'aaaa', netdev: false, noauto: true }))).toBe(
+      'palisade-vdb UUID=aaaa none luks,noauto',
+    );
   });
 
   it('keeps other volumes and comments, replaces ours in place, appends new ones', () => {

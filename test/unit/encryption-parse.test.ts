@@ -120,7 +120,9 @@ describe('bindings', () => {
       config: { t: 1, pins: { tang: [{ url: 'http://127.0.0.1:7598', thp: THP_A }], tpm2: [{ pcr_ids: '7' }] } },
     });
     expect(clevisPinConfig({ pin: 'tpm2', pcrs: [0, 7] })).toEqual({ pin: 'tpm2', config: { pcr_ids: '0,7' } });
-    expect(describeBinding({ pin: 'sss', threshold: 2, pins: [tangA, tpm] })).toMatch(/^sss\(2 of 2: tang\(http:\/\/127\.0\.0\.1:7598, thp .{10}…\), tpm2\(pcrs 7\)\)$/);
+    expect(describeBinding({ pin: 'sss', threshold: 2, pins: [tangA, tpm] })).toMatch(
+      /^sss\(2 of 2: tang\(http:\/\/127\.0\.0\.1:7598, thp .{10}…\), tpm2\(pcrs 7\)\)$/,
+    );
   });
 
   it('parses clevis luks list and PCR lists', () => {

@@ -81,15 +81,33 @@ describe('encryption plan: disks holding something', () => {
   });
 
   it('refuses unrecognised bytes at the start of a disk', () => {
-    const d = plan1(config(tang()), facts('blank', (f) => (f.disks[0]!.nonZeroHeadBytes = 512)));
+    const d = plan1(
+      config(tang()),
+      facts('blank', (f) => (f.disks[0]!.nonZeroHeadBytes = 512)),
+    );
     expect(d.action).toBe('refuse');
     expect(d.reason).toMatch(/data palisade cannot identify \(512 non-zero bytes/);
   });
 
   it('refuses a missing device, a regular file and a read-only disk', () => {
-    expect(plan1(config(tang()), facts('blank', (f) => (f.disks[0]!.exists = false))).reason).toMatch(/does not exist/);
-    expect(plan1(config(tang()), facts('blank', (f) => (f.disks[0]!.isBlockDevice = false))).reason).toMatch(/not a block device/);
-    expect(plan1(config(tang()), facts('blank', (f) => (f.disks[0]!.readOnly = true))).reason).toMatch(/read-only/);
+    expect(
+      plan1(
+        config(tang()),
+        facts('blank', (f) => (f.disks[0]!.exists = false)),
+      ).reason,
+    ).toMatch(/does not exist/);
+    expect(
+      plan1(
+        config(tang()),
+        facts('blank', (f) => (f.disks[0]!.isBlockDevice = false)),
+      ).reason,
+    ).toMatch(/not a block device/);
+    expect(
+      plan1(
+        config(tang()),
+        facts('blank', (f) => (f.disks[0]!.readOnly = true)),
+      ).reason,
+    ).toMatch(/read-only/);
   });
 
   it('lists every refusal for one error', () => {
@@ -187,7 +205,10 @@ describe('encryption plan: hosts', () => {
 
   it('has no blockers when there is nothing to do', () => {
     const cfg = config({ ...tang(), allowUnopened: false });
-    const p = planEncryption({ config: cfg, facts: facts('ours-tang', (f) => (f.crypttab = `palisade-vdb UUID=${f.disks[0]!.blkid.UUID} none luks,_netdev,noauto\n`)) });
+    const p = planEncryption({
+      config: cfg,
+      facts: facts('ours-tang', (f) => (f.crypttab = `palisade-vdb UUID=${f.disks[0]!.blkid.UUID} none luks,_netdev,noauto\n`)),
+    });
     expect(p.hosts[0]!.disks[0]!.action).toBe('nothing');
     expect(p.hosts[0]!.blockers).toEqual([]);
   });
@@ -223,7 +244,13 @@ describe('encryption settings', () => {
   });
 
   it('one pin binds directly; several go through sss with threshold all by default', () => {
-    const two = config({ mode: 'tang', tang: [{ url: TANG_URL, thumbprint: THP_A }, { url: 'http://127.0.0.1:7599', thumbprint: THP_B }] });
+    const two = config({
+      mode: 'tang',
+      tang: [
+        { url: TANG_URL, thumbprint: THP_A },
+        { url: 'http://127.0.0.1:7599', thumbprint: THP_B },
+      ],
+    });
     expect(desiredBinding(hostEncryptionSettings(two, two.hosts[0]!))).toMatchObject({ pin: 'sss', threshold: 2 });
     const tpm = config({ mode: 'tpm2' });
     expect(desiredBinding(hostEncryptionSettings(tpm, tpm.hosts[0]!))).toEqual({ pin: 'tpm2', pcrs: [7] });

@@ -2,8 +2,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  parseClock, parseCpuinfo, parseDataDisk, parseLatency, parseListeningPorts, parseLsblk, parseMeminfo, parseNameservers, parseNics,
-  parseProbeOutput, parseRoutes, parseTimeSync, parseTpm, percentile, splitSections,
+  parseClock,
+  parseCpuinfo,
+  parseDataDisk,
+  parseLatency,
+  parseListeningPorts,
+  parseLsblk,
+  parseMeminfo,
+  parseNameservers,
+  parseNics,
+  parseProbeOutput,
+  parseRoutes,
+  parseTimeSync,
+  parseTpm,
+  percentile,
+  splitSections,
 } from '../../installer/facts/parse.ts';
 import { summarizeFacts } from '../../installer/facts/summary.ts';
 
@@ -27,7 +40,16 @@ describe('probe output recorded on a lab host (nspawn, Debian 12, swtpm via TCTI
   });
 
   it('reads the data disk with blkid/sysfs, not the udev database (containers have none)', () => {
-    expect(f.dataDisk).toEqual({ device: '/dev/vdb', exists: true, isBlockDevice: true, sizeBytes: 2147483648, devno: '7:1', partitions: [], mountpoints: [], holders: [] });
+    expect(f.dataDisk).toEqual({
+      device: '/dev/vdb',
+      exists: true,
+      isBlockDevice: true,
+      sizeBytes: 2147483648,
+      devno: '7:1',
+      partitions: [],
+      mountpoints: [],
+      holders: [],
+    });
     expect(f.disks.length).toBeGreaterThan(0);
   });
 
@@ -59,7 +81,13 @@ describe('probe output recorded on a lab host (nspawn, Debian 12, swtpm via TCTI
     const raw = fixture('lab-host1.txt');
     const fio = JSON.parse(raw.slice(raw.indexOf('{', raw.indexOf('method=fio')), raw.lastIndexOf('}') + 1));
     const lat = fio.jobs[0].sync.lat_ns;
-    expect(f.diskLatency).toEqual({ method: 'fio', path: expect.stringMatching(/^\/var\/lib\/\.palisade-preflight\./), samples: lat.N, p99Ms: lat.percentile['99.000000'] / 1e6, p50Ms: lat.percentile['50.000000'] / 1e6 });
+    expect(f.diskLatency).toEqual({
+      method: 'fio',
+      path: expect.stringMatching(/^\/var\/lib\/\.palisade-preflight\./),
+      samples: lat.N,
+      p99Ms: lat.percentile['99.000000'] / 1e6,
+      p50Ms: lat.percentile['50.000000'] / 1e6,
+    });
   });
 
   it('summarizes in one line', () => {
@@ -75,7 +103,10 @@ describe('probe output recorded on a lab host (nspawn, Debian 12, swtpm via TCTI
 
 describe('probe output recorded on lab hosts with chrony synchronised', () => {
   it('chrony -x synchronised to the services namespace; the host behind the jump host too', () => {
-    for (const [name, file] of [['host1', 'lab-host1-chrony.txt'], ['host5', 'lab-host5-chrony.txt']] as const) {
+    for (const [name, file] of [
+      ['host1', 'lab-host1-chrony.txt'],
+      ['host5', 'lab-host5-chrony.txt'],
+    ] as const) {
       const f = parseProbeOutput(fixture(file), { ...ctx, name });
       expect(f.hostname).toBe(name);
       expect(f.time).toMatchObject({ service: 'chrony', synchronized: true, source: '10.231.0.2' });
@@ -115,7 +146,27 @@ describe('edge cases', () => {
   });
 
   it('every tool missing: an empty probe parses to undefined fields with notes', () => {
-    const names = ['clock', 'identity', 'osrelease', 'cpuinfo', 'meminfo', 'cgroup', 'lsblk', 'nics', 'chrony', 'timedatectl', 'ports', 'kernel', 'sysctl', 'tpm', 'routes', 'resolv', 'fqdn', 'latency', 'end'];
+    const names = [
+      'clock',
+      'identity',
+      'osrelease',
+      'cpuinfo',
+      'meminfo',
+      'cgroup',
+      'lsblk',
+      'nics',
+      'chrony',
+      'timedatectl',
+      'ports',
+      'kernel',
+      'sysctl',
+      'tpm',
+      'routes',
+      'resolv',
+      'fqdn',
+      'latency',
+      'end',
+    ];
     const f = parseProbeOutput(names.map((n) => `==== ${n} ====\n`).join(''), { name: 'bare', fqdn: 'a.b.internal' });
     expect(f.cpu).toEqual({ flags: [], aes: false });
     expect(f.memory).toEqual({});
@@ -123,14 +174,16 @@ describe('edge cases', () => {
     expect(f.listeningPorts).toBeUndefined();
     expect(f.kernel).toEqual({});
     expect(f.time.epochMs).toBeUndefined();
-    expect(f.notes).toEqual(expect.arrayContaining([
-      'clock: could not read the host clock',
-      'memory: /proc/meminfo has no SwapTotal line',
-      'disks: lsblk printed nothing (not installed?)',
-      'ports: neither ss nor /proc/net/tcp could be read',
-      'routes: `ip route get` is not available',
-      'os: /etc/os-release is missing',
-    ]));
+    expect(f.notes).toEqual(
+      expect.arrayContaining([
+        'clock: could not read the host clock',
+        'memory: /proc/meminfo has no SwapTotal line',
+        'disks: lsblk printed nothing (not installed?)',
+        'ports: neither ss nor /proc/net/tcp could be read',
+        'routes: `ip route get` is not available',
+        'os: /etc/os-release is missing',
+      ]),
+    );
   });
 
   it('no swap line is unknown, not "no swap"', () => {
@@ -147,16 +200,29 @@ describe('edge cases', () => {
   it('NVMe disks with partitions, and lsblk with MOUNTPOINT (util-linux < 2.37)', () => {
     const json = JSON.stringify({
       blockdevices: [
-        { name: 'nvme0n1', size: 512110190592, rota: false, type: 'disk', model: 'Samsung SSD 980 PRO 512GB', serial: 'S5GXNF0R123456', mountpoint: null, fstype: null, children: [
-          { name: 'nvme0n1p1', size: 536870912, rota: false, type: 'part', model: null, serial: null, mountpoint: '/boot/efi', fstype: 'vfat' },
-          { name: 'nvme0n1p2', size: 511571181568, rota: false, type: 'part', model: null, serial: null, mountpoint: '/', fstype: 'ext4' },
-        ] },
+        {
+          name: 'nvme0n1',
+          size: 512110190592,
+          rota: false,
+          type: 'disk',
+          model: 'Samsung SSD 980 PRO 512GB',
+          serial: 'S5GXNF0R123456',
+          mountpoint: null,
+          fstype: null,
+          children: [
+            { name: 'nvme0n1p1', size: 536870912, rota: false, type: 'part', model: null, serial: null, mountpoint: '/boot/efi', fstype: 'vfat' },
+            { name: 'nvme0n1p2', size: 511571181568, rota: false, type: 'part', model: null, serial: null, mountpoint: '/', fstype: 'ext4' },
+          ],
+        },
         { name: 'nvme1n1', size: '1024209543168', rota: '0', type: 'disk', model: 'INTEL SSDPE2KX010T8', serial: 'PHLJ0000', mountpoint: null, fstype: null },
       ],
     });
     const d = parseLsblk(json)!;
     expect(d[0]).toMatchObject({ name: 'nvme0n1', path: '/dev/nvme0n1', rotational: false, model: 'Samsung SSD 980 PRO 512GB', mountpoints: [] });
-    expect(d[0]!.children.map((c) => [c.name, c.mountpoints, c.fstype])).toEqual([['nvme0n1p1', ['/boot/efi'], 'vfat'], ['nvme0n1p2', ['/'], 'ext4']]);
+    expect(d[0]!.children.map((c) => [c.name, c.mountpoints, c.fstype])).toEqual([
+      ['nvme0n1p1', ['/boot/efi'], 'vfat'],
+      ['nvme0n1p2', ['/'], 'ext4'],
+    ]);
     expect(d[1]).toMatchObject({ sizeBytes: 1024209543168, rotational: false });
   });
 
@@ -174,26 +240,76 @@ describe('edge cases', () => {
   });
 
   it('a data disk with a filesystem, partitions, a mount and a dm holder', () => {
-    const d = parseDataDisk('/dev/sdb', 'exists=1\nblock=1\ndevno=8:16\nsize=107374182400\nblkid.PTTYPE=gpt\npart=sdb1 8:17\nholder=dm-0\nmount=/srv/data\\040old');
-    expect(d).toEqual({ device: '/dev/sdb', exists: true, isBlockDevice: true, devno: '8:16', sizeBytes: 107374182400, ptType: 'gpt', partitions: ['sdb1'], mountpoints: ['/srv/data old'], holders: ['dm-0'] });
+    const d = parseDataDisk(
+      '/dev/sdb',
+      'exists=1\nblock=1\ndevno=8:16\nsize=107374182400\nblkid.PTTYPE=gpt\npart=sdb1 8:17\nholder=dm-0\nmount=/srv/data\\040old',
+    );
+    expect(d).toEqual({
+      device: '/dev/sdb',
+      exists: true,
+      isBlockDevice: true,
+      devno: '8:16',
+      sizeBytes: 107374182400,
+      ptType: 'gpt',
+      partitions: ['sdb1'],
+      mountpoints: ['/srv/data old'],
+      holders: ['dm-0'],
+    });
     expect(parseDataDisk('/dev/sdz', 'exists=0\nblock=0')).toMatchObject({ exists: false, isBlockDevice: false, partitions: [] });
   });
 
   it('IPv6-only host: addresses, default route, public probes', () => {
-    const nics = parseNics(JSON.stringify([
-      { ifname: 'lo', link_type: 'loopback', address: '00:00:00:00:00:00', mtu: 65536, operstate: 'UNKNOWN', addr_info: [{ family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' }] },
-      { ifname: 'ens3', link_type: 'ether', address: '52:54:00:AA:BB:CC', mtu: 9000, operstate: 'UP', addr_info: [{ family: 'inet6', local: '2001:db8::10', prefixlen: 64, scope: 'global' }, { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' }] },
-    ]))!;
-    expect(nics[1]).toEqual({ name: 'ens3', mac: '52:54:00:aa:bb:cc', mtu: 9000, state: 'up', loopback: false, addresses: [{ family: 'inet6', address: '2001:db8::10', prefixLength: 64, scope: 'global' }, { family: 'inet6', address: 'fe80::1', prefixLength: 64, scope: 'link' }] });
-    const r = parseRoutes([
-      'v6 default via 2001:db8::1 dev ens3 proto static metric 1024 pref medium',
-      'get 1.1.1.1 2 RTNETLINK answers: Network is unreachable',
-      'get 2606:4700::1111 0 2606:4700::1111 from :: via 2001:db8::1 dev ens3 src 2001:db8::10 metric 1024 pref medium',
-    ].join('\n'));
+    const nics = parseNics(
+      JSON.stringify([
+        {
+          ifname: 'lo',
+          link_type: 'loopback',
+          address: '00:00:00:00:00:00',
+          mtu: 65536,
+          operstate: 'UNKNOWN',
+          addr_info: [{ family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' }],
+        },
+        {
+          ifname: 'ens3',
+          link_type: 'ether',
+          address: '52:54:00:AA:BB:CC',
+          mtu: 9000,
+          operstate: 'UP',
+          addr_info: [
+            { family: 'inet6', local: '2001:db8::10', prefixlen: 64, scope: 'global' },
+            { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' },
+          ],
+        },
+      ]),
+    )!;
+    expect(nics[1]).toEqual({
+      name: 'ens3',
+      mac: '52:54:00:aa:bb:cc',
+      mtu: 9000,
+      state: 'up',
+      loopback: false,
+      addresses: [
+        { family: 'inet6', address: '2001:db8::10', prefixLength: 64, scope: 'global' },
+        { family: 'inet6', address: 'fe80::1', prefixLength: 64, scope: 'link' },
+      ],
+    });
+    const r = parseRoutes(
+      [
+        'v6 default via 2001:db8::1 dev ens3 proto static metric 1024 pref medium',
+        'get 1.1.1.1 2 RTNETLINK answers: Network is unreachable',
+        'get 2606:4700::1111 0 2606:4700::1111 from :: via 2001:db8::1 dev ens3 src 2001:db8::10 metric 1024 pref medium',
+      ].join('\n'),
+    );
     expect(r.defaultRoutes).toEqual([{ family: 'inet6', via: '2001:db8::1', dev: 'ens3' }]);
     expect(r.publicProbes).toEqual([
       { destination: '1.1.1.1', routable: false, detail: 'RTNETLINK answers: Network is unreachable' },
-      { destination: '2606:4700::1111', routable: true, via: '2001:db8::1', dev: 'ens3', detail: '2606:4700::1111 from :: via 2001:db8::1 dev ens3 src 2001:db8::10 metric 1024 pref medium' },
+      {
+        destination: '2606:4700::1111',
+        routable: true,
+        via: '2001:db8::1',
+        dev: 'ens3',
+        detail: '2606:4700::1111 from :: via 2001:db8::1 dev ens3 src 2001:db8::10 metric 1024 pref medium',
+      },
     ]);
   });
 
@@ -204,27 +320,41 @@ describe('edge cases', () => {
   });
 
   it('NICs from /sys/class/net when ip has no JSON', () => {
-    const n = parseNics('sys lo 00:00:00:00:00:00 65536 unknown\nsys eth0 52:54:00:12:34:56 1500 up\n1: lo    inet 127.0.0.1/8 scope host lo\n2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global eth0\\       valid_lft forever');
+    const n = parseNics(
+      'sys lo 00:00:00:00:00:00 65536 unknown\nsys eth0 52:54:00:12:34:56 1500 up\n1: lo    inet 127.0.0.1/8 scope host lo\n2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global eth0\\       valid_lft forever',
+    );
     expect(n).toEqual([
       { name: 'lo', mtu: 65536, state: 'unknown', loopback: true, addresses: [{ family: 'inet', address: '127.0.0.1', prefixLength: 8, scope: 'host' }] },
-      { name: 'eth0', mac: '52:54:00:12:34:56', mtu: 1500, state: 'up', loopback: false, addresses: [{ family: 'inet', address: '10.0.0.5', prefixLength: 24, scope: 'global' }] },
+      {
+        name: 'eth0',
+        mac: '52:54:00:12:34:56',
+        mtu: 1500,
+        state: 'up',
+        loopback: false,
+        addresses: [{ family: 'inet', address: '10.0.0.5', prefixLength: 24, scope: 'global' }],
+      },
     ]);
   });
 
   it('listening ports from ss and from /proc/net/tcp', () => {
     expect(parseListeningPorts('LISTEN 0 4096 127.0.0.53%lo:53 0.0.0.0:*\nLISTEN 0 128 [::]:22 [::]:*\nLISTEN 0 4096 *:6443 *:*')).toEqual([22, 53, 6443]);
-    const proc = '# proc\n  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n   1: 0100007F:0CEA 0100007F:0016 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n   0: 00000000000000000000000000000000:01BB 00000000000000000000000000000000:0000 0A 0';
+    const proc =
+      '# proc\n  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n   1: 0100007F:0CEA 0100007F:0016 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n   0: 00000000000000000000000000000000:01BB 00000000000000000000000000000000:0000 0A 0';
     expect(parseListeningPorts(proc)).toEqual([22, 443]);
   });
 
   it('chrony synchronised, chrony unsynchronised, timesyncd', () => {
-    const tracking = (ref: string, leap: string) => `# chronyc\nReference ID    : ${ref}\nStratum         : 3\nSystem time     : 0.000123456 seconds slow of NTP time\nLeap status     : ${leap}`;
+    const tracking = (ref: string, leap: string) =>
+      `# chronyc\nReference ID    : ${ref}\nStratum         : 3\nSystem time     : 0.000123456 seconds slow of NTP time\nLeap status     : ${leap}`;
     const ok = parseTimeSync(tracking('0A00000A (10.0.0.10)', 'Normal'), undefined);
     expect(ok).toMatchObject({ service: 'chrony', synchronized: true, source: '10.0.0.10' });
     expect(ok.offsetMs).toBeCloseTo(-0.123456, 6);
     expect(parseTimeSync(tracking('00000000 ()', 'Not synchronised'), undefined)).toMatchObject({ service: 'chrony', synchronized: false });
     expect(parseTimeSync(undefined, 'NTP=yes\nNTPSynchronized=yes')).toEqual({ service: 'timesyncd', synchronized: true });
-    expect(parseTimeSync(undefined, 'NTP=no\nNTPSynchronized=no')).toMatchObject({ synchronized: false, detail: 'no NTP service enabled (timedatectl NTP=no)' });
+    expect(parseTimeSync(undefined, 'NTP=no\nNTPSynchronized=no')).toMatchObject({
+      synchronized: false,
+      detail: 'no NTP service enabled (timedatectl NTP=no)',
+    });
     expect(parseTimeSync(undefined, undefined)).toEqual({});
   });
 
@@ -237,20 +367,36 @@ describe('edge cases', () => {
   });
 
   it('nameservers, resolved upstreams, and section splitting', () => {
-    expect(parseNameservers('nameserver 127.0.0.53\nresolved nameserver 10.0.0.2\nresolved nameserver 10.0.0.3')).toEqual(['127.0.0.53', '10.0.0.2', '10.0.0.3']);
-    expect([...splitSections('junk\n==== a ====\n1\n\n==== b ====\n2\n==== end ====\n').entries()]).toEqual([['a', '1'], ['b', '2'], ['end', '']]);
+    expect(parseNameservers('nameserver 127.0.0.53\nresolved nameserver 10.0.0.2\nresolved nameserver 10.0.0.3')).toEqual([
+      '127.0.0.53',
+      '10.0.0.2',
+      '10.0.0.3',
+    ]);
+    expect([...splitSections('junk\n==== a ====\n1\n\n==== b ====\n2\n==== end ====\n').entries()]).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+      ['end', ''],
+    ]);
   });
 
   it('cpuinfo across two sockets with hyperthreads; vmx and svm', () => {
     const lines: string[] = [];
-    for (let s = 0; s < 2; s++) for (let t = 0; t < 2; t++) for (let c = 0; c < 4; c++) lines.push(`processor\t: ${lines.length}`, 'model name\t: Intel(R) Xeon(R) Gold 6230', `physical id\t: ${s}`, `core id\t\t: ${c}`, 'cpu cores\t: 4');
+    for (let s = 0; s < 2; s++)
+      for (let t = 0; t < 2; t++)
+        for (let c = 0; c < 4; c++)
+          lines.push(`processor\t: ${lines.length}`, 'model name\t: Intel(R) Xeon(R) Gold 6230', `physical id\t: ${s}`, `core id\t\t: ${c}`, 'cpu cores\t: 4');
     lines.splice(2, 0, 'flags\t\t: fpu vmx aes avx2');
     expect(parseCpuinfo(lines.join('\n'))).toMatchObject({ cores: 8, threads: 16, aes: true, virtualization: 'vmx' });
     expect(parseCpuinfo('processor : 0\nflags : svm sse2', 1)).toMatchObject({ threads: 1, virtualization: 'svm', aes: false });
   });
 
   it('dd latency: samples minus the per-call overhead, p99 by nearest rank', () => {
-    const body = ['path=/var/lib/.palisade-preflight.x', 'method=dd', ...Array.from({ length: 20 }, () => 'base 1000'), ...Array.from({ length: 100 }, (_, i) => `sync ${1000 + (i + 1) * 100}`)].join('\n');
+    const body = [
+      'path=/var/lib/.palisade-preflight.x',
+      'method=dd',
+      ...Array.from({ length: 20 }, () => 'base 1000'),
+      ...Array.from({ length: 100 }, (_, i) => `sync ${1000 + (i + 1) * 100}`),
+    ].join('\n');
     const { latency } = parseLatency(body);
     expect(latency).toMatchObject({ method: 'dd', samples: 100, overheadMs: 1, p99Ms: 9.9, p50Ms: 5 });
     expect(parseLatency('error=neither fio nor a nanosecond clock (GNU date) on the host').note).toMatch(/neither fio/);

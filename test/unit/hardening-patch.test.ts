@@ -40,11 +40,21 @@ describe('Debian version ordering', () => {
   });
 });
 
-const entry = (name: string, version: string, architecture = 'all'): PackageEntry => ({ name, version, architecture, filename: `packages/${name}_${version}_${architecture}.deb`, sha256: 'a'.repeat(64), size: 10 });
+const entry = (name: string, version: string, architecture = 'all'): PackageEntry => ({
+  name,
+  version,
+  architecture,
+  filename: `packages/${name}_${version}_${architecture}.deb`,
+  sha256: 'a'.repeat(64),
+  size: 10,
+});
 
 describe('the Packages index', () => {
   it('round-trips, with continuation lines and several stanzas', () => {
-    const set = [entry('openssl', '3.0.15-1~deb12u1', 'amd64'), { ...entry('tzdata', '2025b-0+deb12u1'), depends: 'debconf (>= 0.5) | debconf-2.0', description: 'time zone data' }];
+    const set = [
+      entry('openssl', '3.0.15-1~deb12u1', 'amd64'),
+      { ...entry('tzdata', '2025b-0+deb12u1'), depends: 'debconf (>= 0.5) | debconf-2.0', description: 'time zone data' },
+    ];
     expect(parsePackagesIndex(renderPackagesIndex(set))).toEqual(set);
     const text = 'Package: xy\nVersion: 1\nFilename: packages/x.deb\nSHA256: ' + 'B'.repeat(64) + '\nDescription: short\n more text\n';
     expect(parsePackagesIndex(text)[0]).toMatchObject({ name: 'xy', sha256: 'b'.repeat(64), description: 'short', architecture: 'all' });
@@ -56,19 +66,35 @@ describe('the Packages index', () => {
 });
 
 describe('which packages a host takes', () => {
-  const installed = new Map([['openssl', '3.0.13-1~deb12u1'], ['tzdata', '2025b-0+deb12u1'], ['libc6', '2.36-9+deb12u9']]);
+  const installed = new Map([
+    ['openssl', '3.0.13-1~deb12u1'],
+    ['tzdata', '2025b-0+deb12u1'],
+    ['libc6', '2.36-9+deb12u9'],
+  ]);
   it('newer versions of installed packages only; older, equal and not-installed ones are left', () => {
-    const p = planPatches(installed, 'amd64', [entry('openssl', '3.0.15-1~deb12u1', 'amd64'), entry('tzdata', '2024a-0+deb12u1'), entry('libc6', '2.36-9+deb12u9', 'amd64'), entry('telnet', '0.17+2.4-2')]);
+    const p = planPatches(installed, 'amd64', [
+      entry('openssl', '3.0.15-1~deb12u1', 'amd64'),
+      entry('tzdata', '2024a-0+deb12u1'),
+      entry('libc6', '2.36-9+deb12u9', 'amd64'),
+      entry('telnet', '0.17+2.4-2'),
+    ]);
     expect(p.upgrades.map((u) => `${u.name} ${u.from} -> ${u.to}`)).toEqual(['openssl 3.0.13-1~deb12u1 -> 3.0.15-1~deb12u1']);
     expect(p.current.map((c) => c.name)).toEqual(['libc6', 'tzdata']);
   });
   it('the newest of several versions in the set, for this architecture only', () => {
-    const p = planPatches(installed, 'amd64', [entry('openssl', '3.0.14-1~deb12u1', 'amd64'), entry('openssl', '3.0.16-1~deb12u1', 'arm64'), entry('openssl', '3.0.15-1~deb12u1', 'amd64')]);
+    const p = planPatches(installed, 'amd64', [
+      entry('openssl', '3.0.14-1~deb12u1', 'amd64'),
+      entry('openssl', '3.0.16-1~deb12u1', 'arm64'),
+      entry('openssl', '3.0.15-1~deb12u1', 'amd64'),
+    ]);
     expect(p.upgrades.map((u) => u.to)).toEqual(['3.0.15-1~deb12u1']);
   });
-  it('reads what dpkg says is installed, and Debian\'s reboot request', () => {
+  it("reads what dpkg says is installed, and Debian's reboot request", () => {
     const r = parseInstalled('amd64\nopenssl 3.0.13-1~deb12u1 ii \ntelnet 0.17 rc \nlibc6:amd64 2.36-9 ii \n@reboot-required libc6 linux-image-amd64 \n');
-    expect([...r.installed]).toEqual([['openssl', '3.0.13-1~deb12u1'], ['libc6', '2.36-9']]);
+    expect([...r.installed]).toEqual([
+      ['openssl', '3.0.13-1~deb12u1'],
+      ['libc6', '2.36-9'],
+    ]);
     expect(r.rebootRequired).toEqual(['libc6', 'linux-image-amd64']);
     expect(parseInstalled('amd64\n').rebootRequired).toBeUndefined();
   });

@@ -30,15 +30,23 @@ describe('an sshd change never locks the operator out', () => {
   it('kept when sshd -t passes and a fresh login works', async () => {
     const { h, steps } = host({});
     let logins = 0;
-    const r = await changeSshd(h, 'MaxAuthTries 4\n', { proveLogin: async () => { logins++; } });
+    const r = await changeSshd(h, 'MaxAuthTries 4\n', {
+      proveLogin: async () => {
+        logins++;
+      },
+    });
     expect(r).toEqual({ ok: true });
     expect(steps).toEqual(['write', 'commit']);
     expect(logins).toBe(1);
   });
-  it('sshd -t refuses: restored on the host, no reload, no login tried, sshd\'s words in the message', async () => {
+  it("sshd -t refuses: restored on the host, no reload, no login tried, sshd's words in the message", async () => {
     const { h, steps } = host({ write: { code: 3, stdout: 'SSHD_T /etc/ssh/sshd_config.d/50-x.conf line 1: Bad number.\n', stderr: '' } });
     let logins = 0;
-    const r = await changeSshd(h, 'x\n', { proveLogin: async () => { logins++; } });
+    const r = await changeSshd(h, 'x\n', {
+      proveLogin: async () => {
+        logins++;
+      },
+    });
     expect(r).toMatchObject({ ok: false, stage: 'sshd -t', restored: true, message: expect.stringMatching(/50-x\.conf line 1: Bad number/) });
     expect(logins).toBe(0);
     expect(steps).toEqual(['write']);
@@ -46,14 +54,27 @@ describe('an sshd change never locks the operator out', () => {
   it('a fresh login fails after the reload: the previous config is restored and the login proven again', async () => {
     const { h, steps } = host({});
     let logins = 0;
-    const r = await changeSshd(h, 'KexAlgorithms x\n', { proveLogin: async () => { if (++logins === 1) throw new Error('no matching key exchange'); } });
-    expect(r).toMatchObject({ ok: false, stage: 'login', restored: true, message: expect.stringMatching(/no matching key exchange.*restored.*a fresh login works again/) });
+    const r = await changeSshd(h, 'KexAlgorithms x\n', {
+      proveLogin: async () => {
+        if (++logins === 1) throw new Error('no matching key exchange');
+      },
+    });
+    expect(r).toMatchObject({
+      ok: false,
+      stage: 'login',
+      restored: true,
+      message: expect.stringMatching(/no matching key exchange.*restored.*a fresh login works again/),
+    });
     expect(steps).toEqual(['write', 'restore']);
     expect(logins).toBe(2);
   });
-  it('a login that still fails after the restore is said to be not palisade\'s doing', async () => {
+  it("a login that still fails after the restore is said to be not palisade's doing", async () => {
     const { h } = host({});
-    const r = await changeSshd(h, 'x\n', { proveLogin: async () => { throw new Error('auth failed'); } });
+    const r = await changeSshd(h, 'x\n', {
+      proveLogin: async () => {
+        throw new Error('auth failed');
+      },
+    });
     expect(r).toMatchObject({ ok: false, message: expect.stringMatching(/still fails.*not palisade's change/) });
   });
 });

@@ -53,11 +53,7 @@ describe('known_hosts, checked against ssh-keygen -F on plain and hashed (ssh-ke
       `@cert-authority *.ca.lab ${typeAndKey('ca')}`,
       `@revoked * ${typeAndKey('r')}`,
     ];
-    const unreadable = [
-      'garbage line',
-      `@bogus-marker x ${typeAndKey('a')}`,
-      `10.0.0.7 ssh-rsa ${key('a').pub.split(' ')[1]}`,
-    ];
+    const unreadable = ['garbage line', `@bogus-marker x ${typeAndKey('a')}`, `10.0.0.7 ssh-rsa ${key('a').pub.split(' ')[1]}`];
     plainPath = join(dir, 'known_hosts');
     writeFileSync(plainPath, [...lines, ...unreadable].join('\n') + '\n');
     hashedPath = join(dir, 'known_hosts.hashed');
@@ -88,7 +84,12 @@ describe('known_hosts, checked against ssh-keygen -F on plain and hashed (ssh-ke
     } catch {
       // exit 1: not found
     }
-    return new Set(out.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.trim()));
+    return new Set(
+      out
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.trim()),
+    );
   };
 
   it.each(['plain', 'hashed'])('%s file: every lookup matches the same lines as ssh-keygen -F', (which) => {

@@ -5,7 +5,11 @@ import { decrypt, encrypt, type Payload } from '../../installer/keystore/format.
 /** The keystore file format alone, in memory: what its header may say, and what any change to it does. */
 const PASS = 'correct horse battery staple';
 const kdf = { N: 1024, r: 8, p: 1 };
-const payload: Payload = { cluster: 'demo', savedAt: '2026-12-01T00:00:00.000Z', entries: [{ name: 'secrets/x', kind: 'secret', value: 'v', createdAt: '2026-12-01T00:00:00.000Z' }] as Payload['entries'] };
+const payload: Payload = {
+  cluster: 'demo',
+  savedAt: '2026-12-01T00:00:00.000Z',
+  entries: [{ name: 'secrets/x', kind: 'secret', value: 'v', createdAt: '2026-12-01T00:00:00.000Z' }] as Payload['entries'],
+};
 
 const split = (data: Buffer): { header: Record<string, unknown>; rest: string } => {
   const text = data.toString('utf8');
@@ -25,7 +29,7 @@ async function refusal(p: Promise<unknown>): Promise<{ code: string; ms: number 
   throw new Error('expected a refusal');
 }
 
-describe('keystore header: the key-derivation cost is not the file\'s to choose', () => {
+describe("keystore header: the key-derivation cost is not the file's to choose", () => {
   it('a header asking for scrypt N=2^22, r=64 or N=2^20, r=p=8 is a damaged keystore, refused at once', async () => {
     const good = await encrypt(payload, PASS, { kdf });
     const { header, rest } = split(good);

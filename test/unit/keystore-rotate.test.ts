@@ -13,11 +13,18 @@ const pem = (name: string, text: string) => {
   writeFileSync(join(dir, name), text);
   return join(dir, name);
 };
-const verify = (root: string, chain: string, leaf: string) => execFileSync('openssl', ['verify', '-CAfile', root, '-untrusted', chain, leaf], { encoding: 'utf8', stdio: 'pipe' });
+const verify = (root: string, chain: string, leaf: string) =>
+  execFileSync('openssl', ['verify', '-CAfile', root, '-untrusted', chain, leaf], { encoding: 'utf8', stdio: 'pipe' });
 
 async function cluster(): Promise<ClusterKeystore> {
   const loaded = await parseConfig(
-    ['apiVersion: palisade/v1', 'cluster: { name: demo, fqdn: palisade.lab.internal, vip: 10.0.0.100 }', 'hosts:', '  - { name: host1, address: 10.0.0.1, role: controller }', ''].join('\n'),
+    [
+      'apiVersion: palisade/v1',
+      'cluster: { name: demo, fqdn: palisade.lab.internal, vip: 10.0.0.100 }',
+      'hosts:',
+      '  - { name: host1, address: 10.0.0.1, role: controller }',
+      '',
+    ].join('\n'),
     join(dir, 'palisade.yaml'),
   );
   const path = join(mkdtempSync(join(tmpdir(), 'rotate-ks-')), 'keystore');
@@ -61,6 +68,9 @@ describe('keys rotate', () => {
     await expect(rotateEntry(c, 'tls/ingress')).rejects.toMatchObject({ code: 'keys.rotate-imported' });
     await expect(rotateEntry(c, 'secret/secrets-at-rest@prev')).rejects.toMatchObject({ code: 'keys.rotate-prev' });
     // the cluster keeps its CAs from its first start: a new one in the keystore would never reach it
-    await expect(rotateEntry(c, 'ca/cluster/server')).rejects.toMatchObject({ code: 'keys.rotate-cluster-ca', hint: expect.stringMatching(/k3s certificate rotate-ca/) });
+    await expect(rotateEntry(c, 'ca/cluster/server')).rejects.toMatchObject({
+      code: 'keys.rotate-cluster-ca',
+      hint: expect.stringMatching(/k3s certificate rotate-ca/),
+    });
   });
 });

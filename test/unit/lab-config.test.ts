@@ -44,7 +44,15 @@ function lab(count: number, jump: boolean, disks: Record<string, number> = {}): 
     configPath: join(dir, 'palisade.yaml'),
     knownHostsPath: join(dir, 'known_hosts'),
     sshConfigPath: join(dir, 'ssh_config'),
-    services: { netns: 'palisade-lab0-svc', address: '10.231.0.2', ntp: '10.231.0.2', tang: [{ url: 'http://10.231.0.2:7500', thumbprint: 'a'.repeat(43) }, { url: 'http://10.231.0.2:7501', thumbprint: 'b'.repeat(43) }] },
+    services: {
+      netns: 'palisade-lab0-svc',
+      address: '10.231.0.2',
+      ntp: '10.231.0.2',
+      tang: [
+        { url: 'http://10.231.0.2:7500', thumbprint: 'a'.repeat(43) },
+        { url: 'http://10.231.0.2:7501', thumbprint: 'b'.repeat(43) },
+      ],
+    },
     hosts,
   };
 }
@@ -52,7 +60,13 @@ function lab(count: number, jump: boolean, disks: Record<string, number> = {}): 
 const sizing = { ...machineSizing(2, 24 * 1024 * 1024), diskBytes: 2 * GiB };
 
 describe('lab palisade.yaml', () => {
-  for (const [count, jump] of [[1, false], [2, false], [3, false], [4, true], [1, true]] as const) {
+  for (const [count, jump] of [
+    [1, false],
+    [2, false],
+    [3, false],
+    [4, true],
+    [1, true],
+  ] as const) {
     it(`is valid for ${count} host(s)${jump ? ' + one behind host1' : ''}`, async () => {
       const info = lab(count, jump);
       const { config } = await parseConfig(palisadeYaml(info, sizing), info.configPath);
@@ -62,7 +76,10 @@ describe('lab palisade.yaml', () => {
       expect(config.hosts.every((h) => h.privateKey === keyPath && h.user === 'root' && h.dataDisk === '/dev/vdb')).toBe(true);
       expect(config.cluster.fqdn).toBe('palisade.lab.internal');
       expect(config.encryption).toMatchObject({ mode: 'tang', allowUnopened: true, tang: info.services.tang });
-      expect(config.sizing).toEqual({ profile: 'custom', custom: { controller: { cpus: 2, memoryGiB: 12, diskGB: 2.1 }, worker: { cpus: 2, memoryGiB: 12, diskGB: 2.1 } } });
+      expect(config.sizing).toEqual({
+        profile: 'custom',
+        custom: { controller: { cpus: 2, memoryGiB: 12, diskGB: 2.1 }, worker: { cpus: 2, memoryGiB: 12, diskGB: 2.1 } },
+      });
       if (jump) {
         expect(config.jumpHost).toMatchObject({ address: '10.231.0.10', hostKey: info.hosts[0]!.hostKey, privateKey: keyPath });
         expect(config.hosts.map((h) => h.viaJumpHost)).toEqual(info.hosts.map((h) => h.behind === 'host1'));

@@ -88,8 +88,22 @@ describe('file lock', () => {
     const o = { pid: 1, startedAt: '', command: '', runId: '' };
     expect(isStale({ ...o, hostname: 'elsewhere' }, 'here', () => false)).toBe(false);
     expect(isStale({ ...o, hostname: 'here' }, 'here', () => false)).toBe(true);
-    expect(isStale({ ...o, hostname: 'here', procStart: '5' }, 'here', () => true, () => '5')).toBe(false);
-    expect(isStale({ ...o, hostname: 'here', procStart: '5' }, 'here', () => true, () => '6')).toBe(true);
+    expect(
+      isStale(
+        { ...o, hostname: 'here', procStart: '5' },
+        'here',
+        () => true,
+        () => '5',
+      ),
+    ).toBe(false);
+    expect(
+      isStale(
+        { ...o, hostname: 'here', procStart: '5' },
+        'here',
+        () => true,
+        () => '6',
+      ),
+    ).toBe(true);
     expect(isStale(undefined)).toBe(true);
     expect(processStartTime(process.pid)).toMatch(/^\d+$/);
   });

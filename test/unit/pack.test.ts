@@ -49,9 +49,17 @@ describe('pack validation', () => {
       expect(err.code).toBe('pack.invalid');
       expect(err.exitCode).toBe(2);
       const paths = err.details.map((x) => x.path);
-      expect(paths).toEqual(expect.arrayContaining([
-        'pack.json: name', 'pack.json: displayName', 'pack.json: version', 'pack.json: layer', 'pack.json: (top level)', 'pack.json: dependencies[0].version', 'manifests/ok.yaml (document 2)',
-      ]));
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          'pack.json: name',
+          'pack.json: displayName',
+          'pack.json: version',
+          'pack.json: layer',
+          'pack.json: (top level)',
+          'pack.json: dependencies[0].version',
+          'manifests/ok.yaml (document 2)',
+        ]),
+      );
       expect(paths.some((p) => /^values\.yaml \(line \d+, column \d+\)$/.test(p))).toBe(true);
       expect(err.details.find((x) => x.path === 'pack.json: displayName')?.message).toBe('is required');
     }
@@ -59,7 +67,9 @@ describe('pack validation', () => {
 
   it('requires pack.json and values.yaml, and refuses symlinks', async () => {
     const d = await packDir('empty', { 'README.md': 'x' });
-    await expect(loadPack(d)).rejects.toMatchObject({ details: [expect.objectContaining({ path: 'pack.json', message: 'is missing' }), expect.objectContaining({ path: 'values.yaml', message: 'is missing' })] });
+    await expect(loadPack(d)).rejects.toMatchObject({
+      details: [expect.objectContaining({ path: 'pack.json', message: 'is missing' }), expect.objectContaining({ path: 'values.yaml', message: 'is missing' })],
+    });
     const s = await packDir('link', { 'pack.json': JSON.stringify(good), 'values.yaml': '{}' });
     await symlink('/etc/hostname', join(s, 'hostname'));
     await expect(loadPack(s)).rejects.toMatchObject({ details: [expect.objectContaining({ path: 'hostname', message: expect.stringContaining('symlink') })] });
@@ -68,13 +78,21 @@ describe('pack validation', () => {
 
 describe('pack artifact', () => {
   it('is deterministic and uses the pack media types; the content layer holds the pack files', async () => {
-    const d = await packDir('metallb', { 'pack.json': JSON.stringify(good), 'values.yaml': 'speaker: {enabled: true}\n', 'manifests/pool.yaml': 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\n' });
+    const d = await packDir('metallb', {
+      'pack.json': JSON.stringify(good),
+      'values.yaml': 'speaker: {enabled: true}\n',
+      'manifests/pool.yaml': 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\n',
+    });
     const a = await buildPackArtifact(await loadPack(d));
     const b = await buildPackArtifact(await loadPack(d));
     expect(a.manifest.digest).toBe(b.manifest.digest);
     expect(a.repository).toBe('packs/metallb');
     expect(a.tag).toBe('0.14.5');
-    const m = JSON.parse(a.manifestBytes.toString()) as { artifactType: string; config: { mediaType: string; digest: string }; layers: Array<{ mediaType: string; digest: string }> };
+    const m = JSON.parse(a.manifestBytes.toString()) as {
+      artifactType: string;
+      config: { mediaType: string; digest: string };
+      layers: Array<{ mediaType: string; digest: string }>;
+    };
     expect(m.artifactType).toBe(PACK_MT.artifact);
     expect(m.config.mediaType).toBe(PACK_MT.config);
     expect(JSON.parse(a.blobs.get(m.config.digest)?.toString() ?? '')).toMatchObject(good);
@@ -113,11 +131,18 @@ describe('semver and constraints', () => {
     expect(parseConstraint('>>1')).toBeUndefined();
   });
   it('reports unmet and missing dependencies', () => {
-    const p = (name: string, version: string, deps: Array<[string, string]> = []): PackJson => ({ name, displayName: name, version, layer: 'addon', dependencies: deps.map(([n, v]) => ({ name: n, version: v })) });
+    const p = (name: string, version: string, deps: Array<[string, string]> = []): PackJson => ({
+      name,
+      displayName: name,
+      version,
+      layer: 'addon',
+      dependencies: deps.map(([n, v]) => ({ name: n, version: v })),
+    });
     expect(dependencyProblems([p('k3s', '1.30.2'), p('cilium', '1.15.6', [['k3s', '>=1.28.0 <1.31.0']])])).toEqual([]);
-    expect(dependencyProblems([p('k3s', '1.31.0'), p('cilium', '1.15.6', [['k3s', '>=1.28.0 <1.31.0']]), p('x', '1.0.0', [['longhorn', '^1']])]).map((d) => d.message)).toEqual([
-      'depends on k3s >=1.28.0 <1.31.0, but the bundle has 1.31.0',
-      'depends on longhorn ^1, which is not in the bundle',
-    ]);
+    expect(
+      dependencyProblems([p('k3s', '1.31.0'), p('cilium', '1.15.6', [['k3s', '>=1.28.0 <1.31.0']]), p('x', '1.0.0', [['longhorn', '^1']])]).map(
+        (d) => d.message,
+      ),
+    ).toEqual(['depends on k3s >=1.28.0 <1.31.0, but the bundle has 1.31.0', 'depends on longhorn ^1, which is not in the bundle']);
   });
 });

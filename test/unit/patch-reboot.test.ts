@@ -20,7 +20,10 @@ const windows: Window[] = [
   { start: T0, end: T0 + 25 * MIN, zone: 'UTC' },
   { start: T0 + 24 * 60 * MIN, end: T0 + 25 * 60 * MIN, zone: 'UTC' },
 ];
-const nodes = [{ name: 'host1', role: 'server' }, { name: 'host2', role: 'agent' }] as unknown as NodeSpec[];
+const nodes = [
+  { name: 'host1', role: 'server' },
+  { name: 'host2', role: 'agent' },
+] as unknown as NodeSpec[];
 
 function world(o: { startAt?: number; healthAfter?: (host: string) => string[]; neverBack?: string; downFor?: number } = {}) {
   let t = o.startAt ?? T0;
@@ -47,7 +50,10 @@ function world(o: { startAt?: number; healthAfter?: (host: string) => string[]; 
   } as unknown as ClusterDriver;
   let downUntil = 0;
   const opts: RebootOptions = {
-    hosts: ['host1', 'host2'], nodes, connections, driver,
+    hosts: ['host1', 'host2'],
+    nodes,
+    connections,
+    driver,
     reconnect: async (n) => {
       if (n === o.neverBack || t < downUntil) throw new Error(`connect ECONNREFUSED (${n} is booting)`);
       return host(n, `${n}-boot-${++boots}`);
@@ -59,9 +65,16 @@ function world(o: { startAt?: number; healthAfter?: (host: string) => string[]; 
       log.push(`gate${p.length ? `: ${p[0]}` : ''}`);
       return p;
     },
-    windowsFrom: (now) => windows.filter((w) => w.end > now), now: () => t,
-    ignoreWindow: false, waitForWindow: false, signal: new AbortController().signal,
-    drainTimeoutMs: 5 * MIN, readyTimeoutMs: 5 * MIN, estimateMs: 10 * MIN, upTimeoutMs: 5 * MIN, settleMs: MIN,
+    windowsFrom: (now) => windows.filter((w) => w.end > now),
+    now: () => t,
+    ignoreWindow: false,
+    waitForWindow: false,
+    signal: new AbortController().signal,
+    drainTimeoutMs: 5 * MIN,
+    readyTimeoutMs: 5 * MIN,
+    estimateMs: 10 * MIN,
+    upTimeoutMs: 5 * MIN,
+    settleMs: MIN,
     progress: () => undefined,
     nap: async (ms) => void (t += ms),
   };
@@ -83,8 +96,18 @@ describe('reboots after a patch', () => {
     expect(r.rebooted.map((x) => x.host)).toEqual(['host1', 'host2']);
     expect(w.log.filter((l) => !l.startsWith('gate') || l === 'gate')).toEqual([
       'gate', // quorum check before a controller goes down
-      'host1: cordon', 'host1: drain', 'host1: reboot', 'host1: Ready', 'host1: uncordon', 'gate',
-      'host2: cordon', 'host2: drain', 'host2: reboot', 'host2: Ready', 'host2: uncordon', 'gate',
+      'host1: cordon',
+      'host1: drain',
+      'host1: reboot',
+      'host1: Ready',
+      'host1: uncordon',
+      'gate',
+      'host2: cordon',
+      'host2: drain',
+      'host2: reboot',
+      'host2: Ready',
+      'host2: uncordon',
+      'gate',
     ]);
     // the map now holds the new connections (the old ones died with the reboot)
     expect(await w.connections.get('host1')!.exec('cat /proc/sys/kernel/random/boot_id')).toMatchObject({ stdout: expect.stringMatching(/^host1-boot-[1-9]/) });
@@ -126,16 +149,32 @@ describe('reboots after a patch', () => {
 
   it('a host that does not come back stops the run, naming it; the next host is left alone', async () => {
     const w = world();
-    const e = await failure(rebootRolling({ ...w.opts, reconnect: async (n) => (n === 'host1' ? Promise.reject(new Error('connect ETIMEDOUT')) : w.opts.reconnect(n)) }));
+    const e = await failure(
+      rebootRolling({ ...w.opts, reconnect: async (n) => (n === 'host1' ? Promise.reject(new Error('connect ETIMEDOUT')) : w.opts.reconnect(n)) }),
+    );
     expect(e.code).toBe('patch.reboot');
     expect(e.message).toMatch(/^host1: did not come back within 300 s after its reboot \(connect ETIMEDOUT\)/);
     expect(w.log.filter((l) => l.startsWith('host2'))).toEqual([]);
   });
 
   it('no maintenance window in palisade.yaml: refused before any host is touched, unless --ignore-window', async () => {
-    const { config } = await parseConfig('apiVersion: palisade/v1\ncluster: { name: unit, fqdn: palisade.unit.internal }\nhosts:\n  - { name: host1, address: 10.0.0.1, role: controller }\n', '/nonexistent/palisade.yaml');
+    const { config } = await parseConfig(
+      'apiVersion: palisade/v1\ncluster: { name: unit, fqdn: palisade.unit.internal }\nhosts:\n  - { name: host1, address: 10.0.0.1, role: controller }\n',
+      '/nonexistent/palisade.yaml',
+    );
     const h = new FakeHost('host1');
-    const e = await failure(rebootAfterPatch({ config, baseDir: '/nonexistent', hosts: new Map([['host1', h]]), need: ['host1'], ignoreWindow: false, waitForWindow: false, signal: new AbortController().signal, progress: () => undefined }));
+    const e = await failure(
+      rebootAfterPatch({
+        config,
+        baseDir: '/nonexistent',
+        hosts: new Map([['host1', h]]),
+        need: ['host1'],
+        ignoreWindow: false,
+        waitForWindow: false,
+        signal: new AbortController().signal,
+        progress: () => undefined,
+      }),
+    );
     expect(e.code).toBe('patch.no-window');
     expect(e.hint).toMatch(/--ignore-window --yes/);
     expect(h.commands).toEqual([]);

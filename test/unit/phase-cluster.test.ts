@@ -47,7 +47,10 @@ describe('cluster phase', () => {
 
   it('a worker that does not join fails the phase with its error, naming it; the controllers are up', async () => {
     const { h, outputs } = await setup();
-    h.driver.failOn.set('host4', new PalisadeError('cluster.not-ready', 'host4: k3s-agent did not become ready within 5 s: node host4 has not registered with the cluster'));
+    h.driver.failOn.set(
+      'host4',
+      new PalisadeError('cluster.not-ready', 'host4: k3s-agent did not become ready within 5 s: node host4 has not registered with the cluster'),
+    );
     const { result, events } = await h.run(clusterPhase, { outputs });
     expect(result.failed?.error).toMatchObject({ code: 'cluster.not-ready', message: expect.stringMatching(/^host4: /) });
     expect(events).toContainEqual(expect.objectContaining({ phase: 'cluster', host: 'host4', status: 'failed' }));

@@ -77,7 +77,10 @@ describe('connect phase', () => {
     };
     h.driver.versionText = 'v1.31.4+k3s1';
     const { result } = await h.run(connectPhase, { outputs: [[BUNDLE, bundle('v1.30.2+k3s1')] as const] });
-    expect(result.failed?.error).toMatchObject({ code: 'install.downgrade', message: expect.stringMatching(/host1 runs v1\.31\.4\+k3s1, .*newer than the bundle's v1\.30\.2\+k3s1/) });
+    expect(result.failed?.error).toMatchObject({
+      code: 'install.downgrade',
+      message: expect.stringMatching(/host1 runs v1\.31\.4\+k3s1, .*newer than the bundle's v1\.30\.2\+k3s1/),
+    });
     for (const host of h.hosts.values()) expect(host.ran(LOCK)).toHaveLength(0);
     expect((await h.run(connectPhase, { outputs: [[BUNDLE, bundle('v1.31.4+k3s1')] as const] })).result.ok).toBe(true);
     // nothing installed yet (a first install): nothing to compare

@@ -41,7 +41,11 @@ describe('encrypt phase', () => {
     const uuid = /UUID=(.*)/.exec(section(fx('ours-tang.facts.txt'), 'blkid'))![1]!;
     // its crypttab line is there too (the probe sends the file in base64)
     const line = formatCrypttabLine(crypttabEntry({ name: 'palisade-vdb', uuid, netdev: true, noauto: true }));
-    h.hosts.get('host1')!.on(/@@palisade-enc/, () => fx('ours-tang.facts.txt').replace('@@palisade-enc crypttab\n', `@@palisade-enc crypttab\n${Buffer.from(`${line}\n`).toString('base64')}\n`));
+    h.hosts
+      .get('host1')!
+      .on(/@@palisade-enc/, () =>
+        fx('ours-tang.facts.txt').replace('@@palisade-enc crypttab\n', `@@palisade-enc crypttab\n${Buffer.from(`${line}\n`).toString('base64')}\n`),
+      );
     h.keystores.saved.set(h.ctx.keystorePath, new Map([[KEY, { name: KEY, kind: 'luks-recovery', value: 'recovery-key', meta: { uuid } }]]));
     const { result } = await h.run(encryptPhase);
     expect(result.upToDate).toBe(true);
@@ -61,7 +65,10 @@ describe('encrypt phase', () => {
   it('a dry run plans the keystore and the encryption, formats nothing and writes no keystore', async () => {
     const { h, disk } = await setup('blank');
     const { result } = await h.run(encryptPhase, { dryRun: true });
-    expect(result.plan[0]!.lines).toEqual([`create the keystore ${h.ctx.keystorePath}`, 'encrypt the data disks of host1 (tang); recovery keys go to the keystore first']);
+    expect(result.plan[0]!.lines).toEqual([
+      `create the keystore ${h.ctx.keystorePath}`,
+      'encrypt the data disks of host1 (tang); recovery keys go to the keystore first',
+    ]);
     expect(disk.state).toBe('blank');
     expect(h.keystores.saved.size).toBe(0);
   });

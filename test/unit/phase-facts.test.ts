@@ -33,7 +33,11 @@ describe('facts phase', () => {
     for (const host of h.hosts.values()) host.on(PROBE, probe);
     h.hosts.get('host3')!.on(PROBE, { code: 1, stderr: 'sudo: a password is required\n' });
     const { result } = await h.run(factsPhase);
-    expect(result.failed).toMatchObject({ phase: 'facts', host: 'host3', error: { code: 'facts.probe', message: expect.stringMatching(/^host3: the facts probe failed \(exit 1\): sudo: a password is required/) } });
+    expect(result.failed).toMatchObject({
+      phase: 'facts',
+      host: 'host3',
+      error: { code: 'facts.probe', message: expect.stringMatching(/^host3: the facts probe failed \(exit 1\): sudo: a password is required/) },
+    });
   });
 
   it('a dry run lists the hosts it would probe and probes none', async () => {

@@ -35,7 +35,9 @@ function mix(base: string, from: string, names: readonly string[]): string {
   return [...out.values()].join('');
 }
 /** the rules that fail on a recorded state, as the planner judges them */
-const failing = (probe: string): string[] => [...new Set(planHost(parseHardeningProbe(probe, { host: 'h', loginUser: 'root' }), BASELINE_RULES, []).fixes.map((f) => f.rule))];
+const failing = (probe: string): string[] => [
+  ...new Set(planHost(parseHardeningProbe(probe, { host: 'h', loginUser: 'root' }), BASELINE_RULES, []).fixes.map((f) => f.rule)),
+];
 
 const PROBE = /ff\(\) \{ t 120 find/;
 const LOGIN_DEFS = /sed -i -E .*\/etc\/login\.defs/s;
@@ -64,7 +66,11 @@ describe('harden phase', () => {
     expect(logins).toEqual(['host2']);
     const notes = result.notes.filter((n) => n.host === 'host2').map((n) => n.note);
     // gathered again after the fixes: "fixed" means the host now passes
-    expect(notes[0]).toMatch(new RegExp(`^host2: hardened: ${rules.length} fixed, \\d+ already right, \\d+ not applicable \\(a systemd-nspawn container: kernel parameters are the machine's\\), 0 excepted`));
+    expect(notes[0]).toMatch(
+      new RegExp(
+        `^host2: hardened: ${rules.length} fixed, \\d+ already right, \\d+ not applicable \\(a systemd-nspawn container: kernel parameters are the machine's\\), 0 excepted`,
+      ),
+    );
     expect(notes).toContainEqual(expect.stringMatching(/^host2: login\.defs: PASS_MAX_DAYS 365, PASS_MIN_DAYS 1, UMASK 027/));
     expect(notes).toContainEqual(expect.stringMatching(/^host2: modes and owners of \/etc\/ssh\/sshd_config, /));
     expect(notes).toContainEqual(expect.stringMatching(/^host2: sshd: .*a fresh key login works/));

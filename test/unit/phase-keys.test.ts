@@ -46,7 +46,10 @@ describe('keys phase', () => {
   it('a dry run plans the keystore and the keys, writes nothing, and later phases can plan with the keys', async () => {
     const h = await harness();
     const { result } = await h.run(keysPhase, { dryRun: true });
-    expect(result.plan[0]!.lines).toEqual([`create the keystore ${h.ctx.keystorePath}`, expect.stringMatching(/^generate \d+ key\(s\) \(CA chain, certificates, service secrets\) into /)]);
+    expect(result.plan[0]!.lines).toEqual([
+      `create the keystore ${h.ctx.keystorePath}`,
+      expect.stringMatching(/^generate \d+ key\(s\) \(CA chain, certificates, service secrets\) into /),
+    ]);
     expect(h.keystores.saved.size).toBe(0);
     expect((await h.ctx.keys.keySet()).secrets.joinToken).toBeTruthy();
   });

@@ -23,13 +23,26 @@ const facts = () => {
   return f;
 };
 const ID = 'a'.repeat(32);
-const given = (targets: string[]) => ({ outputs: [[PREFLIGHT_TARGETS, targets], [MACHINE_IDS, new Map([['host1', ID]])]] as const, hostOutputs: [[FACTS, 'host1', facts()]] as const });
+const given = (targets: string[]) => ({
+  outputs: [
+    [PREFLIGHT_TARGETS, targets],
+    [MACHINE_IDS, new Map([['host1', ID]])],
+  ] as const,
+  hostOutputs: [[FACTS, 'host1', facts()]] as const,
+});
 
 describe('preflight phase', () => {
   it('checks the hosts it is given against the sizing profile and records the ones it passed on', async () => {
     const h = await harness({ yaml: yaml() });
     const { result } = await h.run(preflightPhase, { ...given(['host1']) });
-    expect(result.ok, String((result.failed?.error as { details?: unknown })?.details ? JSON.stringify((result.failed!.error as { details: unknown }).details) : result.failed?.error)).toBe(true);
+    expect(
+      result.ok,
+      String(
+        (result.failed?.error as { details?: unknown })?.details
+          ? JSON.stringify((result.failed!.error as { details: unknown }).details)
+          : result.failed?.error,
+      ),
+    ).toBe(true);
     expect(await readCheckedHosts(stateFiles(h.ctx.stateDir).checkedHosts)).toEqual({ host1: ID });
     // the facts were handed in: nothing ran on the host
     expect(h.hosts.get('host1')!.commands).toEqual([]);
@@ -46,7 +59,10 @@ describe('preflight phase', () => {
   it('a host short of memory fails install.preflight naming the host and the check, and nothing is recorded', async () => {
     const h = await harness({ yaml: yaml(4096) });
     const { result } = await h.run(preflightPhase, { ...given(['host1']) });
-    expect(result.failed?.error).toMatchObject({ code: 'install.preflight', details: expect.arrayContaining([expect.objectContaining({ path: expect.stringMatching(/^host1 .*memory/) })]) });
+    expect(result.failed?.error).toMatchObject({
+      code: 'install.preflight',
+      details: expect.arrayContaining([expect.objectContaining({ path: expect.stringMatching(/^host1 .*memory/) })]),
+    });
     expect(existsSync(stateFiles(h.ctx.stateDir).checkedHosts)).toBe(false);
   });
 

@@ -67,7 +67,10 @@ describe('prepare phase', () => {
 
   it('a script that fails is an install.prepare error naming the host', async () => {
     const h = await prepared();
-    h.hosts.get('host3')!.on(/TODO swap/, 'TODO swap\n').on(SCRIPT, { code: 1, stderr: 'sed: cannot rename /etc/fstab: Read-only file system\n' });
+    h.hosts
+      .get('host3')!
+      .on(/TODO swap/, 'TODO swap\n')
+      .on(SCRIPT, { code: 1, stderr: 'sed: cannot rename /etc/fstab: Read-only file system\n' });
     const { result } = await h.run(preparePhase);
     expect(result.ok).toBe(false);
     expect(result.failed).toMatchObject({ phase: 'prepare', host: 'host3', error: { code: 'install.prepare' } });

@@ -9,7 +9,12 @@ describe('report phase', () => {
   it('writes the report (0600) with endpoints, certificates, verification and the bundle; and its summary', async () => {
     const h = await harness({ keys: true });
     const verify = { ok: true, checks: [{ name: 'nodes Ready', ok: true, detail: '3 node(s) Ready' }] };
-    const { result } = await h.run(reportPhase, { outputs: [[BUNDLE, fakeBundle(h.dir)], [VERIFY_RESULT, verify]] });
+    const { result } = await h.run(reportPhase, {
+      outputs: [
+        [BUNDLE, fakeBundle(h.dir)],
+        [VERIFY_RESULT, verify],
+      ],
+    });
     expect(result.ok).toBe(true);
     const files = stateFiles(h.ctx.stateDir);
     const r = JSON.parse(readFileSync(files.report, 'utf8'));
@@ -23,14 +28,18 @@ describe('report phase', () => {
     const h = await harness({ keys: true });
     await h.run(reportPhase);
     const names = (): string[] => JSON.parse(readFileSync(stateFiles(h.ctx.stateDir).report, 'utf8')).certificates.map((c: { name: string }) => c.name);
-    expect(names()).toEqual(expect.arrayContaining(['ca/cluster/server', 'ca/cluster/client', 'ca/cluster/request-header', 'ca/cluster/etcd-peer', 'ca/cluster/etcd-server']));
+    expect(names()).toEqual(
+      expect.arrayContaining(['ca/cluster/server', 'ca/cluster/client', 'ca/cluster/request-header', 'ca/cluster/etcd-peer', 'ca/cluster/etcd-server']),
+    );
     expect(names()).not.toContain('tls/api');
     const old = await harness({ keys: true });
     old.driver.caInUse = 'own';
     await old.run(reportPhase);
     const r = JSON.parse(readFileSync(stateFiles(old.ctx.stateDir).report, 'utf8'));
     expect(r.certificates.map((c: { name: string }) => c.name).filter((n: string) => n.startsWith('ca/cluster/'))).toEqual([]);
-    expect(r.notes.map((n: { note: string }) => n.note).join('\n')).toMatch(/runs on the CAs fake-k8s made itself.*does not chain to the palisade root.*leaves them as they are/);
+    expect(r.notes.map((n: { note: string }) => n.note).join('\n')).toMatch(
+      /runs on the CAs fake-k8s made itself.*does not chain to the palisade root.*leaves them as they are/,
+    );
   });
 
   it('a keystore made before palisade provided the cluster CAs still reads (upgrade, restore, status use it): the cluster is on its own', async () => {

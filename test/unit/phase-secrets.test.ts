@@ -18,7 +18,9 @@ describe('secrets phase', () => {
     expect(result.ok).toBe(true);
     expect(h.driver.calls).toEqual([expect.stringMatching(/^apply \d+$/)]);
     const names = [...h.driver.objects.values()].map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
-    expect(names).toEqual(expect.arrayContaining(['Namespace//palisade-system', 'Secret/palisade-system/palisade-registry', 'Secret/palisade-system/palisade-ingress-tls']));
+    expect(names).toEqual(
+      expect.arrayContaining(['Namespace//palisade-system', 'Secret/palisade-system/palisade-registry', 'Secret/palisade-system/palisade-ingress-tls']),
+    );
   });
 
   it('objects already in the cluster as wanted are not applied again; one changed by hand is', async () => {

@@ -27,7 +27,7 @@ const setup = async () => {
 const writes = (requests: string[]) => requests.filter((r) => /^(PUT|PATCH|POST) /.test(r));
 
 describe('seed phase', () => {
-  it('pushes the bundle\'s images and packs to an empty registry, through the registry host\'s tunnel', async () => {
+  it("pushes the bundle's images and packs to an empty registry, through the registry host's tunnel", async () => {
     const { h, svc, outputs } = await setup();
     const { result } = await h.run(seedPhase, { outputs });
     expect(result.ok, String(result.failed?.error)).toBe(true);

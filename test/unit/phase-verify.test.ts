@@ -19,9 +19,16 @@ async function installed() {
   const client = keys.hosts.host1!.client;
   const kc = stateFiles(h.ctx.stateDir).kubeconfig;
   await mkdir(dirname(kc), { recursive: true });
-  await writeFile(kc, `apiVersion: v1\nclusters:\n- cluster: { certificate-authority-data: ${b64(keys.rootCa.certPem)}, server: 'https://palisade.unit.internal:6443' }\n  name: unit\nusers:\n- user: { client-certificate-data: ${b64(client.certPem)}, client-key-data: ${b64(client.keyPem)} }\n  name: admin\n`);
+  await writeFile(
+    kc,
+    `apiVersion: v1\nclusters:\n- cluster: { certificate-authority-data: ${b64(keys.rootCa.certPem)}, server: 'https://palisade.unit.internal:6443' }\n  name: unit\nusers:\n- user: { client-certificate-data: ${b64(client.certPem)}, client-key-data: ${b64(client.keyPem)} }\n  name: admin\n`,
+  );
   for (const n of ['host1', 'host2', 'host3']) {
-    h.hosts.get(n)!.serve(6443, { cert: keys.api.chainPem, key: keys.api.keyPem, ca: keys.rootCa.certPem + keys.intermediateCa.certPem, requestCert: true }, (_req, res) => res.end('ok'));
+    h.hosts
+      .get(n)!
+      .serve(6443, { cert: keys.api.chainPem, key: keys.api.keyPem, ca: keys.rootCa.certPem + keys.intermediateCa.certPem, requestCert: true }, (_req, res) =>
+        res.end('ok'),
+      );
   }
   registryService(h.hosts.get('host1')!, keys, { running: true });
   h.driver.allReady(['host1', 'host2', 'host3', 'host4']);
@@ -47,20 +54,38 @@ describe('verify phase', () => {
   });
 
   it("on palisade's cluster CAs each API is checked with the palisade root alone: one that serves another CA's certificate fails; on the cluster's own CAs the kubeconfig's is trusted", async () => {
-    const other = await generateKeySet({ cluster: 'other', fqdn: 'palisade.unit.internal', hosts: [{ name: 'host1', address: '10.0.0.1', role: 'controller' }] });
+    const other = await generateKeySet({
+      cluster: 'other',
+      fqdn: 'palisade.unit.internal',
+      hosts: [{ name: 'host1', address: '10.0.0.1', role: 'controller' }],
+    });
     const serveOther = async (h: Awaited<ReturnType<typeof installed>>) => {
       const keys = await h.ctx.keys.keySet();
       const kc = stateFiles(h.ctx.stateDir).kubeconfig;
       const client = keys.hosts.host1!.client;
       // a kubeconfig that trusts the other CA: what k3s writes when it made its own
-      await writeFile(kc, `apiVersion: v1\nclusters:\n- cluster: { certificate-authority-data: ${b64(other.rootCa.certPem)}, server: 'https://palisade.unit.internal:6443' }\n  name: unit\nusers:\n- user: { client-certificate-data: ${b64(client.certPem)}, client-key-data: ${b64(client.keyPem)} }\n  name: admin\n`);
-      h.hosts.get('host2')!.serve(6443, { cert: other.api.chainPem, key: other.api.keyPem, ca: keys.rootCa.certPem + keys.intermediateCa.certPem, requestCert: true }, (_req, res) => res.end('ok'));
+      await writeFile(
+        kc,
+        `apiVersion: v1\nclusters:\n- cluster: { certificate-authority-data: ${b64(other.rootCa.certPem)}, server: 'https://palisade.unit.internal:6443' }\n  name: unit\nusers:\n- user: { client-certificate-data: ${b64(client.certPem)}, client-key-data: ${b64(client.keyPem)} }\n  name: admin\n`,
+      );
+      h.hosts
+        .get('host2')!
+        .serve(
+          6443,
+          { cert: other.api.chainPem, key: other.api.keyPem, ca: keys.rootCa.certPem + keys.intermediateCa.certPem, requestCert: true },
+          (_req, res) => res.end('ok'),
+        );
     };
     const h = await installed();
     await serveOther(h);
     const { result } = await h.run(verifyPhase);
     expect(result.ok).toBe(false);
-    expect(result.outputs.get(VERIFY_RESULT).checks.filter((c) => !c.ok).map((c) => c.name)).toContain('API palisade.unit.internal on host2');
+    expect(
+      result.outputs
+        .get(VERIFY_RESULT)
+        .checks.filter((c) => !c.ok)
+        .map((c) => c.name),
+    ).toContain('API palisade.unit.internal on host2');
     const own = await installed();
     own.driver.caInUse = 'own';
     await serveOther(own);

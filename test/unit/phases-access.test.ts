@@ -73,7 +73,7 @@ describe('install phase: access', () => {
     expect(r.failed).toMatchObject({ phase: 'access', error: { code: 'cluster.apply', message: expect.stringContaining('host1') } });
   });
 
-  it('the OIDC settings go into the controllers\' cluster spec', async () => {
+  it("the OIDC settings go into the controllers' cluster spec", async () => {
     const { config } = await parseConfig(yaml, '/tmp/palisade.yaml');
     const keys = { secrets: { joinToken: 'T0KEN-123456', registry: { username: 'u', password: 'p', htpasswd: '' } }, rootCa: { certPem: 'CA' } } as never;
     expect(clusterSpec(config, keys, undefined, 'PEM').apiServerArgs).toContain('oidc-issuer-url=https://idp.lab.internal/r');

@@ -23,7 +23,23 @@ hosts:
 
 describe('install phases', () => {
   it('run in the documented order', () => {
-    expect(INSTALL_PHASES.map((p) => p.id)).toEqual(['bundle', 'connect', 'facts', 'preflight', 'prepare', 'harden', 'encrypt', 'keys', 'registry', 'seed', 'cluster', 'secrets', 'access', 'verify', 'report']);
+    expect(INSTALL_PHASES.map((p) => p.id)).toEqual([
+      'bundle',
+      'connect',
+      'facts',
+      'preflight',
+      'prepare',
+      'harden',
+      'encrypt',
+      'keys',
+      'registry',
+      'seed',
+      'cluster',
+      'secrets',
+      'access',
+      'verify',
+      'report',
+    ]);
     // context phases always run; --only picks one more
     expect([...selectPhases(INSTALL_PHASES, { only: 'cluster' })]).toEqual(['bundle', 'connect', 'cluster']);
   });
@@ -46,7 +62,12 @@ describe('install phases', () => {
   it('cluster spec carries the token, the registry mirror with our CA, and the data dir', async () => {
     const { config } = await parseConfig(yaml, '/tmp/palisade.yaml');
     const keys = { secrets: { joinToken: 'T0KEN-123456', registry: { username: 'u', password: 'p', htpasswd: '' } }, rootCa: { certPem: 'CA' } } as never;
-    expect(clusterSpec(config, keys, '/var/lib/palisade/k3s')).toMatchObject({ token: 'T0KEN-123456', firstServer: { name: 'host1' }, registry: { endpoint: '10.231.0.10:5000', caPem: 'CA' }, dataDir: '/var/lib/palisade/k3s' });
+    expect(clusterSpec(config, keys, '/var/lib/palisade/k3s')).toMatchObject({
+      token: 'T0KEN-123456',
+      firstServer: { name: 'host1' },
+      registry: { endpoint: '10.231.0.10:5000', caPem: 'CA' },
+      dataDir: '/var/lib/palisade/k3s',
+    });
   });
 });
 
@@ -81,7 +102,9 @@ describe('prepare hosts', () => {
     expect(ok()).toBe(false);
     execFileSync('bash', ['-c', hostsRewrite(hi)]);
     const once = readFileSync(f, 'utf8');
-    expect(once).toBe('127.0.0.1 localhost\n# 10.231.0.99 palisade.lab.internal # palisade: replaced\n10.0.0.5 other.lab.internal # note\n# 1.2.3.4 palisade.lab.internal\n10.231.0.10 palisade.lab.internal # palisade\n');
+    expect(once).toBe(
+      '127.0.0.1 localhost\n# 10.231.0.99 palisade.lab.internal # palisade: replaced\n10.0.0.5 other.lab.internal # note\n# 1.2.3.4 palisade.lab.internal\n10.231.0.10 palisade.lab.internal # palisade\n',
+    );
     expect(ok()).toBe(true);
     execFileSync('bash', ['-c', hostsRewrite(hi)]);
     expect(readFileSync(f, 'utf8')).toBe(once);
@@ -100,15 +123,33 @@ describe('prepare hosts', () => {
 
 describe('manifests', () => {
   const values = {
-    secretsAtRestKey: 'QQ==', jwtPrivateKey: 'Qg==', jwtPublicKey: 'Qw==', passwordSalt: 'RA==', rootCaCert: 'RQ==', intermediateCaCert: 'Rg==',
-    dockerConfigJson: 'Rw==', ingressCert: 'SA==', ingressKey: 'SQ==', ingressSource: 'generated', fqdn: 'palisade.lab.internal', registry: 'https://r:5000', bundle: 'b 1', version: '1',
+    secretsAtRestKey: 'QQ==',
+    jwtPrivateKey: 'Qg==',
+    jwtPublicKey: 'Qw==',
+    passwordSalt: 'RA==',
+    rootCaCert: 'RQ==',
+    intermediateCaCert: 'Rg==',
+    dockerConfigJson: 'Rw==',
+    ingressCert: 'SA==',
+    ingressKey: 'SQ==',
+    ingressSource: 'generated',
+    fqdn: 'palisade.lab.internal',
+    registry: 'https://r:5000',
+    bundle: 'b 1',
+    version: '1',
   };
   it('namespace first, then secrets in palisade-system, pull secret and TLS secret typed', async () => {
     const objs = await renderManifests(values);
     expect(objs[0]).toMatchObject({ kind: 'Namespace', metadata: { name: 'palisade-system' } });
     expect(objs.filter((o) => o.kind === 'Secret').every((o) => o.metadata.namespace === 'palisade-system')).toBe(true);
-    expect(objs.find((o) => o.metadata.name === 'palisade-registry')).toMatchObject({ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': 'Rw==' } });
-    expect(objs.find((o) => o.metadata.name === 'palisade-ingress-tls')).toMatchObject({ type: 'kubernetes.io/tls', data: { 'tls.crt': 'SA==', 'tls.key': 'SQ==' } });
+    expect(objs.find((o) => o.metadata.name === 'palisade-registry')).toMatchObject({
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': 'Rw==' },
+    });
+    expect(objs.find((o) => o.metadata.name === 'palisade-ingress-tls')).toMatchObject({
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': 'SA==', 'tls.key': 'SQ==' },
+    });
   });
   it('a value cannot break out of its quotes; a missing value is an error', () => {
     const o = renderTemplate('kind: ConfigMap\nmetadata: { name: x }\ndata:\n  a: "{{ v }}"\n', { v: 'x"\ninjected: true' });

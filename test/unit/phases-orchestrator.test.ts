@@ -9,7 +9,14 @@ import type { Phase, PhaseEvent } from '../../installer/phases/types.ts';
 import { Journal } from '../../installer/state/journal.ts';
 
 /** The runner with what the install command attaches: the journal recorder (not in a dry run) and an event sink. */
-const runPhases = <C>(o: Omit<RunOptions<C>, 'journal' | 'observers'> & { journal?: Journal; onEvent?: (e: PhaseEvent) => void; output?: 'silent' | 'json'; write?: (l: string) => void }) =>
+const runPhases = <C>(
+  o: Omit<RunOptions<C>, 'journal' | 'observers'> & {
+    journal?: Journal;
+    onEvent?: (e: PhaseEvent) => void;
+    output?: 'silent' | 'json';
+    write?: (l: string) => void;
+  },
+) =>
   run({
     ...o,
     observers: [
@@ -64,7 +71,9 @@ describe('orchestrator', () => {
     expect(r.upToDate).toBe(false);
     expect(j.phase('b')?.status).toBe('done');
     expect(j.host('b', 'h2')?.status).toBe('done');
-    expect(events.filter((e) => e.status === 'done').map((e) => `${e.phase}${e.host ? `@${e.host}` : ''}`)).toEqual(expect.arrayContaining(['a', 'b@h1', 'b@h2', 'b', 'c']));
+    expect(events.filter((e) => e.status === 'done').map((e) => `${e.phase}${e.host ? `@${e.host}` : ''}`)).toEqual(
+      expect.arrayContaining(['a', 'b@h1', 'b@h2', 'b', 'c']),
+    );
     for (const e of events) expect(typeof e.durationMs).toBe('number');
   });
 
@@ -148,7 +157,12 @@ describe('orchestrator', () => {
     const r = await runPhases({ phases: ph, ctx: c, journal: j, dryRun: true, output: 'silent' });
     expect(c.state).toEqual(new Set(['a']));
     expect(r.plan.find((p) => p.phase === 'a')?.lines).toEqual([]);
-    expect(r.plan.filter((p) => p.phase === 'b').map((p) => p.lines[0]).sort()).toEqual(['do b@h1', 'do b@h2']);
+    expect(
+      r.plan
+        .filter((p) => p.phase === 'b')
+        .map((p) => p.lines[0])
+        .sort(),
+    ).toEqual(['do b@h1', 'do b@h2']);
     expect(r.plan.find((p) => p.phase === 'setup')?.lines).toEqual(['do setup']);
     expect(j.data.phases).toEqual({});
   });
@@ -157,7 +171,16 @@ describe('orchestrator', () => {
     const ac = new AbortController();
     const c = ctx();
     const j = await journal();
-    const ph = [fake('a', { run: async (cc) => { cc.log.push('a'); cc.state.add('a'); ac.abort(); } }), fake('c')];
+    const ph = [
+      fake('a', {
+        run: async (cc) => {
+          cc.log.push('a');
+          cc.state.add('a');
+          ac.abort();
+        },
+      }),
+      fake('c'),
+    ];
     const r = await runPhases({ phases: ph, ctx: c, journal: j, output: 'silent', signal: ac.signal });
     expect(r.interrupted).toBe(true);
     expect(r.failed?.error).toBeInstanceOf(Interrupted);
@@ -169,7 +192,14 @@ describe('orchestrator', () => {
 
   it('a step that fails with any error after Ctrl-C counts as interrupted', async () => {
     const ac = new AbortController();
-    const ph = [fake('a', { run: async () => { ac.abort(); throw new Error('2 node(s) did not join'); } })];
+    const ph = [
+      fake('a', {
+        run: async () => {
+          ac.abort();
+          throw new Error('2 node(s) did not join');
+        },
+      }),
+    ];
     const r = await runPhases({ phases: ph, ctx: ctx(), output: 'silent', signal: ac.signal });
     expect(r.interrupted).toBe(true);
     expect(r.failed?.error).toBeInstanceOf(Interrupted);
@@ -178,9 +208,18 @@ describe('orchestrator', () => {
   it('--output json writes one event per line to stdout', async () => {
     const lines: string[] = [];
     await runPhases({ phases: [fake('a'), fake('b', { perHostOn: true })], ctx: ctx(), output: 'json', write: (l) => lines.push(l) });
-    const evs = lines.join('').trim().split('\n').map((l) => JSON.parse(l) as PhaseEvent);
-    expect(evs.map((e) => `${e.phase}${e.host ? `@${e.host}` : ''}:${e.status}`)).toEqual(expect.arrayContaining(['a:running', 'a:done', 'b@h1:done', 'b@h2:done', 'b:done']));
-    for (const e of evs) expect(Object.keys(e)).toEqual(expect.arrayContaining(['phase', 'status', ...((e.status as string) === 'progress' ? ['kind', 'message'] : ['durationMs'])]));
+    const evs = lines
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as PhaseEvent);
+    expect(evs.map((e) => `${e.phase}${e.host ? `@${e.host}` : ''}:${e.status}`)).toEqual(
+      expect.arrayContaining(['a:running', 'a:done', 'b@h1:done', 'b@h2:done', 'b:done']),
+    );
+    for (const e of evs)
+      expect(Object.keys(e)).toEqual(
+        expect.arrayContaining(['phase', 'status', ...((e.status as string) === 'progress' ? ['kind', 'message'] : ['durationMs'])]),
+      );
     expect(evs.filter((e) => (e.status as string) === 'progress').length).toBeGreaterThan(0);
   });
 });

@@ -33,7 +33,12 @@ async function preflightTargetsAfterConnect(preflight: StepRecord['status'] | un
   const { config } = await parseConfig(yaml, 'palisade.yaml');
   const stateDir = await mkdtemp(join(tmpdir(), 'palisade-resume-'));
   const journal: JournalView = {
-    phase: (id) => (id === 'preflight' && preflight ? ({ status: preflight } as StepRecord) : id === 'facts' || id === 'bundle' ? ({ status: 'done' } as StepRecord) : undefined),
+    phase: (id) =>
+      id === 'preflight' && preflight
+        ? ({ status: preflight } as StepRecord)
+        : id === 'facts' || id === 'bundle'
+          ? ({ status: 'done' } as StepRecord)
+          : undefined,
     host: () => undefined,
   };
   const ctx = {

@@ -11,7 +11,17 @@ import { failure } from '../fixtures/errors.ts';
 /** PEM reading: linear in the input, capped in size, and the same blocks as before for real files. */
 let work: string;
 const kp = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-const cert = certPem(buildCertificate({ subject: { commonName: 'pem' }, publicKey: kp.publicKey, signingKey: kp.privateKey, notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 86_400_000 * 30), keyUsage: ['digitalSignature'], dnsNames: ['pem.example'] }));
+const cert = certPem(
+  buildCertificate({
+    subject: { commonName: 'pem' },
+    publicKey: kp.publicKey,
+    signingKey: kp.privateKey,
+    notBefore: new Date(Date.now() - 86_400_000),
+    notAfter: new Date(Date.now() + 86_400_000 * 30),
+    keyUsage: ['digitalSignature'],
+    dnsNames: ['pem.example'],
+  }),
+);
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'palisade-pem-'));

@@ -40,12 +40,29 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'tls.key'), ks.registry.keyPem, { mode: 0o600 });
   writeFileSync(join(dir, 'htpasswd'), ks.secrets.registry.htpasswd, { mode: 0o600 });
   const cfg = join(dir, 'config.yml');
-  writeFileSync(cfg, renderRegistryConfig({ addr: `127.0.0.1:${port}`, storageDir: join(dir, 'storage'), certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), htpasswdFile: join(dir, 'htpasswd'), logLevel: 'warn', httpSecret: 'pki-registry-test-secret' }));
+  writeFileSync(
+    cfg,
+    renderRegistryConfig({
+      addr: `127.0.0.1:${port}`,
+      storageDir: join(dir, 'storage'),
+      certFile: join(dir, 'tls.crt'),
+      keyFile: join(dir, 'tls.key'),
+      htpasswdFile: join(dir, 'htpasswd'),
+      logLevel: 'warn',
+      httpSecret: 'pki-registry-test-secret',
+    }),
+  );
   const log = openSync(join(dir, 'registry.log'), 'a');
   proc = spawn(REGISTRY_BIN, ['serve', cfg], { stdio: ['ignore', log, log] });
   for (let i = 0; i < 100; i++) {
     if (proc.exitCode !== null) throw new Error(`registry exited: ${readFileSync(join(dir, 'registry.log'), 'utf8')}`);
-    if (await get({}).then(() => true, () => false)) return;
+    if (
+      await get({}).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('registry did not start');
@@ -61,7 +78,11 @@ afterAll(async () => {
 describe.skipIf(!existsSync(REGISTRY_BIN))('the generated registry certificate and credentials in the real registry', () => {
   it('TLS verifies against the generated root only, by the registry name', async () => {
     expect(await get({})).toBe(401);
-    const other = await generateKeySet({ cluster: 'other', fqdn: 'palisade.lab.internal', hosts: [{ name: 'host1', address: '127.0.0.1', role: 'controller' }] });
+    const other = await generateKeySet({
+      cluster: 'other',
+      fqdn: 'palisade.lab.internal',
+      hosts: [{ name: 'host1', address: '127.0.0.1', role: 'controller' }],
+    });
     await expect(get({ ca: other.rootCa.certPem })).rejects.toThrow(/unable to get local issuer|unable to verify|self.signed/);
     await expect(get({ servername: 'elsewhere.example' })).rejects.toThrow(/altnames|does not match/i);
   });

@@ -46,7 +46,12 @@ function make(o: Partial<CertificateSpec> & { cn: string; issuer?: Made; keys?: 
     ...(o.ipAddresses ? { ipAddresses: o.ipAddresses } : {}),
     ...(o.extensions ? { extensions: o.extensions } : {}),
   });
-  return { info: inspectCertificate(d), key: kp.privateKey, name: encodeName({ commonName: o.cn }), spki: kp.publicKey.export({ type: 'spki', format: 'der' }) };
+  return {
+    info: inspectCertificate(d),
+    key: kp.privateKey,
+    name: encodeName({ commonName: o.cn }),
+    spki: kp.publicKey.export({ type: 'spki', format: 'der' }),
+  };
 }
 
 /** nameConstraints with dNSName and iPAddress subtrees (RFC 5280 4.2.1.10) */
@@ -65,7 +70,14 @@ const root = make({ cn: 'Unit Root', ca: {} });
 const inter = make({ cn: 'Unit Intermediate', issuer: root, ca: { pathLength: 0 } });
 
 function validate(leaf: Made, chain: Made[] = [inter], o: { fqdn?: string; ca?: Made[] } = {}) {
-  return validateCertificate({ certs: [leaf.info], key: leaf.key, chain: chain.map((c) => c.info), ca: (o.ca ?? [root]).map((c) => c.info), fqdn: o.fqdn ?? FQDN, now });
+  return validateCertificate({
+    certs: [leaf.info],
+    key: leaf.key,
+    chain: chain.map((c) => c.info),
+    ca: (o.ca ?? [root]).map((c) => c.info),
+    fqdn: o.fqdn ?? FQDN,
+    now,
+  });
 }
 const codes = (r: ReturnType<typeof validate>): string[] => r.errors.map((e) => e.code);
 
@@ -125,12 +137,30 @@ describe('certificate rules', () => {
     const kp = ecKey();
     const cases: Array<[string, Made, string, Made[]?]> = [
       ['name', make({ cn: 'n', issuer: inter, dnsNames: ['other.lab.internal'] }), 'cert.name-mismatch'],
-      ['expired', make({ cn: 'e', issuer: inter, dnsNames: [FQDN], notBefore: new Date(now.getTime() - 90 * DAY), notAfter: new Date(now.getTime() - DAY) }), 'cert.expired'],
-      ['not yet valid', make({ cn: 'f', issuer: inter, dnsNames: [FQDN], notBefore: new Date(now.getTime() + DAY), notAfter: new Date(now.getTime() + 90 * DAY) }), 'cert.not-yet-valid'],
+      [
+        'expired',
+        make({ cn: 'e', issuer: inter, dnsNames: [FQDN], notBefore: new Date(now.getTime() - 90 * DAY), notAfter: new Date(now.getTime() - DAY) }),
+        'cert.expired',
+      ],
+      [
+        'not yet valid',
+        make({ cn: 'f', issuer: inter, dnsNames: [FQDN], notBefore: new Date(now.getTime() + DAY), notAfter: new Date(now.getTime() + 90 * DAY) }),
+        'cert.not-yet-valid',
+      ],
       ['client EKU only', make({ cn: 'c', issuer: inter, dnsNames: [FQDN], extKeyUsage: [CLIENT_AUTH] }), 'cert.eku'],
       ['CA as leaf', make({ cn: 'ca', issuer: inter, dnsNames: [FQDN], ca: {} }), 'cert.ca-as-leaf'],
       ['key usage', make({ cn: 'ku', issuer: inter, dnsNames: [FQDN], keyUsage: ['keyAgreement'] }), 'cert.key-usage'],
-      ['weak RSA', make({ cn: 'rsa', issuer: inter, dnsNames: [FQDN], keys: generateKeyPairSync('rsa', { modulusLength: 1024 }), keyUsage: ['digitalSignature', 'keyEncipherment'] }), 'cert.weak-key'],
+      [
+        'weak RSA',
+        make({
+          cn: 'rsa',
+          issuer: inter,
+          dnsNames: [FQDN],
+          keys: generateKeyPairSync('rsa', { modulusLength: 1024 }),
+          keyUsage: ['digitalSignature', 'keyEncipherment'],
+        }),
+        'cert.weak-key',
+      ],
       // an intermediate of the same name with another key: the chain does not verify
       ['impostor', make({ cn: 'i', issuer: { ...inter, key: kp.privateKey }, dnsNames: [FQDN] }), 'cert.chain-signature'],
       ['missing intermediate', make({ cn: 'm', issuer: inter, dnsNames: [FQDN] }), 'cert.chain-incomplete', []],

@@ -61,7 +61,12 @@ const failures = (r: ReturnType<typeof evaluate>) => r.findings.filter((f) => f.
 describe('preflight on an installed appliance', () => {
   it('without the journal the appliance looks like a stranger: its ports and disks fail', () => {
     const r = evaluate({ config, hosts: inputs });
-    expect(failures(r)).toEqual(expect.arrayContaining([expect.stringMatching(/^host1 ports\.free: in use: 6443, 2379, 2380, 10250, 5000/), expect.stringMatching(/^host1 disk\.empty: crypto_LUKS/)]));
+    expect(failures(r)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^host1 ports\.free: in use: 6443, 2379, 2380, 10250, 5000/),
+        expect.stringMatching(/^host1 disk\.empty: crypto_LUKS/),
+      ]),
+    );
   });
 
   it('with it, they are reported as in use by the appliance and it passes', () => {
@@ -83,7 +88,7 @@ describe('preflight on an installed appliance', () => {
     expect(failures(r)).toEqual(['host4 ports.free: in use: 10250, 443']);
   });
 
-  it('a disk the journal never encrypted is not taken as the appliance\'s', () => {
+  it("a disk the journal never encrypted is not taken as the appliance's", () => {
     const j = { ...journal, phases: { ...journal.phases, encrypt: { status: 'done' as const, hosts: { host1: done, host4: { status: 'failed' as const } } } } };
     const r = evaluate({ config, hosts: inputs, owned: applianceOwnership(config, j, hostFacts) });
     expect(failures(r)).toEqual([expect.stringMatching(/^host4 disk\.empty: crypto_LUKS signature/)]);

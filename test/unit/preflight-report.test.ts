@@ -39,7 +39,10 @@ function report(cfg = labConfig(), extra: Partial<Parameters<typeof evaluate>[0]
     hosts: [
       { config: cfg.hosts[0]!, facts: labFacts('host1', 'lab-host1.txt', '10.231.0.10') },
       { config: cfg.hosts[1]!, facts: labFacts('host2', 'lab-host2.txt', '10.231.0.11') },
-      { config: cfg.hosts[2]!, error: { code: 'ssh.unreachable', message: 'host4 (10.231.0.13:22) is unreachable: connection refused', hint: 'check that sshd listens' } },
+      {
+        config: cfg.hosts[2]!,
+        error: { code: 'ssh.unreachable', message: 'host4 (10.231.0.13:22) is unreachable: connection refused', hint: 'check that sshd listens' },
+      },
     ],
     admin,
     ...extra,
@@ -57,7 +60,11 @@ describe('report on recorded lab facts', () => {
   });
 
   it('an unreachable host is a failure of that host, with the reason; the others still report', () => {
-    expect(find(r, 'host.reachable', 'host4')).toMatchObject({ status: 'fail', measured: expect.stringMatching(/^ssh.unreachable: .*connection refused/), fix: 'check that sshd listens' });
+    expect(find(r, 'host.reachable', 'host4')).toMatchObject({
+      status: 'fail',
+      measured: expect.stringMatching(/^ssh.unreachable: .*connection refused/),
+      fix: 'check that sshd listens',
+    });
     expect(r.findings.filter((f) => f.host === 'host4')).toHaveLength(1);
     expect(r.hosts.find((h) => h.name === 'host4')).toMatchObject({ reachable: false, roundTrips: 0 });
     expect(r.hosts.find((h) => h.name === 'host1')).toMatchObject({ reachable: true, roundTrips: 1 });

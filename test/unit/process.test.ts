@@ -8,7 +8,10 @@ describe('local processes', () => {
     try {
       const r = await runLocal('/usr/bin/env', [], { env: { EXTRA: 'yes' } });
       expect(r.code).toBe(0);
-      const names = r.stdout.trim().split('\n').map((l) => l.split('=')[0]);
+      const names = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=')[0]);
       expect(names).toContain('PATH');
       expect(names).toContain('EXTRA');
       expect(names).not.toContain('PALISADE_TEST_OTHER');

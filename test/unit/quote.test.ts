@@ -11,7 +11,8 @@ for (const f of ['a.txt', 'b.txt', '-rf', 'x y']) writeFileSync(join(cwd, f), ''
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 /** What a real POSIX shell sees as the single word `quoted`. */
-const throughShell = (line: string): string => execFileSync('sh', ['-c', line], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/root' } });
+const throughShell = (line: string): string =>
+  execFileSync('sh', ['-c', line], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/root' } });
 const roundTrip = (s: string): string => throughShell(`printf '%s' ${shq(s)}`);
 
 const hostile = [
@@ -48,7 +49,7 @@ const hostile = [
   '\u0001\u0007\u001b[31m',
   'unicode: héllo wörld — 日本語 🔐 עברית',
   'combining: e\u0301 and zero\u200bwidth',
-  "mix 'single' \"double\" `back` $(sub) ${var} * ? [x] \\ \n end",
+  'mix \'single\' "double" `back` $(sub) ${var} * ? [x] \\ \n end',
   'x'.repeat(10_000),
 ];
 
@@ -65,7 +66,7 @@ describe('shq: hostile strings reach a real sh unchanged', () => {
   });
 
   it('random strings over a hostile alphabet round-trip', () => {
-    const alphabet = [..."'\"`$(){}[]*?~!#;&|<>\\ \t\n\r-=%^.,/:@+aZ9é🔐", '\u0001'];
+    const alphabet = [...'\'"`$(){}[]*?~!#;&|<>\\ \t\n\r-=%^.,/:@+aZ9é🔐', '\u0001'];
     let seed = 12345;
     const rand = (n: number) => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;

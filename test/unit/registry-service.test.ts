@@ -24,10 +24,14 @@ class ScriptedHost implements RemoteHost {
     const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
     if (command.startsWith('for f in ')) {
       const paths = (/^for f in (.*?); do/.exec(command)?.[1] ?? '').split(' ');
-      return ok(paths.map((p) => {
-        const f = this.files.get(p);
-        return f ? `${createHash('sha256').update(f.data).digest('hex')} ${f.mode.toString(8)}_${f.owner} ${p}` : `- - ${p}`;
-      }).join('\n') + '\n');
+      return ok(
+        paths
+          .map((p) => {
+            const f = this.files.get(p);
+            return f ? `${createHash('sha256').update(f.data).digest('hex')} ${f.mode.toString(8)}_${f.owner} ${p}` : `- - ${p}`;
+          })
+          .join('\n') + '\n',
+      );
     }
     if (command.startsWith("sed -n 's/^ *secret:")) {
       const cfg = this.files.get('/etc/palisade/registry/config.yml')?.data.toString() ?? '';
@@ -69,8 +73,12 @@ describe('installRegistry (check, act, verify)', () => {
     const h = new ScriptedHost();
     const first = await installRegistry(h, opts());
     expect(first.changed.sort()).toEqual([
-      '/etc/palisade/registry/config.yml', '/etc/palisade/registry/htpasswd', '/etc/palisade/registry/tls.crt', '/etc/palisade/registry/tls.key',
-      '/etc/systemd/system/palisade-registry.service', '/usr/local/lib/palisade/registry',
+      '/etc/palisade/registry/config.yml',
+      '/etc/palisade/registry/htpasswd',
+      '/etc/palisade/registry/tls.crt',
+      '/etc/palisade/registry/tls.key',
+      '/etc/systemd/system/palisade-registry.service',
+      '/usr/local/lib/palisade/registry',
     ]);
     expect(first.restarted).toBe(true);
     expect(h.reloads).toBe(1);
@@ -98,7 +106,8 @@ describe('installRegistry (check, act, verify)', () => {
   it('given credentials, keeps a matching htpasswd (no restart for a new salt) and replaces one for another password', async () => {
     const h = new ScriptedHost();
     h.exec = ((orig) => async (command: string, o?: ExecOptions) => {
-      if (command.startsWith('cat /etc/palisade/registry/htpasswd')) return { code: 0, stdout: h.files.get('/etc/palisade/registry/htpasswd')?.data.toString() ?? '', stderr: '' };
+      if (command.startsWith('cat /etc/palisade/registry/htpasswd'))
+        return { code: 0, stdout: h.files.get('/etc/palisade/registry/htpasswd')?.data.toString() ?? '', stderr: '' };
       return orig(command, o);
     })(h.exec.bind(h));
     await installRegistry(h, opts({ htpasswd: { username: 'seeder', password: 'pw-1', cost: 4 } }));
@@ -131,7 +140,8 @@ describe('installRegistry (check, act, verify)', () => {
     dead.exec = async (command: string) => {
       dead.commands.push(command);
       if (command.startsWith('systemctl is-active palisade-registry;')) return { code: 0, stdout: 'failed\n', stderr: '' };
-      if (command.startsWith('journalctl')) return { code: 0, stdout: 'level=fatal msg="open /etc/palisade/registry/tls.key: permission denied"\n', stderr: '' };
+      if (command.startsWith('journalctl'))
+        return { code: 0, stdout: 'level=fatal msg="open /etc/palisade/registry/tls.key: permission denied"\n', stderr: '' };
       if (command.startsWith('for f in ')) return { code: 0, stdout: '', stderr: '' };
       return { code: 0, stdout: '', stderr: '' };
     };

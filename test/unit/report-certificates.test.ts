@@ -11,8 +11,14 @@ const at = (days: number) => new Date(now.getTime() + days * day).toISOString();
 const entry = (name: string, days: number, kind = 'tls-server'): KeyEntry => ({ name, kind, value: 'secret', expiresAt: at(days), meta: { cert: 'PEM' } });
 const keys = {
   entries: [
-    entry('ca/root', 3650, 'root-ca'), entry('ca/intermediate', 1825, 'intermediate-ca'), entry('tls/registry', 20), entry('tls/api', 365),
-    entry('tls/ingress-fallback', 365), entry('tls/host/host1/server', 365), entry('tls/host/host2/server', 100), entry('tls/host/host2/client', 100, 'tls-client'),
+    entry('ca/root', 3650, 'root-ca'),
+    entry('ca/intermediate', 1825, 'intermediate-ca'),
+    entry('tls/registry', 20),
+    entry('tls/api', 365),
+    entry('tls/ingress-fallback', 365),
+    entry('tls/host/host1/server', 365),
+    entry('tls/host/host2/server', 100),
+    entry('tls/host/host2/client', 100, 'tls-client'),
     { name: 'secret/join-token', kind: 'join-token', value: 'x' },
   ],
 } as unknown as KeySet;
@@ -43,7 +49,13 @@ describe('certificates in the report and status', () => {
 describe('endpoints in the report', () => {
   const all = { api: 'https://palisade.lab.internal:6443', registry: 'https://10.0.0.1:5000', ingress: 'https://palisade.lab.internal' };
   it('advertises only endpoints a verify check reached', () => {
-    const verify = { ok: true, checks: [{ name: 'API palisade.lab.internal on host1', ok: true, detail: '' }, { name: 'registry https://10.0.0.1:5000', ok: true, detail: '' }] };
+    const verify = {
+      ok: true,
+      checks: [
+        { name: 'API palisade.lab.internal on host1', ok: true, detail: '' },
+        { name: 'registry https://10.0.0.1:5000', ok: true, detail: '' },
+      ],
+    };
     expect(answeredEndpoints(all, verify)).toEqual({ api: all.api, registry: all.registry });
     expect(answeredEndpoints(all, { ok: false, checks: [{ name: 'registry https://10.0.0.1:5000', ok: false, detail: 'refused' }] })).toEqual({});
   });

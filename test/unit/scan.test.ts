@@ -36,7 +36,15 @@ describe('OSV records matched with Debian versions', () => {
   it('a vulnerable installed package is a failing finding naming the fix; other ecosystems and epochs do not match', () => {
     const s = state((x) => (x.packages['palisade-patch-probe'] = { name: 'palisade-patch-probe', version: '1.0', status: 'ii' }));
     const f = matchPackages('host1', s.packages, db);
-    expect(f).toEqual([{ check: 'vuln.PALISADE-TEST-0001', host: 'host1', status: 'fail', title: expect.stringMatching(/before 1\.1/), detail: 'palisade-patch-probe 1.0, fixed in 1.1' }]);
+    expect(f).toEqual([
+      {
+        check: 'vuln.PALISADE-TEST-0001',
+        host: 'host1',
+        status: 'fail',
+        title: expect.stringMatching(/before 1\.1/),
+        detail: 'palisade-patch-probe 1.0, fixed in 1.1',
+      },
+    ]);
     // openssh-server 1:9.2p1 has an epoch: newer than "9.9"; sudo's PyPI record is another ecosystem
     expect(s.packages['openssh-server']!.version).toMatch(/^1:9\.2p1/);
     const patched = state((x) => (x.packages['palisade-patch-probe'] = { name: 'palisade-patch-probe', version: '1.1', status: 'ii' }));
@@ -53,7 +61,12 @@ describe('security checks', () => {
   it('ports: expected ones pass, loopback is informational, anything else fails', () => {
     const s = state((x) => (x.listening = ['tcp 0.0.0.0:22', 'tcp [::]:22', 'udp 127.0.0.1:323', 'tcp 0.0.0.0:8080']));
     const f = portFindings(s, expectedPorts('worker', { sshPort: 22 }));
-    expect(f.map((x) => `${x.check} ${x.status}`)).toEqual(['port.tcp.0.0.0.0:22 pass', 'port.tcp.[::]:22 pass', 'port.udp.127.0.0.1:323 info', 'port.tcp.0.0.0.0:8080 fail']);
+    expect(f.map((x) => `${x.check} ${x.status}`)).toEqual([
+      'port.tcp.0.0.0.0:22 pass',
+      'port.tcp.[::]:22 pass',
+      'port.udp.127.0.0.1:323 info',
+      'port.tcp.0.0.0.0:8080 fail',
+    ]);
     expect(expectedPorts('controller', { sshPort: 22, registryPort: 5000 }).tcp).toEqual(expect.arrayContaining([6443, 2379, 5000]));
   });
   it('set-id programs Debian does not ship that way fail; world-writable files fail one by one', () => {
@@ -61,7 +74,11 @@ describe('security checks', () => {
       x.suid = [...x.suid, '/opt/tool/rootshell'];
       x.worldWritable = ['/etc/planted'];
     });
-    expect(setidFindings(s).filter((f) => f.status === 'fail').map((f) => f.check)).toEqual(['setid./opt/tool/rootshell']);
+    expect(
+      setidFindings(s)
+        .filter((f) => f.status === 'fail')
+        .map((f) => f.check),
+    ).toEqual(['setid./opt/tool/rootshell']);
     expect(worldWritableFindings(s)).toMatchObject([{ check: 'world-writable./etc/planted', status: 'fail' }]);
     expect(worldWritableFindings(state())).toMatchObject([{ check: 'world-writable', status: 'pass' }]);
   });
@@ -88,7 +105,18 @@ describe('compliance checks', () => {
 });
 
 function result(id: string, findings: Finding[], startedAt = '2026-12-01T00:00:00Z'): ScanResult {
-  return { id, type: 'security', cluster: 'lab', startedAt, finishedAt: startedAt, versions: { scanner: 'palisade 0.1.0', rules: 'r' }, hosts: ['h1', 'h2'], findings, summary: summarizeFindings(findings), notes: [] };
+  return {
+    id,
+    type: 'security',
+    cluster: 'lab',
+    startedAt,
+    finishedAt: startedAt,
+    versions: { scanner: 'palisade 0.1.0', rules: 'r' },
+    hosts: ['h1', 'h2'],
+    findings,
+    summary: summarizeFindings(findings),
+    notes: [],
+  };
 }
 const f = (host: string, check: string, status: Finding['status']): Finding => ({ check, host, status, detail: `${check} on ${host}` });
 
@@ -107,7 +135,10 @@ describe('scan history', () => {
     expect(scanId('security', at, new Set(['security-20261201T081500Z']))).toBe('security-20261201T081500Z-2');
   });
   it('the HTML report is self-contained: summary, per-host table, a bar per scan in the trend', () => {
-    const hist = [result('security-1', [f('h1', 'x', 'fail'), f('h1', 'y', 'fail')], '2026-11-01T00:00:00Z'), result('security-2', [f('h1', 'x', 'fail'), f('h2', '<script>', 'fail')])];
+    const hist = [
+      result('security-1', [f('h1', 'x', 'fail'), f('h1', 'y', 'fail')], '2026-11-01T00:00:00Z'),
+      result('security-2', [f('h1', 'x', 'fail'), f('h2', '<script>', 'fail')]),
+    ];
     const html = renderScanHtml(hist[1]!, hist);
     expect(html).toMatch(/<section id="summary">/);
     expect(html.match(new RegExp(`fill="${CHART_FAIL_COLOR}"`, 'g'))).toHaveLength(2);
@@ -119,7 +150,10 @@ describe('scan history', () => {
 describe('SBOM', () => {
   it('a host SBOM is valid CycloneDX 1.5 with a package URL per installed package', () => {
     const s = state();
-    const doc = hostSbom('host1', { id: 'debian', version: '12', arch: 'amd64' }, s.packages, { timestamp: '2026-12-01T00:00:00Z', tool: { name: 'palisade', version: '0.1.0' } });
+    const doc = hostSbom('host1', { id: 'debian', version: '12', arch: 'amd64' }, s.packages, {
+      timestamp: '2026-12-01T00:00:00Z',
+      tool: { name: 'palisade', version: '0.1.0' },
+    });
     const dir = join(fixtures, 'bundle/cyclonedx');
     const ajv = new Ajv({ strict: false, validateFormats: false });
     // the BOM schema refers to these relative to its own $id

@@ -28,7 +28,9 @@ describe('scripts/lab.d and scripts/build', () => {
   });
 
   it('no file starts a process through node:child_process (zx does)', () => {
-    const direct = files.filter((f) => /from\s+['"](node:)?child_process['"]|import\(\s*['"](node:)?child_process['"]/.test(readFileSync(join(repo, f), 'utf8')));
+    const direct = files.filter((f) =>
+      /from\s+['"](node:)?child_process['"]|import\(\s*['"](node:)?child_process['"]/.test(readFileSync(join(repo, f), 'utf8')),
+    );
     expect(direct).toEqual([]);
   });
 });

@@ -17,10 +17,16 @@ function harness(startAt: number, took: Record<string, number>) {
   const waits: number[] = [];
   let keepAlives = 0;
   return {
-    ran, waits, keepAlives: () => keepAlives,
+    ran,
+    waits,
+    keepAlives: () => keepAlives,
     opts: (steps: RollingStep[], extra: { waitForWindow?: boolean; ignoreWindow?: boolean } = {}) => ({
-      steps, windowsFrom: (now: number) => windows.filter((w) => w.end > now), now: () => t,
-      ignoreWindow: !!extra.ignoreWindow, waitForWindow: !!extra.waitForWindow, signal: new AbortController().signal,
+      steps,
+      windowsFrom: (now: number) => windows.filter((w) => w.end > now),
+      now: () => t,
+      ignoreWindow: !!extra.ignoreWindow,
+      waitForWindow: !!extra.waitForWindow,
+      signal: new AbortController().signal,
       runStep: async (s: RollingStep) => {
         ran.push({ hosts: s.hosts, at: t });
         t += took[s.hosts[0]!] ?? 0;
@@ -32,7 +38,11 @@ function harness(startAt: number, took: Record<string, number>) {
   };
 }
 
-const steps: RollingStep[] = [{ hosts: ['host1'], estimateMs: 10 * MIN }, { hosts: ['host2'], estimateMs: 10 * MIN }, { hosts: ['host3'], estimateMs: 10 * MIN }];
+const steps: RollingStep[] = [
+  { hosts: ['host1'], estimateMs: 10 * MIN },
+  { hosts: ['host2'], estimateMs: 10 * MIN },
+  { hosts: ['host3'], estimateMs: 10 * MIN },
+];
 
 describe('rolling upgrade and the windows', () => {
   it('stops cleanly between hosts when the next step does not fit what is left, with exit 75 and the next window', async () => {
@@ -56,7 +66,11 @@ describe('rolling upgrade and the windows', () => {
   it('--wait-for-window waits for the next window (keeping connections alive) and carries on until done', async () => {
     const h = harness(T0, { host1: 10 * MIN, host2: 12 * MIN, host3: 10 * MIN });
     await runRolling(h.opts(steps, { waitForWindow: true }));
-    expect(h.ran.map((r) => [r.hosts[0], r.at - T0])).toEqual([['host1', 0], ['host2', 10 * MIN], ['host3', 24 * 60 * MIN]]);
+    expect(h.ran.map((r) => [r.hosts[0], r.at - T0])).toEqual([
+      ['host1', 0],
+      ['host2', 10 * MIN],
+      ['host3', 24 * 60 * MIN],
+    ]);
     expect(h.waits).toEqual([windows[1]!.start]);
     expect(h.keepAlives()).toBeGreaterThan(10);
   });

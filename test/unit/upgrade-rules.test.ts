@@ -65,7 +65,7 @@ describe('upgrade estimates', () => {
     { host: 'c2', role: 'controller', durationMs: 60_000, finishedAt: '2026-03-01T00:00:00Z' },
   ];
 
-  it('uses the host\'s own recent upgrades (median of the last three), then its role\'s, then its install join, then the default', () => {
+  it("uses the host's own recent upgrades (median of the last three), then its role's, then its install join, then the default", () => {
     const j = emptyJournal('lab');
     j.phases.cluster = { status: 'done', hosts: { w1: { status: 'done', durationMs: 12_000 } } };
     expect(estimateHost('c1', 'controller', hist, j)).toEqual({ host: 'c1', ms: 50_000, source: 'this host, earlier upgrades' });
@@ -97,11 +97,29 @@ describe('a host step starts only when its estimate fits in what is left of the 
   });
 
   it('schedules steps into windows one after another and counts the windows needed', () => {
-    const s = scheduleSteps(T0, [{ hosts: ['c1'], estimateMs: 25 * MIN }, { hosts: ['c2'], estimateMs: 25 * MIN }, { hosts: ['c3'], estimateMs: 15 * MIN }, { hosts: ['w1'], estimateMs: 25 * MIN }], ws);
+    const s = scheduleSteps(
+      T0,
+      [
+        { hosts: ['c1'], estimateMs: 25 * MIN },
+        { hosts: ['c2'], estimateMs: 25 * MIN },
+        { hosts: ['c3'], estimateMs: 15 * MIN },
+        { hosts: ['w1'], estimateMs: 25 * MIN },
+      ],
+      ws,
+    );
     expect(s.steps.map((x) => x.window)).toEqual([0, 0, 1, 2]);
     expect(s.windowsNeeded).toBe(3);
     expect(s.steps[1]!.start).toBe(T0 + 25 * MIN);
-    expect(scheduleSteps(T0, [{ hosts: ['c1'], estimateMs: 10 * MIN }, { hosts: ['c2'], estimateMs: 10 * MIN }], ws).windowsNeeded).toBe(1);
+    expect(
+      scheduleSteps(
+        T0,
+        [
+          { hosts: ['c1'], estimateMs: 10 * MIN },
+          { hosts: ['c2'], estimateMs: 10 * MIN },
+        ],
+        ws,
+      ).windowsNeeded,
+    ).toBe(1);
     expect(scheduleSteps(T0, [{ hosts: ['c1'], estimateMs: 500 * MIN }], ws).unplaceable).toMatchObject({ hosts: ['c1'] });
   });
 });
@@ -114,18 +132,38 @@ describe('upgrade plan', async () => {
     apiVersion: 'palisade/v1',
     cluster: { name: 'lab', fqdn: 'palisade.lab.internal' },
     hosts: [
-      { name: 'host1', address: '10.0.0.1', role: 'controller' }, { name: 'host2', address: '10.0.0.2', role: 'controller' },
-      { name: 'host3', address: '10.0.0.3', role: 'controller' }, { name: 'host4', address: '10.0.0.4', role: 'worker' }, { name: 'host5', address: '10.0.0.5', role: 'worker' },
+      { name: 'host1', address: '10.0.0.1', role: 'controller' },
+      { name: 'host2', address: '10.0.0.2', role: 'controller' },
+      { name: 'host3', address: '10.0.0.3', role: 'controller' },
+      { name: 'host4', address: '10.0.0.4', role: 'worker' },
+      { name: 'host5', address: '10.0.0.5', role: 'worker' },
     ],
     upgrade: { workerConcurrency: 2 },
   });
   const T0 = Date.parse('2026-12-05T02:00:00Z');
   const live = (versions: string[], unhealthy: string[] = []) => ({
     nodes: config.hosts.map((h, i) => ({ name: h.name, role: h.role, binaryVersion: versions[i], kubeletVersion: versions[i], ready: true })),
-    unhealthy, registryVersion: '2.8.2',
+    unhealthy,
+    registryVersion: '2.8.2',
   });
-  const bundle = { name: 'palisade-test', version: '0.0.2', path: '/b2', k3s: 'v1.30.6+k3s1', registry: '2.8.2', images: ['a:1@sha256:1', 'b:2@sha256:2'], packs: [{ name: 'k3s', version: '1.30.6' }] };
-  const base = { config, bundle, state: { version: 1 as const, history: [] }, journal: undefined, now: T0, windows: [{ start: T0, end: T0 + 3_600_000, zone: 'Europe/Berlin' }], previous: { images: ['a:1@sha256:1'], packs: [{ name: 'k3s', version: '1.30.2' }] } };
+  const bundle = {
+    name: 'palisade-test',
+    version: '0.0.2',
+    path: '/b2',
+    k3s: 'v1.30.6+k3s1',
+    registry: '2.8.2',
+    images: ['a:1@sha256:1', 'b:2@sha256:2'],
+    packs: [{ name: 'k3s', version: '1.30.6' }],
+  };
+  const base = {
+    config,
+    bundle,
+    state: { version: 1 as const, history: [] },
+    journal: undefined,
+    now: T0,
+    windows: [{ start: T0, end: T0 + 3_600_000, zone: 'Europe/Berlin' }],
+    previous: { images: ['a:1@sha256:1'], packs: [{ name: 'k3s', version: '1.30.2' }] },
+  };
 
   it('orders controllers one at a time (first first), then workers in batches; skips hosts already at the target', () => {
     const p = buildPlan({ ...base, live: live(['v1.30.6+k3s1', 'v1.30.2+k3s1', 'v1.30.2+k3s1', 'v1.30.2+k3s1', 'v1.30.2+k3s1']) });
@@ -142,7 +180,9 @@ describe('upgrade plan', async () => {
   it('names what is unhealthy and refuses; a host a stopped run left down is not held against it', () => {
     const v = Array(5).fill('v1.30.2+k3s1');
     const p = buildPlan({ ...base, live: live(v, ['host3: the node is not Ready (a datastore member is down)']) });
-    expect(p.problems).toEqual([expect.objectContaining({ code: 'upgrade.unhealthy', message: 'the cluster is not healthy: host3: the node is not Ready (a datastore member is down)' })]);
+    expect(p.problems).toEqual([
+      expect.objectContaining({ code: 'upgrade.unhealthy', message: 'the cluster is not healthy: host3: the node is not Ready (a datastore member is down)' }),
+    ]);
     expect(buildPlan({ ...base, live: live(v, ['host3: the node is not Ready']), inProgress: ['host3'] }).problems).toEqual([]);
   });
 
@@ -153,7 +193,14 @@ describe('upgrade plan', async () => {
   });
 
   it('says when the upgrade needs more than one window', () => {
-    const p = buildPlan({ ...base, windows: [{ start: T0, end: T0 + 700_000, zone: 'UTC' }, { start: T0 + 86_400_000, end: T0 + 86_400_000 + 3_600_000, zone: 'UTC' }], live: live(Array(5).fill('v1.30.2+k3s1')) });
+    const p = buildPlan({
+      ...base,
+      windows: [
+        { start: T0, end: T0 + 700_000, zone: 'UTC' },
+        { start: T0 + 86_400_000, end: T0 + 86_400_000 + 3_600_000, zone: 'UTC' },
+      ],
+      live: live(Array(5).fill('v1.30.2+k3s1')),
+    });
     expect(p.schedule.steps.map((s) => s.window)).toEqual([0, 0, 1, 1]);
     expect(renderPlan(p, T0)).toContain('the upgrade needs 2 windows');
   });

@@ -27,8 +27,12 @@ describe('maintenance windows: wall-clock starts across DST changes', () => {
   });
 
   it('Berlin, spring forward: 02:15 begins at 03:00 CEST; fall back: 02:30 is the CEST one', () => {
-    expect(spans(nextWindows([win(['sun'], '02:15', '2h', 'Europe/Berlin')], at('2026-03-28T12:00:00Z'), 1))).toEqual(['2026-03-29T01:00:00Z 2026-03-29T03:00:00Z']);
-    expect(spans(nextWindows([win(['sun'], '02:30', '30m', 'Europe/Berlin')], at('2026-10-24T12:00:00Z'), 1))).toEqual(['2026-10-25T00:30:00Z 2026-10-25T01:00:00Z']);
+    expect(spans(nextWindows([win(['sun'], '02:15', '2h', 'Europe/Berlin')], at('2026-03-28T12:00:00Z'), 1))).toEqual([
+      '2026-03-29T01:00:00Z 2026-03-29T03:00:00Z',
+    ]);
+    expect(spans(nextWindows([win(['sun'], '02:30', '30m', 'Europe/Berlin')], at('2026-10-24T12:00:00Z'), 1))).toEqual([
+      '2026-10-25T00:30:00Z 2026-10-25T01:00:00Z',
+    ]);
   });
 
   it('Lord Howe (a 30-minute shift): a 02:10 start in the skipped half hour begins at 02:30; an ambiguous 01:45 is the first one (+11:00)', () => {
@@ -81,14 +85,21 @@ describe('maintenance windows: days, midnight, month ends, leap days', () => {
 
   it('lists the next N in order, starting with one that is open now', () => {
     const ws = nextWindows([win(['sat', 'sun'], '02:00', '4h', 'Europe/Berlin')], at('2026-12-05T02:00:00Z'), 3);
-    expect(spans(ws)).toEqual(['2026-12-05T01:00:00Z 2026-12-05T05:00:00Z', '2026-12-06T01:00:00Z 2026-12-06T05:00:00Z', '2026-12-12T01:00:00Z 2026-12-12T05:00:00Z']);
+    expect(spans(ws)).toEqual([
+      '2026-12-05T01:00:00Z 2026-12-05T05:00:00Z',
+      '2026-12-06T01:00:00Z 2026-12-06T05:00:00Z',
+      '2026-12-12T01:00:00Z 2026-12-12T05:00:00Z',
+    ]);
   });
 });
 
 describe('maintenance windows: merging', () => {
   it('overlapping and touching windows merge into one; a gap keeps them apart', () => {
     const cfg = [win(['sat'], '02:00', '2h'), win(['sat'], '04:00', '1h'), win(['sat'], '03:00', '30m'), win(['sat'], '05:01', '1h')];
-    expect(spans(nextWindows(cfg, at('2026-12-04T00:00:00Z'), 2))).toEqual(['2026-12-05T02:00:00Z 2026-12-05T05:00:00Z', '2026-12-05T05:01:00Z 2026-12-05T06:01:00Z']);
+    expect(spans(nextWindows(cfg, at('2026-12-04T00:00:00Z'), 2))).toEqual([
+      '2026-12-05T02:00:00Z 2026-12-05T05:00:00Z',
+      '2026-12-05T05:01:00Z 2026-12-05T06:01:00Z',
+    ]);
   });
 
   it('windows in different zones merge by the instant', () => {
@@ -104,11 +115,23 @@ describe('maintenance windows: merging', () => {
   });
 
   it('mergeWindows keeps the longer of two that start together', () => {
-    expect(mergeWindows([{ start: 0, end: 10, zone: 'UTC' }, { start: 0, end: 20, zone: 'UTC' }, { start: 20, end: 25, zone: 'UTC' }])).toEqual([{ start: 0, end: 25, zone: 'UTC' }]);
+    expect(
+      mergeWindows([
+        { start: 0, end: 10, zone: 'UTC' },
+        { start: 0, end: 20, zone: 'UTC' },
+        { start: 20, end: 25, zone: 'UTC' },
+      ]),
+    ).toEqual([{ start: 0, end: 25, zone: 'UTC' }]);
   });
 
   it('durations: hours, minutes, both', () => {
-    expect([parseDuration('4h'), parseDuration('90m'), parseDuration('1h30m'), parseDuration('h'), parseDuration('')]).toEqual([14_400_000, 5_400_000, 5_400_000, undefined, undefined]);
+    expect([parseDuration('4h'), parseDuration('90m'), parseDuration('1h30m'), parseDuration('h'), parseDuration('')]).toEqual([
+      14_400_000,
+      5_400_000,
+      5_400_000,
+      undefined,
+      undefined,
+    ]);
   });
 });
 
@@ -125,7 +148,9 @@ maintenanceWindows:
   it('a misspelt zone is a config error naming the field, with the real name as the hint', async () => {
     const e = await failure(parseConfig(cfg('Europe/Berln'), file));
     expect(e.exitCode).toBe(2);
-    expect(e.details).toEqual([{ path: 'maintenanceWindows[0].timezone', message: '"Europe/Berln" is not an IANA time zone', hint: 'did you mean "Europe/Berlin"?' }]);
+    expect(e.details).toEqual([
+      { path: 'maintenanceWindows[0].timezone', message: '"Europe/Berln" is not an IANA time zone', hint: 'did you mean "Europe/Berlin"?' },
+    ]);
   });
 
   it('accepts IANA names; a name with no near match gets the general hint', async () => {
@@ -149,19 +174,24 @@ describe('palisade upgrade windows', () => {
     const { main } = await import('../../installer/cli.ts');
     const dir = await mkdtemp(join(tmpdir(), 'palisade-windows-'));
     const file = join(dir, 'palisade.yaml');
-    await writeFile(file, `apiVersion: palisade/v1
+    await writeFile(
+      file,
+      `apiVersion: palisade/v1
 cluster: {name: lab, fqdn: palisade.lab.internal}
 hosts:
   - {name: a, address: 10.0.0.1, role: controller}
 maintenanceWindows:
   - {days: [sat], start: "02:00", duration: 4h, timezone: Europe/Berlin}
   - {days: [sat], start: "06:00", duration: 1h, timezone: Europe/Berlin}
-`);
+`,
+    );
     const out: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
     try {
-      expect(await main(['node', 'palisade', 'upgrade', 'windows', '-c', file, '--from', '2026-12-05T03:00:00+01:00', '--count', '2', '--output', 'json'])).toBe(0);
+      expect(
+        await main(['node', 'palisade', 'upgrade', 'windows', '-c', file, '--from', '2026-12-05T03:00:00+01:00', '--count', '2', '--output', 'json']),
+      ).toBe(0);
       expect(await main(['node', 'palisade', 'upgrade', 'windows', '-c', file, '--from', 'yesterday'])).toBe(2);
       // the group's -c before the subcommand: its value is not taken for a command name
       expect(await main(['node', 'palisade', 'upgrade', '-c', file, 'windows', '--count', '1', '-o', 'json'])).toBe(0);
@@ -170,7 +200,10 @@ maintenanceWindows:
     }
     expect(JSON.parse(out[1]!).windows).toHaveLength(1);
     const j = JSON.parse(out[0]!) as { windows: Array<{ start: string; end: string }>; inWindow: boolean; remainingMinutes: number };
-    expect(j.windows.map((w) => [w.start, w.end])).toEqual([['2026-12-05T01:00:00Z', '2026-12-05T06:00:00Z'], ['2026-12-12T01:00:00Z', '2026-12-12T06:00:00Z']]);
+    expect(j.windows.map((w) => [w.start, w.end])).toEqual([
+      ['2026-12-05T01:00:00Z', '2026-12-05T06:00:00Z'],
+      ['2026-12-12T01:00:00Z', '2026-12-12T06:00:00Z'],
+    ]);
     expect(j.inWindow).toBe(true);
     expect(j.remainingMinutes).toBe(240);
   });

@@ -32,7 +32,9 @@ export async function packTarball(files: LoadedPack['files']): Promise<Buffer> {
   });
   for (const f of files) {
     await new Promise<void>((resolve, reject) => {
-      p.entry({ name: f.path, size: f.data.length, mode: f.mode, mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '', type: 'file' }, f.data, (err) => (err ? reject(err) : resolve()));
+      p.entry({ name: f.path, size: f.data.length, mode: f.mode, mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '', type: 'file' }, f.data, (err) =>
+        err ? reject(err) : resolve(),
+      );
     });
   }
   p.finalize();
@@ -69,6 +71,9 @@ export async function buildPackArtifact(pack: LoadedPack): Promise<PackArtifact>
     tag: packTag(pack.meta.version),
     manifest: { mediaType: MT.ociManifest, artifactType: PACK_MT.artifact, digest: sha256Digest(manifestBytes), size: manifestBytes.length },
     manifestBytes,
-    blobs: new Map([[configDesc.digest, config], [contentDesc.digest, content]]),
+    blobs: new Map([
+      [configDesc.digest, config],
+      [contentDesc.digest, content],
+    ]),
   };
 }

@@ -12,19 +12,25 @@ import { comparePaths } from '../paths.ts';
  */
 export const PACK_LAYERS = ['os', 'k8s', 'cni', 'csi', 'addon'] as const;
 
-export const packJsonSchema = z.object({
-  name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lowercase letters, digits and "-" (a DNS label)'),
-  displayName: z.string().min(1, 'must not be empty'),
-  version: z.string().refine((s) => parseSemver(s) !== undefined, 'must be a semantic version like 1.14.5 or 2.0.0-rc.1'),
-  layer: z.enum(PACK_LAYERS),
-  description: z.string().optional(),
-  dependencies: z
-    .array(z.object({
-      name: z.string().min(1),
-      version: z.string().refine((s) => parseConstraint(s) !== undefined, 'must be a version constraint like ">=1.2.0 <2.0.0", "^1.14" or "~1.2.3"'),
-    }).strict())
-    .default([]),
-}).strict();
+export const packJsonSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be lowercase letters, digits and "-" (a DNS label)'),
+    displayName: z.string().min(1, 'must not be empty'),
+    version: z.string().refine((s) => parseSemver(s) !== undefined, 'must be a semantic version like 1.14.5 or 2.0.0-rc.1'),
+    layer: z.enum(PACK_LAYERS),
+    description: z.string().optional(),
+    dependencies: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            version: z.string().refine((s) => parseConstraint(s) !== undefined, 'must be a version constraint like ">=1.2.0 <2.0.0", "^1.14" or "~1.2.3"'),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
 
 export type PackJson = z.infer<typeof packJsonSchema>;
 
@@ -45,7 +51,11 @@ export interface LoadedPack {
 const MAX_PACK_BYTES = 256 << 20;
 
 function packError(dir: string, details: ErrorDetail[]): PalisadeError {
-  return new PalisadeError('pack.invalid', `pack ${dir} has ${details.length} problem(s)`, { hint: 'fix each file listed above, then run `palisade pack validate` again', exitCode: 2, details });
+  return new PalisadeError('pack.invalid', `pack ${dir} has ${details.length} problem(s)`, {
+    hint: 'fix each file listed above, then run `palisade pack validate` again',
+    exitCode: 2,
+    details,
+  });
 }
 
 async function walk(dir: string, rel = ''): Promise<PackFile[]> {
@@ -63,7 +73,8 @@ async function walk(dir: string, rel = ''): Promise<PackFile[]> {
   return out;
 }
 
-const yamlPos = (e: { linePos?: [{ line: number; col: number }, ...unknown[]] }): string => (e.linePos ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '');
+const yamlPos = (e: { linePos?: [{ line: number; col: number }, ...unknown[]] }): string =>
+  e.linePos ? ` (line ${e.linePos[0].line}, column ${e.linePos[0].col})` : '';
 
 /** Read and validate a pack directory; every problem is reported at once. */
 export async function loadPack(dir: string): Promise<LoadedPack> {
@@ -76,7 +87,12 @@ export async function loadPack(dir: string): Promise<LoadedPack> {
   }
   const problems: ErrorDetail[] = [];
   const total = files.reduce((n, f) => n + f.data.length, 0);
-  if (total > MAX_PACK_BYTES) problems.push({ path: dir, message: `the pack is ${total} bytes; the limit is ${MAX_PACK_BYTES}`, hint: 'ship large content (images) as images, not inside a pack' });
+  if (total > MAX_PACK_BYTES)
+    problems.push({
+      path: dir,
+      message: `the pack is ${total} bytes; the limit is ${MAX_PACK_BYTES}`,
+      hint: 'ship large content (images) as images, not inside a pack',
+    });
   const byPath = new Map(files.map((f) => [f.path, f]));
 
   let meta: PackJson | undefined;
@@ -94,7 +110,10 @@ export async function loadPack(dir: string): Promise<LoadedPack> {
       if (r.success) meta = r.data;
       else {
         for (const i of r.error.issues) {
-          const field = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+          const field = i.path
+            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+            .join('')
+            .replace(/^\./, '');
           let message = i.message;
           if (i.code === 'invalid_type' && (i as { input?: unknown }).input === undefined) message = 'is required';
           if (i.code === 'unrecognized_keys') message = `unknown field(s) ${i.keys.join(', ')}`;
@@ -108,10 +127,16 @@ export async function loadPack(dir: string): Promise<LoadedPack> {
   if (!values) problems.push({ path: 'values.yaml', message: 'is missing', hint: 'add a values.yaml (it may be an empty mapping: {})' });
   else {
     const doc = parseDocument(values.data.toString('utf8'), { prettyErrors: true });
-    if (doc.errors.length > 0) for (const e of doc.errors) problems.push({ path: `values.yaml${yamlPos(e as never)}`, message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '') });
+    if (doc.errors.length > 0)
+      for (const e of doc.errors)
+        problems.push({
+          path: `values.yaml${yamlPos(e as never)}`,
+          message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+        });
     else {
       const v: unknown = doc.toJS();
-      if (v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v))) problems.push({ path: 'values.yaml', message: 'must be a mapping of keys to values' });
+      if (v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v)))
+        problems.push({ path: 'values.yaml', message: 'must be a mapping of keys to values' });
     }
   }
 
@@ -121,7 +146,11 @@ export async function loadPack(dir: string): Promise<LoadedPack> {
     const list = Array.isArray(docs) ? docs : [docs];
     list.forEach((doc, i) => {
       if (doc.errors.length > 0) {
-        for (const e of doc.errors) problems.push({ path: `${f.path}${yamlPos(e as never)}`, message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '') });
+        for (const e of doc.errors)
+          problems.push({
+            path: `${f.path}${yamlPos(e as never)}`,
+            message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+          });
         return;
       }
       const obj = doc.toJS() as { apiVersion?: unknown; kind?: unknown } | null;
@@ -147,9 +176,17 @@ export function dependencyProblems(packs: readonly PackJson[]): ErrorDetail[] {
     for (const d of p.dependencies) {
       const c = parseConstraint(d.version);
       const candidates = packs.filter((q) => q.name === d.name);
-      if (candidates.length === 0) problems.push({ path: `${p.name}@${p.version}`, message: `depends on ${d.name} ${d.version}, which is not in the bundle`, hint: `add a ${d.name} pack to the release spec` });
+      if (candidates.length === 0)
+        problems.push({
+          path: `${p.name}@${p.version}`,
+          message: `depends on ${d.name} ${d.version}, which is not in the bundle`,
+          hint: `add a ${d.name} pack to the release spec`,
+        });
       else if (!c || !candidates.some((q) => satisfies(q.version, c))) {
-        problems.push({ path: `${p.name}@${p.version}`, message: `depends on ${d.name} ${d.version}, but the bundle has ${candidates.map((q) => q.version).join(', ')}` });
+        problems.push({
+          path: `${p.name}@${p.version}`,
+          message: `depends on ${d.name} ${d.version}, but the bundle has ${candidates.map((q) => q.version).join(', ')}`,
+        });
       }
     }
   }

@@ -70,14 +70,28 @@ function comparators(token: string): Comparator[] | undefined {
   switch (op) {
     case '^': {
       const hi = major > 0 || minor === undefined ? v(major + 1, 0, 0) : minor > 0 || patch === undefined ? v(0, minor + 1, 0) : v(0, 0, (patch ?? 0) + 1);
-      return [{ op: '>=', v: lo }, { op: '<', v: hi }];
+      return [
+        { op: '>=', v: lo },
+        { op: '<', v: hi },
+      ];
     }
     case '~':
-      return [{ op: '>=', v: lo }, { op: '<', v: minor === undefined ? v(major + 1, 0, 0) : v(major, minor + 1, 0) }];
+      return [
+        { op: '>=', v: lo },
+        { op: '<', v: minor === undefined ? v(major + 1, 0, 0) : v(major, minor + 1, 0) },
+      ];
     case '':
     case '=':
-      if (minor === undefined) return [{ op: '>=', v: lo }, { op: '<', v: v(major + 1, 0, 0) }];
-      if (patch === undefined) return [{ op: '>=', v: lo }, { op: '<', v: v(major, minor + 1, 0) }];
+      if (minor === undefined)
+        return [
+          { op: '>=', v: lo },
+          { op: '<', v: v(major + 1, 0, 0) },
+        ];
+      if (patch === undefined)
+        return [
+          { op: '>=', v: lo },
+          { op: '<', v: v(major, minor + 1, 0) },
+        ];
       return [{ op: '=', v: lo }];
     case '>':
       if (minor === undefined) return [{ op: '>=', v: v(major + 1, 0, 0) }];
@@ -101,7 +115,11 @@ export interface Constraint {
 export function parseConstraint(text: string): Constraint | undefined {
   const sets: Comparator[][] = [];
   for (const alt of text.split('||')) {
-    const tokens = alt.trim().replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1').split(/\s+/).filter(Boolean);
+    const tokens = alt
+      .trim()
+      .replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1')
+      .split(/\s+/)
+      .filter(Boolean);
     if (tokens.length === 0) return undefined;
     const set: Comparator[] = [];
     for (const t of tokens) {
@@ -117,11 +135,16 @@ export function parseConstraint(text: string): Constraint | undefined {
 function test(c: Comparator, ver: SemVer): boolean {
   const d = compareSemver(ver, c.v);
   switch (c.op) {
-    case '>': return d > 0;
-    case '>=': return d >= 0;
-    case '<': return d < 0;
-    case '<=': return d <= 0;
-    case '=': return d === 0;
+    case '>':
+      return d > 0;
+    case '>=':
+      return d >= 0;
+    case '<':
+      return d < 0;
+    case '<=':
+      return d <= 0;
+    case '=':
+      return d === 0;
   }
 }
 

@@ -33,9 +33,11 @@ export function parsePackagesIndex(text: string): PackageEntry[] {
       }
     }
     if (!f.package) continue;
-    if (!f.version || !f.filename || !f.sha256) throw new Error(`the Packages index entry for ${f.package} lacks ${!f.version ? 'Version' : !f.filename ? 'Filename' : 'SHA256'}`);
+    if (!f.version || !f.filename || !f.sha256)
+      throw new Error(`the Packages index entry for ${f.package} lacks ${!f.version ? 'Version' : !f.filename ? 'Filename' : 'SHA256'}`);
     if (!/^[a-z0-9][a-z0-9+.-]+$/.test(f.package)) throw new Error(`the Packages index names a package "${f.package}" that is not a Debian package name`);
-    if (f.filename.includes('..') || f.filename.startsWith('/')) throw new Error(`the Packages index entry for ${f.package} points outside the package set: ${f.filename}`);
+    if (f.filename.includes('..') || f.filename.startsWith('/'))
+      throw new Error(`the Packages index entry for ${f.package} points outside the package set: ${f.filename}`);
     out.push({
       name: f.package,
       version: f.version,
@@ -51,10 +53,20 @@ export function parsePackagesIndex(text: string): PackageEntry[] {
 }
 
 export function renderPackagesIndex(entries: readonly PackageEntry[]): string {
-  return entries
-    .map((e) => [
-      `Package: ${e.name}`, `Version: ${e.version}`, `Architecture: ${e.architecture}`, ...(e.depends ? [`Depends: ${e.depends}`] : []),
-      `Filename: ${e.filename}`, `Size: ${e.size}`, `SHA256: ${e.sha256}`, ...(e.description ? [`Description: ${e.description}`] : []),
-    ].join('\n'))
-    .join('\n\n') + '\n';
+  return (
+    entries
+      .map((e) =>
+        [
+          `Package: ${e.name}`,
+          `Version: ${e.version}`,
+          `Architecture: ${e.architecture}`,
+          ...(e.depends ? [`Depends: ${e.depends}`] : []),
+          `Filename: ${e.filename}`,
+          `Size: ${e.size}`,
+          `SHA256: ${e.sha256}`,
+          ...(e.description ? [`Description: ${e.description}`] : []),
+        ].join('\n'),
+      )
+      .join('\n\n') + '\n'
+  );
 }

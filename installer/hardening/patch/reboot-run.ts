@@ -30,9 +30,13 @@ export interface PatchRebootOptions {
 export async function rebootAfterPatch(o: PatchRebootOptions): Promise<RebootReport> {
   if (o.need.length === 0) return { rebooted: [] };
   if (!o.ignoreWindow && o.config.maintenanceWindows.length === 0) {
-    throw new PalisadeError('patch.no-window', `reboot needed on ${o.need.join(', ')}, but palisade.yaml has no maintenance window and reboots happen only inside one`, {
-      hint: 'add maintenanceWindows to palisade.yaml, or reboot now with --ignore-window --yes (recorded as an emergency)',
-    });
+    throw new PalisadeError(
+      'patch.no-window',
+      `reboot needed on ${o.need.join(', ')}, but palisade.yaml has no maintenance window and reboots happen only inside one`,
+      {
+        hint: 'add maintenanceWindows to palisade.yaml, or reboot now with --ignore-window --yes (recorded as an emergency)',
+      },
+    );
   }
   const targets = new Map(configTargets(o.config, o.baseDir).map((t) => [t.name, t]));
   const connectOpts = await configConnectOptions(o.config, o.baseDir);

@@ -81,7 +81,10 @@ export async function rebootRolling(o: RebootOptions): Promise<RebootReport> {
     if (node.role !== 'agent') {
       // quorum: no controller goes down while another datastore member is down
       const down = (await o.health()).filter((p) => /datastore member/.test(p) && !p.startsWith(`${name}:`));
-      if (down.length) throw new PalisadeError('patch.quorum', `${name}: not rebooted, the datastore is not healthy: ${down.join('; ')}`, { hint: 'bring the named controller back first, then run again' });
+      if (down.length)
+        throw new PalisadeError('patch.quorum', `${name}: not rebooted, the datastore is not healthy: ${down.join('; ')}`, {
+          hint: 'bring the named controller back first, then run again',
+        });
     }
     const host = o.connections.get(name)!;
     // a host without k3s yet (patched before the install) has no node to drain and no cluster to gate on

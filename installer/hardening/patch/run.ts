@@ -71,19 +71,25 @@ export interface PatchOptions {
 
 /** The bundle's package set, after the bundle verified; every entry's file present in the bundle. */
 export async function readPackageSet(b: Bundle): Promise<PackageEntry[]> {
-  if (!b.has(OS_PACKAGES_INDEX)) throw new PalisadeError('patch.no-packages', `the bundle ${b.path} carries no OS package set (${OS_PACKAGES_INDEX})`, { hint: 'build the bundle with an OS package set, or use a release bundle that has one' });
+  if (!b.has(OS_PACKAGES_INDEX))
+    throw new PalisadeError('patch.no-packages', `the bundle ${b.path} carries no OS package set (${OS_PACKAGES_INDEX})`, {
+      hint: 'build the bundle with an OS package set, or use a release bundle that has one',
+    });
   let set: PackageEntry[];
   try {
     set = parsePackagesIndex((await b.read(OS_PACKAGES_INDEX)).toString('utf8'));
   } catch (e) {
     throw new PalisadeError('patch.index', `${b.path}: ${OS_PACKAGES_INDEX} cannot be read: ${errorMessage(e)}`, { hint: 'rebuild the bundle' });
   }
-  for (const e of set) if (!b.has(`os/${e.filename}`)) throw new PalisadeError('patch.index', `${b.path}: ${OS_PACKAGES_INDEX} lists ${e.filename}, which is not in the bundle`, { hint: 'rebuild the bundle' });
+  for (const e of set)
+    if (!b.has(`os/${e.filename}`))
+      throw new PalisadeError('patch.index', `${b.path}: ${OS_PACKAGES_INDEX} lists ${e.filename}, which is not in the bundle`, { hint: 'rebuild the bundle' });
   return set;
 }
 
 // Debian's way of asking for a reboot: /run/reboot-required, and the packages that asked in reboot-required.pkgs
-const installedProbe = "export LC_ALL=C; dpkg --print-architecture; dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\\n' 2>/dev/null; if [ -e /run/reboot-required ]; then echo \"@reboot-required $(cat /run/reboot-required.pkgs 2>/dev/null | sort -u | tr '\\n' ' ')\"; fi";
+const installedProbe =
+  "export LC_ALL=C; dpkg --print-architecture; dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\\n' 2>/dev/null; if [ -e /run/reboot-required ]; then echo \"@reboot-required $(cat /run/reboot-required.pkgs 2>/dev/null | sort -u | tr '\\n' ' ')\"; fi";
 
 export function parseInstalled(stdout: string): { arch: string; installed: Map<string, string>; rebootRequired?: string[] } {
   const [arch = '', ...rest] = stdout.split('\n');
@@ -124,20 +130,41 @@ async function patchHost(h: RemoteHost, b: Bundle, set: PackageEntry[], dryRun: 
     for (const u of plan.upgrades) {
       const local = await b.localPath(`os/${u.entry.filename}`);
       const sum = await sha256File(local);
-      if (sum !== u.entry.sha256) throw new PalisadeError('patch.digest', `${u.entry.filename} in the bundle does not match its SHA256 in ${OS_PACKAGES_INDEX}`, { hint: 'the bundle is damaged: get it again from the release' });
+      if (sum !== u.entry.sha256)
+        throw new PalisadeError('patch.digest', `${u.entry.filename} in the bundle does not match its SHA256 in ${OS_PACKAGES_INDEX}`, {
+          hint: 'the bundle is damaged: get it again from the release',
+        });
       const remote = `${STAGING}/${u.name}_${u.to.replace(/:/g, '%3a')}.deb`;
       await h.upload(local, remote, { mode: 0o644, sudo: true, owner: 'root:root' });
       files.push(remote);
     }
     onLine(`installing ${plan.upgrades.map((u) => `${u.name} ${u.to}`).join(', ')}`);
     // --force-confold: the operator's edits to config files stay; noninteractive: no prompt on an unattended host
-    const r = await h.exec(`export DEBIAN_FRONTEND=noninteractive LC_ALL=C; dpkg --force-confold -i ${files.map(shq).join(' ')} 2>&1; echo "rc=$?"`, { sudo: true, timeoutMs: 1_800_000 });
+    const r = await h.exec(`export DEBIAN_FRONTEND=noninteractive LC_ALL=C; dpkg --force-confold -i ${files.map(shq).join(' ')} 2>&1; echo "rc=$?"`, {
+      sudo: true,
+      timeoutMs: 1_800_000,
+    });
     const rc = Number(/^rc=(\d+)$/m.exec(r.stdout)?.[1] ?? 1);
     const after = parseInstalled((await h.exec(installedProbe, { sudo: true, check: true })).stdout);
-    const changed = plan.upgrades.filter((u) => after.installed.get(u.name) !== u.from).map((u) => ({ name: u.name, from: u.from, to: after.installed.get(u.name) ?? '(removed)' }));
+    const changed = plan.upgrades
+      .filter((u) => after.installed.get(u.name) !== u.from)
+      .map((u) => ({ name: u.name, from: u.from, to: after.installed.get(u.name) ?? '(removed)' }));
     return {
-      ...base, changed, ...rebootOf(after.rebootRequired, changed.filter((c) => needsRebootByName(c.name)).map((c) => c.name)),
-      ...(rc !== 0 ? { error: `dpkg exited ${rc}: ${r.stdout.split('\n').filter((l) => /error|dpkg:/i.test(l)).slice(-3).join(' ')}` } : {}),
+      ...base,
+      changed,
+      ...rebootOf(
+        after.rebootRequired,
+        changed.filter((c) => needsRebootByName(c.name)).map((c) => c.name),
+      ),
+      ...(rc !== 0
+        ? {
+            error: `dpkg exited ${rc}: ${r.stdout
+              .split('\n')
+              .filter((l) => /error|dpkg:/i.test(l))
+              .slice(-3)
+              .join(' ')}`,
+          }
+        : {}),
     };
   } finally {
     if (files.length) await h.exec(sh`rm -f ${files}`, { sudo: true }).catch(() => undefined);
@@ -158,7 +185,9 @@ export async function runPatch(o: PatchOptions): Promise<PatchReport> {
       if (!h) throw conn!.failures.find((f) => f.name === name)?.error ?? new Error('not connected');
       return patchHost(h, b, set, o.dryRun === true, (l) => o.onHost?.(name, l));
     });
-    const hosts: HostPatchResult[] = results.map((r, i) => (r.status === 'fulfilled' ? r.value : { host: names[i]!, changed: [], current: [], planned: [], rebootNeeded: false, error: errorMessage(r.reason) }));
+    const hosts: HostPatchResult[] = results.map((r, i) =>
+      r.status === 'fulfilled' ? r.value : { host: names[i]!, changed: [], current: [], planned: [], rebootNeeded: false, error: errorMessage(r.reason) },
+    );
     const now = o.now ?? Date.now();
     const need = hosts.filter((h) => h.rebootNeeded).map((h) => h.host);
     const open = openWindow(o.config.maintenanceWindows, now);
@@ -167,21 +196,31 @@ export async function runPatch(o: PatchOptions): Promise<PatchReport> {
       hosts: need,
       window: open ? 'open' : next ? 'later' : 'none',
       ...(next ? { next: describeWindow(next) } : {}),
-      note: need.length === 0
-        ? 'no host needs a reboot'
-        : open
-          ? `reboot needed on ${need.join(', ')}: a maintenance window is open until ${describeWindow(open).end}; reboot them one at a time, checking cluster health between hosts`
-          : next
-            ? `reboot needed on ${need.join(', ')}: not rebooted; the next maintenance window starts ${describeWindow(next).start}`
-            : `reboot needed on ${need.join(', ')}: not rebooted; palisade.yaml has no maintenance window`,
+      note:
+        need.length === 0
+          ? 'no host needs a reboot'
+          : open
+            ? `reboot needed on ${need.join(', ')}: a maintenance window is open until ${describeWindow(open).end}; reboot them one at a time, checking cluster health between hosts`
+            : next
+              ? `reboot needed on ${need.join(', ')}: not rebooted; the next maintenance window starts ${describeWindow(next).start}`
+              : `reboot needed on ${need.join(', ')}: not rebooted; palisade.yaml has no maintenance window`,
     };
     if (o.reboot && need.length) {
-      if (o.dryRun) reboot.note += `; --reboot would reboot ${need.join(', ')} one at a time${o.reboot.ignoreWindow ? ' now (windows ignored)' : ' inside a maintenance window'}, the cluster healthy after each`;
+      if (o.dryRun)
+        reboot.note += `; --reboot would reboot ${need.join(', ')} one at a time${o.reboot.ignoreWindow ? ' now (windows ignored)' : ' inside a maintenance window'}, the cluster healthy after each`;
       else {
         const into = { rebooted: [] as Array<{ host: string; durationMs: number }> };
         reboot.rebooted = into.rebooted;
         try {
-          await rebootAfterPatch({ config: o.config, baseDir: o.baseDir, hosts: conn.hosts, need, ...o.reboot, into, progress: (l) => o.onHost?.(l.split(':')[0]!, l.slice(l.indexOf(':') + 2)) });
+          await rebootAfterPatch({
+            config: o.config,
+            baseDir: o.baseDir,
+            hosts: conn.hosts,
+            need,
+            ...o.reboot,
+            into,
+            progress: (l) => o.onHost?.(l.split(':')[0]!, l.slice(l.indexOf(':') + 2)),
+          });
           reboot.note = `rebooted ${need.join(', ')} one at a time, the cluster healthy after each`;
         } catch (e) {
           if (!(e instanceof WindowStop)) throw e;
@@ -201,7 +240,9 @@ export function renderPatchReport(r: PatchReport): string {
   const out: string[] = [`${r.bundle}: ${r.packages} package(s) in the OS package set${r.dryRun ? ' (dry run: nothing installed)' : ''}`];
   for (const h of r.hosts) {
     const list = r.dryRun ? h.planned : h.changed;
-    out.push(`${h.host}: ${h.error ? `FAILED: ${h.error}` : list.length ? `${r.dryRun ? 'would upgrade' : 'upgraded'} ${list.map((c) => `${c.name} ${c.from} -> ${c.to}`).join(', ')}` : 'up to date'}${h.rebootNeeded ? ` (reboot needed: ${h.rebootReason})` : ''}`);
+    out.push(
+      `${h.host}: ${h.error ? `FAILED: ${h.error}` : list.length ? `${r.dryRun ? 'would upgrade' : 'upgraded'} ${list.map((c) => `${c.name} ${c.from} -> ${c.to}`).join(', ')}` : 'up to date'}${h.rebootNeeded ? ` (reboot needed: ${h.rebootReason})` : ''}`,
+    );
   }
   out.push(r.reboot.note);
   return out.join('\n') + '\n';

@@ -11,7 +11,10 @@ const octal = (m: number) => m.toString(8).padStart(3, '0');
 
 export function modeRule(t: FileTarget, id: string, title: string, area: RuleArea = 'files'): Rule {
   return {
-    id, title, area, ...(t.cis ? { cis: t.cis } : {}),
+    id,
+    title,
+    area,
+    ...(t.cis ? { cis: t.cis } : {}),
     check(s) {
       const f = s.files[t.path];
       if (!f) return t.optional ? { status: 'na', detail: `${t.path} does not exist` } : { status: 'fail', detail: `${t.path} is missing`, manual: true };
@@ -28,13 +31,20 @@ export function modeRule(t: FileTarget, id: string, title: string, area: RuleAre
   };
 }
 
-const name = (p: string) => p.replace(/^\/etc\//, '').replace(/[^a-z0-9]+/g, '-').replace(/-+$/, '').replace(/-$/, '') + (p.endsWith('-') ? '-backup' : '');
+const name = (p: string) =>
+  p
+    .replace(/^\/etc\//, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/-+$/, '')
+    .replace(/-$/, '') + (p.endsWith('-') ? '-backup' : '');
 
 const list = (xs: string[], n = 5) => `${xs.slice(0, n).join(', ')}${xs.length > n ? ` and ${xs.length - n} more` : ''}`;
 
 export const fileRules: Rule[] = [
   ...ACCOUNT_FILES.map((t) => modeRule(t, `files.${name(t.path)}`, `${t.path} is ${octal(t.maxMode)} or stricter, ${t.owner}:${t.groups.join('|')}`)),
-  ...CRON_FILES.map((t) => modeRule(t, `files.${name(t.path)}`, `${t.path} is ${octal(t.maxMode)} or stricter, ${t.owner}:${t.groups[0]} (only root reads cron's jobs)`)),
+  ...CRON_FILES.map((t) =>
+    modeRule(t, `files.${name(t.path)}`, `${t.path} is ${octal(t.maxMode)} or stricter, ${t.owner}:${t.groups[0]} (only root reads cron's jobs)`),
+  ),
   {
     id: 'files.world-writable',
     title: 'no world-writable files, and world-writable directories have the sticky bit',

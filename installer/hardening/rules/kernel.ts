@@ -20,19 +20,21 @@ export function refusedModules(s: HostState): Set<string> {
   return out;
 }
 
-const moduleRules: Rule[] = UNUSED_MODULES.map((m): Rule => ({
-  id: m.id,
-  title: m.title,
-  area: 'kernel',
-  ...(m.cis ? { cis: m.cis } : {}),
-  check(s) {
-    const refused = refusedModules(s);
-    const open = m.modules.filter((x) => !refused.has(norm(x)));
-    const where = s.container !== 'none' ? ` (a ${s.container} container: the machine's kernel decides)` : '';
-    if (open.length === 0) return { status: 'pass', detail: `modprobe refuses ${m.modules.join(', ')}${where}` };
-    return { status: 'fail', detail: `modprobe may load ${open.join(', ')}${where}`, fixes: open.map((module) => ({ kind: 'modprobe', module })) };
-  },
-}));
+const moduleRules: Rule[] = UNUSED_MODULES.map(
+  (m): Rule => ({
+    id: m.id,
+    title: m.title,
+    area: 'kernel',
+    ...(m.cis ? { cis: m.cis } : {}),
+    check(s) {
+      const refused = refusedModules(s);
+      const open = m.modules.filter((x) => !refused.has(norm(x)));
+      const where = s.container !== 'none' ? ` (a ${s.container} container: the machine's kernel decides)` : '';
+      if (open.length === 0) return { status: 'pass', detail: `modprobe refuses ${m.modules.join(', ')}${where}` };
+      return { status: 'fail', detail: `modprobe may load ${open.join(', ')}${where}`, fixes: open.map((module) => ({ kind: 'modprobe', module })) };
+    },
+  }),
+);
 
 const overlay: Rule = {
   id: 'kernel.module-overlay',
@@ -40,7 +42,12 @@ const overlay: Rule = {
   area: 'kernel',
   cis: '1.1.1.6',
   check(s) {
-    return { status: 'na', detail: refusedModules(s).has('overlay') ? 'overlay is refused by modprobe: containerd cannot start containers (remove that line)' : 'kept for containerd (k3s) image layers' };
+    return {
+      status: 'na',
+      detail: refusedModules(s).has('overlay')
+        ? 'overlay is refused by modprobe: containerd cannot start containers (remove that line)'
+        : 'kept for containerd (k3s) image layers',
+    };
   },
 };
 
@@ -57,7 +64,11 @@ function mountRule(target: string, id: string, cis: string): Rule {
       if (!m) return { status: 'na', detail: `${target} is not a file system of its own (CIS asks for one; palisade does not repartition a host)` };
       const missing = WANT.filter((o) => !m.options.includes(o));
       if (missing.length === 0) return { status: 'pass', detail: `${target} ${m.fstype} ${WANT.join(',')}` };
-      return { status: 'fail', detail: `${target} (${m.fstype}) is mounted without ${missing.join(', ')}`, fixes: [{ kind: 'mount', target, fstype: m.fstype, options: WANT }] };
+      return {
+        status: 'fail',
+        detail: `${target} (${m.fstype}) is mounted without ${missing.join(', ')}`,
+        fixes: [{ kind: 'mount', target, fstype: m.fstype, options: WANT }],
+      };
     },
   };
 }

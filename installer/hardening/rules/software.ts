@@ -39,7 +39,8 @@ export const bannerRules: Rule[] = [
   cis: b.cis,
   check(s) {
     const t = s.text[b.path];
-    if (t !== undefined && t.trim() !== '' && !OS_INFO.test(t)) return { status: 'pass' as const, detail: `${b.path}: ${t.trim().split('\n')[0]!.slice(0, 60)}` };
+    if (t !== undefined && t.trim() !== '' && !OS_INFO.test(t))
+      return { status: 'pass' as const, detail: `${b.path}: ${t.trim().split('\n')[0]!.slice(0, 60)}` };
     return {
       status: 'fail' as const,
       detail: t === undefined || t.trim() === '' ? `${b.path} is empty or missing` : `${b.path} names the OS: ${t.trim().split('\n')[0]!.slice(0, 60)}`,

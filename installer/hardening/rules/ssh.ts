@@ -15,8 +15,15 @@ export const STRONG = {
   ciphers: ['chacha20-poly1305@openssh.com', 'aes256-gcm@openssh.com', 'aes128-gcm@openssh.com', 'aes256-ctr', 'aes192-ctr', 'aes128-ctr'],
   macs: ['hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256-etm@openssh.com', 'umac-128-etm@openssh.com', 'hmac-sha2-512', 'hmac-sha2-256'],
   kex: [
-    'sntrup761x25519-sha512@openssh.com', 'curve25519-sha256', 'curve25519-sha256@libssh.org', 'diffie-hellman-group16-sha512',
-    'diffie-hellman-group18-sha512', 'diffie-hellman-group-exchange-sha256', 'ecdh-sha2-nistp521', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp256',
+    'sntrup761x25519-sha512@openssh.com',
+    'curve25519-sha256',
+    'curve25519-sha256@libssh.org',
+    'diffie-hellman-group16-sha512',
+    'diffie-hellman-group18-sha512',
+    'diffie-hellman-group-exchange-sha256',
+    'ecdh-sha2-nistp521',
+    'ecdh-sha2-nistp384',
+    'ecdh-sha2-nistp256',
   ],
 };
 const WEAK = {
@@ -31,7 +38,8 @@ const get = (s: HostState, k: string): string | undefined => s.sshd[k.toLowerCas
 
 function needSshd(s: HostState): CheckResult | undefined {
   // a config sshd refuses is the operator's to mend: palisade changes nothing on top of it
-  if (!s.sshdValid && s.sshdError !== 'no sshd') return { status: 'fail', manual: true, detail: `sshd -t fails, so sshd's settings cannot be read or changed safely: ${s.sshdError ?? ''}`.trim() };
+  if (!s.sshdValid && s.sshdError !== 'no sshd')
+    return { status: 'fail', manual: true, detail: `sshd -t fails, so sshd's settings cannot be read or changed safely: ${s.sshdError ?? ''}`.trim() };
   if (Object.keys(s.sshd).length === 0) return { status: 'na', detail: 'no OpenSSH server on this host' };
   return undefined;
 }
@@ -39,7 +47,10 @@ function needSshd(s: HostState): CheckResult | undefined {
 /** a directive that must have one value (case-insensitive) */
 function exact(id: string, title: string, cis: string, key: string, want: string, also: string[] = []): Rule {
   return {
-    id, title, area: 'ssh', cis,
+    id,
+    title,
+    area: 'ssh',
+    cis,
     check(s) {
       const na = needSshd(s);
       if (na) return na;
@@ -53,21 +64,31 @@ function exact(id: string, title: string, cis: string, key: string, want: string
 /** a number in [min, max]; the fix sets `set` */
 function range(id: string, title: string, cis: string, key: string, min: number, max: number, set: number): Rule {
   return {
-    id, title, area: 'ssh', cis,
+    id,
+    title,
+    area: 'ssh',
+    cis,
     check(s) {
       const na = needSshd(s);
       if (na) return na;
       const raw = get(s, key) ?? '';
       const n = Number(raw);
       if (raw !== '' && Number.isFinite(n) && n >= min && n <= max) return { status: 'pass', detail: `${key} ${raw}` };
-      return { status: 'fail', detail: `${key} is ${raw || '(unset)'}, wanted ${min === max ? min : `${min}..${max}`}`, fixes: [{ kind: 'sshd', directives: { [key]: String(set) } }] };
+      return {
+        status: 'fail',
+        detail: `${key} is ${raw || '(unset)'}, wanted ${min === max ? min : `${min}..${max}`}`,
+        fixes: [{ kind: 'sshd', directives: { [key]: String(set) } }],
+      };
     },
   };
 }
 
 function algorithms(id: string, title: string, cis: string, key: string, kind: keyof typeof STRONG): Rule {
   return {
-    id, title, area: 'ssh', cis,
+    id,
+    title,
+    area: 'ssh',
+    cis,
     check(s) {
       const na = needSshd(s);
       if (na) return na;
@@ -78,7 +99,11 @@ function algorithms(id: string, title: string, cis: string, key: string, kind: k
       const known = s.supported[kind];
       const want = STRONG[kind].filter((a) => known.length === 0 || known.includes(a));
       if (want.length === 0) return { status: 'na', detail: `this host's OpenSSH supports none of the current ${key}` };
-      return { status: 'fail', detail: weak.length ? `${key} allows ${weak.join(', ')}` : `${key} is not set`, fixes: [{ kind: 'sshd', directives: { [key]: want.join(',') } }] };
+      return {
+        status: 'fail',
+        detail: weak.length ? `${key} allows ${weak.join(', ')}` : `${key} is not set`,
+        fixes: [{ kind: 'sshd', directives: { [key]: want.join(',') } }],
+      };
     },
   };
 }
@@ -96,11 +121,24 @@ const rootLogin: Rule = {
     const keyOnly = v === 'without-password' || v === 'prohibit-password';
     if (s.loginUser === 'root') {
       if (keyOnly || v === 'forced-commands-only') return { status: 'pass', detail: `PermitRootLogin ${v} (palisade logs in as root, with its key)` };
-      if (v === 'no') return { status: 'fail', detail: 'PermitRootLogin no, but palisade logs in as root: it would be locked out', fixes: [{ kind: 'sshd', directives: { PermitRootLogin: 'prohibit-password' } }] };
-      return { status: 'fail', detail: `PermitRootLogin ${v}: root may log in with a password`, fixes: [{ kind: 'sshd', directives: { PermitRootLogin: 'prohibit-password' } }] };
+      if (v === 'no')
+        return {
+          status: 'fail',
+          detail: 'PermitRootLogin no, but palisade logs in as root: it would be locked out',
+          fixes: [{ kind: 'sshd', directives: { PermitRootLogin: 'prohibit-password' } }],
+        };
+      return {
+        status: 'fail',
+        detail: `PermitRootLogin ${v}: root may log in with a password`,
+        fixes: [{ kind: 'sshd', directives: { PermitRootLogin: 'prohibit-password' } }],
+      };
     }
     if (v === 'no') return { status: 'pass', detail: `PermitRootLogin no (palisade logs in as ${s.loginUser})` };
-    return { status: 'fail', detail: `PermitRootLogin ${v}; palisade logs in as ${s.loginUser}, so root needs no SSH login`, fixes: [{ kind: 'sshd', directives: { PermitRootLogin: 'no' } }] };
+    return {
+      status: 'fail',
+      detail: `PermitRootLogin ${v}; palisade logs in as ${s.loginUser}, so root needs no SSH login`,
+      fixes: [{ kind: 'sshd', directives: { PermitRootLogin: 'no' } }],
+    };
   },
 };
 
@@ -114,7 +152,14 @@ const banner: Rule = {
     if (na) return na;
     const v = get(s, 'banner') ?? 'none';
     if (v !== 'none' && v !== '') return { status: 'pass', detail: `Banner ${v}` };
-    return { status: 'fail', detail: 'no Banner', fixes: [{ kind: 'file', path: ISSUE_NET, content: BANNER_TEXT, mode: 0o644 }, { kind: 'sshd', directives: { Banner: ISSUE_NET } }] };
+    return {
+      status: 'fail',
+      detail: 'no Banner',
+      fixes: [
+        { kind: 'file', path: ISSUE_NET, content: BANNER_TEXT, mode: 0o644 },
+        { kind: 'sshd', directives: { Banner: ISSUE_NET } },
+      ],
+    };
   },
 };
 
@@ -133,14 +178,29 @@ const forwarding: Rule = {
   check(s) {
     const na = needSshd(s);
     if (na) return na;
-    const off: Record<string, string> = { AllowAgentForwarding: 'no', AllowStreamLocalForwarding: 'no', PermitTunnel: 'no', GatewayPorts: 'no', AllowTcpForwarding: 'no' };
+    const off: Record<string, string> = {
+      AllowAgentForwarding: 'no',
+      AllowStreamLocalForwarding: 'no',
+      PermitTunnel: 'no',
+      GatewayPorts: 'no',
+      AllowTcpForwarding: 'no',
+    };
     const wrong = Object.entries(off).filter(([k, v]) => (gget(s, k) ?? '').toLowerCase() !== v);
     const mine = (get(s, 'AllowTcpForwarding') ?? '').toLowerCase();
     const userOk = mine === 'local' || mine === 'no';
-    if (wrong.length === 0 && userOk) return { status: 'pass', detail: `${Object.keys(off).map((k) => `${k} ${gget(s, k)}`).join(', ')}; for ${s.loginUser}: AllowTcpForwarding ${mine}` };
+    if (wrong.length === 0 && userOk)
+      return {
+        status: 'pass',
+        detail: `${Object.keys(off)
+          .map((k) => `${k} ${gget(s, k)}`)
+          .join(', ')}; for ${s.loginUser}: AllowTcpForwarding ${mine}`,
+      };
     return {
       status: 'fail',
-      detail: [...wrong.map(([k]) => `${k} ${gget(s, k) ?? '(unset)'}`), ...(userOk ? [] : [`AllowTcpForwarding ${mine || '(unset)'} for ${s.loginUser}`])].join(', ') + `; DisableForwarding stays off: palisade's tunnels and the jump host need local TCP forwarding for ${s.loginUser}`,
+      detail:
+        [...wrong.map(([k]) => `${k} ${gget(s, k) ?? '(unset)'}`), ...(userOk ? [] : [`AllowTcpForwarding ${mine || '(unset)'} for ${s.loginUser}`])].join(
+          ', ',
+        ) + `; DisableForwarding stays off: palisade's tunnels and the jump host need local TCP forwarding for ${s.loginUser}`,
       fixes: [{ kind: 'sshd', directives: Object.fromEntries(wrong), forLoginUser: { AllowTcpForwarding: mine === 'no' ? 'no' : 'local' } }],
     };
   },
@@ -158,7 +218,11 @@ const maxSessions: Rule = {
     const all = Number(gget(s, 'maxsessions') ?? 10);
     const mine = Number(get(s, 'maxsessions') ?? 10);
     if (all <= 2 && mine >= 8 && mine <= 10) return { status: 'pass', detail: `MaxSessions ${all}; for ${s.loginUser}: ${mine}` };
-    return { status: 'fail', detail: `MaxSessions ${all}; for ${s.loginUser}: ${mine}`, fixes: [{ kind: 'sshd', directives: { MaxSessions: '2' }, forLoginUser: { MaxSessions: '10' } }] };
+    return {
+      status: 'fail',
+      detail: `MaxSessions ${all}; for ${s.loginUser}: ${mine}`,
+      fixes: [{ kind: 'sshd', directives: { MaxSessions: '2' }, forLoginUser: { MaxSessions: '10' } }],
+    };
   },
 };
 
@@ -176,12 +240,25 @@ const allowUsers: Rule = {
   check(s) {
     const na = needSshd(s);
     if (na) return na;
-    const set = ['allowusers', 'allowgroups'].filter((k) => (get(s, k) ?? '') !== '').map((k) => `${k === 'allowusers' ? 'AllowUsers' : 'AllowGroups'} ${get(s, k)}`);
+    const set = ['allowusers', 'allowgroups']
+      .filter((k) => (get(s, k) ?? '') !== '')
+      .map((k) => `${k === 'allowusers' ? 'AllowUsers' : 'AllowGroups'} ${get(s, k)}`);
     if (set.length) return { status: 'pass', detail: set.join(', ') };
-    const other = ['trustedusercakeys', 'authorizedkeyscommand', 'authorizedprincipalscommand'].filter((k) => !['', 'none'].includes((get(s, k) ?? 'none').toLowerCase()));
-    if (other.length) return { status: 'fail', manual: true, detail: `no AllowUsers or AllowGroups, and ${other.join(', ')} decide(s) who logs in: name the accounts or groups by hand` };
+    const other = ['trustedusercakeys', 'authorizedkeyscommand', 'authorizedprincipalscommand'].filter(
+      (k) => !['', 'none'].includes((get(s, k) ?? 'none').toLowerCase()),
+    );
+    if (other.length)
+      return {
+        status: 'fail',
+        manual: true,
+        detail: `no AllowUsers or AllowGroups, and ${other.join(', ')} decide(s) who logs in: name the accounts or groups by hand`,
+      };
     const users = [...new Set([s.loginUser, ...s.keyUsers])].sort();
-    return { status: 'fail', detail: `no AllowUsers or AllowGroups: every account with a key may log in (today: ${users.join(', ')})`, fixes: [{ kind: 'sshd', directives: { AllowUsers: users.join(' ') } }] };
+    return {
+      status: 'fail',
+      detail: `no AllowUsers or AllowGroups: every account with a key may log in (today: ${users.join(', ')})`,
+      fixes: [{ kind: 'sshd', directives: { AllowUsers: users.join(' ') } }],
+    };
   },
 };
 
@@ -229,14 +306,26 @@ export const sshRules: Rule[] = [
   banner,
   algorithms('ssh.ciphers', 'SSH ciphers: current ones only (no CBC)', '5.1.6', 'Ciphers', 'ciphers'),
   {
-    ...range('ssh.client-alive', 'idle SSH sessions are closed (ClientAliveInterval 1..900 s with ClientAliveCountMax 1..3)', '5.1.7', 'ClientAliveInterval', 1, 900, 300),
+    ...range(
+      'ssh.client-alive',
+      'idle SSH sessions are closed (ClientAliveInterval 1..900 s with ClientAliveCountMax 1..3)',
+      '5.1.7',
+      'ClientAliveInterval',
+      1,
+      900,
+      300,
+    ),
     check(s) {
       const na = needSshd(s);
       if (na) return na;
       const i = Number(get(s, 'clientaliveinterval') ?? 0);
       const c = Number(get(s, 'clientalivecountmax') ?? 3);
       if (i >= 1 && i <= 900 && c >= 1 && c <= 3) return { status: 'pass', detail: `ClientAliveInterval ${i}, ClientAliveCountMax ${c}` };
-      return { status: 'fail', detail: `ClientAliveInterval ${i}, ClientAliveCountMax ${c}`, fixes: [{ kind: 'sshd', directives: { ClientAliveInterval: '300', ClientAliveCountMax: '2' } }] };
+      return {
+        status: 'fail',
+        detail: `ClientAliveInterval ${i}, ClientAliveCountMax ${c}`,
+        fixes: [{ kind: 'sshd', directives: { ClientAliveInterval: '300', ClientAliveCountMax: '2' } }],
+      };
     },
   },
   forwarding,

@@ -18,7 +18,10 @@ function readOnly(s: HostState, key: string, now: string, want: string): CheckRe
 
 function param(id: string, title: string, cis: string, keys: string[], want: string): Rule {
   return {
-    id, title, area: 'sysctl', ...(cis ? { cis } : {}),
+    id,
+    title,
+    area: 'sysctl',
+    ...(cis ? { cis } : {}),
     check(s) {
       const present = keys.filter((k) => s.sysctl[k]);
       if (present.length === 0) return { status: 'na', detail: `the kernel has no ${keys.join(', ')}` };
@@ -58,15 +61,61 @@ export const sysctlRules: Rule[] = [
   param('sysctl.sysrq', 'magic SysRq keys off', '', ['kernel.sysrq'], '0'),
   param('sysctl.ldisc-autoload', 'TTY line disciplines not loaded on demand by users', '', ['dev.tty.ldisc_autoload'], '0'),
   param('sysctl.protected-links', 'hard and symbolic links in shared directories protected', '', ['fs.protected_hardlinks', 'fs.protected_symlinks'], '1'),
-  param('sysctl.protected-files', 'FIFOs and files in sticky directories protected from other users (protected_fifos, protected_regular 2)', '', ['fs.protected_fifos', 'fs.protected_regular'], '2'),
+  param(
+    'sysctl.protected-files',
+    'FIFOs and files in sticky directories protected from other users (protected_fifos, protected_regular 2)',
+    '',
+    ['fs.protected_fifos', 'fs.protected_regular'],
+    '2',
+  ),
   ipForward,
   param('sysctl.send-redirects', 'ICMP redirects not sent', '3.3.2', ['net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.default.send_redirects'], '0'),
   param('sysctl.bogus-icmp', 'bogus ICMP error responses ignored', '3.3.3', ['net.ipv4.icmp_ignore_bogus_error_responses'], '1'),
   param('sysctl.broadcast-icmp', 'broadcast ICMP echo ignored', '3.3.4', ['net.ipv4.icmp_echo_ignore_broadcasts'], '1'),
-  param('sysctl.accept-redirects', 'ICMP redirects not accepted', '3.3.5', ['net.ipv4.conf.all.accept_redirects', 'net.ipv4.conf.default.accept_redirects', 'net.ipv6.conf.all.accept_redirects', 'net.ipv6.conf.default.accept_redirects'], '0'),
-  param('sysctl.secure-redirects', 'secure ICMP redirects not accepted', '3.3.6', ['net.ipv4.conf.all.secure_redirects', 'net.ipv4.conf.default.secure_redirects'], '0'),
-  param('sysctl.source-route', 'source-routed packets not accepted', '3.3.8', ['net.ipv4.conf.all.accept_source_route', 'net.ipv4.conf.default.accept_source_route', 'net.ipv6.conf.all.accept_source_route', 'net.ipv6.conf.default.accept_source_route'], '0'),
-  param('sysctl.log-martians', 'packets with impossible addresses (martians) logged', '3.3.9', ['net.ipv4.conf.all.log_martians', 'net.ipv4.conf.default.log_martians'], '1'),
+  param(
+    'sysctl.accept-redirects',
+    'ICMP redirects not accepted',
+    '3.3.5',
+    [
+      'net.ipv4.conf.all.accept_redirects',
+      'net.ipv4.conf.default.accept_redirects',
+      'net.ipv6.conf.all.accept_redirects',
+      'net.ipv6.conf.default.accept_redirects',
+    ],
+    '0',
+  ),
+  param(
+    'sysctl.secure-redirects',
+    'secure ICMP redirects not accepted',
+    '3.3.6',
+    ['net.ipv4.conf.all.secure_redirects', 'net.ipv4.conf.default.secure_redirects'],
+    '0',
+  ),
+  param(
+    'sysctl.source-route',
+    'source-routed packets not accepted',
+    '3.3.8',
+    [
+      'net.ipv4.conf.all.accept_source_route',
+      'net.ipv4.conf.default.accept_source_route',
+      'net.ipv6.conf.all.accept_source_route',
+      'net.ipv6.conf.default.accept_source_route',
+    ],
+    '0',
+  ),
+  param(
+    'sysctl.log-martians',
+    'packets with impossible addresses (martians) logged',
+    '3.3.9',
+    ['net.ipv4.conf.all.log_martians', 'net.ipv4.conf.default.log_martians'],
+    '1',
+  ),
   param('sysctl.syncookies', 'TCP SYN cookies on', '3.3.10', ['net.ipv4.tcp_syncookies'], '1'),
-  param('sysctl.accept-ra', 'IPv6 router advertisements not accepted (addresses are configured, not learned)', '3.3.11', ['net.ipv6.conf.all.accept_ra', 'net.ipv6.conf.default.accept_ra'], '0'),
+  param(
+    'sysctl.accept-ra',
+    'IPv6 router advertisements not accepted (addresses are configured, not learned)',
+    '3.3.11',
+    ['net.ipv6.conf.all.accept_ra', 'net.ipv6.conf.default.accept_ra'],
+    '0',
+  ),
 ];

@@ -30,7 +30,12 @@ export const accessPhase: Phase<InstallContext> = {
       if (!r.objects.length) return;
       what = `apply tenant access: ${r.objects.length} object(s) for ${r.namespaces.length} tenant namespace(s)`;
     }
-    const r = await task.change(api.name, what, async () => executeAccessPlan(ctx.driver, api, known ?? (await accessPlanFor(ctx.driver, api, ctx.config.access))));
-    if (r) task.output(`${r.namespaces.length} tenant namespace(s); ${r.created.length} created, ${r.configured.length} updated, ${r.pruned.length} removed, ${r.released.length} released`);
+    const r = await task.change(api.name, what, async () =>
+      executeAccessPlan(ctx.driver, api, known ?? (await accessPlanFor(ctx.driver, api, ctx.config.access))),
+    );
+    if (r)
+      task.output(
+        `${r.namespaces.length} tenant namespace(s); ${r.created.length} created, ${r.configured.length} updated, ${r.pruned.length} removed, ${r.released.length} released`,
+      );
   },
 };

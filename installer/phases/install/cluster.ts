@@ -19,7 +19,10 @@ async function clusterWork(ctx: InstallContext, outputs: Outputs): Promise<strin
   const art = await artifactsOf(outputs);
   const api = apiHost(ctx, outputs);
   const out: string[] = [];
-  const checks = await settleLimit(ctx.topology.nodes, ctx.config.ssh.concurrency, async (n) => ({ n, c: await ctx.driver.check(hostOf(outputs, n.name), n, await specFor(ctx, outputs, n.name), art, api) }));
+  const checks = await settleLimit(ctx.topology.nodes, ctx.config.ssh.concurrency, async (n) => ({
+    n,
+    c: await ctx.driver.check(hostOf(outputs, n.name), n, await specFor(ctx, outputs, n.name), art, api),
+  }));
   for (const r of checks) {
     if (r.status === 'rejected') throw r.reason;
     const { n, c } = r.value;
@@ -44,7 +47,9 @@ const START: Record<TopologyNode['role'], string> = {
 /** Several failures as one error naming each host; one failure as itself. */
 function failedOn(what: string, failed: Array<{ name: string; error: unknown }>): unknown {
   if (failed.length === 1) return failed[0]!.error;
-  return new PalisadeError('install.cluster', `${what} on ${failed.length} host(s)`, { details: failed.map((f) => ({ path: f.name, message: errorMessage(f.error) })) });
+  return new PalisadeError('install.cluster', `${what} on ${failed.length} host(s)`, {
+    details: failed.map((f) => ({ path: f.name, message: errorMessage(f.error) })),
+  });
 }
 
 export const clusterPhase: Phase<InstallContext> = {
@@ -63,7 +68,11 @@ export const clusterPhase: Phase<InstallContext> = {
         const spec = await specFor(ctx, outputs, n.name);
         const o = { timeoutMs: ctx.clusterTimeoutMs, signal: task.signal, onProgress: (l: string) => task.output(`${n.name}: ${l}`) };
         await task.change(n.name, START[n.role], () =>
-          n.role === 'first' ? driver.initFirstServer(h, n, spec, art, o) : n.role === 'server' ? driver.joinServer(h, n, spec, art, api, o) : driver.joinAgent(h, n, spec, art, api, o),
+          n.role === 'first'
+            ? driver.initFirstServer(h, n, spec, art, o)
+            : n.role === 'server'
+              ? driver.joinServer(h, n, spec, art, api, o)
+              : driver.joinAgent(h, n, spec, art, api, o),
         );
         task.output(`${n.name}: ready`);
       });
@@ -93,13 +102,20 @@ export const clusterPhase: Phase<InstallContext> = {
     ]);
     const failed = [
       ...(sr.status === 'rejected' ? [{ name: 'controllers', error: sr.reason as unknown }] : []),
-      ...(ar.status === 'fulfilled' ? ar.value.flatMap((r, i) => (r.status === 'rejected' ? [{ name: agents[i]!.name, error: r.reason as unknown }] : [])) : [{ name: 'workers', error: ar.reason as unknown }]),
+      ...(ar.status === 'fulfilled'
+        ? ar.value.flatMap((r, i) => (r.status === 'rejected' ? [{ name: agents[i]!.name, error: r.reason as unknown }] : []))
+        : [{ name: 'workers', error: ar.reason as unknown }]),
     ];
     if (failed.length === 1) throw failed[0]!.error;
-    if (failed.length) throw new PalisadeError('install.cluster', `${failed.length} node(s) did not join`, { details: failed.map((f) => ({ path: f.name, message: errorMessage(f.error) })) });
+    if (failed.length)
+      throw new PalisadeError('install.cluster', `${failed.length} node(s) did not join`, {
+        details: failed.map((f) => ({ path: f.name, message: errorMessage(f.error) })),
+      });
 
     const file = stateFiles(ctx.stateDir).kubeconfig;
-    await task.change(undefined, `write the admin kubeconfig ${file}`, async () => writeFileAtomic(file, await driver.kubeconfig(api, ctx.config.cluster.fqdn), { mode: 0o600, mkdirp: true }));
+    await task.change(undefined, `write the admin kubeconfig ${file}`, async () =>
+      writeFileAtomic(file, await driver.kubeconfig(api, ctx.config.cluster.fqdn), { mode: 0o600, mkdirp: true }),
+    );
     task.output(`kubeconfig: ${file}`);
   },
 };

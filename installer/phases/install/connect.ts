@@ -52,7 +52,10 @@ export const connectPhase: Phase<InstallContext> = {
     task.output(`${hosts.size} host(s) connected${locks ? ' and locked' : ''}`);
   },
   async cleanup(_ctx, outputs) {
-    await outputs.maybe(HOST_LOCKS)?.release().catch(() => undefined);
+    await outputs
+      .maybe(HOST_LOCKS)
+      ?.release()
+      .catch(() => undefined);
     await Promise.all([...(outputs.maybe(HOSTS)?.values() ?? [])].map((h) => h.close().catch(() => undefined)));
   },
 };

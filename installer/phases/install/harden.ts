@@ -35,14 +35,20 @@ export const hardenPhase: Phase<InstallContext> = {
     );
     if (!r) return;
     const count = (s: string) => r.outcomes.filter((o) => o.status === s).length;
-    task.note(`${name}: hardened: ${count('fixed')} fixed, ${count('right')} already right, ${count('not-applicable')} not applicable${r.container !== 'none' ? ` (a ${r.container} container: kernel parameters are the machine's)` : ''}, ${count('excepted')} excepted; IPv4 forwarding kept on for the pod network`);
+    task.note(
+      `${name}: hardened: ${count('fixed')} fixed, ${count('right')} already right, ${count('not-applicable')} not applicable${r.container !== 'none' ? ` (a ${r.container} container: kernel parameters are the machine's)` : ''}, ${count('excepted')} excepted; IPv4 forwarding kept on for the pod network`,
+    );
     for (const c of r.changes) task.note(`${name}: ${c}`);
     for (const o of r.outcomes.filter((x) => x.status === 'manual')) task.note(`${name}: look at ${o.rule}: ${o.detail}`);
     const failed = r.outcomes.filter((o) => o.status === 'failed');
     if (failed.length) {
-      throw new PalisadeError('install.harden', `${name}: ${failed.length} hardening rule(s) could not be fixed: ${failed.map((o) => `${o.rule} (${o.reason ?? o.detail})`).join('; ')}`, {
-        hint: 'fix the host by hand, or add the rule to hardening.exceptions in palisade.yaml with the reason; `palisade harden --dry-run --host NAME` shows every rule',
-      });
+      throw new PalisadeError(
+        'install.harden',
+        `${name}: ${failed.length} hardening rule(s) could not be fixed: ${failed.map((o) => `${o.rule} (${o.reason ?? o.detail})`).join('; ')}`,
+        {
+          hint: 'fix the host by hand, or add the rule to hardening.exceptions in palisade.yaml with the reason; `palisade harden --dry-run --host NAME` shows every rule',
+        },
+      );
     }
   },
 };

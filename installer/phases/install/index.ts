@@ -18,6 +18,19 @@ import { verifyPhase } from './verify.ts';
 
 /** The install phases, in order. Each checks the real state before acting, acts, and leaves verification to verify. */
 export const INSTALL_PHASES: ReadonlyArray<Phase<InstallContext>> = [
-  bundlePhase, connectPhase, factsPhase, preflightPhase, preparePhase, hardenPhase, encryptPhase, keysPhase,
-  registryPhase, seedPhase, clusterPhase, secretsPhase, accessPhase, verifyPhase, reportPhase,
+  bundlePhase,
+  connectPhase,
+  factsPhase,
+  preflightPhase,
+  preparePhase,
+  hardenPhase,
+  encryptPhase,
+  keysPhase,
+  registryPhase,
+  seedPhase,
+  clusterPhase,
+  secretsPhase,
+  accessPhase,
+  verifyPhase,
+  reportPhase,
 ];

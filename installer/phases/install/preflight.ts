@@ -29,14 +29,27 @@ export const preflightPhase: Phase<InstallContext> = {
     const gathered = task.outputs.ofHosts(FACTS);
     const facts = new Map<string, HostFacts>();
     for (const h of targets) {
-      facts.set(h.name, gathered.get(h.name) ?? (await gatherFacts(hostOf(task.outputs, h.name), { fqdn: ctx.config.cluster.fqdn, ...(h.dataDisk ? { dataDisk: h.dataDisk } : {}) })));
+      facts.set(
+        h.name,
+        gathered.get(h.name) ??
+          (await gatherFacts(hostOf(task.outputs, h.name), { fqdn: ctx.config.cluster.fqdn, ...(h.dataDisk ? { dataDisk: h.dataDisk } : {}) })),
+      );
     }
     const admin = await localFacts({ fqdn: ctx.config.cluster.fqdn }).catch(() => undefined);
-    const r = evaluate({ config: ctx.config, hosts: targets.map((h) => ({ config: h, facts: facts.get(h.name)! })), ...(admin ? { admin } : {}), ignore: ctx.config.preflight.ignore });
+    const r = evaluate({
+      config: ctx.config,
+      hosts: targets.map((h) => ({ config: h, facts: facts.get(h.name)! })),
+      ...(admin ? { admin } : {}),
+      ignore: ctx.config.preflight.ignore,
+    });
     const fails = r.findings.filter((f) => f.status === 'fail');
     if (fails.length) {
       throw new PalisadeError('install.preflight', `preflight: ${fails.length} check(s) failed; nothing was changed`, {
-        details: fails.map((f) => ({ path: `${f.host} ${f.id}`, message: `${f.title}: ${f.measured} (needs ${f.required})`, ...(f.fix ? { hint: f.fix } : {}) })),
+        details: fails.map((f) => ({
+          path: `${f.host} ${f.id}`,
+          message: `${f.title}: ${f.measured} (needs ${f.required})`,
+          ...(f.fix ? { hint: f.fix } : {}),
+        })),
         hint: 'fix each failure (or waive it in preflight.ignore with a reason), then run the install again; `palisade preflight` shows the full table',
       });
     }
@@ -52,6 +65,8 @@ export const preflightPhase: Phase<InstallContext> = {
         await writeCheckedHosts(file, checked);
       });
     }
-    task.output(`${r.summary.pass} passed, ${r.summary.warn} warnings, ${r.summary.waived} waived${firstRun ? '' : ` (new or replaced: ${targets.map((h) => h.name).join(', ')})`}`);
+    task.output(
+      `${r.summary.pass} passed, ${r.summary.warn} warnings, ${r.summary.waived} waived${firstRun ? '' : ` (new or replaced: ${targets.map((h) => h.name).join(', ')})`}`,
+    );
   },
 };

@@ -45,7 +45,8 @@ export const preparePhase: Phase<InstallContext> = {
     if (!items.length) return;
     const r = await task.change(name, items.map((t) => WHAT[t](input)).join(', '), () => h.exec(prepareScript(input, items), { sudo: true }));
     if (!r) return;
-    if (r.code !== 0) throw new PalisadeError('install.prepare', `${name}: preparing the host failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
+    if (r.code !== 0)
+      throw new PalisadeError('install.prepare', `${name}: preparing the host failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
     for (const n of parseNotes(r.stdout)) task.note(`${name}: ${n}`);
   },
 };

@@ -40,26 +40,45 @@ export interface RecordedBundle {
 export async function recordedBundle(journal: JournalData | undefined, journalPath: string): Promise<RecordedBundle> {
   const rec = journal?.installed;
   if (!rec) {
-    throw usageError('install.no-bundle', `no --bundle given, and the journal (${journalPath}) records no finished install to take the bundle from`, 'pass --bundle PATH (the bundle directory or .tar)');
+    throw usageError(
+      'install.no-bundle',
+      `no --bundle given, and the journal (${journalPath}) records no finished install to take the bundle from`,
+      'pass --bundle PATH (the bundle directory or .tar)',
+    );
   }
   let bytes: Buffer;
   try {
     bytes = await readManifestBytes(await openSource(rec.path));
   } catch (e) {
-    throw usageError('install.recorded-bundle-gone', `the bundle the last install ran from (${rec.name} ${rec.version}, ${rec.path}) cannot be read: ${e instanceof Error ? e.message : String(e)}`, `pass --bundle PATH to plan with a bundle you have (and --trusted-key if palisade.yaml has no bundle.trustedKey)`);
+    throw usageError(
+      'install.recorded-bundle-gone',
+      `the bundle the last install ran from (${rec.name} ${rec.version}, ${rec.path}) cannot be read: ${e instanceof Error ? e.message : String(e)}`,
+      `pass --bundle PATH to plan with a bundle you have (and --trusted-key if palisade.yaml has no bundle.trustedKey)`,
+    );
   }
   const got = manifestDigest(bytes);
   if (got !== rec.manifestDigest) {
-    throw usageError('install.recorded-bundle-changed', `${rec.path} is no longer the bundle the last install ran from (${rec.name} ${rec.version}): its bundle.yaml is ${got.slice(0, 19)}…, the install recorded ${rec.manifestDigest.slice(0, 19)}…`, 'pass --bundle PATH explicitly to plan with the bundle that is there now (and --trusted-key if palisade.yaml has no bundle.trustedKey)');
+    throw usageError(
+      'install.recorded-bundle-changed',
+      `${rec.path} is no longer the bundle the last install ran from (${rec.name} ${rec.version}): its bundle.yaml is ${got.slice(0, 19)}…, the install recorded ${rec.manifestDigest.slice(0, 19)}…`,
+      'pass --bundle PATH explicitly to plan with the bundle that is there now (and --trusted-key if palisade.yaml has no bundle.trustedKey)',
+    );
   }
   let key: KeyObject;
   try {
     key = createPublicKey(rec.trustedKey.pem);
   } catch {
-    throw new PalisadeError('install.recorded-key', `the trusted key recorded in ${journalPath} cannot be read`, { hint: 'pass --trusted-key FILE', exitCode: 2 });
+    throw new PalisadeError('install.recorded-key', `the trusted key recorded in ${journalPath} cannot be read`, {
+      hint: 'pass --trusted-key FILE',
+      exitCode: 2,
+    });
   }
   if (keyFingerprint(key) !== rec.trustedKey.fingerprint) {
-    throw new PalisadeError('install.recorded-key', `the trusted key recorded in ${journalPath} is not the one its fingerprint (${rec.trustedKey.fingerprint}) names`, { hint: 'pass --trusted-key FILE', exitCode: 2 });
+    throw new PalisadeError(
+      'install.recorded-key',
+      `the trusted key recorded in ${journalPath} is not the one its fingerprint (${rec.trustedKey.fingerprint}) names`,
+      { hint: 'pass --trusted-key FILE', exitCode: 2 },
+    );
   }
   return { path: rec.path, trustedKey: key, record: rec };
 }

@@ -9,8 +9,10 @@ export const secretsPhase: Phase<InstallContext> = {
   shouldRun: async (ctx, i) => (await objectsOutOfPlace(ctx, i.outputs)).length > 0,
   async run(ctx, task) {
     const api = apiHost(ctx, task.outputs);
-    const res = await task.change(api.name, 'apply manifests/ to namespace palisade-system (service secrets, CA, registry pull secret, ingress TLS)', async () =>
-      ctx.driver.apply(api, await manifestObjects(ctx, task.outputs)),
+    const res = await task.change(
+      api.name,
+      'apply manifests/ to namespace palisade-system (service secrets, CA, registry pull secret, ingress TLS)',
+      async () => ctx.driver.apply(api, await manifestObjects(ctx, task.outputs)),
     );
     if (res) task.output(res.join(', '));
   },

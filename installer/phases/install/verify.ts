@@ -26,12 +26,15 @@ export async function verifyInstall(ctx: InstallContext, outputs: Outputs): Prom
   // on palisade's CAs, each controller is checked as an operator's client checks it: the palisade root the only trust anchor
   const onPalisadeCa = !!(await clusterCaFor(ctx, outputs)).ca;
   const anchor = onPalisadeCa ? { ...kc, ca: (await ctx.keys.keySet()).rootCa.certPem } : kc;
-  const apiCheck = async (c: { name: string; address: string }) => `${await apiReady(c.address, api.fqdn, anchor, tunnelTo(ctx, outputs, c.name).connect, api.port)}${onPalisadeCa ? ' (certificate chains to the palisade root)' : ''}`;
+  const apiCheck = async (c: { name: string; address: string }) =>
+    `${await apiReady(c.address, api.fqdn, anchor, tunnelTo(ctx, outputs, c.name).connect, api.port)}${onPalisadeCa ? ' (certificate chains to the palisade root)' : ''}`;
   await Promise.all(ctx.topology.controllers.map((c) => add(`API ${api.fqdn} on ${c.name}`, () => apiCheck(c))));
   if (api.vip) await add(`API on VIP ${api.vip}`, () => apiReady(api.vip!, api.fqdn, kc, undefined, api.port));
   await add('nodes Ready', async () => {
     const items = (await ctx.driver.get(apiHost(ctx, outputs), 'nodes'))?.items ?? [];
-    const notReady = ctx.config.hosts.filter((h) => !items.some((n) => n.metadata.name === h.name && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')));
+    const notReady = ctx.config.hosts.filter(
+      (h) => !items.some((n) => n.metadata.name === h.name && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')),
+    );
     if (notReady.length) throw new Error(`not Ready: ${notReady.map((h) => h.name).join(', ')}`);
     return `${items.length} node(s) Ready`;
   });
@@ -55,7 +58,22 @@ export async function verifyInstall(ctx: InstallContext, outputs: Outputs): Prom
     await add('data disks bound', async () => {
       const s = await encryptionStatus({ config: ctx.config, hosts: [...outputs.get(HOSTS).values()] });
       const bad = s.hosts.filter((h) => !h.ok);
-      if (bad.length) throw new Error(bad.map((h) => `${h.host}: ${h.error ?? h.problems.join('; ') ?? h.disks.filter((d) => !d.ok).map((d) => `${d.device} ${d.reason}`).join('; ')}`).join('; '));
+      if (bad.length)
+        throw new Error(
+          bad
+            .map(
+              (h) =>
+                `${h.host}: ${
+                  h.error ??
+                  h.problems.join('; ') ??
+                  h.disks
+                    .filter((d) => !d.ok)
+                    .map((d) => `${d.device} ${d.reason}`)
+                    .join('; ')
+                }`,
+            )
+            .join('; '),
+        );
       return s.hosts.flatMap((h) => h.disks.map((d) => `${h.host} ${d.device}: ${d.state}`)).join(', ');
     });
   }

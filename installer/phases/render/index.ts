@@ -10,7 +10,10 @@ import { plainRenderer } from './plain.ts';
  */
 export type OutputMode = 'text' | 'json' | 'silent';
 
-export function renderersFor(mode: OutputMode, env: { isTTY?: boolean; ci?: boolean } = { isTTY: !!process.stdout.isTTY, ci: !!process.env.CI }): RunObserver[] {
+export function renderersFor(
+  mode: OutputMode,
+  env: { isTTY?: boolean; ci?: boolean } = { isTTY: !!process.stdout.isTTY, ci: !!process.env.CI },
+): RunObserver[] {
   if (mode === 'json') return [jsonRenderer()];
   if (mode === 'silent') return [];
   return [env.isTTY && !env.ci ? listrRenderer() : plainRenderer()];

@@ -39,18 +39,28 @@ export const restoreConnectPhase: Phase<RestoreContext> = {
     task.provide(HOSTS, hosts);
     const keyFailures = failures.filter((f) => KEY_PROBLEMS.has(f.error.code));
     if (keyFailures.length) {
-      throw new PalisadeError('restore.hosts-trust', `${keyFailures.length} host(s) present a host key that is not pinned: ${keyFailures.map((f) => f.name).join(', ')}. The restore will treat them as new machines; nothing was changed`, {
-        details: keyFailures.map((f) => ({ path: f.name, message: f.error.message.split('\n')[0]! })),
-        hint: 'check each fingerprint on the host console, run `palisade hosts trust --replace`, then run the same restore again',
-      });
+      throw new PalisadeError(
+        'restore.hosts-trust',
+        `${keyFailures.length} host(s) present a host key that is not pinned: ${keyFailures.map((f) => f.name).join(', ')}. The restore will treat them as new machines; nothing was changed`,
+        {
+          details: keyFailures.map((f) => ({ path: f.name, message: f.error.message.split('\n')[0]! })),
+          hint: 'check each fingerprint on the host console, run `palisade hosts trust --replace`, then run the same restore again',
+        },
+      );
     }
     if (failures.length) {
-      throw new PalisadeError('restore.connect', `${failures.length} host(s) could not be reached: ${failures.map((f) => f.name).join(', ')}; nothing was changed`, {
-        details: failures.map((f) => ({ path: f.name, message: f.error.message, ...(f.error.hint ? { hint: f.error.hint } : {}) })),
-        hint: 'a restore needs every host of palisade.yaml; bring them back, then run it again',
-      });
+      throw new PalisadeError(
+        'restore.connect',
+        `${failures.length} host(s) could not be reached: ${failures.map((f) => f.name).join(', ')}; nothing was changed`,
+        {
+          details: failures.map((f) => ({ path: f.name, message: f.error.message, ...(f.error.hint ? { hint: f.error.hint } : {}) })),
+          hint: 'a restore needs every host of palisade.yaml; bring them back, then run it again',
+        },
+      );
     }
-    const locks = await task.change(undefined, `lock ${[...hosts.keys()].join(', ')} for this run`, () => acquireHostLocks([...hosts.values()], { runId: ctx.runId, concurrency: ctx.config.ssh.concurrency }));
+    const locks = await task.change(undefined, `lock ${[...hosts.keys()].join(', ')} for this run`, () =>
+      acquireHostLocks([...hosts.values()], { runId: ctx.runId, concurrency: ctx.config.ssh.concurrency }),
+    );
     if (locks) task.provide(HOST_LOCKS, locks);
     const ids = await machineIds(hosts, ctx.config.ssh.concurrency);
     task.provide(MACHINE_IDS, ids);
@@ -74,7 +84,10 @@ export const restoreConnectPhase: Phase<RestoreContext> = {
     task.output(`${hosts.size} host(s) connected${fresh.length ? `; new: ${fresh.join(', ')}` : ''}`);
   },
   async cleanup(_ctx, outputs) {
-    await outputs.maybe(HOST_LOCKS)?.release().catch(() => undefined);
+    await outputs
+      .maybe(HOST_LOCKS)
+      ?.release()
+      .catch(() => undefined);
     await Promise.all([...(outputs.maybe(HOSTS)?.values() ?? [])].map((h) => h.close().catch(() => undefined)));
   },
 };

@@ -12,9 +12,13 @@ export const finishPhase: Phase<RestoreContext> = {
     const b = task.outputs.get(BACKUP);
     const path = `${ctx.stateDir}/restore-report.json`;
     const report = {
-      apiVersion: 'palisade/restore-report-v1', cluster: ctx.config.cluster.name, restoredAt: new Date().toISOString(),
+      apiVersion: 'palisade/restore-report-v1',
+      cluster: ctx.config.cluster.name,
+      restoredAt: new Date().toISOString(),
       backup: { file: ctx.backupPath, createdAt: b.header.createdAt, snapshot: b.header.snapshot.name, versions: b.header.versions },
-      newHosts: task.outputs.maybe(NEW_HOSTS) ?? [], verify: task.outputs.maybe(VERIFY_RESULT), notes: task.notes(),
+      newHosts: task.outputs.maybe(NEW_HOSTS) ?? [],
+      verify: task.outputs.maybe(VERIFY_RESULT),
+      notes: task.notes(),
     };
     await task.change(undefined, `write ${path}`, () => writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600, mkdirp: true }));
     await task.outputs.get(PROGRESS).finish(task);

@@ -29,7 +29,20 @@ const install = (p: Phase<InstallContext>): Phase<RestoreContext> => p as Phase<
  * restored as k3s documents it and the install's verify runs.
  */
 export const RESTORE_PHASES: ReadonlyArray<Phase<RestoreContext>> = [
-  install(bundlePhase), verifyBackupPhase, keystorePhase, restoreConnectPhase,
-  install(preparePhase), install(encryptPhase), install(keysPhase), install(registryPhase), install(seedPhase),
-  stopPhase, restoreSnapshotPhase, rejoinPhase, workersPhase, install(secretsPhase), install(verifyPhase), finishPhase,
+  install(bundlePhase),
+  verifyBackupPhase,
+  keystorePhase,
+  restoreConnectPhase,
+  install(preparePhase),
+  install(encryptPhase),
+  install(keysPhase),
+  install(registryPhase),
+  install(seedPhase),
+  stopPhase,
+  restoreSnapshotPhase,
+  rejoinPhase,
+  workersPhase,
+  install(secretsPhase),
+  install(verifyPhase),
+  finishPhase,
 ];

@@ -9,7 +9,9 @@ import { BACKUP, type RestoreContext } from './context.ts';
 
 const sha = async (p: string): Promise<string | undefined> => {
   try {
-    return createHash('sha256').update(await readFile(p)).digest('hex');
+    return createHash('sha256')
+      .update(await readFile(p))
+      .digest('hex');
   } catch {
     return undefined;
   }
@@ -24,8 +26,18 @@ async function pending(ctx: RestoreContext, outputs: Outputs) {
   const action = keystoreAction(local ? { sha256: local } : undefined, (await sha(b.file(MEMBERS.keystore)))!, ctx.yes);
   const missing: string[] = [];
   for (const f of STATE_FILES) {
-    const inBackup = await stat(b.file(MEMBERS.state(f))).then(() => true, () => false);
-    if (inBackup && !(await stat(join(ctx.stateDir, f)).then(() => true, () => false))) missing.push(f);
+    const inBackup = await stat(b.file(MEMBERS.state(f))).then(
+      () => true,
+      () => false,
+    );
+    if (
+      inBackup &&
+      !(await stat(join(ctx.stateDir, f)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      missing.push(f);
   }
   return { keystore: action, missing };
 }
@@ -46,11 +58,14 @@ export const keystorePhase: Phase<RestoreContext> = {
     const b = task.outputs.get(BACKUP);
     const p = await pending(ctx, task.outputs);
     if (p.keystore === 'write') {
-      await task.change(undefined, `put the backup's keystore at ${ctx.keystorePath}`, async () => writeFileAtomic(ctx.keystorePath, await readFile(b.file(MEMBERS.keystore)), { mode: 0o600, mkdirp: true }));
+      await task.change(undefined, `put the backup's keystore at ${ctx.keystorePath}`, async () =>
+        writeFileAtomic(ctx.keystorePath, await readFile(b.file(MEMBERS.keystore)), { mode: 0o600, mkdirp: true }),
+      );
       task.note(`keystore put back from the backup at ${ctx.keystorePath}`);
     } else if (p.keystore === 'keep-newer') {
       task.note(`kept the keystore at ${ctx.keystorePath}: it differs from the backup's (newer keys); --yes replaces it`);
     }
-    for (const f of p.missing) await task.change(undefined, `put ${f} back in ${ctx.stateDir}`, () => copyFile(b.file(MEMBERS.state(f)), join(ctx.stateDir, f)));
+    for (const f of p.missing)
+      await task.change(undefined, `put ${f} back in ${ctx.stateDir}`, () => copyFile(b.file(MEMBERS.state(f)), join(ctx.stateDir, f)));
   },
 };

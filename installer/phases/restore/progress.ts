@@ -19,7 +19,10 @@ export interface RestoreProgressData {
 }
 
 export class RestoreProgress {
-  private constructor(readonly path: string, readonly data: RestoreProgressData) {}
+  private constructor(
+    readonly path: string,
+    readonly data: RestoreProgressData,
+  ) {}
 
   /** the progress of a restore from this backup, or a new one (a different backup starts over) */
   static async open(path: string, backup: string): Promise<RestoreProgress> {

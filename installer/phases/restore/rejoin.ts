@@ -25,7 +25,13 @@ export const rejoinPhase: Phase<RestoreContext> = {
           await ctx.driver.stopService(h, n);
           if (await ctx.driver.clearDatastore(h, n, spec)) task.output(`${n.name}: old datastore cleared`);
         });
-        await task.change(n.name, 'rejoin it as a controller', () => ctx.driver.joinServer(h, n, spec, art, api, { timeoutMs: ctx.clusterTimeoutMs, signal: ctx.signal, onProgress: (l) => task.output(`${n.name}: ${l}`) }));
+        await task.change(n.name, 'rejoin it as a controller', () =>
+          ctx.driver.joinServer(h, n, spec, art, api, {
+            timeoutMs: ctx.clusterTimeoutMs,
+            signal: ctx.signal,
+            onProgress: (l) => task.output(`${n.name}: ${l}`),
+          }),
+        );
         await progress.set(task, { rejoined: [...progress.data.rejoined, n.name] });
       });
       task.output(`${n.name}: rejoined`);

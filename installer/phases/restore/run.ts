@@ -47,7 +47,12 @@ async function bundleFromReport(dir: string): Promise<string | undefined> {
 async function confirm(o: RestoreOptions): Promise<void> {
   if (o.yes || o.dryRun) return;
   const hosts = o.loaded.config.hosts.map((h) => h.name).join(', ');
-  if (!process.stdin.isTTY) throw usageError('restore.confirm', `restore replaces the cluster datastore on ${hosts} and no terminal is there to confirm`, 'pass --yes to go ahead, or --dry-run to see the plan');
+  if (!process.stdin.isTTY)
+    throw usageError(
+      'restore.confirm',
+      `restore replaces the cluster datastore on ${hosts} and no terminal is there to confirm`,
+      'pass --yes to go ahead, or --dry-run to see the plan',
+    );
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const a = await rl.question(`Replace the cluster datastore on ${hosts} with the backup's (objects made since it was taken are lost)? [y/N] `);
   rl.close();
@@ -59,12 +64,22 @@ export async function runRestore(o: RestoreOptions): Promise<RunResult> {
   const dir = stateDir(baseDir, config.cluster.name);
   selectPhases(RESTORE_PHASES, { from: o.from, only: o.only });
   const bundle = o.bundle ?? (await bundleFromReport(dir));
-  if (!bundle) throw usageError('restore.bundle', 'no bundle: the install report that names it is not here', 'give the bundle the appliance was installed from with --bundle (it has the k3s binary and the images)');
+  if (!bundle)
+    throw usageError(
+      'restore.bundle',
+      'no bundle: the install report that names it is not here',
+      'give the bundle the appliance was installed from with --bundle (it has the k3s binary and the images)',
+    );
   const trustedKey = await resolveTrustedKey({ ...(o.trustedKey ? { trustedKey: o.trustedKey } : {}), config: path, configExplicit: true });
   await confirm(o);
   const session = { loaded: o.loaded, command: 'restore', lockedBy: `restore ${o.file}`, dryRun: !!o.dryRun, passphraseFile: o.passphraseFile } as const;
   const { result } = await withRunSession(session, (s) => {
-    const ctx: RestoreContext = { ...s.context({ bundlePath: bundle, trustedKey, driver: o.driver, connect: o.connect }), backupPath: o.file, openKey: o.openKey, yes: !!o.yes };
+    const ctx: RestoreContext = {
+      ...s.context({ bundlePath: bundle, trustedKey, driver: o.driver, connect: o.connect }),
+      backupPath: o.file,
+      openKey: o.openKey,
+      yes: !!o.yes,
+    };
     return s.run({ phases: RESTORE_PHASES, ctx, from: o.from, only: o.only, output: o.output, observers: o.observers });
   });
   return result;

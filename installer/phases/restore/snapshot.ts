@@ -31,11 +31,19 @@ export const restoreSnapshotPhase: Phase<RestoreContext> = {
       await h.exec(sh`install -d -m 0700 ${RESTORE_DIR}`, { sudo: true, check: true });
       await h.upload(b.file(b.header.snapshot.member), remote, { mode: 0o600, sudo: true, owner: 'root:root' });
     });
-    await task.change(first.name, `k3s server --cluster-reset --cluster-reset-restore-path=${remote} with the backup's token`, () => ctx.driver.restoreSnapshot(h, node, spec, art, remote));
-    await task.change(first.name, `start ${ctx.driver.name} on ${first.name} and wait for it`, () =>
-      ctx.driver.initFirstServer(h, node, spec, art, { timeoutMs: ctx.clusterTimeoutMs, signal: ctx.signal, onProgress: (l) => task.output(`${first.name}: ${l}`) }),
+    await task.change(first.name, `k3s server --cluster-reset --cluster-reset-restore-path=${remote} with the backup's token`, () =>
+      ctx.driver.restoreSnapshot(h, node, spec, art, remote),
     );
-    await task.change(undefined, 'fetch the kubeconfig again', async () => writeFileAtomic(stateFiles(ctx.stateDir).kubeconfig, await ctx.driver.kubeconfig(h, ctx.config.cluster.fqdn), { mode: 0o600, mkdirp: true }));
+    await task.change(first.name, `start ${ctx.driver.name} on ${first.name} and wait for it`, () =>
+      ctx.driver.initFirstServer(h, node, spec, art, {
+        timeoutMs: ctx.clusterTimeoutMs,
+        signal: ctx.signal,
+        onProgress: (l) => task.output(`${first.name}: ${l}`),
+      }),
+    );
+    await task.change(undefined, 'fetch the kubeconfig again', async () =>
+      writeFileAtomic(stateFiles(ctx.stateDir).kubeconfig, await ctx.driver.kubeconfig(h, ctx.config.cluster.fqdn), { mode: 0o600, mkdirp: true }),
+    );
     await task.change(first.name, `remove ${RESTORE_DIR}`, () => h.exec(sh`rm -rf -- ${RESTORE_DIR}`, { sudo: true }));
     await outputs.get(PROGRESS).set(task, { restored: true });
     task.output(`${first.name}: restored and ready`);

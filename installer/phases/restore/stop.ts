@@ -11,7 +11,9 @@ export const stopPhase: Phase<RestoreContext> = {
   shouldRun: (_ctx, i) => !i.outputs.get(PROGRESS).data.stopped,
   async run(ctx, task) {
     const nodes = ctx.topology.nodes;
-    const r = await settleLimit(nodes, ctx.config.ssh.concurrency, (n) => task.change(n.name, `stop ${ctx.driver.name} on ${n.name}`, () => ctx.driver.stopService(hostOf(task.outputs, n.name), n)));
+    const r = await settleLimit(nodes, ctx.config.ssh.concurrency, (n) =>
+      task.change(n.name, `stop ${ctx.driver.name} on ${n.name}`, () => ctx.driver.stopService(hostOf(task.outputs, n.name), n)),
+    );
     const failed = r.flatMap((x, i) => (x.status === 'rejected' ? [{ path: nodes[i]!.name, message: errorMessage(x.reason) }] : []));
     if (failed.length) throw new PalisadeError('restore.stop', `cannot stop the cluster service on ${failed.length} node(s)`, { details: failed });
     await task.outputs.get(PROGRESS).set(task, { stopped: true });

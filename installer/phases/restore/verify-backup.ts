@@ -25,20 +25,38 @@ export const verifyBackupPhase: Phase<RestoreContext> = {
   provides: [BACKUP, BACKUP_TOKEN, PROGRESS],
   shouldRun: () => true,
   async run(ctx, task) {
-    if (!(await stat(ctx.backupPath).then((x) => x.isFile(), () => false))) throw new PalisadeError('backup.missing', `${ctx.backupPath}: no such backup file; nothing was changed`, { exitCode: 2, hint: '`palisade backup list DIR` shows the backups there' });
+    if (
+      !(await stat(ctx.backupPath).then(
+        (x) => x.isFile(),
+        () => false,
+      ))
+    )
+      throw new PalisadeError('backup.missing', `${ctx.backupPath}: no such backup file; nothing was changed`, {
+        exitCode: 2,
+        hint: '`palisade backup list DIR` shows the backups there',
+      });
     await removeStaleExtracts(ctx.stateDir);
     const b = await extractBackup(ctx.backupPath, ctx.openKey, ctx.stateDir);
     task.provide(BACKUP, b);
     const k3s = task.outputs.maybe(BUNDLE)?.manifest.components.binaries.find((c) => c.name === 'k3s');
-    checkRestorable(b.header, { cluster: ctx.config.cluster.name, palisade: buildInfo().version, ...(k3s?.version ? { clusterVersion: k3s.version } : {}) }, ctx.backupPath);
+    checkRestorable(
+      b.header,
+      { cluster: ctx.config.cluster.name, palisade: buildInfo().version, ...(k3s?.version ? { clusterVersion: k3s.version } : {}) },
+      ctx.backupPath,
+    );
     const token = b.secrets.get(MEMBERS.token)?.toString('utf8').trim();
     if (!token) throw new PalisadeError('backup.manifest', `${ctx.backupPath}: the backup holds no cluster token; nothing was changed`);
     redact.add(token);
     task.provide(BACKUP_TOKEN, token);
     task.provide(PROGRESS, await RestoreProgress.open(`${ctx.stateDir}/restore.json`, `${b.header.createdAt} ${b.header.snapshot.name}`));
-    task.output(`${b.members.length} members verified; taken ${b.header.createdAt} from ${b.header.takenFrom.controller} (palisade ${b.header.versions.palisade}, cluster ${b.header.versions.cluster ?? '?'})`);
+    task.output(
+      `${b.members.length} members verified; taken ${b.header.createdAt} from ${b.header.takenFrom.controller} (palisade ${b.header.versions.palisade}, cluster ${b.header.versions.cluster ?? '?'})`,
+    );
   },
   async cleanup(_ctx, outputs) {
-    await outputs.maybe(BACKUP)?.remove().catch(() => undefined);
+    await outputs
+      .maybe(BACKUP)
+      ?.remove()
+      .catch(() => undefined);
   },
 };

@@ -12,7 +12,13 @@ export const workersPhase: Phase<RestoreContext> = {
   perHost: (ctx) => agents(ctx).map((n) => n.name),
   async shouldRun(ctx, i) {
     const n = agents(ctx).find((x) => x.name === i.host)!;
-    const c = await ctx.driver.check(hostOf(i.outputs, n.name), n, await restoreSpec(ctx, i.outputs, n.name), await artifactsOf(i.outputs), hostOf(i.outputs, ctx.topology.firstController.name));
+    const c = await ctx.driver.check(
+      hostOf(i.outputs, n.name),
+      n,
+      await restoreSpec(ctx, i.outputs, n.name),
+      await artifactsOf(i.outputs),
+      hostOf(i.outputs, ctx.topology.firstController.name),
+    );
     return !c.active || !c.ready || c.changed.length > 0;
   },
   async run(ctx, task, name) {
@@ -20,7 +26,11 @@ export const workersPhase: Phase<RestoreContext> = {
     const n = agents(ctx).find((x) => x.name === name)!;
     const spec = await restoreSpec(ctx, outputs, n.name);
     await task.change(n.name, 'start the cluster agent and wait for the node', async () =>
-      ctx.driver.joinAgent(hostOf(outputs, n.name), n, spec, await artifactsOf(outputs), hostOf(outputs, ctx.topology.firstController.name), { timeoutMs: ctx.clusterTimeoutMs, signal: ctx.signal, onProgress: (l) => task.output(`${n.name}: ${l}`) }),
+      ctx.driver.joinAgent(hostOf(outputs, n.name), n, spec, await artifactsOf(outputs), hostOf(outputs, ctx.topology.firstController.name), {
+        timeoutMs: ctx.clusterTimeoutMs,
+        signal: ctx.signal,
+        onProgress: (l) => task.output(`${n.name}: ${l}`),
+      }),
     );
   },
 };

@@ -19,9 +19,17 @@ export const backupPhase: Phase<UpgradeContext> = {
     const plan = task.outputs.get(UPGRADE_PLAN);
     const r = await task.change(undefined, 'take a backup (palisade backup) before touching a host', async () => {
       try {
-        return await takeBackup(ctx.loaded, { passphrase: ctx.passphrase, hosts: new Map(task.outputs.get(HOSTS)), driver: ctx.driver, reason: `before upgrade to ${plan.target}`, onProgress: (l) => task.output(l) });
+        return await takeBackup(ctx.loaded, {
+          passphrase: ctx.passphrase,
+          hosts: new Map(task.outputs.get(HOSTS)),
+          driver: ctx.driver,
+          reason: `before upgrade to ${plan.target}`,
+          onProgress: (l) => task.output(l),
+        });
       } catch (e) {
-        throw new PalisadeError('upgrade.backup', `the pre-upgrade backup failed, so no host was touched: ${errorMessage(e)}`, { hint: 'fix the cause (`palisade backup` alone shows it), then run the upgrade again' });
+        throw new PalisadeError('upgrade.backup', `the pre-upgrade backup failed, so no host was touched: ${errorMessage(e)}`, {
+          hint: 'fix the cause (`palisade backup` alone shows it), then run the upgrade again',
+        });
       }
     });
     if (r) {

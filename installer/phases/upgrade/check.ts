@@ -24,7 +24,16 @@ export const checkPhase: Phase<UpgradeContext> = {
   shouldRun: () => true,
   async run(ctx, task) {
     const now = ctx.now();
-    const g = await gatherPlan({ config: ctx.config, stateDir: ctx.stateDir, bundlePath: ctx.bundlePath, trustedKey: ctx.trustedKey, hosts: task.outputs.get(HOSTS), driver: ctx.driver, now, bundle: task.outputs.get(BUNDLE) });
+    const g = await gatherPlan({
+      config: ctx.config,
+      stateDir: ctx.stateDir,
+      bundlePath: ctx.bundlePath,
+      trustedKey: ctx.trustedKey,
+      hosts: task.outputs.get(HOSTS),
+      driver: ctx.driver,
+      now,
+      bundle: task.outputs.get(BUNDLE),
+    });
     const plan = g.plan;
     task.provide(UPGRADE_PLAN, plan);
     if (plan.problems.length) {
@@ -44,12 +53,26 @@ export const checkPhase: Phase<UpgradeContext> = {
     if (!ctx.ignoreWindow && !ctx.waitForWindow && plan.steps.length) {
       const ws = nextWindows(ctx.config.maintenanceWindows, now, 30);
       if (ctx.config.maintenanceWindows.length === 0) {
-        throw new PalisadeError('upgrade.no-windows', 'no maintenance windows are configured, so no upgrade step may start', { hint: 'add maintenanceWindows to palisade.yaml (`palisade upgrade windows` shows them), or use --ignore-window --yes in an emergency' });
+        throw new PalisadeError('upgrade.no-windows', 'no maintenance windows are configured, so no upgrade step may start', {
+          hint: 'add maintenanceWindows to palisade.yaml (`palisade upgrade windows` shows them), or use --ignore-window --yes in an emergency',
+        });
       }
       const d = decideStep(now, plan.steps[0]!.estimateMs, ws);
       if (d.kind === 'later') {
-        if (record.continues(plan.target)) await task.change(undefined, 'record the stop in the upgrade record', () => record.update({ status: 'stopped', stops: [...record.run!.stops, { at: new Date(now).toISOString(), reason: d.reason, nextWindow: new Date(d.next.start).toISOString() }] }));
-        throw new WindowStop(d.next, plan.steps.flatMap((s) => s.hosts), d.reason === 'outside' ? 'no maintenance window is open' : `the first step (~${Math.round(plan.steps[0]!.estimateMs / 1000)} s) does not fit in what is left of this window`);
+        if (record.continues(plan.target))
+          await task.change(undefined, 'record the stop in the upgrade record', () =>
+            record.update({
+              status: 'stopped',
+              stops: [...record.run!.stops, { at: new Date(now).toISOString(), reason: d.reason, nextWindow: new Date(d.next.start).toISOString() }],
+            }),
+          );
+        throw new WindowStop(
+          d.next,
+          plan.steps.flatMap((s) => s.hosts),
+          d.reason === 'outside'
+            ? 'no maintenance window is open'
+            : `the first step (~${Math.round(plan.steps[0]!.estimateMs / 1000)} s) does not fit in what is left of this window`,
+        );
       }
     }
     if (!record.continues(plan.target)) await task.change(undefined, `start the upgrade record for ${plan.target}`, () => record.begin(plan, new Date(now)));

@@ -36,27 +36,45 @@ export const hostsPhase: Phase<UpgradeContext> = {
       const spec = await specFor(ctx, outputs, name);
       const est = plan.hosts.find((h) => h.name === name)!.estimate;
       await task.forHost(name, async () => {
-        await task.change(name, `upgrade ${name} to ${plan.target}: cordon, drain, new binary (previous kept), restart, Ready, uncordon, health gate`, async () => {
-          const t0 = ctx.now();
-          await rec.host(name, { status: 'running', startedAt: new Date(t0).toISOString() });
-          try {
-            await upgradeHost({
-              driver: ctx.driver, host: hostOf(outputs, name), node, spec, art, version: plan.target,
-              api: async () => (await apiHostOf(live, [name])) ?? hostOf(outputs, ctx.topology.firstController.name),
-              drainTimeoutMs, forceDrain: ctx.forceDrain, readyTimeoutMs: ctx.clusterTimeoutMs,
-              health: () => healthProblems(live), signal: ctx.signal, progress: (l) => task.output(l),
+        await task.change(
+          name,
+          `upgrade ${name} to ${plan.target}: cordon, drain, new binary (previous kept), restart, Ready, uncordon, health gate`,
+          async () => {
+            const t0 = ctx.now();
+            await rec.host(name, { status: 'running', startedAt: new Date(t0).toISOString() });
+            try {
+              await upgradeHost({
+                driver: ctx.driver,
+                host: hostOf(outputs, name),
+                node,
+                spec,
+                art,
+                version: plan.target,
+                api: async () => (await apiHostOf(live, [name])) ?? hostOf(outputs, ctx.topology.firstController.name),
+                drainTimeoutMs,
+                forceDrain: ctx.forceDrain,
+                readyTimeoutMs: ctx.clusterTimeoutMs,
+                health: () => healthProblems(live),
+                signal: ctx.signal,
+                progress: (l) => task.output(l),
+              });
+            } catch (e) {
+              await rec.host(name, { status: 'failed', error: errorMessage(e), finishedAt: new Date(ctx.now()).toISOString() });
+              await rec.update({ status: 'failed' });
+              throw e;
+            }
+            const t1 = ctx.now();
+            await rec.host(name, { status: 'done', finishedAt: new Date(t1).toISOString(), durationMs: t1 - t0 });
+            rec.state.history.push({
+              host: name,
+              role: node.role === 'agent' ? 'worker' : 'controller',
+              durationMs: t1 - t0,
+              finishedAt: new Date(t1).toISOString(),
             });
-          } catch (e) {
-            await rec.host(name, { status: 'failed', error: errorMessage(e), finishedAt: new Date(ctx.now()).toISOString() });
-            await rec.update({ status: 'failed' });
-            throw e;
-          }
-          const t1 = ctx.now();
-          await rec.host(name, { status: 'done', finishedAt: new Date(t1).toISOString(), durationMs: t1 - t0 });
-          rec.state.history.push({ host: name, role: node.role === 'agent' ? 'worker' : 'controller', durationMs: t1 - t0, finishedAt: new Date(t1).toISOString() });
-          await rec.save();
-          task.output(`${name}: at ${plan.target} in ${formatMs(t1 - t0)} (estimated ${formatMs(est.ms)})`);
-        });
+            await rec.save();
+            task.output(`${name}: at ${plan.target} in ${formatMs(t1 - t0)} (estimated ${formatMs(est.ms)})`);
+          },
+        );
       });
     };
     try {
@@ -75,7 +93,9 @@ export const hostsPhase: Phase<UpgradeContext> = {
         onWait: async (step, w, why) => {
           const d = describeWindow(w);
           task.note(`waiting for the window that opens ${d.startLocal} (${d.start}): ${why}; next: ${step.hosts.join(', ')}`);
-          await task.change(undefined, 'record the wait in the upgrade record', () => rec.update({ waited: [...(rec.run?.waited ?? []), { at: new Date(ctx.now()).toISOString(), until: d.start }] }));
+          await task.change(undefined, 'record the wait in the upgrade record', () =>
+            rec.update({ waited: [...(rec.run?.waited ?? []), { at: new Date(ctx.now()).toISOString(), until: d.start }] }),
+          );
         },
         keepAlive: async () => {
           await Promise.all([...hosts.values()].map((h) => h.exec('true', { timeoutMs: 20_000 }).catch(() => undefined)));
@@ -84,7 +104,13 @@ export const hostsPhase: Phase<UpgradeContext> = {
     } catch (e) {
       if (e instanceof WindowStop) {
         await task.change(undefined, 'record the stop in the upgrade record', () =>
-          rec.update({ status: 'stopped', stops: [...(rec.run?.stops ?? []), { at: new Date(ctx.now()).toISOString(), reason: e.message, ...(e.next ? { nextWindow: new Date(e.next.start).toISOString() } : {}) }] }),
+          rec.update({
+            status: 'stopped',
+            stops: [
+              ...(rec.run?.stops ?? []),
+              { at: new Date(ctx.now()).toISOString(), reason: e.message, ...(e.next ? { nextWindow: new Date(e.next.start).toISOString() } : {}) },
+            ],
+          }),
         );
       }
       throw e;

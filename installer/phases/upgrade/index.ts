@@ -16,5 +16,13 @@ import { reportPhase } from './report.ts';
  * old ones stay), the hosts one by one, the registry server, verify and report.
  */
 export const UPGRADE_PHASES: ReadonlyArray<Phase<UpgradeContext>> = [
-  bundlePhase, connectPhase, checkPhase, backupPhase, seedPhase, hostsPhase, registryPhase, hardenPhase, reportPhase,
+  bundlePhase,
+  connectPhase,
+  checkPhase,
+  backupPhase,
+  seedPhase,
+  hostsPhase,
+  registryPhase,
+  hardenPhase,
+  reportPhase,
 ];

@@ -33,11 +33,26 @@ export async function planUpgrade(o: PlanOptions): Promise<{ plan: PlanJson; tex
       });
     }
     const now = o.now ?? Date.now();
-    const g = await gatherPlan({ config, stateDir: stateDir(baseDir, config.cluster.name), bundlePath: o.bundle, trustedKey, hosts, driver: o.driver ?? k3sDriver, now });
+    const g = await gatherPlan({
+      config,
+      stateDir: stateDir(baseDir, config.cluster.name),
+      bundlePath: o.bundle,
+      trustedKey,
+      hosts,
+      driver: o.driver ?? k3sDriver,
+      now,
+    });
     await g.bundle.close().catch(() => undefined);
     const used = new Set(g.plan.schedule.steps.map((s) => s.window));
     const shown = g.plan.windows.filter((_, i) => i < 5 || used.has(i));
-    return { plan: { ...g.plan, windows: shown.map(describeWindow), schedule: { ...g.plan.schedule, steps: g.plan.schedule.steps.map((s) => ({ ...s, window: shown.indexOf(g.plan.windows[s.window]!) })) } }, text: renderPlan(g.plan, now) };
+    return {
+      plan: {
+        ...g.plan,
+        windows: shown.map(describeWindow),
+        schedule: { ...g.plan.schedule, steps: g.plan.schedule.steps.map((s) => ({ ...s, window: shown.indexOf(g.plan.windows[s.window]!) })) },
+      },
+      text: renderPlan(g.plan, now),
+    };
   } finally {
     await closeAll(hosts);
   }

@@ -8,7 +8,10 @@ import { readUpgradeState, writeUpgradeState, type HostUpgradeRecord, type Upgra
  * Phases change it only inside task.change, so a dry run leaves the file as it was.
  */
 export class UpgradeRecord {
-  private constructor(private readonly dir: string, readonly state: UpgradeState) {}
+  private constructor(
+    private readonly dir: string,
+    readonly state: UpgradeState,
+  ) {}
 
   static async open(dir: string): Promise<UpgradeRecord> {
     return new UpgradeRecord(dir, await readUpgradeState(dir));
@@ -27,7 +30,17 @@ export class UpgradeRecord {
   async begin(plan: UpgradePlan, now: Date): Promise<UpgradeRun> {
     const hosts: Record<string, HostUpgradeRecord> = {};
     for (const h of plan.hosts) hosts[h.name] = { role: h.role, from: h.current, to: plan.target, status: h.work ? 'pending' : 'done' };
-    this.state.current = { id: randomUUID(), target: plan.target, bundle: plan.bundle, startedAt: now.toISOString(), status: 'running', hosts, waited: [], ignoredWindow: false, stops: [] };
+    this.state.current = {
+      id: randomUUID(),
+      target: plan.target,
+      bundle: plan.bundle,
+      startedAt: now.toISOString(),
+      status: 'running',
+      hosts,
+      waited: [],
+      ignoredWindow: false,
+      stops: [],
+    };
     await this.save();
     return this.state.current;
   }

@@ -26,7 +26,17 @@ export interface UpgradeReport {
   ignoredWindow: boolean;
   waited: Array<{ at: string; until: string }>;
   stops: Array<{ at: string; reason: string; nextWindow?: string }>;
-  hosts: Array<{ name: string; role: string; from: string | undefined; to: string; startedAt?: string; finishedAt?: string; durationMs?: number; estimateMs?: number; estimateSource?: string }>;
+  hosts: Array<{
+    name: string;
+    role: string;
+    from: string | undefined;
+    to: string;
+    startedAt?: string;
+    finishedAt?: string;
+    durationMs?: number;
+    estimateMs?: number;
+    estimateSource?: string;
+  }>;
   health: string[];
 }
 
@@ -46,16 +56,36 @@ export const reportPhase: Phase<UpgradeContext> = {
     const behind = ctx.config.hosts.filter((h) => versions.get(h.name) !== run.target).map((h) => `${h.name} runs ${versions.get(h.name) ?? '?'}`);
     const health = await healthProblems({ config: ctx.config, hosts, driver: ctx.driver, kubeconfigPath: stateFiles(ctx.stateDir).kubeconfig });
     if (behind.length || health.length) {
-      throw new PalisadeError('upgrade.verify', `the upgrade to ${run.target} does not verify: ${[...behind, ...health].join('; ')}`, { hint: 'fix the cause, then run the same command again' });
+      throw new PalisadeError('upgrade.verify', `the upgrade to ${run.target} does not verify: ${[...behind, ...health].join('; ')}`, {
+        hint: 'fix the cause, then run the same command again',
+      });
     }
     const finishedAt = new Date(ctx.now()).toISOString();
     const r: UpgradeReport = {
-      apiVersion: 'palisade/upgrade-report-v1', cluster: ctx.config.cluster.name, generatedAt: finishedAt, bundle: run.bundle, target: run.target,
-      startedAt: run.startedAt, finishedAt, backup: run.backup, ignoredWindow: run.ignoredWindow, waited: run.waited, stops: run.stops,
+      apiVersion: 'palisade/upgrade-report-v1',
+      cluster: ctx.config.cluster.name,
+      generatedAt: finishedAt,
+      bundle: run.bundle,
+      target: run.target,
+      startedAt: run.startedAt,
+      finishedAt,
+      backup: run.backup,
+      ignoredWindow: run.ignoredWindow,
+      waited: run.waited,
+      stops: run.stops,
       hosts: ctx.config.hosts.map((h) => {
         const x = run.hosts[h.name];
         const est = plan.hosts.find((p) => p.name === h.name)?.estimate;
-        return { name: h.name, role: h.role, from: x?.from, to: run.target, ...(x?.startedAt ? { startedAt: x.startedAt } : {}), ...(x?.finishedAt ? { finishedAt: x.finishedAt } : {}), ...(x?.durationMs !== undefined ? { durationMs: x.durationMs } : {}), ...(est ? { estimateMs: est.ms, estimateSource: est.source } : {}) };
+        return {
+          name: h.name,
+          role: h.role,
+          from: x?.from,
+          to: run.target,
+          ...(x?.startedAt ? { startedAt: x.startedAt } : {}),
+          ...(x?.finishedAt ? { finishedAt: x.finishedAt } : {}),
+          ...(x?.durationMs !== undefined ? { durationMs: x.durationMs } : {}),
+          ...(est ? { estimateMs: est.ms, estimateSource: est.source } : {}),
+        };
       }),
       health,
     };

@@ -48,12 +48,23 @@ export async function runRollback(o: RollbackOptions): Promise<RollbackOutcome> 
     return !a || !b || a.major !== b.major || a.minor !== b.minor;
   });
   if (minorChange.length) {
-    throw new PalisadeError('upgrade.rollback-datastore', `the upgrade to ${run.target} crossed a minor version on ${minorChange.map((n) => n.name).join(', ')}: the datastore was migrated and cannot go back by swapping binaries`, {
-      hint: run.backup ? `restore the pre-upgrade backup: palisade restore ${run.backup}` : 'restore the cluster from a backup taken before the upgrade with `palisade restore`',
-    });
+    throw new PalisadeError(
+      'upgrade.rollback-datastore',
+      `the upgrade to ${run.target} crossed a minor version on ${minorChange.map((n) => n.name).join(', ')}: the datastore was migrated and cannot go back by swapping binaries`,
+      {
+        hint: run.backup
+          ? `restore the pre-upgrade backup: palisade restore ${run.backup}`
+          : 'restore the cluster from a backup taken before the upgrade with `palisade restore`',
+      },
+    );
   }
   if (!o.yes) {
-    if (!process.stdin.isTTY) throw usageError('upgrade.confirm', `rollback restarts ${touched.map((n) => n.name).join(', ')} on their previous binary and no terminal is there to confirm`, 'pass --yes to go ahead');
+    if (!process.stdin.isTTY)
+      throw usageError(
+        'upgrade.confirm',
+        `rollback restarts ${touched.map((n) => n.name).join(', ')} on their previous binary and no terminal is there to confirm`,
+        'pass --yes to go ahead',
+      );
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     const a = await rl.question(`Roll back ${touched.map((n) => n.name).join(', ')} from ${run.target}? [y/N] `);
     rl.close();
@@ -68,14 +79,22 @@ export async function runRollback(o: RollbackOptions): Promise<RollbackOutcome> 
   const out: RollbackOutcome = { rolledBack: [], nothing: false };
   let locks: Awaited<ReturnType<typeof acquireHostLocks>> | undefined;
   try {
-    if (failures.length) throw new PalisadeError('upgrade.connect', `${failures.length} host(s) could not be reached: ${failures.map((f) => f.name).join(', ')}`, { hint: 'bring them back, then run the rollback again' });
+    if (failures.length)
+      throw new PalisadeError('upgrade.connect', `${failures.length} host(s) could not be reached: ${failures.map((f) => f.name).join(', ')}`, {
+        hint: 'bring them back, then run the rollback again',
+      });
     locks = await acquireHostLocks([...hosts.values()], { runId, concurrency: config.ssh.concurrency });
     const live = { config, hosts, driver, kubeconfigPath: stateFiles(dir).kubeconfig };
     for (const n of touched) {
       const rec = run.hosts[n.name]!;
       progress(`${n.name}: back to ${rec.from}`);
       await rollbackHost({
-        driver, host: hosts.get(n.name)!, node: n, version: rec.from!, signal, progress,
+        driver,
+        host: hosts.get(n.name)!,
+        node: n,
+        version: rec.from!,
+        signal,
+        progress,
         api: async () => (await apiHostOf(live, [n.name])) ?? hosts.get(t.firstController.name)!,
         readyTimeoutMs: Number(process.env.PALISADE_CLUSTER_TIMEOUT_MS ?? 300_000),
         health: () => healthProblems(live),

@@ -26,16 +26,37 @@ export const clockSkewCheck: HostCheck = (c) => {
   if (!s) return finding(c, 'time.skew', 'clock skew', 'fail', 'unknown (host clock unreadable)', req, 'check `date` on the host');
   const status: CheckStatus = s.minAbsMs > SKEW_FAIL_MS ? 'fail' : s.minAbsMs > SKEW_WARN_MS ? 'warn' : 'pass';
   const measured = Math.round(s.lowMs) === Math.round(s.highMs) ? `${signed(s.lowMs)} ms` : `${signed(s.lowMs)} to ${signed(s.highMs)} ms`;
-  return finding(c, 'time.skew', 'clock skew', status, measured, req, 'synchronise the clocks of the hosts and the admin machine to the same NTP source (chrony)');
+  return finding(
+    c,
+    'time.skew',
+    'clock skew',
+    status,
+    measured,
+    req,
+    'synchronise the clocks of the hosts and the admin machine to the same NTP source (chrony)',
+  );
 };
 
 export const timeSync: HostCheck = (c) => {
   const t = c.facts.time;
   const req = 'chrony or systemd-timesyncd synchronised';
-  if (!t.service) return finding(c, 'time.sync', 'time sync', 'fail', 'no time service answered (chronyc, timedatectl)', req, 'install chrony and point it at the site NTP server');
+  if (!t.service)
+    return finding(
+      c,
+      'time.sync',
+      'time sync',
+      'fail',
+      'no time service answered (chronyc, timedatectl)',
+      req,
+      'install chrony and point it at the site NTP server',
+    );
   const measured = t.synchronized
     ? `${t.service} synchronised${t.source ? ` to ${t.source}` : ''}${t.offsetMs !== undefined ? `, offset ${t.offsetMs.toFixed(1)} ms` : ''}`
     : `${t.service} not synchronised${t.detail ? `: ${t.detail}` : ''}`;
-  const fix = t.detail?.includes('not running') ? 'start chronyd (systemctl enable --now chrony)' : t.service === 'chrony' ? 'check `chronyc sources`: the NTP server must be reachable' : 'enable NTP (timedatectl set-ntp true) or install chrony';
+  const fix = t.detail?.includes('not running')
+    ? 'start chronyd (systemctl enable --now chrony)'
+    : t.service === 'chrony'
+      ? 'check `chronyc sources`: the NTP server must be reachable'
+      : 'enable NTP (timedatectl set-ntp true) or install chrony';
   return finding(c, 'time.sync', 'time sync', t.synchronized ? 'pass' : 'fail', measured, req, fix);
 };

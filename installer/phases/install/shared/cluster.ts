@@ -44,7 +44,14 @@ export function clusterCaOf(keys: KeySet): ClusterCa | undefined {
   const c = keys.clusterCa;
   if (!c) return undefined;
   const pair = (v: { certPem: string; keyPem: string }) => ({ certPem: v.certPem, keyPem: v.keyPem });
-  return { server: pair(c.server), client: pair(c.client), requestHeader: pair(c.requestHeader), etcdPeer: pair(c.etcdPeer), etcdServer: pair(c.etcdServer), rootPem: keys.rootCa.certPem };
+  return {
+    server: pair(c.server),
+    client: pair(c.client),
+    requestHeader: pair(c.requestHeader),
+    etcdPeer: pair(c.etcdPeer),
+    etcdServer: pair(c.etcdServer),
+    rootPem: keys.rootCa.certPem,
+  };
 }
 
 export interface ClusterCaDecision {
@@ -91,7 +98,9 @@ export function dataDirFor(ctx: InstallContext, outputs: Outputs, name: string):
   if (!p) {
     const hc = ctx.topology.host(name)!;
     const mp = hostEncryptionSettings(ctx.config, hc).mountPoint ?? DEFAULT_MOUNT_POINT;
-    p = hostOf(outputs, name).exec(sh`mountpoint -q ${mp} && echo mounted || true`, { sudo: true }).then((r) => (r.stdout.trim() === 'mounted' ? `${mp}/k3s` : undefined));
+    p = hostOf(outputs, name)
+      .exec(sh`mountpoint -q ${mp} && echo mounted || true`, { sudo: true })
+      .then((r) => (r.stdout.trim() === 'mounted' ? `${mp}/k3s` : undefined));
     m.set(name, p);
   }
   return p;
@@ -110,7 +119,8 @@ export function artifactsOf(outputs: Outputs): Promise<ClusterArtifacts> {
   let p = artifacts.get(b);
   if (!p) {
     p = (async () => {
-      if (!b.has('bin/k3s')) throw new PalisadeError('install.bundle', `the bundle ${b.path} has no bin/k3s`, { hint: 'build the bundle from a release spec that ships k3s' });
+      if (!b.has('bin/k3s'))
+        throw new PalisadeError('install.bundle', `the bundle ${b.path} has no bin/k3s`, { hint: 'build the bundle from a release spec that ships k3s' });
       const images = [...b.files.keys()].find((f) => /^files\/k3s-airgap-images[^/]*\.tar(\.(zst|gz))?$/.test(f));
       // the signed digests go with the files: a file swapped after verification is refused when it is uploaded
       const signed = (f: string): string | undefined => (b.trusted ? b.digest(f) : undefined);
@@ -132,7 +142,9 @@ export async function manifestObjects(ctx: InstallContext, outputs: Outputs): Pr
   const k = await ctx.keys.keySet();
   const reg = k.secrets.registry;
   const imported = await ctx.keys.importedIngress();
-  const ingress = imported?.meta?.cert ? { cert: imported.meta.cert + (imported.meta.chain ?? ''), key: imported.value, source: 'imported' } : { cert: k.ingressFallback.chainPem, key: k.ingressFallback.keyPem, source: 'generated' };
+  const ingress = imported?.meta?.cert
+    ? { cert: imported.meta.cert + (imported.meta.chain ?? ''), key: imported.value, source: 'imported' }
+    : { cert: k.ingressFallback.chainPem, key: k.ingressFallback.keyPem, source: 'generated' };
   const auth = b64(`${reg.username}:${reg.password}`);
   const m = outputs.maybe(BUNDLE)?.manifest;
   const t = ctx.topology;

@@ -24,7 +24,10 @@ export async function refuseDowngrade(ctx: InstallContext, outputs: Outputs): Pr
     }),
   );
   // a node with nothing installed yet has no version: only nodes that run something are compared
-  const down = upgradeProblems(nodes.filter((n) => n.version !== undefined), target).find((p) => p.code === 'downgrade');
+  const down = upgradeProblems(
+    nodes.filter((n) => n.version !== undefined),
+    target,
+  ).find((p) => p.code === 'downgrade');
   if (down) {
     throw new PalisadeError('install.downgrade', down.message, {
       hint: 'install with the bundle the cluster runs now; a newer one goes through `palisade upgrade`, and going back after a failed upgrade through `palisade upgrade rollback` or `palisade restore`',

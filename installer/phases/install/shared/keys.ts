@@ -42,7 +42,9 @@ export class KeyAccess {
   /** Key set entries the keystore does not hold (all of them without a keystore). */
   async missing(): Promise<string[]> {
     const ks = await this.keystore();
-    return keySetSpecs(this.o.input).map((s) => s.name).filter((n) => !ks?.get(n));
+    return keySetSpecs(this.o.input)
+      .map((s) => s.name)
+      .filter((n) => !ks?.get(n));
   }
 
   /** Make what the keystore lacks and save it (one change); returns the names made. */
@@ -67,7 +69,10 @@ export class KeyAccess {
     if (this.view) return this.view;
     const ks = await this.keystore();
     // upgrade, restore and status read keystores made before the cluster CAs existed: those are not required to read it
-    if (!ks || (await this.missing()).some((n) => !isOptionalEntry(n))) throw new PalisadeError('install.keys', 'the keystore does not hold the cluster keys yet', { hint: 'run the install from the `keys` phase (or without --from/--only)' });
+    if (!ks || (await this.missing()).some((n) => !isOptionalEntry(n)))
+      throw new PalisadeError('install.keys', 'the keystore does not hold the cluster keys yet', {
+        hint: 'run the install from the `keys` phase (or without --from/--only)',
+      });
     this.view = keySetView(this.o.input, ks);
     return this.view;
   }

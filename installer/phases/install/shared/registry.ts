@@ -20,7 +20,13 @@ export interface RegistryAccess {
 export async function registryAccess(ctx: InstallContext, outputs: Outputs): Promise<RegistryAccess> {
   const keys = await ctx.keys.keySet();
   const reg = ctx.topology.registry;
-  return { url: reg.url, ca: keys.rootCa.certPem, username: keys.secrets.registry.username, password: keys.secrets.registry.password, ...tunnelTo(ctx, outputs, reg.host.name) };
+  return {
+    url: reg.url,
+    ca: keys.rootCa.certPem,
+    username: keys.secrets.registry.username,
+    password: keys.secrets.registry.password,
+    ...tunnelTo(ctx, outputs, reg.host.name),
+  };
 }
 
 /** Why the registry is not as it should be (undefined: running with our certificate and answering). */

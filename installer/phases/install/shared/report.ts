@@ -33,7 +33,9 @@ export function renderSummary(r: InstallReport): string {
     ...(r.endpoints.ingress ? [`  ingress     ${r.endpoints.ingress}`] : []),
     `  kubeconfig  ${r.kubeconfig}`,
     `  keystore    ${r.keystore}`,
-    `  certificates expire: ${sortedByExpiry(r.certificates).map((c) => `${c.name} ${c.expiresAt.slice(0, 10)}`).join(', ')}`,
+    `  certificates expire: ${sortedByExpiry(r.certificates)
+      .map((c) => `${c.name} ${c.expiresAt.slice(0, 10)}`)
+      .join(', ')}`,
     ...(r.notes.length ? ['  notes:', ...r.notes.map((n) => `    - ${n.note}`)] : []),
     '  back up (offline, with the passphrase kept apart):',
     ...r.backup.map((b) => `    - ${b}`),
@@ -64,7 +66,11 @@ export function certificateSummary(keys: KeySet, importedIngress?: KeyEntry, clu
         }
       : {}),
   };
-  return sortedByExpiry([...keys.entries, ...(importedIngress ? [importedIngress] : [])].filter((e) => e.expiresAt && uses[e.name]).map((e) => ({ name: e.name, expiresAt: e.expiresAt!, use: uses[e.name]! })));
+  return sortedByExpiry(
+    [...keys.entries, ...(importedIngress ? [importedIngress] : [])]
+      .filter((e) => e.expiresAt && uses[e.name])
+      .map((e) => ({ name: e.name, expiresAt: e.expiresAt!, use: uses[e.name]! })),
+  );
 }
 
 export function sortedByExpiry<T extends { name: string; expiresAt: string }>(certs: readonly T[]): T[] {
@@ -74,5 +80,9 @@ export function sortedByExpiry<T extends { name: string; expiresAt: string }>(ce
 /** An endpoint is advertised only when the verify check that reaches it passed. */
 export function answeredEndpoints(all: { api: string; registry: string; ingress: string }, verify: VerifyResult | undefined): InstallReport['endpoints'] {
   const passed = (prefix: string) => verify?.checks.some((c) => c.ok && c.name.startsWith(prefix)) ?? false;
-  return { ...(passed('API ') ? { api: all.api } : {}), ...(passed('registry ') ? { registry: all.registry } : {}), ...(passed('ingress ') ? { ingress: all.ingress } : {}) };
+  return {
+    ...(passed('API ') ? { api: all.api } : {}),
+    ...(passed('registry ') ? { registry: all.registry } : {}),
+    ...(passed('ingress ') ? { ingress: all.ingress } : {}),
+  };
 }
