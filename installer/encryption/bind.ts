@@ -1,8 +1,8 @@
 import type { RemoteHost } from '../hosts/types.ts';
 import { PalisadeError } from '../core/errors.ts';
-import { redact } from '../core/log.ts';
 import { BIND_LOCK_BUSY, BIND_LOCK_WAIT_SECONDS, clevisBindCommand, clevisUnbindCommand, waitForBindCommand } from './commands.ts';
 import { bindingMatches, describeBinding } from './luks.ts';
+import { lastLines } from './host-step.ts';
 import { usesTang } from './plan.ts';
 import type { Binding } from './types.ts';
 import { findKeySlot, readHeader } from './verify.ts';
@@ -24,15 +24,6 @@ export interface BindResult {
   removed: number[];
 }
 
-const tail = (s: string, n = 3): string =>
-  redact
-    .apply(s)
-    .trim()
-    .split('\n')
-    .filter((l) => l.trim() && !/No usable token is available/.test(l))
-    .slice(-n)
-    .join(' / ');
-
 export async function bindDisk(host: RemoteHost, device: string, binding: Binding, key: string, escrowName: string): Promise<BindResult> {
   const hint = `the disk is LUKS2 and its recovery key is in the keystore (${escrowName}); fix the cause and re-run: the next run only binds`;
   await waitForOtherBind(host, device, hint);
@@ -42,7 +33,7 @@ export async function bindDisk(host: RemoteHost, device: string, binding: Bindin
     const r = await host.exec(clevisBindCommand(device, binding), { sudo: true, stdin: key });
     if (r.code !== 0) {
       if (r.code === BIND_LOCK_BUSY) throw busy(host, device, hint);
-      const why = tail(r.stderr || r.stdout) || `exit ${r.code}`;
+      const why = lastLines(r.stderr || r.stdout) || `exit ${r.code}`;
       const tangDown = /fetch advertisement|curl|connect/i.test(why) && usesTang(binding);
       throw new PalisadeError(
         tangDown ? 'encryption.tang-unreachable' : binding.pin === 'tpm2' ? 'encryption.tpm' : 'encryption.bind',
@@ -70,7 +61,7 @@ async function waitForOtherBind(host: RemoteHost, device: string, hint: string):
   if (r.code !== 0)
     throw new PalisadeError(
       'encryption.bind',
-      `${host.name}: cannot take the bind lock of ${device} (exit ${r.code}): ${tail(r.stderr || r.stdout) || 'no output'}`,
+      `${host.name}: cannot take the bind lock of ${device} (exit ${r.code}): ${lastLines(r.stderr || r.stdout) || 'no output'}`,
       { hint },
     );
 }
@@ -96,7 +87,7 @@ async function dropExtraBindings(host: RemoteHost, device: string, binding: Bind
     if (r.code !== 0) {
       throw new PalisadeError(
         'encryption.unbind',
-        `${host.name}: removing the extra binding in slot ${slot} of ${device} failed (exit ${r.code}): ${tail(r.stderr || r.stdout) || 'no output'}`,
+        `${host.name}: removing the extra binding in slot ${slot} of ${device} failed (exit ${r.code}): ${lastLines(r.stderr || r.stdout) || 'no output'}`,
         {
           hint: 'the configured binding is in place; re-run to remove the extra one',
         },
