@@ -36,12 +36,19 @@ async function connect(name: string, over: Partial<HostTarget> = {}, opts: Param
   return h;
 }
 
+// The transport's tests need host1's stock sshd: an earlier file on the shared lab may have
+// hardened it, and its AllowUsers and MaxSessions would refuse the accounts these tests create
+// (the hardening's own tests cover that). Its drop-in is set aside here and put back after.
+const HARDENING_DROPIN = '/etc/ssh/sshd_config.d/00-palisade-hardening.conf';
+const ASIDE = '/run/palisade-ssh-test-hardening.conf';
 beforeAll(async () => {
   loaded = await loadConfig(lab.configPath);
+  labSsh(first.name, `if [ -f ${HARDENING_DROPIN} ]; then mv ${HARDENING_DROPIN} ${ASIDE} && systemctl reload ssh; fi`);
 });
 afterAll(async () => {
   await closeAll(open);
   labSsh(first.name, 'rm -f /etc/sudoers.d/opspw');
+  labSsh(first.name, `if [ -f ${ASIDE} ]; then mv ${ASIDE} ${HARDENING_DROPIN} && systemctl reload ssh; fi`);
 });
 
 describe('every lab host from palisade.yaml', () => {
