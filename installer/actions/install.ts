@@ -1,6 +1,6 @@
 import type { LoadedConfig } from '../config/load.ts';
-import { isPalisadeError, PalisadeError, EXIT } from '../core/errors.ts';
 import { runInstall } from '../phases/run-install.ts';
+import { runFailure } from '../phases/run-failure.ts';
 
 /**
  * `palisade install` after its flags are parsed: run the install, print the
@@ -53,17 +53,5 @@ export async function installAction(loaded: LoadedConfig, o: InstallFlags): Prom
     process.stdout.write(r.upToDate ? `up to date: nothing to change (checked in ${secs} s)\n` : `${out.summary ?? 'installed\n'}done in ${secs} s\n`);
   }
   if (r.ok) return 0;
-  const e = r.failed?.error;
-  if (r.interrupted)
-    throw new PalisadeError('install.interrupted', 'interrupted: stopped between steps; locks released. Run the same command again to resume', {
-      exitCode: EXIT.interrupted,
-    });
-  if (isPalisadeError(e)) throw e;
-  throw new PalisadeError(
-    'install.failed',
-    `install failed in phase ${r.failed?.phase ?? '?'}${r.failed?.host ? ` on ${r.failed.host}` : ''}: ${(e as Error)?.message ?? String(e)}`,
-    {
-      hint: 'fix the cause, then run the same command again: finished work is skipped',
-    },
-  );
+  throw runFailure('install', r, 'fix the cause, then run the same command again: finished work is skipped');
 }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { action, parseOutputFormat, type CommandModule } from './types.ts';
 import { openKeyFrom } from './backup.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
-import { EXIT, isPalisadeError, PalisadeError } from '../core/errors.ts';
+import { runFailure } from '../phases/run-failure.ts';
 
 interface RestoreFlags {
   config: string;
@@ -68,19 +68,7 @@ export const restoreCommands: CommandModule = {
             process.stdout.write(`dry run: the backup verified; the restore would\n${lines.join('\n')}\nnothing was changed\n`);
           } else if (r.ok)
             process.stdout.write(`restored from ${file} in ${secs} s${r.notes.length ? `\n${r.notes.map((n) => `  - ${n.note}`).join('\n')}` : ''}\n`);
-          if (!r.ok) {
-            const e = r.failed?.error;
-            if (r.interrupted)
-              throw new PalisadeError('restore.interrupted', 'interrupted: stopped between steps; locks released. Run the same command again to resume', {
-                exitCode: EXIT.interrupted,
-              });
-            if (isPalisadeError(e)) throw e;
-            throw new PalisadeError(
-              'restore.failed',
-              `restore failed in phase ${r.failed?.phase ?? '?'}${r.failed?.host ? ` on ${r.failed.host}` : ''}: ${(e as Error)?.message ?? String(e)}`,
-              { hint: 'fix the cause, then run the same command again: it resumes' },
-            );
-          }
+          if (!r.ok) throw runFailure('restore', r, 'fix the cause, then run the same command again: it resumes');
           return 0;
         }),
       );

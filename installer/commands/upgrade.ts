@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { DateTime } from 'luxon';
 import { action, parseOutputFormat, type CommandModule } from './types.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
-import { EXIT, isPalisadeError, PalisadeError, usageError } from '../core/errors.ts';
+import { EXIT, PalisadeError, usageError } from '../core/errors.ts';
+import { runFailure } from '../phases/run-failure.ts';
 
 /**
  * `palisade upgrade` and its subcommands: windows (when may it run), plan
@@ -131,18 +132,10 @@ in the open window (run the same command in the next window, or add --wait-for-w
             );
           }
           if (!r.ok) {
-            const e = r.failed?.error;
-            if (r.interrupted)
-              throw new PalisadeError('upgrade.interrupted', 'interrupted: stopped between steps; locks released. Run the same command again to resume', {
-                exitCode: EXIT.interrupted,
-              });
-            if (isPalisadeError(e)) throw e;
-            throw new PalisadeError(
-              'upgrade.failed',
-              `upgrade failed in ${r.failed?.phase ?? '?'}${r.failed?.host ? ` on ${r.failed.host}` : ''}: ${(e as Error)?.message ?? String(e)}`,
-              {
-                hint: 'hosts not yet upgraded still run the old version; fix the cause and run the same command again, or `palisade upgrade rollback`',
-              },
+            throw runFailure(
+              'upgrade',
+              r,
+              'hosts not yet upgraded still run the old version; fix the cause and run the same command again, or `palisade upgrade rollback`',
             );
           }
           return 0;
