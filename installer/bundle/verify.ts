@@ -8,8 +8,7 @@ import { comparePaths } from './paths.ts';
 import { keyFingerprint, loadPublicKey, parseSignature, signatureValid } from './signing.ts';
 import { openSource, type BundleSource } from './source.ts';
 import { PalisadeError, isPalisadeError } from '../core/errors.ts';
-import { mapLimit } from '../core/limit.ts';
-import { hashFiles, hashParallelism, hashStream, sha256Hex, warmHashWorkers, type Digest } from '../core/hash.ts';
+import { hashFiles, hashParallelism, sha256Hex, warmHashWorkers, type Digest } from '../core/hash.ts';
 
 export interface VerifyProblem {
   code: string;
@@ -46,14 +45,23 @@ const short = (hex: string): string => hex.slice(0, 12);
  */
 export async function checkBundle(path: string, trustedKey: KeyObject | string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const started = Date.now();
-  // the hashing threads boot while the signature and manifest are checked
+  // the hashing threads boot while the file list is read
   warmHashWorkers();
   const key = typeof trustedKey === 'string' ? await loadPublicKey(trustedKey) : trustedKey;
-  const source = await openSource(path, { hash: true });
+  const source = await openSource(path);
+  const present = [...source.entries.keys()].filter((p) => !META_FILES.has(p)).sort(comparePaths);
+  // every file is hashed while the signature, the manifest and the image layouts are checked:
+  // those take the main thread, the hashing takes the workers
+  // (a refusal below abandons it; the command exits without waiting for it)
+  const hashing = hashEntries(source, present, opts);
+  hashing.catch(() => undefined);
   const problems: VerifyProblem[] = [];
-  const add = (code: string, p: string | undefined, message: string): void => {
-    problems.push({ code, ...(p ? { path: p } : {}), message });
-  };
+  const adder =
+    (to: VerifyProblem[]) =>
+    (code: string, p: string | undefined, message: string): void => {
+      to.push({ code, ...(p ? { path: p } : {}), message });
+    };
+  const add = adder(problems);
   const read = (p: string): Promise<Buffer> => readAll(source.createReadStream(p), MAX_READ, `${path}: ${p}`);
 
   // 1. signature over bundle.yaml
@@ -110,12 +118,14 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
 
   // 3. every listed file present, every present file listed, every digest right
   let bytes = 0;
-  const present = [...source.entries.keys()].filter((p) => !META_FILES.has(p)).sort(comparePaths);
   if (listed) {
     for (const p of listed.keys()) if (!source.entries.has(p)) add('bundle.missing-file', p, `${p} is listed in ${CHECKSUMS_FILE} but missing from the bundle`);
     for (const p of present) if (!listed.has(p)) add('bundle.unlisted-file', p, `${p} is in the bundle but not listed in ${CHECKSUMS_FILE}`);
   }
-  const hashes = await hashEntries(source, present, opts);
+  // the layouts are read now; their problems are reported after the digests'
+  const layoutProblems: VerifyProblem[] = [];
+  if (manifest) await checkLayouts(source, manifest, adder(layoutProblems));
+  const hashes = await hashing;
   for (const p of present) {
     const h = hashes.get(p);
     if (!h) continue;
@@ -129,7 +139,8 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
   }
 
   // 4. components: binaries match, images and packs resolve in their layouts
-  if (manifest) await checkComponents(source, manifest, hashes, add);
+  if (manifest) checkFileComponents(source, manifest, hashes, add);
+  problems.push(...layoutProblems);
 
   const report: VerifyReport = {
     ok: problems.length === 0,
@@ -144,38 +155,19 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
   return report;
 }
 
-/** A tar was hashed while it was indexed; a directory's files are read and hashed by the worker pool, largest first. */
-async function hashEntries(source: BundleSource, present: readonly string[], opts: VerifyOptions): Promise<Map<string, Digest>> {
-  if (present.every((p) => source.entries.get(p)?.sha256 !== undefined)) {
-    return new Map(
-      present.map((p) => {
-        const e = source.entries.get(p) as { sha256: string; size: number };
-        opts.onFile?.(p, e.size);
-        return [p, { sha256: e.sha256, size: e.size }] as const;
-      }),
-    );
-  }
-  const concurrency = opts.concurrency ?? hashParallelism();
-  const { localPath } = source;
-  if (localPath) {
-    const files = present.map((p) => ({ key: p, path: localPath(p), size: source.entries.get(p)?.size ?? 0 }));
-    return hashFiles(files, { concurrency, ...(opts.onFile ? { onFile: opts.onFile } : {}) });
-  }
-  const out = new Map<string, Digest>();
-  await mapLimit(present, concurrency, async (p) => {
-    const d = await hashStream(source.createReadStream(p));
-    out.set(p, d);
-    opts.onFile?.(p, d.size);
+/** Every file read and hashed by the worker pool, largest first: a directory's files whole, a tar's entries as byte ranges of it. */
+function hashEntries(source: BundleSource, present: readonly string[], opts: VerifyOptions): Promise<Map<string, Digest>> {
+  const files = present.map((p) => {
+    const r = source.byteRange(p);
+    const size = source.entries.get(p)?.size ?? 0;
+    return { key: p, path: r.file, size, ...(r.size !== undefined ? { range: { start: r.start, end: r.start + r.size - 1 } } : {}) };
   });
-  return out;
+  return hashFiles(files, { concurrency: opts.concurrency ?? hashParallelism(), ...(opts.onFile ? { onFile: opts.onFile } : {}) });
 }
 
-async function checkComponents(
-  source: BundleSource,
-  manifest: BundleManifest,
-  hashes: Map<string, { sha256: string; size: number }>,
-  add: (code: string, p: string | undefined, message: string) => void,
-): Promise<void> {
+type AddProblem = (code: string, p: string | undefined, message: string) => void;
+
+function checkFileComponents(source: BundleSource, manifest: BundleManifest, hashes: Map<string, Digest>, add: AddProblem): void {
   for (const c of [...manifest.components.binaries, ...manifest.components.files]) {
     const h = hashes.get(c.path);
     if (!h) {
@@ -183,6 +175,10 @@ async function checkComponents(
     } else if (h.sha256 !== c.sha256) add('bundle.digest-mismatch', c.path, `${c.name}: ${c.path} does not match the digest in ${MANIFEST_FILE}`);
   }
   if (manifest.sbom && !source.entries.has(manifest.sbom)) add('bundle.missing-file', manifest.sbom, `the SBOM ${manifest.sbom} is missing`);
+}
+
+/** Images and packs named in bundle.yaml resolve in their OCI layouts. */
+async function checkLayouts(source: BundleSource, manifest: BundleManifest, add: AddProblem): Promise<void> {
   const reader: LayoutReader = {
     has: (p) => source.entries.has(p),
     size: (p) => source.entries.get(p)?.size,

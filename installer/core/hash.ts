@@ -35,7 +35,7 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
-const buf = Buffer.allocUnsafe(4 << 20);
+const buf = Buffer.allocUnsafe(256 << 10);
 const open = new Map();
 parentPort.on('message', (m) => {
   try {
@@ -157,11 +157,11 @@ export function hashFile(path: string, range: { start?: number; end?: number } =
 }
 
 /**
- * Hash many files, largest first, at most `concurrency` at once (default one per core), so
- * the workers finish together. `sizeOf` lets the caller give sizes it already knows.
+ * Hash many files (or byte ranges of them), largest first, at most `concurrency` at once (default one per core), so
+ * the workers finish together.
  */
 export async function hashFiles(
-  files: readonly { key: string; path: string; size: number }[],
+  files: readonly { key: string; path: string; size: number; range?: { start: number; end: number } }[],
   opts: { concurrency?: number; onFile?: (key: string, size: number) => void } = {},
 ): Promise<Map<string, Digest>> {
   const order = [...files].sort((a, b) => b.size - a.size);
@@ -170,7 +170,7 @@ export async function hashFiles(
   const lanes = Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? hashParallelism(), order.length)) }, async () => {
     while (next < order.length) {
       const f = order[next++] as (typeof order)[number];
-      const d = await hashFile(f.path);
+      const d = await hashFile(f.path, f.range);
       out.set(f.key, d);
       opts.onFile?.(f.key, d.size);
     }
