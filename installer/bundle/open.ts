@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CHECKSUMS_FILE, MANIFEST_FILE, SIGNATURE_FILE, parseChecksums } from './checksums.ts';
 import { parseManifest, type BundleManifest } from './manifest.ts';
-import { openSource, type BundleSource, type SourceEntry } from './source.ts';
+import { openSource, tooLarge, type BundleSource, type SourceEntry } from './source.ts';
 import { trustedChecksums } from './trust-chain.ts';
 import { PalisadeError } from '../core/errors.ts';
 import { hashSink, sha256Hex } from '../core/hash.ts';
@@ -51,11 +51,6 @@ export const MAX_READ = 64 << 20;
 /** bundle.yaml lists components, a few KiB each: anything near this size is not one palisade wrote */
 export const MAX_MANIFEST = 4 << 20;
 
-const tooLarge = (what: string, limit: number): PalisadeError =>
-  new PalisadeError('bundle.file-too-large', `${what} is larger than ${limit >> 20} MiB, more than any bundle palisade builds holds there`, {
-    hint: 'the bundle is damaged or was crafted: do not use it; get it again from the release',
-  });
-
 /** Read a whole (small) file of a bundle; `what` names it in the refusal when it is over `limit`. */
 export async function readAll(stream: Readable, limit = MAX_READ, what = 'a bundle file'): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -72,9 +67,8 @@ export async function readAll(stream: Readable, limit = MAX_READ, what = 'a bund
 }
 
 /** Read bundle.yaml, refusing an oversize one before reading it. */
-export async function readManifestBytes(source: BundleSource): Promise<Buffer> {
-  if ((source.entries.get(MANIFEST_FILE)?.size ?? 0) > MAX_MANIFEST) throw tooLarge(`${source.root}: ${MANIFEST_FILE}`, MAX_MANIFEST);
-  return readAll(source.createReadStream(MANIFEST_FILE), MAX_MANIFEST, `${source.root}: ${MANIFEST_FILE}`);
+export function readManifestBytes(source: BundleSource): Promise<Buffer> {
+  return source.readFile(MANIFEST_FILE, MAX_MANIFEST, `${source.root}: ${MANIFEST_FILE}`);
 }
 
 const changedAfterVerify = (bundle: string, p: string, got: string, want: string | undefined): PalisadeError =>
@@ -134,7 +128,8 @@ export async function openBundle(path: string, opts: OpenBundleOptions = {}): Pr
       return source.createReadStream(p, range);
     },
     read: async (p) => {
-      const data = await readAll(bundle.open(p), MAX_READ, `${path}: ${p}`);
+      bundle.open(p); // refuses a missing file the same way
+      const data = await source.readFile(p, MAX_READ, `${path}: ${p}`);
       if (!signed || p === SIGNATURE_FILE) return data;
       // the files that describe the others are held to what was verified too
       const want = p === MANIFEST_FILE ? sha256Hex(manifestBytes) : p === CHECKSUMS_FILE ? manifest.checksums.sha256 : bundle.digest(p);
@@ -188,7 +183,7 @@ export async function openBundle(path: string, opts: OpenBundleOptions = {}): Pr
 /** checksums.txt of a bundle opened without the key, held to the digest bundle.yaml pins for it. */
 async function unsignedChecksums(source: BundleSource, manifest: BundleManifest, path: string): Promise<Map<string, string>> {
   if (!source.entries.has(CHECKSUMS_FILE)) return new Map();
-  const text = await readAll(source.createReadStream(CHECKSUMS_FILE), MAX_READ, `${path}: ${CHECKSUMS_FILE}`);
+  const text = await source.readFile(CHECKSUMS_FILE, MAX_READ, `${path}: ${CHECKSUMS_FILE}`);
   if (sha256Hex(text) !== manifest.checksums.sha256) {
     throw new PalisadeError('bundle.checksums-modified', `${path}: ${CHECKSUMS_FILE} does not match the digest in ${MANIFEST_FILE}`, {
       hint: 'run `palisade bundle verify` on it; get the bundle again from the release',

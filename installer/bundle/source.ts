@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { lstat, open, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { bundlePathProblem, normalizeBundlePath, symlinkEscapes } from './paths.ts';
@@ -25,6 +25,11 @@ export interface BundleSource {
   readonly entries: ReadonlyMap<string, SourceEntry>;
   createReadStream(path: string, range?: { start?: number; end?: number }): Readable;
   /**
+   * A whole small file (a manifest, an index) in one read, no stream; `what` names it in the
+   * refusal when it is larger than `limit`.
+   */
+  readFile(path: string, limit: number, what: string): Promise<Buffer>;
+  /**
    * Where a file's bytes are on disk, so whoever hashes it reads them itself: a directory
    * bundle's file whole (no size: to its end), a tar's entry as a byte range of the archive.
    */
@@ -35,6 +40,32 @@ const escapeError = (root: string, path: string, why: string): PalisadeError =>
   new PalisadeError('bundle.path-escape', `${root}: entry ${JSON.stringify(path)} ${why}`, {
     hint: 'the bundle was damaged or crafted to reach outside its directory: do not use it; get the bundle again from the release',
   });
+
+export const tooLarge = (what: string, limit: number): PalisadeError =>
+  new PalisadeError('bundle.file-too-large', `${what} is larger than ${limit >> 20} MiB, more than any bundle palisade builds holds there`, {
+    hint: 'the bundle is damaged or was crafted: do not use it; get it again from the release',
+  });
+
+/** `size` bytes at `start` of a file, refused above `limit`; a file that grew is read to the limit and refused. */
+async function readRange(file: string, start: number, size: number | undefined, limit: number, what: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const want = size ?? (await fh.stat()).size;
+    if (want > limit) throw tooLarge(what, limit);
+    // one byte more than expected tells a file that grew since it was listed
+    const buf = Buffer.allocUnsafe(size === undefined ? Math.min(want + 1, limit + 1) : want);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, start + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got > limit) throw tooLarge(what, limit);
+    return buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
+}
 
 const unsupported = (root: string, path: string, what: string): PalisadeError =>
   new PalisadeError('bundle.unsupported-entry', `${root}: entry ${JSON.stringify(path)} is ${what}; a bundle holds regular files only`, {
@@ -61,6 +92,8 @@ async function openDir(root: string): Promise<BundleSource> {
   const entries = new Map<string, SourceEntry>();
   const walk = async (rel: string): Promise<void> => {
     const dirents = await readdir(rel ? join(root, rel) : root, { withFileTypes: true });
+    const files: string[] = [];
+    const dirs: string[] = [];
     for (const d of dirents) {
       const p = rel ? `${rel}/${d.name}` : d.name;
       const abs = join(root, p);
@@ -69,13 +102,17 @@ async function openDir(root: string): Promise<BundleSource> {
         if (symlinkEscapes(p, target)) throw escapeError(root, p, `is a symlink pointing outside the bundle (to ${target})`);
         throw unsupported(root, p, 'a symlink');
       }
-      if (d.isDirectory()) await walk(p);
+      if (d.isDirectory()) dirs.push(p);
       else if (d.isFile()) {
         const problem = bundlePathProblem(p);
         if (problem) throw escapeError(root, p, problem);
-        entries.set(p, { path: p, size: (await lstat(abs)).size });
+        files.push(p);
       } else throw unsupported(root, p, 'a device, socket or FIFO');
     }
+    // a directory's sizes at once (one blob directory holds most of a bundle), then its subdirectories
+    const sizes = await Promise.all(files.map(async (p) => (await lstat(join(root, p))).size));
+    files.forEach((p, i) => entries.set(p, { path: p, size: sizes[i] as number }));
+    for (const d of dirs) await walk(d);
   };
   await walk('');
   return {
@@ -85,6 +122,10 @@ async function openDir(root: string): Promise<BundleSource> {
     byteRange: (p) => {
       if (!entries.has(p)) throw new Error(`no file ${p} in the bundle`);
       return { file: join(root, p), start: 0 };
+    },
+    readFile: (p, limit, what) => {
+      if (!entries.has(p)) throw new Error(`no file ${p} in the bundle`);
+      return readRange(join(root, p), 0, undefined, limit, what);
     },
     createReadStream: (p, range) => {
       if (!entries.has(p)) throw new Error(`no file ${p} in the bundle`);
@@ -142,6 +183,10 @@ async function openTar(file: string): Promise<BundleSource> {
     byteRange: (p) => {
       const e = located(p);
       return { file, start: e.offset, size: e.size };
+    },
+    readFile: (p, limit, what) => {
+      const e = located(p);
+      return readRange(file, e.offset, e.size, limit, what);
     },
     createReadStream: (p, range) => {
       const e = located(p);

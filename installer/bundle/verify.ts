@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { CHECKSUMS_FILE, MANIFEST_FILE, META_FILES, SIGNATURE_FILE, parseChecksums } from './checksums.ts';
 import { readLayoutIndex, resolveManifest, type LayoutReader } from './layout.ts';
 import { parseManifest, type BundleManifest } from './manifest.ts';
-import { MAX_READ, readAll, readManifestBytes } from './open.ts';
+import { MAX_READ, readManifestBytes } from './open.ts';
 import { REF_NAME, formatImageRef } from './oci.ts';
 import { comparePaths } from './paths.ts';
 import { keyFingerprint, loadPublicKey, parseSignature, signatureValid } from './signing.ts';
@@ -62,7 +62,7 @@ export async function checkBundle(path: string, trustedKey: KeyObject | string, 
       to.push({ code, ...(p ? { path: p } : {}), message });
     };
   const add = adder(problems);
-  const read = (p: string): Promise<Buffer> => readAll(source.createReadStream(p), MAX_READ, `${path}: ${p}`);
+  const read = (p: string): Promise<Buffer> => source.readFile(p, MAX_READ, `${path}: ${p}`);
 
   // 1. signature over bundle.yaml
   let manifestBytes: Buffer | undefined;
@@ -182,7 +182,7 @@ async function checkLayouts(source: BundleSource, manifest: BundleManifest, add:
   const reader: LayoutReader = {
     has: (p) => source.entries.has(p),
     size: (p) => source.entries.get(p)?.size,
-    read: (p) => readAll(source.createReadStream(p), MAX_READ, `${source.root}: ${p}`),
+    read: (p) => source.readFile(p, MAX_READ, `${source.root}: ${p}`),
   };
   const layouts = new Map<string, Awaited<ReturnType<typeof readLayoutIndex>> | null>();
   for (const c of [...manifest.components.images, ...manifest.components.packs]) {
