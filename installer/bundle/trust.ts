@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { loadPublicKey } from './signing.ts';
 import { usageError } from '../core/errors.ts';
-import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import type { LoadedConfig } from '../config/load.ts';
 import { resolveConfigPath } from '../config/paths.ts';
 
 /**
@@ -13,7 +13,8 @@ export async function resolveTrustedKey(opts: { trustedKey?: string; loaded?: Lo
   if (opts.trustedKey) return loadPublicKey(opts.trustedKey, '--trusted-key');
   let loaded = opts.loaded;
   try {
-    loaded ??= await loadConfig(opts.config);
+    // the config's schemas are built only when the key has to come from it
+    loaded ??= await (await import('../config/load.ts')).loadConfig(opts.config);
   } catch (e) {
     if (opts.configExplicit) throw e;
     throw usageError(

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { action, parseOutputFormat, type CommandModule } from './types.ts';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
+import { action, parseOutputFormat, type CommandModule, loadConfig } from './types.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/paths.ts';
 import { usageError } from '../core/errors.ts';
 import { printJson, renderTable } from '../core/output.ts';
 

@@ -12,7 +12,7 @@ const load = {
   verify: () => import('../bundle/verify.ts'),
 };
 import { META_FILES } from '../bundle/checksums.ts';
-import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/paths.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';

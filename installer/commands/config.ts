@@ -1,10 +1,14 @@
 import { access } from 'node:fs/promises';
-import { strictJsonSchema } from '../config/strict.ts';
 import type { Command } from 'commander';
-import { action, emit, withOutput, type CommandModule } from './types.ts';
-import { configSchema } from '../config/schema.ts';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
-import { configTemplate } from '../config/template.ts';
+import { action, emit, withOutput, type CommandModule, loadConfig } from './types.ts';
+
+// the schema, its JSON form and the template are built when a command asks for them
+const load = {
+  schema: () => import('../config/schema.ts'),
+  strict: () => import('../config/strict.ts'),
+  template: () => import('../config/template.ts'),
+};
+import { DEFAULT_CONFIG_PATH } from '../config/paths.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { usageError } from '../core/errors.ts';
 import { printJson } from '../core/output.ts';
@@ -24,6 +28,7 @@ export const configCommands: CommandModule = {
             () => false,
           );
           if (exists && !o.force) throw usageError('init.exists', `${o.config} already exists`, 'pass --force to overwrite it, or -c to write elsewhere');
+          const { configTemplate } = await load.template();
           await writeFileAtomic(o.config, configTemplate(o), { mode: 0o644 });
           emit(o.output, { ok: true, path: o.config }, `wrote ${o.config}: edit the hosts, then run \`palisade validate -c ${o.config}\``);
         }),
@@ -57,7 +62,8 @@ export const configCommands: CommandModule = {
       .command('schema')
       .description('print the JSON Schema of palisade.yaml (for editor completion)')
       .action(
-        action(() => {
+        action(async () => {
+          const [{ strictJsonSchema }, { configSchema }] = await Promise.all([load.strict(), load.schema()]);
           printJson(strictJsonSchema(configSchema));
         }),
       );

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CommonFlags } from '../actions/encryption.ts';
-import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/paths.ts';
 import { action, parseOutputFormat, type CommandModule } from './types.ts';
 
 // the action loads when a command runs, so other commands start faster

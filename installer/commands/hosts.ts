@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { action, parseOutputFormat, withOutput, type CommandModule } from './types.ts';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
+import { action, parseOutputFormat, withOutput, type CommandModule, loadConfig } from './types.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/paths.ts';
 import { printJson } from '../core/output.ts';
 
 // implementations load when a command runs (ssh2 is heavy), so other commands start faster

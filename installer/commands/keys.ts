@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, emit, parseOutputFormat, withOutput, type CommandModule } from './types.ts';
-import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/paths.ts';
 import { usageError } from '../core/errors.ts';
 import { log } from '../core/log.ts';
 import { printJson, renderTable } from '../core/output.ts';

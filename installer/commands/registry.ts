@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { action, parseOutputFormat, type CommandModule } from './types.ts';
-import { DEFAULT_CONFIG_PATH } from '../config/load.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/paths.ts';
 import { PalisadeError, usageError } from '../core/errors.ts';
 import { log, redact } from '../core/log.ts';
 import { secretEnv } from '../core/secret-env.ts';

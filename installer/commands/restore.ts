@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { action, parseOutputFormat, type CommandModule } from './types.ts';
+import { action, parseOutputFormat, type CommandModule, loadConfig } from './types.ts';
 import { openKeyFrom } from './backup.ts';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/paths.ts';
 import { runFailure } from '../phases/run-failure.ts';
 
 interface RestoreFlags {

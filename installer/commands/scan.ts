@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { action, parseOutputFormat, type CommandModule } from './types.ts';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
+import { action, parseOutputFormat, type CommandModule, loadConfig } from './types.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/paths.ts';
 import { usageError } from '../core/errors.ts';
 import { printJson } from '../core/output.ts';
 

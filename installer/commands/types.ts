@@ -1,5 +1,6 @@
 import { usageError } from '../core/errors.ts';
 import type { Command } from 'commander';
+import type { LoadedConfig } from '../config/load.ts';
 
 /**
  * A command module registers its subcommand(s) on the program. cli.ts only lists
@@ -46,4 +47,12 @@ export function emit(format: string, json: unknown, text: string): void {
 /** Is this run asked for JSON (`-o json`, `--output json`, `--output=json`)? For errors printed before a command parses its flags. */
 export function argvWantsJson(args: readonly string[]): boolean {
   return args.some((a, i) => ((a === '-o' || a === '--output') && args[i + 1] === 'json') || a === '--output=json' || a === '-ojson');
+}
+
+/**
+ * Read and check the config file. Its schemas are imported when a command runs, not when the
+ * program starts: building them costs every start, `--version` included, some 25 ms.
+ */
+export async function loadConfig(path?: string): Promise<LoadedConfig> {
+  return (await import('../config/load.ts')).loadConfig(path);
 }

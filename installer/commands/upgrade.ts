@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
-import { action, parseOutputFormat, type CommandModule } from './types.ts';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
+import { action, parseOutputFormat, type CommandModule, loadConfig } from './types.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/paths.ts';
 import { EXIT, PalisadeError, usageError } from '../core/errors.ts';
 import { runFailure } from '../phases/run-failure.ts';
 

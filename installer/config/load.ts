@@ -7,9 +7,8 @@ import { semanticProblems } from './semantic.ts';
 import { dropEmptySections, unknownFields } from './strict.ts';
 import { usageError, type ErrorDetail } from '../core/errors.ts';
 import { nearestName } from '../core/suggest.ts';
-export { resolveConfigPath } from './paths.ts';
-
-export const DEFAULT_CONFIG_PATH = 'palisade.yaml';
+import { DEFAULT_CONFIG_PATH } from './paths.ts';
+export { DEFAULT_CONFIG_PATH, resolveConfigPath } from './paths.ts';
 
 export interface LoadedConfig {
   config: PalisadeConfig;

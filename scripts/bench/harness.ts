@@ -175,7 +175,7 @@ export async function report(name: string, results: readonly ComparisonResult[],
     '',
     `Command: \`${command}\``,
     '',
-    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; ${m.at}. Load average (1 min): ${fmt(first, 2)} before the first round, ${fmt(last, 2)} after the last, ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} during the rounds.`,
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; ${m.at}; commands run without NODE_EXTRA_CA_CERTS. Load average (1 min): ${fmt(first, 2)} before the first round, ${fmt(last, 2)} after the last, ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} during the rounds.`,
     '',
     '| measure | palisade | peer | kind | palisade s | peer s | ratio (median of rounds) | rounds | aim |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -222,6 +222,16 @@ export interface RunResult extends Sample {
   cpuSeconds: number;
 }
 
+/**
+ * The environment every timed command gets, palisade and peer alike: ours without
+ * NODE_EXTRA_CA_CERTS, which makes every Node start (and no peer's) read and parse a CA
+ * bundle, tens of ms; an air-gapped jump host has no use for it.
+ */
+export const benchEnvironment = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
+  const { NODE_EXTRA_CA_CERTS: _dropped, ...env } = process.env;
+  return { ...env, ...extra };
+};
+
 /** Run a whole command (through `sh -c` when given a string), timed from spawn to exit, with peak RSS and CPU time. */
 export async function runCommand(cmd: string | string[], o: { env?: NodeJS.ProcessEnv; cwd?: string; check?: boolean } = {}): Promise<RunResult> {
   const dir = await mkdtemp(join(tmpdir(), 'palisade-bench-run-'));
@@ -229,7 +239,7 @@ export async function runCommand(cmd: string | string[], o: { env?: NodeJS.Proce
   const argv = typeof cmd === 'string' ? ['sh', '-c', cmd] : cmd;
   const started = process.hrtime.bigint();
   const child = spawn('/usr/bin/time', ['-q', '-f', '%M %U %S', '-o', timeFile, ...argv], {
-    env: { ...process.env, ...(o.env ?? {}) },
+    env: benchEnvironment(o.env),
     cwd: o.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -71,6 +71,15 @@ describe('the compiled program', () => {
     // and the recorder does see them when a command needs them
     const verify = modulesLoadedBy(['bundle', 'verify', join(work, 'no-such-bundle'), '--trusted-key', join(work, 'none.pub')]);
     expect(verify.some((m) => m.startsWith('installer/bundle/verify.ts'))).toBe(true);
+    // the config's schemas (tens of ms to build) only for the commands that read a config
+    const config = /^installer\/config\/(schema|load)\.ts$/;
+    expect(modulesLoadedBy(['--version']).filter((m) => config.test(m))).toEqual([]);
+    expect(verify.filter((m) => config.test(m))).toEqual([]);
+    expect(
+      modulesLoadedBy(['validate'])
+        .filter((m) => config.test(m))
+        .sort(),
+    ).toEqual(['installer/config/load.ts', 'installer/config/schema.ts']);
   });
 
   it('the checkout entry rebuilds when a source changed, before running', () => {
