@@ -8,7 +8,8 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildTestBundle } from '../bundle/build-test-bundle.ts';
 import { benchArgs, compare, MiB, PALISADE, report, runCommand, type Sample } from './harness.ts';
 
@@ -17,7 +18,9 @@ const values = benchArgs(
 
 Builds a bundle of about --size-mib of random image layers (directory and tar), then per
 round: palisade bundle verify (dir, tar) against xargs -P2 openssl dgst -sha256 and
-sha256sum -c on the same files, and the verify work against openssl speed -evp sha256 -multi 2.`,
+sha256sum -c on the same files, Node's own floor (scripts/bench/hash-floor.cjs: Node, its
+worker threads and the same hashing, no palisade) against both, and the verify work
+against openssl speed -evp sha256 -multi 2.`,
   { 'size-mib': { type: 'string', default: '1024' }, images: { type: 'string', default: '8' }, layers: { type: 'string', default: '4' } },
 );
 const rounds = Number(values.rounds);
@@ -32,6 +35,8 @@ async function opensslSpeed(): Promise<number> {
   if (!m) throw new Error(`cannot read openssl speed output:\n${r.stdout.slice(-500)}`);
   return (Number(m[1]) * 1000) / MiB;
 }
+
+const HASH_FLOOR = join(dirname(fileURLToPath(import.meta.url)), 'hash-floor.cjs');
 
 const work = await mkdtemp(join(tmpdir(), 'palisade-bench-verify-'));
 try {
@@ -76,6 +81,36 @@ try {
         palisade: { label: 'palisade bundle verify BUNDLE.tar', run: verify(tar.path, tar.publicKeyPath) },
         peer: { label: peerLabel, run: opensslDgst },
         aim: { max: 1 },
+      },
+      rounds,
+    ),
+  );
+  // Node's own floor: nothing but Node starting, its worker threads and the same hashing
+  const floor = async (): Promise<Sample> => {
+    const r = await runCommand([process.execPath, HASH_FLOOR, dir.path]);
+    return { seconds: r.seconds, extra: { cpuSeconds: r.cpuSeconds } };
+  };
+  const floorLabel = 'node scripts/bench/hash-floor.cjs DIR';
+  results.push(
+    await compare(
+      {
+        title: "Node's own floor (start, a worker per core, the same hashing, no palisade) vs the openssl peer",
+        kind: 'whole command vs whole command',
+        before: warm,
+        palisade: { label: floorLabel, run: floor },
+        peer: { label: peerLabel, run: opensslDgst },
+      },
+      rounds,
+    ),
+  );
+  results.push(
+    await compare(
+      {
+        title: "verify, directory, vs Node's own floor (palisade's start-up and checks)",
+        kind: 'whole command vs whole command',
+        before: warm,
+        palisade: { label: 'palisade bundle verify DIR', run: verify(dir.path, dir.publicKeyPath) },
+        peer: { label: floorLabel, run: floor },
       },
       rounds,
     ),
