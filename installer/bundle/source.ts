@@ -111,7 +111,7 @@ async function openDir(root: string): Promise<BundleSource> {
     }
     // a directory's sizes at once (one blob directory holds most of a bundle), then its subdirectories
     const sizes = await Promise.all(files.map(async (p) => (await lstat(join(root, p))).size));
-    files.forEach((p, i) => entries.set(p, { path: p, size: sizes[i] as number }));
+    for (const [i, p] of files.entries()) entries.set(p, { path: p, size: sizes[i] as number });
     for (const d of dirs) await walk(d);
   };
   await walk('');
