@@ -60,11 +60,14 @@ export async function uploadFile(s: TransferSession, source: string | Buffer, re
       sent = posix.join(dir, tmpName);
     }
     const digest = await put(sftp, source, sent, opts.onProgress ? { total, onProgress: opts.onProgress } : undefined).catch(
-      (e: Error & { code?: unknown }) => {
+      async (e: Error & { code?: unknown }) => {
         const missing = e.code === 2 || /No such file/i.test(e.message);
         const denied = e.code === 3 || /Permission denied/i.test(e.message);
         // ssh2 answers the writes pending when the connection drops with "No response from server"
         const lost = e.message === CONNECTION_LOST || /No response from server/.test(e.message);
+        // a write that failed (a full disk) leaves part of the file under its temporary name; over a
+        // lost connection nothing can remove it now, and the next upload of the same path does
+        if (!viaSudo && !lost && !missing) await s.plain(sh`rm -f -- ${sent}`, 'rm upload').catch(() => undefined);
         throw new PalisadeError(
           'ssh.upload',
           `${s.name}: cannot write ${viaSudo ? sent : remotePath} over SFTP: ${missing ? `directory ${dir} does not exist` : denied ? `permission denied for user ${s.user}` : lost ? CONNECTION_LOST : e.message}`,
@@ -103,6 +106,9 @@ export async function uploadFile(s: TransferSession, source: string | Buffer, re
       owner,
       `chmod ${mode.toString(8).padStart(4, '0')} "$t"`,
       sh`mv -f -- "$t" ${remotePath}`,
+      // what an earlier upload of this path left when its connection was cut (the host lock keeps
+      // any other upload of it from running now)
+      `for f in ${shq(`${dir}/.${posix.basename(remotePath)}.palisade-`)}*.tmp; do [ -e "$f" ] && rm -f -- "$f"; done; true`,
     ]
       .filter(Boolean)
       .join('\n');

@@ -251,7 +251,12 @@ describe('upload', () => {
       expect(e.message).toMatch(/^host1: cannot write .* the connection to the host was lost/);
       expect(performance.now() - t0).toBeLessThan(15_000);
       // only the temporary name can be left (nothing can remove it over a dead connection)
-      expect(readdirSync(cutDir).filter((f) => !/^\.cut\.bin\.palisade-[0-9a-f]+\.tmp$/.test(f))).toEqual([]);
+      const left = readdirSync(cutDir);
+      expect(left.filter((f) => !/^\.cut\.bin\.palisade-[0-9a-f]+\.tmp$/.test(f))).toEqual([]);
+      expect(left.length).toBe(1);
+      // and the next upload of the same path removes it
+      await h.upload(Buffer.from('whole'), join(cutDir, 'cut.bin'));
+      expect(readdirSync(cutDir)).toEqual(['cut.bin']);
     } finally {
       relay.close();
     }
