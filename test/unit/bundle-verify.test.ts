@@ -3,7 +3,6 @@ import { appendFile, cp, mkdtemp, readFile, rm, symlink, unlink, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBundle, verifyBundle } from '../../installer/bundle/verify.ts';
 import { generateSigningKey } from '../../installer/bundle/signing.ts';
@@ -13,6 +12,7 @@ import { parseManifest, renderManifest } from '../../installer/bundle/manifest.t
 import { renderSignature, signManifest } from '../../installer/bundle/signing.ts';
 import { isPalisadeError } from '../../installer/core/errors.ts';
 import { smallBundle } from '../fixtures/bundle/small-bundle.ts';
+import { packTar, type PackEntry } from '../fixtures/bundle/tar-pack.ts';
 import type { TestBundle } from '../../scripts/bundle/build-test-bundle.ts';
 
 let work: string;
@@ -47,20 +47,9 @@ async function someBlob(dir: string): Promise<string> {
 }
 
 /** Write a tar from entries (for crafted archives). */
-async function makeTar(file: string, entries: Array<{ name: string; data?: string; type?: 'file' | 'symlink' | 'link'; linkname?: string }>): Promise<void> {
-  const p = tar.pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((r) => p.on('end', () => r()));
-  for (const e of entries) {
-    if (e.type === 'symlink' || e.type === 'link') p.entry({ name: e.name, type: e.type, linkname: e.linkname ?? '' });
-    else p.entry({ name: e.name }, e.data ?? '');
-  }
-  p.finalize();
-  await done;
-  await writeFile(file, Buffer.concat(chunks));
+async function makeTar(file: string, entries: PackEntry[]): Promise<void> {
+  // a file entry without data is an empty file, not a header alone
+  await writeFile(file, await packTar(entries.map((e) => (e.type === undefined || e.type === 'file' ? { ...e, data: e.data ?? '' } : e))));
 }
 
 describe('bundle verify: a good bundle', () => {

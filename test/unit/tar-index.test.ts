@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { packTar, type PackEntry } from '../fixtures/bundle/tar-pack.ts';
 import { decodeHeader, parsePax, readTarIndex, TarFormatError, tarNumber } from '../../installer/bundle/tar-index.ts';
 
 let work: string;
@@ -14,32 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
-
-type Entry = {
-  name: string;
-  data?: Buffer | string;
-  type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo';
-  linkname?: string;
-  pax?: Record<string, string>;
-};
-
-/** An archive written by tar-stream (what `palisade bundle build` uses). */
-async function packed(entries: Entry[]): Promise<Buffer> {
-  const p = tar.pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const done = new Promise<void>((r) => p.on('end', () => r()));
-  for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', ...(e.linkname ? { linkname: e.linkname } : {}), ...(e.pax ? { pax: e.pax } : {}) };
-    if (e.data === undefined) p.entry(header);
-    else p.entry(header, typeof e.data === 'string' ? Buffer.from(e.data) : e.data);
-  }
-  p.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 async function file(data: Buffer): Promise<string> {
   const f = join(work, `t${n++}.tar`);
@@ -79,7 +54,7 @@ describe('tar index: where every entry is, from the headers alone', () => {
   it('agrees with tar-stream on names, types, sizes and data offsets, long names and sizes on block edges included', async () => {
     const long = `images/layout/blobs/sha256/${'a'.repeat(64)}`;
     const veryLong = `${'d'.repeat(120)}/${'f'.repeat(130)}`; // no ustar split fits: a pax path
-    const entries: Entry[] = [
+    const entries: PackEntry[] = [
       { name: 'bundle.yaml', data: 'name: x\n' },
       { name: 'empty', data: '' },
       { name: 'bin', type: 'directory' },
@@ -89,7 +64,7 @@ describe('tar index: where every entry is, from the headers alone', () => {
       { name: veryLong, data: 'deep' },
       { name: 'ünïcode/名前', data: 'u' },
     ];
-    const data = await packed(entries);
+    const data = await packTar(entries);
     const index = await readTarIndex(await file(data));
     const want = await streamed(data);
     expect(index.map((e) => ({ name: e.name, size: e.size, offset: e.dataOffset, type: e.type }))).toEqual(want);
@@ -101,7 +76,7 @@ describe('tar index: where every entry is, from the headers alone', () => {
   });
 
   it('a pax size and path override the header fields; links keep their target', async () => {
-    const data = await packed([
+    const data = await packTar([
       { name: 'short', data: 'abc', pax: { path: 'renamed/by/pax' } },
       { name: 'bin/k3s', type: 'symlink', linkname: '../../usr/bin/bash' },
       { name: 'hard', type: 'link', linkname: 'etc/shadow' },
@@ -117,14 +92,14 @@ describe('tar index: where every entry is, from the headers alone', () => {
   });
 
   it('an archive without the end-of-archive blocks still lists its whole entries', async () => {
-    const data = await packed([{ name: 'a', data: 'x'.repeat(700) }]);
+    const data = await packTar([{ name: 'a', data: 'x'.repeat(700) }]);
     // one header + two data blocks, then the two zero blocks (and padding) that are cut away
     const index = await readTarIndex(await file(data.subarray(0, 512 * 3)));
     expect(index.map((e) => [e.name, e.size])).toEqual([['a', 700]]);
   });
 
   it('is truncated when it ends inside a header or inside an entry’s data', async () => {
-    const data = await packed([
+    const data = await packTar([
       { name: 'a', data: 'x'.repeat(2000) },
       { name: 'b', data: 'y' },
     ]);
@@ -136,7 +111,7 @@ describe('tar index: where every entry is, from the headers alone', () => {
   });
 
   it('refuses a compressed archive, random bytes and a header whose checksum is wrong', async () => {
-    const data = await packed([{ name: 'a', data: 'x' }]);
+    const data = await packTar([{ name: 'a', data: 'x' }]);
     const gz = gzipSync(Buffer.concat([data, Buffer.alloc(8192, 'x')]));
     expect((await failure(readTarIndex(await file(gz)))).truncated).toBe(false);
     expect((await failure(readTarIndex(await file(data.subarray(0, 100))))).message).toMatch(/shorter than one tar header/);
@@ -147,7 +122,7 @@ describe('tar index: where every entry is, from the headers alone', () => {
   });
 
   it('a pax global header is listed as its own entry (the caller refuses it)', async () => {
-    const data = await packed([
+    const data = await packTar([
       { name: 'pax_global_header', type: 'file', data: '' },
       { name: 'a', data: 'x' },
     ]);
@@ -198,7 +173,7 @@ describe('tar index: fields', () => {
     const f = join(work, 'big.tar');
     await writeFile(
       f,
-      await packed([
+      await packTar([
         { name: 'big', data: Buffer.alloc(64 << 20) },
         { name: 'small', data: 'x' },
       ]),
