@@ -46,22 +46,28 @@ export const tooLarge = (what: string, limit: number): PalisadeError =>
     hint: 'the bundle is damaged or was crafted: do not use it; get it again from the release',
   });
 
-/** `size` bytes at `start` of a file, refused above `limit`; a file that grew is read to the limit and refused. */
+/**
+ * A small file in as few reads as its size allows, refused above `limit`: a tar entry is its
+ * `size` bytes at `start`; a directory's file (no size) is read to its end, in case it grew
+ * since it was listed.
+ */
 async function readRange(file: string, start: number, size: number | undefined, limit: number, what: string): Promise<Buffer> {
   const fh = await open(file, 'r');
   try {
-    const want = size ?? (await fh.stat()).size;
-    if (want > limit) throw tooLarge(what, limit);
-    // one byte more than expected tells a file that grew since it was listed
-    const buf = Buffer.allocUnsafe(size === undefined ? Math.min(want + 1, limit + 1) : want);
+    const known = size ?? (await fh.stat()).size;
+    if (known > limit) throw tooLarge(what, limit);
+    const cap = size ?? limit + 1;
+    const chunks: Buffer[] = [];
     let got = 0;
-    while (got < buf.length) {
-      const { bytesRead } = await fh.read(buf, got, buf.length - got, start + got);
+    while (got < cap) {
+      const buf = Buffer.allocUnsafe(Math.min(cap - got, Math.max(known - got, 64 << 10)));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, start + got);
       if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
       got += bytesRead;
     }
     if (got > limit) throw tooLarge(what, limit);
-    return buf.subarray(0, got);
+    return Buffer.concat(chunks, got);
   } finally {
     await fh.close();
   }
