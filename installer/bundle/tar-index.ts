@@ -180,7 +180,7 @@ export async function readTarIndex(path: string): Promise<TarEntry[]> {
         entries.push({
           name: pending.path ?? h.name,
           linkname: pending.linkpath ?? h.linkname,
-          type: TYPES[h.typeflag] ?? `unknown (type ${JSON.stringify(h.typeflag)})`,
+          type: TYPES[h.typeflag] ?? `tar type ${JSON.stringify(h.typeflag)}`,
           size,
           dataOffset,
         });

@@ -3,8 +3,9 @@
  * spot (`sha256Hex`); files and streams are hashed off the main thread by a pool of
  * worker threads, one per core, so bundle verification, uploads and the registry seed
  * hash at the machine's speed while the main thread keeps reading and sending.
- * A file is read by the worker itself; a stream (a tar entry, an upload) is copied to
- * one worker chunk by chunk, with a bounded number of bytes in flight.
+ * A file, or a byte range of one (a tar bundle's entry), is read by the worker itself; a
+ * stream (an upload, a registry blob) is copied to one worker chunk by chunk, with a bounded
+ * number of bytes in flight.
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';

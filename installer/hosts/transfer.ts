@@ -108,7 +108,7 @@ export async function uploadFile(s: TransferSession, source: string | Buffer, re
       sh`mv -f -- "$t" ${remotePath}`,
       // what an earlier upload of this path left when its connection was cut (the host lock keeps
       // any other upload of it from running now)
-      `for f in ${shq(`${dir}/.${posix.basename(remotePath)}.palisade-`)}*.tmp; do [ -e "$f" ] && rm -f -- "$f"; done; true`,
+      `rm -f -- ${shq(`${dir}/.${posix.basename(remotePath)}.palisade-`)}*.tmp`,
     ]
       .filter(Boolean)
       .join('\n');

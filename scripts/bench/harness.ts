@@ -227,7 +227,7 @@ export interface RunResult extends Sample {
  * NODE_EXTRA_CA_CERTS, which makes every Node start (and no peer's) read and parse a CA
  * bundle, tens of ms; an air-gapped jump host has no use for it.
  */
-export const benchEnvironment = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
+const benchEnvironment = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
   const { NODE_EXTRA_CA_CERTS: _dropped, ...env } = process.env;
   return { ...env, ...extra };
 };

@@ -121,21 +121,27 @@ describe('tar index: where every entry is, from the headers alone', () => {
     expect((await failure(readTarIndex(await file(bad)))).message).toMatch(/checksum/);
   });
 
-  it('a pax global header is listed as its own entry (the caller refuses it)', async () => {
+  it('a pax global header and an unknown type are listed as what they are (the caller refuses them)', async () => {
     const data = await packTar([
       { name: 'pax_global_header', type: 'file', data: '' },
+      { name: 'sparse', data: '' },
       { name: 'a', data: 'x' },
     ]);
-    // rewrite the first header's type to 'g' with a valid checksum
+    // rewrite the first two headers' types ('g', and GNU sparse 'S') with valid checksums
     const h = Buffer.from(data);
-    h[156] = 'g'.charCodeAt(0);
-    h.fill(0x20, 148, 156);
-    let sum = 0;
-    for (const x of h.subarray(0, 512)) sum += x;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    for (const [at, flag] of [
+      [0, 'g'],
+      [512, 'S'],
+    ] as const) {
+      h[at + 156] = flag.charCodeAt(0);
+      h.fill(0x20, at + 148, at + 156);
+      let sum = 0;
+      for (const x of h.subarray(at, at + 512)) sum += x;
+      h.write(`${sum.toString(8).padStart(6, '0')}\0 `, at + 148, 'ascii');
+    }
     expect(decodeHeader(h.subarray(0, 512)).typeflag).toBe('g');
     const index = await readTarIndex(await file(h));
-    expect(index.map((e) => e.type)).toEqual(['pax-global-header', 'file']);
+    expect(index.map((e) => e.type)).toEqual(['pax-global-header', 'tar type "S"', 'file']);
   });
 });
 
